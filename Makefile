@@ -1,0 +1,51 @@
+# TaskForge — the two commands a new machine needs are `make dev` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.taskforge-installed
+TSC := node_modules/.bin/tsc
+BUF := node_modules/.bin/buf
+VITEST := node_modules/.bin/vitest
+
+.PHONY: help install build proto proto-check test unit dev bench chaos clean
+
+help:
+	@echo "make dev     install, build, run scheduler + gateway + 2 workers on 127.0.0.1:8080 (data in ./data)"
+	@echo "make test    install, build, check generated code, run every test"
+	@echo "make build | make proto | make bench | make chaos | make clean"
+
+# npm ci only when the lockfile changed since the last install.
+$(NPM_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_STAMP)
+
+build: $(NPM_STAMP)
+	$(TSC) -p tsconfig.json
+
+proto: $(NPM_STAMP)
+	rm -rf proto/gen
+	$(BUF) generate
+
+# Fails when proto/gen is not what the .proto files generate.
+proto-check: $(NPM_STAMP)
+	@tmp=$$(mktemp -d) && $(BUF) generate -o $$tmp && \
+	if diff -r proto/gen $$tmp/proto/gen >/dev/null; then echo "proto/gen is up to date"; rm -rf $$tmp; \
+	else diff -r proto/gen $$tmp/proto/gen | head -20; rm -rf $$tmp; echo "proto/gen is stale: run make proto"; exit 1; fi
+
+test: build proto-check
+	@rm -f .test-results.json
+	@$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \
+	node scripts/test-summary.mjs .test-results.json; exit $$rc
+
+dev: build
+	./bin/taskforge dev
+
+bench: build
+	node dist/bench/run.js
+
+chaos: build
+	node dist/test-chaos/soak.js
+
+clean:
+	rm -rf dist .test-results.json

@@ -1,0 +1,168 @@
+/**
+ * The records of the HTTP contract (docs/API.md), shared by the scheduler (which stores them
+ * in exactly this shape) and the gateway (which returns them). Changing a field here changes
+ * the public API: record it in docs/API.md.
+ */
+
+export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
+export const isTerminal = (s: ExecutionStatus): boolean => TERMINAL_STATUSES.has(s);
+
+export type ExecutionErrorCode =
+  | 'FUNCTION_ERROR'
+  | 'TIMEOUT'
+  | 'OUT_OF_MEMORY'
+  | 'SANDBOX_CRASH'
+  | 'WORKER_LOST'
+  | 'CANCELLED'
+  | 'EXPIRED'
+  | 'FUNCTION_DELETED';
+
+export interface ExecutionError {
+  code: ExecutionErrorCode;
+  message: string;
+  name?: string;
+  stack?: string;
+}
+
+export type InvokeMode = 'async' | 'sync';
+
+export interface Placement {
+  workerId: string;
+  load: number;
+  warm: boolean;
+  candidates: number;
+}
+
+export interface Timings {
+  queuedMs: number;
+  initMs: number;
+  runMs: number;
+}
+
+/** One attempt of an execution: where it ran and how it ended. */
+export interface AttemptRecord {
+  attempt: number;
+  workerId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  errorCode: ExecutionErrorCode | null;
+}
+
+export interface Execution {
+  id: string;
+  function: string;
+  version: number;
+  status: ExecutionStatus;
+  mode: InvokeMode;
+  input: unknown;
+  output: unknown;
+  error: ExecutionError | null;
+  attempt: number;
+  maxAttempts: number;
+  workerId: string | null;
+  coldStart: boolean | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  timings: Timings | null;
+  placement: Placement | null;
+  idempotencyKey: string | null;
+  /** Epoch ms before which a retry is not dispatched (async backoff); null when ready. */
+  retryAt?: number | null;
+  attempts?: AttemptRecord[];
+}
+
+export interface FunctionSpec {
+  code: string;
+  handler: string;
+  runtime: 'nodejs';
+  timeoutMs: number;
+  memoryMb: number;
+  maxRetries: number;
+  concurrency: number;
+  env: Record<string, string>;
+  description: string;
+}
+
+/** FunctionSpec without code, plus identity and metadata: what the API returns. */
+export interface FunctionInfo extends Omit<FunctionSpec, 'code'> {
+  name: string;
+  version: number;
+  codeSha256: string;
+  codeBytes: number;
+  createdAt: string;
+  updatedAt: string;
+  code?: string;
+}
+
+/** One stored, immutable version of a function (FunctionInfo with its code). */
+export interface FunctionVersion extends FunctionInfo {
+  code: string;
+}
+
+export interface LogLine {
+  ts: string;
+  stream: 'stdout' | 'stderr';
+  message: string;
+}
+
+export interface ExecutionLogs {
+  executionId: string;
+  lines: LogLine[];
+  truncated: boolean;
+}
+
+export type WorkerStatus = 'ready' | 'draining' | 'lost';
+
+export interface WorkerInfo {
+  id: string;
+  name: string;
+  status: WorkerStatus;
+  capacity: number;
+  inFlight: number;
+  warm: string[];
+  connectedAt: string;
+  lastHeartbeatAt: string | null;
+  completed: number;
+}
+
+export interface Stats {
+  executions: Record<ExecutionStatus, number>;
+  queueDepth: number;
+  workers: Record<WorkerStatus, number>;
+}
+
+export const FUNCTION_DEFAULTS = {
+  handler: 'default',
+  runtime: 'nodejs',
+  timeoutMs: 30_000,
+  memoryMb: 128,
+  maxRetries: 2,
+  concurrency: 0,
+  env: {},
+  description: '',
+} as const;
+
+export const LIMITS = {
+  /** Bytes of an invoke body. */
+  inputBytes: 1024 * 1024,
+  /** Bytes of function code. */
+  codeBytes: 5 * 1024 * 1024,
+  /** Bytes of a handler's JSON-encoded return value. */
+  outputBytes: 1024 * 1024,
+  /** Log lines kept per execution. */
+  logLines: 1000,
+  /** Bytes of log text kept per execution. */
+  logBytes: 256 * 1024,
+  /** Characters of one log line. */
+  logLineChars: 8 * 1024,
+  /** Bytes of a function's env (keys and values). */
+  envBytes: 4 * 1024,
+  envKeys: 64,
+  maxWaitMs: 30_000,
+  maxSyncWaitMs: 300_000,
+  listLimit: 500,
+} as const;

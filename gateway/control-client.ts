@@ -1,0 +1,42 @@
+/**
+ * What the gateway needs from the scheduler. The gRPC implementation lives in
+ * scheduler-client.ts; route tests use a fake of this interface.
+ * Every method rejects with a TaskForgeError (SCHEDULER_UNAVAILABLE when unreachable).
+ */
+import type { Execution, ExecutionLogs, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
+
+export interface InvokeArgs {
+  function: string;
+  /** 0 = latest. */
+  version: number;
+  inputJson: string;
+  mode: 'async' | 'sync';
+  idempotencyKey: string | null;
+  /** sync only: ms to wait for a terminal state; 0 = default (function timeout + 5 s, ≤ 300 s). */
+  waitMs: number;
+}
+
+export interface ListExecutionsArgs {
+  function?: string;
+  status?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface ControlClient {
+  putFunction(name: string, spec: Record<string, unknown>, createOnly: boolean): Promise<{ function: FunctionInfo; created: boolean }>;
+  getFunction(name: string, includeCode: boolean): Promise<FunctionInfo>;
+  listFunctions(): Promise<FunctionInfo[]>;
+  listVersions(name: string): Promise<FunctionInfo[]>;
+  deleteFunction(name: string): Promise<void>;
+  invoke(args: InvokeArgs): Promise<{ execution: Execution; terminal: boolean; created: boolean }>;
+  getExecution(id: string, waitMs: number): Promise<Execution>;
+  listExecutions(args: ListExecutionsArgs): Promise<{ executions: Execution[]; nextCursor: string | null }>;
+  getLogs(id: string): Promise<ExecutionLogs>;
+  cancelExecution(id: string): Promise<Execution>;
+  listWorkers(): Promise<WorkerInfo[]>;
+  stats(): Promise<Stats>;
+  /** Resolves when the scheduler answers. */
+  ping(timeoutMs: number): Promise<void>;
+  close(): void;
+}

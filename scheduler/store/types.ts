@@ -1,0 +1,41 @@
+/**
+ * The storage interface of the scheduler. The JSON-file store (file-store.ts) is the embedded
+ * default; another backend implements this same interface without touching scheduler logic.
+ *
+ * Durability contract:
+ * - putFunction / deleteFunction / putExecutionDurable resolve only once the data is durable
+ *   (on disk, fsynced, directory fsynced). A rejection means nothing was acknowledged.
+ * - putExecution / putLogs are group-committed: they return at once, repeated writes of the
+ *   same record coalesce, and flush() resolves once everything handed over so far is durable.
+ */
+import type { Execution, ExecutionLogs, FunctionVersion } from '../../common/records.js';
+
+/** A function with all its immutable versions, oldest first. */
+export interface StoredFunction {
+  name: string;
+  versions: FunctionVersion[];
+}
+
+export interface LoadedState {
+  functions: StoredFunction[];
+  executions: Execution[];
+  /** Files that did not parse and were moved aside into quarantine/. */
+  quarantined: string[];
+  /** Leftover temp files removed at start. */
+  sweptTempFiles: number;
+}
+
+export interface Store {
+  /** Creates the layout if missing, sweeps temp files, quarantines bad files, loads everything. */
+  open(): Promise<LoadedState>;
+  putFunction(fn: StoredFunction): Promise<void>;
+  deleteFunction(name: string): Promise<void>;
+  putExecutionDurable(execution: Execution): Promise<void>;
+  putExecution(execution: Execution): void;
+  deleteExecution(id: string): Promise<void>;
+  putLogs(logs: ExecutionLogs): void;
+  getLogs(id: string): Promise<ExecutionLogs | null>;
+  flush(): Promise<void>;
+  /** Flushes and stops the group-commit timer. Idempotent. */
+  close(): Promise<void>;
+}
