@@ -73,6 +73,8 @@ export interface Execution {
   /** Epoch ms before which a retry is not dispatched (async backoff); null when ready. */
   retryAt?: number | null;
   attempts?: AttemptRecord[];
+  /** Internal: the lease token of the current attempt. Never returned by the API. */
+  lease?: string | null;
 }
 
 export interface FunctionSpec {

@@ -1,0 +1,82 @@
+/**
+ * FunctionSpec: defaults, bounds and equality. The gateway checks the same bounds with its
+ * TypeBox schema; the scheduler checks again here because the gRPC port is an API too.
+ * It must never accept a spec the HTTP contract would refuse.
+ */
+import { createHash } from 'node:crypto';
+import { TaskForgeError } from './errors.js';
+import { ENV_KEY_RE, HANDLER_RE } from './names.js';
+import { FUNCTION_DEFAULTS, LIMITS, type FunctionSpec } from './records.js';
+
+const INT_BOUNDS = {
+  timeoutMs: [100, 900_000],
+  memoryMb: [16, 4096],
+  maxRetries: [0, 10],
+  concurrency: [0, 10_000],
+} as const;
+
+const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'env', 'description', 'name']);
+
+function invalid(field: string, reason: string): TaskForgeError {
+  return new TaskForgeError('VALIDATION_ERROR', `${field}: ${reason}`, { field, reason });
+}
+
+/** Applies defaults and checks every bound; throws VALIDATION_ERROR / PAYLOAD_TOO_LARGE. */
+export function normalizeSpec(raw: unknown): FunctionSpec {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('body', 'must be an object');
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(r)) if (!KNOWN.has(key)) throw invalid(key, 'unknown field');
+  if (typeof r.code !== 'string' || r.code.length === 0) throw invalid('code', 'required string');
+  if (Buffer.byteLength(r.code) > LIMITS.codeBytes) {
+    throw new TaskForgeError('PAYLOAD_TOO_LARGE', `code exceeds ${LIMITS.codeBytes} bytes`, { field: 'code', limit: LIMITS.codeBytes });
+  }
+  const handler = r.handler ?? FUNCTION_DEFAULTS.handler;
+  if (typeof handler !== 'string' || !HANDLER_RE.test(handler)) throw invalid('handler', 'must be an identifier');
+  const runtime = r.runtime ?? FUNCTION_DEFAULTS.runtime;
+  if (runtime !== 'nodejs') throw invalid('runtime', "must be 'nodejs'");
+  const ints = {} as Record<keyof typeof INT_BOUNDS, number>;
+  for (const [field, [min, max]] of Object.entries(INT_BOUNDS) as [keyof typeof INT_BOUNDS, readonly [number, number]][]) {
+    const v = r[field] ?? FUNCTION_DEFAULTS[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `must be an integer in ${min}…${max}`);
+    ints[field] = v;
+  }
+  const env = normalizeEnv(r.env ?? {});
+  const description = r.description ?? '';
+  if (typeof description !== 'string' || description.length > 256) throw invalid('description', 'must be a string of at most 256 characters');
+  return { code: r.code, handler, runtime, ...ints, env, description };
+}
+
+function normalizeEnv(env: unknown): Record<string, string> {
+  if (!env || typeof env !== 'object' || Array.isArray(env)) throw invalid('env', 'must be an object of strings');
+  const entries = Object.entries(env as Record<string, unknown>);
+  if (entries.length > LIMITS.envKeys) throw invalid('env', `at most ${LIMITS.envKeys} keys`);
+  let bytes = 0;
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!ENV_KEY_RE.test(k)) throw invalid(`env.${k}`, `key must match ${ENV_KEY_RE.source}`);
+    if (typeof v !== 'string') throw invalid(`env.${k}`, 'value must be a string');
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    out[k] = v;
+  }
+  if (bytes > LIMITS.envBytes) throw invalid('env', `at most ${LIMITS.envBytes} bytes`);
+  return out;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** True when two specs would run identically (so a PUT creates no new version). */
+export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
+  return (
+    a.code === b.code &&
+    a.handler === b.handler &&
+    a.runtime === b.runtime &&
+    a.timeoutMs === b.timeoutMs &&
+    a.memoryMb === b.memoryMb &&
+    a.maxRetries === b.maxRetries &&
+    a.concurrency === b.concurrency &&
+    a.description === b.description &&
+    JSON.stringify(a.env) === JSON.stringify(b.env)
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * ControlService: the gateway's gRPC view of the scheduler. Thin: each call validates names,
+ * asks the function registry or execution manager, and answers JSON text in the API's shape.
+ * Every thrown TaskForgeError travels to the gateway intact (common/grpc-errors.ts).
+ */
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { ControlServiceServer, ExecutionEvent, WatchRequest } from '../proto/gen/taskforge/v1/control.js';
+import { toGrpcError } from '../common/grpc-errors.js';
+import { TaskForgeError } from '../common/errors.js';
+import { assertFunctionName } from '../common/names.js';
+import { EXECUTION_STATUSES, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
+import type { ExecutionEventPayload, ExecutionState } from './execution-state.js';
+import type { ExecutionManager } from './execution-manager.js';
+import { toInfo, type FunctionRegistry } from './function-registry.js';
+import type { WorkerRegistry } from './worker-registry.js';
+
+export interface ControlServiceDeps {
+  functions: FunctionRegistry;
+  executions: ExecutionManager;
+  state: ExecutionState;
+  registry: WorkerRegistry;
+  log: Logger;
+}
+
+/** The API view of a record: internal bookkeeping stripped. */
+export function apiExecution(e: Execution, withPayload = true): Record<string, unknown> {
+  const { lease: _lease, retryAt: _retryAt, input, output, ...rest } = e;
+  return withPayload ? { ...rest, input, output } : rest;
+}
+
+function unary<Req, Res>(log: Logger, fn: (req: Req) => Res | Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          if (!(err instanceof TaskForgeError)) log.error({ err }, 'control call failed');
+          callback(toGrpcError(err) as never, null);
+        },
+      );
+  };
+}
+
+const json = (value: unknown): { json: string } => ({ json: JSON.stringify(value) });
+
+export function createControlService(deps: ControlServiceDeps): ControlServiceServer {
+  const { functions, executions, registry, log } = deps;
+  return {
+    putFunction: unary(log, async (req) => {
+      let spec: unknown;
+      try {
+        spec = JSON.parse(req.specJson);
+      } catch {
+        throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body' });
+      }
+      if (spec && typeof spec === 'object') delete (spec as Record<string, unknown>).name;
+      const { version, created } = await functions.put(req.name, spec, req.createOnly);
+      return { functionJson: JSON.stringify(toInfo(version)), created };
+    }),
+    getFunction: unary(log, (req) => {
+      assertFunctionName(req.name);
+      return json(toInfo(functions.latest(req.name), req.includeCode));
+    }),
+    listFunctions: unary(log, () => json({ functions: functions.list() })),
+    listVersions: unary(log, (req) => {
+      assertFunctionName(req.name);
+      return json({ versions: functions.versions(req.name) });
+    }),
+    deleteFunction: unary(log, async (req) => {
+      await functions.delete(req.name);
+      return {};
+    }),
+    invoke: unary(log, async (req) => {
+      const mode = req.mode === 'sync' ? 'sync' : 'async';
+      const r = await executions.invoke({
+        function: req.function,
+        version: req.version,
+        inputJson: req.inputJson,
+        mode,
+        idempotencyKey: req.idempotencyKey || null,
+        waitMs: req.waitMs,
+      });
+      return { executionJson: JSON.stringify(apiExecution(r.execution)), terminal: r.terminal, created: r.created };
+    }),
+    getExecution: unary(log, async (req) => json(apiExecution(await executions.getWait(req.id, req.waitMs)))),
+    listExecutions: unary(log, (req) => {
+      if (req.function) assertFunctionName(req.function);
+      if (req.status && !(EXECUTION_STATUSES as readonly string[]).includes(req.status)) {
+        throw new TaskForgeError('VALIDATION_ERROR', `status: must be one of ${EXECUTION_STATUSES.join(', ')}`, { field: 'status' });
+      }
+      const page = executions.list({
+        function: req.function || undefined,
+        status: req.status || undefined,
+        limit: req.limit,
+        cursor: req.cursor || undefined,
+      });
+      return json({ executions: page.executions.map((e) => apiExecution(e, false)), nextCursor: page.nextCursor });
+    }),
+    getLogs: unary(log, async (req) => json(await executions.logs(req.id))),
+    cancelExecution: unary(log, (req) => json(apiExecution(executions.cancel(req.id)))),
+    listWorkers: unary(log, () => json({ workers: registry.all().map((w) => w.info()) })),
+    stats: unary(log, () => {
+      const workers: Record<WorkerStatus, number> = { ready: 0, draining: 0, lost: 0 };
+      for (const w of registry.all()) workers[w.status] += 1;
+      const stats: Stats = { executions: deps.state.index.statusCounts(), queueDepth: deps.state.pending.size, workers };
+      return json(stats);
+    }),
+    ping: unary(log, () => ({})),
+    watchEvents(call: ServerWritableStream<WatchRequest, ExecutionEvent>): void {
+      const filter = call.request.function;
+      const onEvent = (e: ExecutionEventPayload): void => {
+        if (filter && e.function !== filter) return;
+        call.write({ executionId: e.executionId, function: e.function, status: e.status, attempt: e.attempt, tsMs: e.tsMs });
+      };
+      deps.state.events.on('event', onEvent);
+      const stop = (): void => {
+        deps.state.events.off('event', onEvent);
+      };
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+    },
+  };
+}

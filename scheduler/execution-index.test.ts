@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { Execution } from '../common/records.js';
+import { ExecutionIndex, decodeCursor } from './execution-index.js';
+
+function exec(id: string, ms: number, fn = 'f', status: Execution['status'] = 'succeeded', key: string | null = null): Execution {
+  return {
+    id, function: fn, version: 1, status, mode: 'async', input: null, output: null, error: null, attempt: 1, maxAttempts: 1,
+    workerId: null, coldStart: null, createdAt: new Date(ms).toISOString(), startedAt: null, finishedAt: null, durationMs: null,
+    timings: null, placement: null, idempotencyKey: key,
+  };
+}
+
+describe('execution index', () => {
+  it('lists newest first and pages with a cursor without gaps or repeats', () => {
+    const idx = new ExecutionIndex();
+    idx.load([exec('ex_c', 3000), exec('ex_a', 1000)]);
+    idx.add(exec('ex_b', 2000));
+    idx.add(exec('ex_d', 4000));
+    const p1 = idx.list({ limit: 3 });
+    expect(p1.executions.map((e) => e.id)).toEqual(['ex_d', 'ex_c', 'ex_b']);
+    expect(p1.nextCursor).not.toBeNull();
+    const p2 = idx.list({ limit: 3, cursor: p1.nextCursor! });
+    expect(p2.executions.map((e) => e.id)).toEqual(['ex_a']);
+    expect(p2.nextCursor).toBeNull();
+  });
+
+  it('filters by function and status', () => {
+    const idx = new ExecutionIndex();
+    idx.load([exec('ex_1', 1, 'a', 'failed'), exec('ex_2', 2, 'b', 'failed'), exec('ex_3', 3, 'a', 'succeeded')]);
+    expect(idx.list({ limit: 10, function: 'a' }).executions.map((e) => e.id)).toEqual(['ex_3', 'ex_1']);
+    expect(idx.list({ limit: 10, status: 'failed' }).executions.map((e) => e.id)).toEqual(['ex_2', 'ex_1']);
+  });
+
+  it('counts statuses and follows transitions and removals', () => {
+    const idx = new ExecutionIndex();
+    idx.load([exec('ex_1', 1, 'a', 'queued'), exec('ex_2', 2, 'a', 'queued')]);
+    idx.statusChanged('queued', 'running');
+    expect(idx.statusCounts()).toMatchObject({ queued: 1, running: 1 });
+    idx.remove('ex_2');
+    expect(idx.size).toBe(1);
+  });
+
+  it('finds an idempotency key within 24 h, per function', () => {
+    const idx = new ExecutionIndex();
+    idx.add(exec('ex_1', 0, 'a', 'queued', 'k'));
+    expect(idx.findIdempotent('a', 'k', 1000)?.id).toBe('ex_1');
+    expect(idx.findIdempotent('b', 'k', 1000)).toBeUndefined();
+    expect(idx.findIdempotent('a', 'k', 25 * 3600 * 1000)).toBeUndefined();
+  });
+
+  it('rejects a cursor it did not issue', () => {
+    expect(() => decodeCursor('bm9wZQ')).toThrowError(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Accepting, reading and cancelling executions. An async invoke is answered only after its
+ * record is durable; a sync invoke is written group-committed (it is acknowledged by its
+ * answer, not before) and waits, pushed by the state machine, for its end.
+ */
+import { customAlphabet } from 'nanoid';
+import { TaskForgeError, executionNotFound } from '../common/errors.js';
+import { assertExecutionId, assertFunctionName } from '../common/names.js';
+import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../common/records.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { ExecutionState } from './execution-state.js';
+import type { FunctionRegistry } from './function-registry.js';
+
+const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 20);
+
+export interface InvokeInput {
+  function: string;
+  version: number;
+  inputJson: string;
+  mode: InvokeMode;
+  idempotencyKey: string | null;
+  waitMs: number;
+}
+
+export interface ExecutionManagerOptions {
+  maxQueue: number;
+  /** Terminal executions older than this are deleted. */
+  retentionMs: number;
+}
+
+export class ExecutionManager {
+  /** Idempotent invokes whose record is being made durable: key → the pending result. */
+  private readonly accepting = new Map<string, Promise<Execution>>();
+
+  constructor(
+    private readonly state: ExecutionState,
+    private readonly functions: FunctionRegistry,
+    private readonly dispatcher: Dispatcher,
+    private readonly opts: ExecutionManagerOptions,
+  ) {}
+
+  async invoke(req: InvokeInput): Promise<{ execution: Execution; terminal: boolean; created: boolean }> {
+    assertFunctionName(req.function);
+    const fn = this.functions.resolve(req.function, req.version);
+    let input: unknown;
+    try {
+      input = req.inputJson === '' ? null : JSON.parse(req.inputJson);
+    } catch {
+      throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body' });
+    }
+    let execution: Execution;
+    let created = true;
+    const idemKey = req.idempotencyKey ? `${req.function}\u0000${req.idempotencyKey}` : null;
+    const earlier = req.idempotencyKey ? this.state.index.findIdempotent(req.function, req.idempotencyKey, this.state.now()) : undefined;
+    const inflight = idemKey ? this.accepting.get(idemKey) : undefined;
+    if (earlier) {
+      execution = earlier;
+      created = false;
+    } else if (inflight) {
+      execution = await inflight;
+      created = false;
+    } else {
+      if (this.state.pending.size >= this.opts.maxQueue) {
+        throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { limit: this.opts.maxQueue });
+      }
+      const rec = this.newRecord(fn.name, fn.version, fn.maxRetries, input, req.mode, req.idempotencyKey);
+      const accept = this.accept(rec);
+      if (idemKey) {
+        this.accepting.set(idemKey, accept);
+        accept.finally(() => this.accepting.delete(idemKey)).catch(() => undefined);
+      }
+      execution = await accept;
+    }
+    if (req.mode === 'sync' && !isTerminal(execution.status)) {
+      const waitMs = req.waitMs > 0 ? req.waitMs : Math.min(fn.timeoutMs + 5_000, LIMITS.maxSyncWaitMs);
+      await this.state.waiters.wait(execution.id, Math.min(waitMs, LIMITS.maxSyncWaitMs));
+    }
+    return { execution, terminal: isTerminal(execution.status), created };
+  }
+
+  private newRecord(fn: string, version: number, maxRetries: number, input: unknown, mode: InvokeMode, key: string | null): Execution {
+    return {
+      id: `ex_${newId()}`,
+      function: fn,
+      version,
+      status: 'queued',
+      mode,
+      input,
+      output: null,
+      error: null,
+      attempt: 1,
+      maxAttempts: maxRetries + 1,
+      workerId: null,
+      coldStart: null,
+      createdAt: new Date(this.state.now()).toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      timings: null,
+      placement: null,
+      idempotencyKey: key,
+      retryAt: null,
+      attempts: [],
+      lease: null,
+    };
+  }
+
+  private async accept(rec: Execution): Promise<Execution> {
+    if (rec.mode === 'async') {
+      await this.state.store.putExecutionDurable(rec);
+    } else {
+      this.state.store.putExecution(rec);
+    }
+    this.state.index.add(rec);
+    this.state.emit(rec);
+    this.dispatcher.enqueue(rec);
+    return rec;
+  }
+
+  get(id: string): Execution {
+    assertExecutionId(id);
+    const rec = this.state.index.get(id);
+    if (!rec) throw executionNotFound(id);
+    return rec;
+  }
+
+  async getWait(id: string, waitMs: number): Promise<Execution> {
+    const rec = this.get(id);
+    if (waitMs <= 0 || isTerminal(rec.status)) return rec;
+    await this.state.waiters.wait(id, Math.min(waitMs, LIMITS.maxWaitMs));
+    return rec;
+  }
+
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string }): { executions: Execution[]; nextCursor: string | null } {
+    const limit = Math.min(Math.max(1, filter.limit || 50), LIMITS.listLimit);
+    return this.state.index.list({ ...filter, limit });
+  }
+
+  async logs(id: string): Promise<ExecutionLogs> {
+    this.get(id);
+    const buffered = this.state.logs.get(id);
+    if (buffered) return buffered;
+    return (await this.state.store.getLogs(id)) ?? { executionId: id, lines: [], truncated: false };
+  }
+
+  cancel(id: string): Execution {
+    const rec = this.get(id);
+    if (isTerminal(rec.status)) {
+      throw new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished (${rec.status})`, { id, status: rec.status });
+    }
+    const now = new Date(this.state.now()).toISOString();
+    if (rec.status === 'running') this.dispatcher.cancelRunning(rec);
+    const last = rec.attempts?.[rec.attempts.length - 1];
+    if (rec.status === 'running' && last && last.finishedAt === null) {
+      last.finishedAt = now;
+      last.errorCode = 'CANCELLED';
+    }
+    this.state.commit(rec, 'cancelled', { error: { code: 'CANCELLED', message: 'cancelled by request' }, finishedAt: now, lease: null });
+    return rec;
+  }
+
+  /** Deletes terminal executions older than the retention. Returns how many. */
+  async prune(): Promise<number> {
+    const cutoff = this.state.now() - this.opts.retentionMs;
+    const old: string[] = [];
+    for (const e of this.state.index.values()) {
+      if (isTerminal(e.status) && Date.parse(e.finishedAt ?? e.createdAt) < cutoff) old.push(e.id);
+    }
+    for (const id of old) {
+      this.state.index.remove(id);
+      await this.state.store.deleteExecution(id);
+    }
+    return old.length;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Functions and their immutable versions. Every change is durable before it is answered.
+ * A deleted function keeps its file (marked deleted) so that version numbers are never
+ * reused for a name: a warm sandbox of "name@3" must always mean the same code.
+ */
+import { TaskForgeError, functionNotFound } from '../common/errors.js';
+import { normalizeSpec, sameSpec, sha256 } from '../common/function-spec.js';
+import { assertFunctionName } from '../common/names.js';
+import type { FunctionInfo, FunctionSpec, FunctionVersion } from '../common/records.js';
+import type { Store, StoredFunction } from './store/types.js';
+
+export interface StoredFunctionWithTombstone extends StoredFunction {
+  deletedAt?: string | null;
+}
+
+export type CodeChecker = (code: string, handler: string) => unknown;
+
+export function toInfo(v: FunctionVersion, includeCode = false): FunctionInfo {
+  const { code, ...info } = v;
+  return includeCode ? { ...info, code } : info;
+}
+
+export class FunctionRegistry {
+  private readonly functions = new Map<string, StoredFunctionWithTombstone>();
+  /** Writes per name are serialised so two PUTs cannot both become version N. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly checkCode: CodeChecker,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  load(functions: StoredFunction[]): void {
+    for (const fn of functions) this.functions.set(fn.name, fn as StoredFunctionWithTombstone);
+  }
+
+  /** The live (not deleted) function, or undefined. */
+  live(name: string): StoredFunctionWithTombstone | undefined {
+    const fn = this.functions.get(name);
+    return fn && !fn.deletedAt && fn.versions.length > 0 ? fn : undefined;
+  }
+
+  latest(name: string): FunctionVersion {
+    const fn = this.live(name);
+    if (!fn) throw functionNotFound(name);
+    return fn.versions[fn.versions.length - 1]!;
+  }
+
+  /** A specific version of a live function (0 = latest). */
+  resolve(name: string, version: number): FunctionVersion {
+    const fn = this.live(name);
+    if (!fn) throw functionNotFound(name);
+    if (version === 0) return fn.versions[fn.versions.length - 1]!;
+    const v = fn.versions.find((x) => x.version === version);
+    if (!v) throw new TaskForgeError('FUNCTION_NOT_FOUND', `function '${name}' has no version ${version}`, { name, version });
+    return v;
+  }
+
+  /** Any version ever stored, deleted or not (running executions still need their code). */
+  anyVersion(name: string, version: number): FunctionVersion | undefined {
+    return this.functions.get(name)?.versions.find((x) => x.version === version);
+  }
+
+  list(): FunctionInfo[] {
+    const out: FunctionInfo[] = [];
+    for (const fn of this.functions.values()) {
+      if (!fn.deletedAt && fn.versions.length > 0) out.push(toInfo(fn.versions[fn.versions.length - 1]!));
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  versions(name: string): FunctionInfo[] {
+    const fn = this.live(name);
+    if (!fn) throw functionNotFound(name);
+    return fn.versions.map((v) => toInfo(v)).reverse();
+  }
+
+  async put(name: string, rawSpec: unknown, createOnly: boolean): Promise<{ version: FunctionVersion; created: boolean }> {
+    assertFunctionName(name);
+    const spec = normalizeSpec(rawSpec);
+    this.checkCode(spec.code, spec.handler);
+    return this.serialise(name, async () => {
+      const existing = this.functions.get(name);
+      const live = existing && !existing.deletedAt && existing.versions.length > 0 ? existing : undefined;
+      if (live && createOnly) throw new TaskForgeError('FUNCTION_EXISTS', `function '${name}' already exists`, { name });
+      if (live) {
+        const latest = live.versions[live.versions.length - 1]!;
+        if (sameSpec(latest, spec)) return { version: latest, created: false };
+      }
+      const now = this.now().toISOString();
+      const versions = existing?.versions ?? [];
+      const lastVersion = versions.length > 0 ? versions[versions.length - 1]!.version : 0;
+      const createdAt = live ? live.versions[0]!.createdAt : now;
+      const version = this.makeVersion(name, spec, lastVersion + 1, createdAt, now);
+      const next: StoredFunctionWithTombstone = { name, versions: [...versions, version], deletedAt: null };
+      await this.store.putFunction(next);
+      this.functions.set(name, next);
+      return { version, created: true };
+    });
+  }
+
+  async delete(name: string): Promise<void> {
+    assertFunctionName(name);
+    await this.serialise(name, async () => {
+      const fn = this.live(name);
+      if (!fn) throw functionNotFound(name);
+      const next: StoredFunctionWithTombstone = { ...fn, deletedAt: this.now().toISOString() };
+      await this.store.putFunction(next);
+      this.functions.set(name, next);
+    });
+  }
+
+  private makeVersion(name: string, spec: FunctionSpec, version: number, createdAt: string, now: string): FunctionVersion {
+    return {
+      name,
+      version,
+      code: spec.code,
+      handler: spec.handler,
+      runtime: spec.runtime,
+      timeoutMs: spec.timeoutMs,
+      memoryMb: spec.memoryMb,
+      maxRetries: spec.maxRetries,
+      concurrency: spec.concurrency,
+      env: spec.env,
+      description: spec.description,
+      codeSha256: sha256(spec.code),
+      codeBytes: Buffer.byteLength(spec.code),
+      createdAt,
+      updatedAt: now,
+    };
+  }
+
+  private async serialise<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(name, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Scheduler options: defaults in one place, resolved once at start into a frozen object.
+ */
+import type { Logger } from 'pino';
+import { silentLogger } from '../common/logger.js';
+import type { Store } from './store/types.js';
+
+export const SCHEDULER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  /** gRPC port for gateways and workers; 0 = any free port. */
+  port: 50051,
+  dataDir: './data',
+  /** Told to workers in Welcome. */
+  heartbeatIntervalMs: 1_000,
+  /** A worker silent for this many intervals is lost. */
+  missedHeartbeats: 3,
+  /** Executions waiting for a slot; past it invokes get 429 QUEUE_FULL. */
+  maxQueue: 100_000,
+  /** Terminal executions are deleted this long after they finish (7 days). */
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  pruneIntervalMs: 10 * 60 * 1000,
+  /** Async retry backoff: full jitter under min(cap, base · 2^(n−1)). */
+  retryBaseMs: 1_000,
+  retryCapMs: 60_000,
+  /** A running attempt silent this long past its timeout is treated as lost. */
+  watchdogSlackMs: 30_000,
+  /** After a restart, how long running executions wait for their worker to reconnect. */
+  adoptGraceMs: 10_000,
+  /** Lost workers stay listed this long. */
+  forgetLostAfterMs: 10 * 60 * 1000,
+  /** Group commit interval of the store. */
+  groupCommitMs: 5,
+  /** close(): how long gRPC calls may take to finish before they are cut. */
+  shutdownGraceMs: 5_000,
+});
+
+export type SchedulerOptionsInput = Partial<typeof SCHEDULER_DEFAULTS> & {
+  logger?: Logger;
+  /** Another storage backend; default: the JSON-file store in dataDir. */
+  store?: Store;
+  random?: () => number;
+};
+
+export type SchedulerOptions = Readonly<typeof SCHEDULER_DEFAULTS & { logger: Logger; store?: Store; random: () => number }>;
+
+export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): SchedulerOptions {
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const o = { ...SCHEDULER_DEFAULTS, logger: silentLogger, random: Math.random, ...defined } as SchedulerOptions;
+  for (const key of Object.keys(SCHEDULER_DEFAULTS) as (keyof typeof SCHEDULER_DEFAULTS)[]) {
+    const v = o[key];
+    if (typeof SCHEDULER_DEFAULTS[key] === 'number' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      throw new Error(`scheduler option ${key} must be a non-negative number, got ${String(v)}`);
+    }
+  }
+  if (o.port > 65535) throw new Error(`scheduler option port must be ≤ 65535, got ${o.port}`);
+  if (o.heartbeatIntervalMs < 10) throw new Error('scheduler option heartbeatIntervalMs must be ≥ 10');
+  if (o.missedHeartbeats < 1) throw new Error('scheduler option missedHeartbeats must be ≥ 1');
+  return Object.freeze(o);
+}

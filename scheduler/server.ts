@@ -1,0 +1,130 @@
+/**
+ * The scheduler process: opens the store, rebuilds its indexes, re-queues what was not finished,
+ * and serves ControlService and WorkerService on one gRPC port.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { ControlServiceService } from '../proto/gen/taskforge/v1/control.js';
+import { WorkerServiceService } from '../proto/gen/taskforge/v1/worker.js';
+import { checkCode } from '../common/code-check.js';
+import { SERVER_OPTIONS } from '../common/grpc-options.js';
+import { createControlService } from './control-service.js';
+import { Dispatcher } from './dispatcher.js';
+import { ExecutionManager } from './execution-manager.js';
+import { ExecutionState } from './execution-state.js';
+import { FunctionRegistry } from './function-registry.js';
+import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
+import { createFileStore } from './store/index.js';
+import { createWorkerService } from './worker-service.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+export interface SchedulerHandle {
+  port: number;
+  address: string;
+  /** Stops accepting, ends worker streams, flushes the store. Idempotent. */
+  close(): Promise<void>;
+  /** For tests and tools: the live components. */
+  readonly internals: { state: ExecutionState; registry: WorkerRegistry; dispatcher: Dispatcher; functions: FunctionRegistry };
+}
+
+export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
+  const opts = resolveSchedulerOptions(input);
+  const log = opts.logger;
+  const store = opts.store ?? createFileStore({ dataDir: opts.dataDir, groupCommitMs: opts.groupCommitMs, logger: log });
+  const started = Date.now();
+  const loaded = await store.open();
+
+  const state = new ExecutionState(store, log);
+  const functions = new FunctionRegistry(store, checkCode);
+  functions.load(loaded.functions);
+  state.index.load(loaded.executions);
+
+  let dispatcher!: Dispatcher;
+  const registry = new WorkerRegistry({
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    missedHeartbeats: opts.missedHeartbeats,
+    forgetLostAfterMs: opts.forgetLostAfterMs,
+    onLost: (worker, reason) => {
+      log.warn({ workerId: worker.id, reason }, 'worker lost');
+      // A replaced stream's executions are reconciled by adopt() on the new stream.
+      if (reason !== 'replaced') dispatcher.workerLost(worker);
+    },
+  });
+  dispatcher = new Dispatcher(state, functions, registry, {
+    retryPolicy: { baseMs: opts.retryBaseMs, capMs: opts.retryCapMs },
+    watchdogSlackMs: opts.watchdogSlackMs,
+    adoptGraceMs: opts.adoptGraceMs,
+    random: opts.random,
+  });
+  const executions = new ExecutionManager(state, functions, dispatcher, { maxQueue: opts.maxQueue, retentionMs: opts.retentionMs });
+  dispatcher.recover(loaded.executions);
+  const pruned = await executions.prune();
+
+  let accepting = true;
+  const server = new Server(SERVER_OPTIONS);
+  server.addService(ControlServiceService, createControlService({ functions, executions, state, registry, log }));
+  server.addService(
+    WorkerServiceService,
+    createWorkerService({ registry, dispatcher, heartbeatIntervalMs: opts.heartbeatIntervalMs, log, accepting: () => accepting }),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  log.info(
+    {
+      port,
+      dataDir: opts.dataDir,
+      functions: loaded.functions.length,
+      executions: loaded.executions.length,
+      quarantined: loaded.quarantined.length,
+      sweptTempFiles: loaded.sweptTempFiles,
+      pruned,
+      startupMs: Date.now() - started,
+    },
+    'scheduler listening',
+  );
+
+  const pruneTimer = setInterval(() => {
+    executions.prune().catch((err: unknown) => log.error({ err }, 'prune failed'));
+  }, opts.pruneIntervalMs);
+  pruneTimer.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      accepting = false;
+      clearInterval(pruneTimer);
+      const steps: [string, () => Promise<void> | void][] = [
+        ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
+        ['registry', () => registry.close()],
+        ['dispatcher', () => dispatcher.close()],
+        ['waiters', () => state.waiters.releaseAll()],
+        ['store', () => store.close()],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.error({ err, step: name }, 'close step failed');
+        }
+      }
+      log.info('scheduler stopped');
+    })();
+    return closing;
+  };
+
+  return { port, address: `${opts.host}:${port}`, close, internals: { state, registry, dispatcher, functions } };
+}
+
+function shutdownServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    force.unref();
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
