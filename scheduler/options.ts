@@ -34,14 +34,17 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   shutdownGraceMs: 5_000,
 });
 
-export type SchedulerOptionsInput = Partial<typeof SCHEDULER_DEFAULTS> & {
+type Widen<T> = { [K in keyof T]: T[K] extends number ? number : T[K] extends string ? string : T[K] };
+type SchedulerSettings = Widen<typeof SCHEDULER_DEFAULTS>;
+
+export type SchedulerOptionsInput = Partial<SchedulerSettings> & {
   logger?: Logger;
   /** Another storage backend; default: the JSON-file store in dataDir. */
   store?: Store;
   random?: () => number;
 };
 
-export type SchedulerOptions = Readonly<typeof SCHEDULER_DEFAULTS & { logger: Logger; store?: Store; random: () => number }>;
+export type SchedulerOptions = Readonly<SchedulerSettings & { logger: Logger; store?: Store; random: () => number }>;
 
 export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): SchedulerOptions {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

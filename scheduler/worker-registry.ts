@@ -4,6 +4,7 @@
  * silence, or its stream closes, the worker is `lost` and `onLost` runs once.
  * It never dispatches and never touches executions: the manager does, through onLost.
  */
+import { EventEmitter } from 'node:events';
 import type { Hello, Heartbeat, SchedulerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import type { WorkerInfo, WorkerStatus } from '../common/records.js';
 import type { PlacementCandidate } from './placement.js';
@@ -71,6 +72,8 @@ export interface WorkerRegistryOptions {
 
 export class WorkerRegistry {
   private readonly workers = new Map<string, RegisteredWorker>();
+  /** 'registered' (worker) and 'lost' (worker, reason): for observers such as tests and tools. */
+  readonly events = new EventEmitter();
   private readonly now: () => Date;
 
   constructor(private readonly opts: WorkerRegistryOptions) {
@@ -101,6 +104,7 @@ export class WorkerRegistry {
     const worker = new RegisteredWorker(hello.workerId, hello.name || hello.workerId, Math.max(0, hello.capacity), connection, this.now());
     this.workers.set(worker.id, worker);
     this.armLossTimer(worker);
+    this.events.emit('registered', worker);
     return { worker, previous };
   }
 
@@ -135,6 +139,7 @@ export class WorkerRegistry {
       // already closed
     }
     this.opts.onLost(worker, reason);
+    this.events.emit('lost', worker, reason);
   }
 
   close(): void {

@@ -1,0 +1,167 @@
+/**
+ * One WorkerService.Connect stream: opens the call, sends Hello, waits (bounded) for Welcome,
+ * hands every later SchedulerMessage to the agent, and owns the per-stream code cache
+ * (`name@version` → code), which dies with the stream because the scheduler only omits code it
+ * sent on this same stream. It never reconnects, never runs anything, and never outlives its call:
+ * `done` resolves exactly once, after the call is finished on this side.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger.js';
+import { REASON } from '../common/logger.js';
+import { WorkerServiceService, type SchedulerMessage, type Welcome, type WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
+
+/** Keepalive finds a dead scheduler within ~15 s; retries are ours (with backoff), not grpc-js's. */
+export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = Object.freeze({
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.enable_retries': 0,
+  'grpc.max_send_message_length': 16 * 1024 * 1024,
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+});
+
+/**
+ * The channel's own reconnect backoff is aligned with the agent's: left at grpc-js's defaults
+ * (1 s growing to 120 s) it would fail our calls fast while it waits, stretching a 5 s cap to minutes.
+ */
+export function createSchedulerClient(address: string, reconnect: { baseMs: number; capMs: number }): grpc.Client {
+  return new grpc.Client(address, grpc.credentials.createInsecure(), {
+    ...CHANNEL_OPTIONS,
+    'grpc.initial_reconnect_backoff_ms': reconnect.baseMs,
+    'grpc.max_reconnect_backoff_ms': reconnect.capMs,
+  });
+}
+
+export type SessionEnd = { welcomed: boolean; reason: 'error' | 'ended' | 'welcome_timeout' | 'closed'; detail?: string };
+
+export interface StreamSessionOptions {
+  client: grpc.Client;
+  hello: WorkerMessage;
+  welcomeTimeoutMs: number;
+  logger: Logger;
+  /** Called once, when the Welcome arrives; the session is `ready` from then on. */
+  onWelcome: (welcome: Welcome, session: StreamSession) => void;
+  /** Every message after the Welcome (Execute, Cancel, Drain). */
+  onMessage: (msg: SchedulerMessage, session: StreamSession) => void;
+}
+
+let nextSessionId = 1;
+
+export class StreamSession {
+  /** Local number for logs; not sent anywhere. */
+  readonly id = nextSessionId++;
+  readonly codeCache = new Map<string, string>();
+  readonly done: Promise<SessionEnd>;
+  readonly #call: grpc.ClientDuplexStream<WorkerMessage, SchedulerMessage>;
+  readonly #log: Logger;
+  #welcomed = false;
+  #finished = false;
+  /** Set once our side is half-closed; writing after that is an error in the stream. */
+  #halfClosed = false;
+  #endReason: SessionEnd['reason'] | null = null;
+  #welcomeTimer: NodeJS.Timeout | null;
+  #resolveDone!: (end: SessionEnd) => void;
+
+  constructor(opts: StreamSessionOptions) {
+    this.#log = opts.logger;
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    const method = WorkerServiceService.connect;
+    this.#call = opts.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+
+    this.#call.on('data', (msg: SchedulerMessage) => {
+      if (this.#finished) return;
+      if (msg.msg?.$case === 'welcome') {
+        if (this.#welcomed) {
+          this.#log.warn({ session: this.id }, 'second Welcome on one stream ignored');
+          return;
+        }
+        this.#welcomed = true;
+        this.#clearWelcomeTimer();
+        opts.onWelcome(msg.msg.value, this);
+        return;
+      }
+      opts.onMessage(msg, this);
+    });
+    // 'error' carries a non-OK status; 'status' comes for every finished call. Either ends the session.
+    this.#call.on('error', (err: grpc.ServiceError) => this.#finish(this.#endReason ?? 'error', err.details || err.message));
+    this.#call.on('status', (status: grpc.StatusObject) => this.#finish(this.#endReason ?? 'ended', status.details));
+    this.#call.on('end', () => {
+      // The scheduler closed its side; close ours too so the call completes and frees the stream.
+      if (this.#finished || this.#halfClosed) return;
+      this.#halfClosed = true;
+      this.#call.end();
+    });
+
+    this.#welcomeTimer = setTimeout(() => {
+      this.#welcomeTimer = null;
+      if (this.#welcomed || this.#finished) return;
+      this.#log.warn({ session: this.id, timeoutMs: opts.welcomeTimeoutMs }, 'no Welcome in time; abandoning stream');
+      this.#endReason = 'welcome_timeout';
+      this.#call.cancel();
+    }, opts.welcomeTimeoutMs);
+    this.#welcomeTimer.unref();
+
+    this.#call.write(opts.hello);
+  }
+
+  /** True between Welcome and the end of the call: only then may Started/Log/Result/Heartbeat go out. */
+  get ready(): boolean {
+    return this.#welcomed && !this.#finished && !this.#halfClosed;
+  }
+
+  get welcomed(): boolean {
+    return this.#welcomed;
+  }
+
+  /** Writes one message; false when the call is already over (the caller keeps the message). */
+  write(msg: WorkerMessage): boolean {
+    if (this.#finished || this.#halfClosed) return false;
+    // A false return from write() is only backpressure; grpc-js still queues the message.
+    this.#call.write(msg);
+    return true;
+  }
+
+  /**
+   * Half-closes after everything written so far, then waits for the scheduler to finish the call;
+   * cancels it when the scheduler does not within `waitMs`.
+   */
+  async end(waitMs: number): Promise<SessionEnd> {
+    if (!this.#finished) {
+      this.#endReason = 'closed';
+      if (!this.#halfClosed) {
+        this.#halfClosed = true;
+        this.#call.end();
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), waitMs);
+        timer.unref();
+      });
+      const first = await Promise.race([this.done, timedOut]);
+      clearTimeout(timer);
+      if (first === 'timeout') this.cancel();
+    }
+    return this.done;
+  }
+
+  /** Drops the call at once (RST_STREAM); queued writes may be lost. */
+  cancel(): void {
+    if (this.#finished) return;
+    this.#endReason ??= 'closed';
+    this.#call.cancel();
+  }
+
+  #finish(reason: SessionEnd['reason'], detail?: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#clearWelcomeTimer();
+    this.codeCache.clear();
+    this.#log.info({ session: this.id, reason: REASON.streamClosed, cause: reason, detail }, 'scheduler stream ended');
+    this.#resolveDone({ welcomed: this.#welcomed, reason, detail });
+  }
+
+  #clearWelcomeTimer(): void {
+    if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
+    this.#welcomeTimer = null;
+  }
+}

@@ -1,0 +1,39 @@
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { TaskForgeError } from '../common/errors.js';
+import { resolveWorkerOptions, WORKER_DEFAULTS } from './worker-options.js';
+
+describe('resolveWorkerOptions', () => {
+  it('fills the defaults and freezes the result', () => {
+    const o = resolveWorkerOptions();
+    expect(o.schedulerAddress).toBe(WORKER_DEFAULTS.schedulerAddress);
+    expect(o.capacity).toBe(4);
+    expect(o.heartbeatIntervalMs).toBe(1000);
+    expect(o.drainGraceMs).toBe(30_000);
+    expect(o.workerId).toMatch(/^w_[A-Za-z0-9_-]+$/);
+    expect(o.name).toBe(`${hostname()}-${process.pid}`);
+    expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  it('generates a different id per agent unless one is given', () => {
+    expect(resolveWorkerOptions().workerId).not.toBe(resolveWorkerOptions().workerId);
+    expect(resolveWorkerOptions({ workerId: 'w_fixed' }).workerId).toBe('w_fixed');
+  });
+
+  it.each([
+    [{ capacity: 0 }, 'capacity'],
+    [{ capacity: 1.5 }, 'capacity'],
+    [{ schedulerAddress: 'nohost' }, 'schedulerAddress'],
+    [{ reconnectBaseMs: 500, reconnectCapMs: 100 }, 'reconnectCapMs'],
+    [{ workerId: 'bad id' }, 'workerId'],
+  ])('rejects %j naming the option', (opts, option) => {
+    try {
+      resolveWorkerOptions(opts);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(TaskForgeError);
+      expect((err as TaskForgeError).code).toBe('VALIDATION_ERROR');
+      expect((err as TaskForgeError).message).toContain(option);
+    }
+  });
+});
