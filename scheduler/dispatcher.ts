@@ -187,9 +187,9 @@ export class Dispatcher {
   onResult(worker: RegisteredWorker, msg: Result): void {
     // The slot frees whether or not the record still wants the result (e.g. it was cancelled).
     const held = worker.assigned.get(msg.executionId) === msg.lease;
-    if (held) this.release(worker, msg.executionId);
     const rec = held ? this.current(worker, msg.executionId, msg.lease, 'result') : undefined;
-    if (!held) this.log.info({ executionId: msg.executionId, workerId: worker.id, reason: REASON.staleLease }, 'result dropped');
+    if (held) this.release(worker, msg.executionId);
+    else this.log.info({ executionId: msg.executionId, workerId: worker.id, reason: REASON.staleLease }, 'result dropped');
     if (rec) this.applyResult(rec, msg);
     this.schedulePump();
   }

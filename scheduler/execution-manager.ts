@@ -71,9 +71,14 @@ export class ExecutionManager {
       }
       execution = await accept;
     }
-    if (req.mode === 'sync' && !isTerminal(execution.status)) {
-      const waitMs = req.waitMs > 0 ? req.waitMs : Math.min(fn.timeoutMs + 5_000, LIMITS.maxSyncWaitMs);
-      await this.state.waiters.wait(execution.id, Math.min(waitMs, LIMITS.maxSyncWaitMs));
+    if (req.mode === 'sync') {
+      // `execution` may be the acceptance snapshot; a sync caller gets the live record.
+      const live = this.state.index.get(execution.id) ?? execution;
+      if (!isTerminal(live.status)) {
+        const waitMs = req.waitMs > 0 ? req.waitMs : fn.timeoutMs + 5_000;
+        await this.state.waiters.wait(live.id, Math.min(waitMs, LIMITS.maxSyncWaitMs));
+      }
+      execution = live;
     }
     return { execution, terminal: isTerminal(execution.status), created };
   }
@@ -113,8 +118,10 @@ export class ExecutionManager {
     }
     this.state.index.add(rec);
     this.state.emit(rec);
+    // The answer describes the execution as accepted, before the dispatcher moves it on.
+    const accepted = { ...rec };
     this.dispatcher.enqueue(rec);
-    return rec;
+    return accepted;
   }
 
   get(id: string): Execution {

@@ -1,0 +1,69 @@
+/**
+ * Command-line settings: every flag also has an environment variable, and every default makes
+ * `taskforge dev` work with no configuration. The table is the source the README lists.
+ */
+import { parseArgs } from 'node:util';
+
+export interface Setting {
+  flag: string;
+  env: string;
+  default: string;
+  help: string;
+  kind: 'string' | 'int';
+}
+
+export const SETTINGS = {
+  port: { flag: 'port', env: 'TASKFORGE_PORT', default: '8080', help: 'gateway HTTP port', kind: 'int' },
+  grpcPort: { flag: 'grpc-port', env: 'TASKFORGE_GRPC_PORT', default: '50051', help: 'scheduler gRPC port', kind: 'int' },
+  host: { flag: 'host', env: 'TASKFORGE_HOST', default: '127.0.0.1', help: 'address the gateway and scheduler listen on', kind: 'string' },
+  dataDir: { flag: 'data-dir', env: 'TASKFORGE_DATA_DIR', default: './data', help: 'scheduler data directory', kind: 'string' },
+  workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev', kind: 'int' },
+  scheduler: { flag: 'scheduler', env: 'TASKFORGE_SCHEDULER', default: '127.0.0.1:50051', help: 'scheduler address (host:port) for gateway and worker', kind: 'string' },
+  capacity: { flag: 'capacity', env: 'TASKFORGE_CAPACITY', default: '4', help: 'concurrent executions per worker', kind: 'int' },
+  name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
+  logLevel: { flag: 'log-level', env: 'TASKFORGE_LOG_LEVEL', default: 'info', help: 'pino level: trace, debug, info, warn, error', kind: 'string' },
+  logFormat: { flag: 'log-format', env: 'TASKFORGE_LOG_FORMAT', default: 'json', help: 'json or pretty', kind: 'string' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : string };
+
+export class ConfigError extends Error {}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: Record<string, string | undefined> });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const out: Record<string, string | number> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
+    const raw = values[s.flag] ?? env[s.env] ?? s.default;
+    if (s.kind === 'int') {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`);
+      out[key] = n;
+    } else {
+      out[key] = raw;
+    }
+  }
+  if (!['json', 'pretty'].includes(out.logFormat as string)) throw new ConfigError(`--log-format must be json or pretty`);
+  return out as Config;
+}
+
+export function usage(): string {
+  const rows = Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(11)} ${s.env.padEnd(22)} ${s.help} (default: ${s.default || 'none'})`);
+  return [
+    'usage: taskforge <dev|scheduler|gateway|worker> [flags]',
+    '',
+    '  dev        scheduler + gateway + N workers as separate processes, one log stream',
+    '  scheduler  the scheduler (gRPC, stores data in --data-dir)',
+    '  gateway    the HTTP gateway, talking to --scheduler',
+    '  worker     a worker agent, joining --scheduler',
+    '',
+    'flags (each also read from its environment variable):',
+    ...rows,
+  ].join('\n');
+}

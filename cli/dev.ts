@@ -1,0 +1,106 @@
+/**
+ * `taskforge dev`: the whole stack on loopback as separate processes — scheduler, gateway and
+ * N workers — with their JSON logs merged into one readable stream. Ctrl-C stops every child
+ * (each drains and exits); a child that does not exit within the grace period is killed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { prettyFactory } from 'pino-pretty';
+import type { Config } from './config.js';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const STOP_GRACE_MS = 35_000;
+
+interface Child {
+  label: string;
+  proc: ChildProcess;
+  exited: Promise<number>;
+}
+
+export async function runDev(cfg: Config): Promise<number> {
+  const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,component', translateTime: 'HH:MM:ss.l' });
+  const children: Child[] = [];
+  const scheduler = `127.0.0.1:${cfg.grpcPort}`;
+  const common = ['--log-level', cfg.logLevel, '--host', cfg.host];
+
+  const start = (label: string, args: string[], readyWhen?: RegExp): Promise<Child> =>
+    new Promise((resolve, reject) => {
+      // Own process group: a terminal's Ctrl-C reaches dev alone, which stops the children in
+      // order. The IPC channel closes if dev dies, and the child then shuts itself down.
+      const proc = spawn(process.execPath, [MAIN, ...args, ...common], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: process.env, detached: true });
+      const exited = new Promise<number>((res) => proc.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0))));
+      const child: Child = { label, proc, exited };
+      children.push(child);
+      let ready = !readyWhen;
+      const onLine = (line: string): void => {
+        let text = line;
+        if (line.startsWith('{')) {
+          try {
+            text = pretty(JSON.parse(line)).trimEnd();
+          } catch {
+            // not JSON after all: print as is
+          }
+        }
+        process.stdout.write(`${label.padEnd(10)} ${text}\n`);
+        if (!ready && readyWhen!.test(line)) {
+          ready = true;
+          resolve(child);
+        }
+      };
+      createInterface({ input: proc.stdout! }).on('line', onLine);
+      createInterface({ input: proc.stderr! }).on('line', onLine);
+      void exited.then((code) => {
+        if (!ready) reject(new Error(`${label} exited with code ${code} before it was ready`));
+      });
+      if (ready) resolve(child);
+    });
+
+  const stopAll = async (): Promise<void> => {
+    // Workers first, so they drain while the scheduler still takes their results.
+    const order = [...children].reverse();
+    for (const c of order) if (c.proc.exitCode === null) c.proc.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    await Promise.all(children.map((c) => c.exited));
+    clearTimeout(timer);
+  };
+
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) {
+      for (const c of children) c.proc.kill('SIGKILL');
+      return;
+    }
+    stopping = true;
+    process.stdout.write('dev        stopping (Ctrl-C again to kill)\n');
+    void stopAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', cfg.dataDir], /scheduler listening/);
+    for (let i = 1; i <= cfg.workers; i++) {
+      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--name', `worker-${i}`], /worker started/);
+    }
+    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler], /gateway listening/);
+    process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);
+  } catch (err) {
+    process.stderr.write(`dev        ${(err as Error).message}\n`);
+    stopping = true;
+    await stopAll();
+    return 1;
+  }
+  // Any child dying on its own takes the stack down, so a broken dev stack is never half up.
+  const first = await Promise.race(children.map((c) => c.exited.then((code) => ({ c, code }))));
+  if (!stopping) {
+    process.stdout.write(`dev        ${first.c.label} exited (code ${first.code}); stopping the rest\n`);
+    stopping = true;
+    await stopAll();
+    return first.code || 1;
+  }
+  await Promise.all(children.map((c) => c.exited));
+  return 0;
+}

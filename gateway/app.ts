@@ -1,0 +1,137 @@
+/**
+ * The gateway's HTTP application: Fastify with TypeBox schemas, the API's error shape, and the
+ * routes of docs/API.md, talking to the scheduler only through a ControlClient.
+ *
+ * `buildApp` never listens and never opens a connection (main.ts does both), so route tests
+ * run it with `app.inject()` and a fake client. It must never answer in Fastify's own error
+ * shape, and nothing unchecked (a name, an id, a spec) may reach the control client.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { TaskForgeError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import { assertExecutionId, assertFunctionName } from '../common/names.js';
+import { LIMITS } from '../common/records.js';
+import type { ControlClient } from './control-client.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { parseJsonBody, useJsonParser } from './json-body.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { executionRoutes } from './routes/executions.js';
+import { functionRoutes } from './routes/functions.js';
+import { invokeRoutes } from './routes/invoke.js';
+import { typeboxValidatorCompiler } from './validation.js';
+
+export interface GatewayAppOptions {
+  control: ControlClient;
+  /** Default: silent. */
+  logger?: Logger;
+  /** Bytes of an invoke body (the event). */
+  invokeBodyLimit?: number;
+  /** Bytes of a function create/update body; the code inside is limited separately (413). */
+  functionBodyLimit?: number;
+  /** ms /readyz waits for the scheduler's ping. */
+  readyTimeoutMs?: number;
+}
+
+export const GATEWAY_APP_DEFAULTS = Object.freeze({
+  /** bytes: 1 MiB, the API's invoke input limit. */
+  invokeBodyLimit: LIMITS.inputBytes,
+  /**
+   * bytes: 6 MiB. Code may be 5 MiB; the rest is room for JSON escaping (quotes, newlines) and
+   * the other settings, so any realistic 5 MiB module fits and the 413 names the code itself.
+   */
+  functionBodyLimit: 6 * 1024 * 1024,
+  /** ms: /readyz answers 503 when the scheduler is slower than this. */
+  readyTimeoutMs: 1000,
+});
+
+export interface ResolvedGatewayAppOptions {
+  readonly control: ControlClient;
+  readonly logger: Logger;
+  readonly invokeBodyLimit: number;
+  readonly functionBodyLimit: number;
+  readonly readyTimeoutMs: number;
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new TypeError(`gateway option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Fills defaults and checks every option once, at start, with a message naming the option. */
+export function resolveGatewayOptions(opts: GatewayAppOptions): ResolvedGatewayAppOptions {
+  if (!opts || typeof opts.control?.invoke !== 'function') {
+    throw new TypeError('gateway option control must be a ControlClient');
+  }
+  return Object.freeze({
+    control: opts.control,
+    logger: opts.logger ?? silentLogger,
+    invokeBodyLimit: positiveInt('invokeBodyLimit', opts.invokeBodyLimit ?? GATEWAY_APP_DEFAULTS.invokeBodyLimit),
+    functionBodyLimit: positiveInt('functionBodyLimit', opts.functionBodyLimit ?? GATEWAY_APP_DEFAULTS.functionBodyLimit),
+    readyTimeoutMs: positiveInt('readyTimeoutMs', opts.readyTimeoutMs ?? GATEWAY_APP_DEFAULTS.readyTimeoutMs),
+  });
+}
+
+/**
+ * Names and ids in paths answer INVALID_NAME before anything else happens to the request
+ * (before its body is even read), whatever route they belong to: one guard, not one per route.
+ */
+async function guardPathParams(request: FastifyRequest): Promise<void> {
+  const params = request.params as Record<string, unknown> | undefined;
+  if (!params) return;
+  if ('name' in params) assertFunctionName(params.name);
+  if ('id' in params) assertExecutionId(params.id);
+}
+
+export function buildApp(opts: GatewayAppOptions): FastifyInstance {
+  const o = resolveGatewayOptions(opts);
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    // Per-request info lines would dominate the log at invoke rates; completion is logged at debug.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: o.invokeBodyLimit,
+    // Fastify's built-in 503-while-closing answers in its own shape; app.ts answers instead.
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+  });
+
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  installErrorHandlers(app);
+  useJsonParser(app, parseJsonBody);
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (closing) {
+      reply.header('connection', 'close');
+      throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
+    }
+    await guardPathParams(request);
+  });
+  // A response finished while closing must end its keep-alive connection, or close() would
+  // wait out the idle timeout of every client that had a request in flight.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { reqId: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request completed',
+    );
+  });
+
+  const { control } = o;
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  void typed.register(functionRoutes, { control, bodyLimit: o.functionBodyLimit });
+  void typed.register(invokeRoutes, { control, bodyLimit: o.invokeBodyLimit });
+  void typed.register(executionRoutes, { control });
+  void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
+  return app;
+}

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { ERROR_STATUS, TaskForgeError, executionNotFound, functionNotFound, type ErrorCode } from '../common/errors.js';
+import { buildApp } from './app.js';
+import { toHttpError } from './errors.js';
+import { createFakeControlClient, type FakeControlClient } from './testing/fake-control-client.js';
+
+let app: FastifyInstance;
+let control: FakeControlClient;
+
+function build(overrides: Parameters<typeof createFakeControlClient>[0] = {}): FastifyInstance {
+  control = createFakeControlClient(overrides);
+  app = buildApp({ control });
+  return app;
+}
+
+afterEach(async () => {
+  await app?.close();
+});
+
+const errorOf = (res: { json(): unknown }) => (res.json() as { error: { code: string; message: string; details: Record<string, unknown> } }).error;
+
+describe('toHttpError', () => {
+  it('maps every TaskForgeError code to its status and the one body shape', () => {
+    for (const [code, status] of Object.entries(ERROR_STATUS) as [ErrorCode, number][]) {
+      const e = toHttpError(new TaskForgeError(code, `m-${code}`, { k: 1 }));
+      expect(e.statusCode).toBe(status);
+      expect(e.body).toEqual({ error: { code, message: `m-${code}`, details: { k: 1 } } });
+    }
+  });
+
+  it('sets retry-after on 429 and 503, using the scheduler suggestion when there is one', () => {
+    expect(toHttpError(new TaskForgeError('QUEUE_FULL', 'q')).headers['retry-after']).toBe('1');
+    expect(toHttpError(new TaskForgeError('RATE_LIMITED', 'r', { retryAfterSeconds: 2.2 })).headers['retry-after']).toBe('3');
+    expect(toHttpError(new TaskForgeError('SCHEDULER_UNAVAILABLE', 's')).headers['retry-after']).toBe('1');
+    expect(toHttpError(new TaskForgeError('FUNCTION_NOT_FOUND', 'f')).headers['retry-after']).toBeUndefined();
+  });
+
+  it('maps Fastify errors by code and never leaks their text', () => {
+    const fst = (code: string, statusCode: number) => Object.assign(new Error('fastify text'), { code, statusCode });
+    expect(toHttpError(fst('FST_ERR_CTP_BODY_TOO_LARGE', 413), { bodyLimit: 10 }).body.error).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'request body is too large',
+      details: { limitBytes: 10 },
+    });
+    expect(toHttpError(fst('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415)).body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(toHttpError(fst('FST_ERR_MAX_PARAM_LENGTH', 414)).statusCode).toBe(400);
+    expect(toHttpError(fst('FST_ERR_SOMETHING_NEW', 400)).body.error).toEqual({ code: 'VALIDATION_ERROR', message: 'bad request', details: {} });
+  });
+
+  it('answers anything else 500 INTERNAL with a fixed message', () => {
+    for (const thrown of [new Error('secret /etc/passwd'), 'a string', null, { statusCode: 503 }]) {
+      const e = toHttpError(thrown);
+      expect(e.statusCode).toBe(500);
+      expect(e.body).toEqual({ error: { code: 'INTERNAL', message: 'internal error', details: {} } });
+      expect(e.severe).toBe(true);
+    }
+  });
+});
+
+describe('error answers over HTTP', () => {
+  it('schema failure: 400 VALIDATION_ERROR listing each field path and reason', async () => {
+    build();
+    const res = await app.inject({ method: 'PUT', url: '/v1/functions/hello', payload: { code: 'x', timeoutMs: 5, memoryMb: 'big', bogus: 1 } });
+    expect(res.statusCode).toBe(400);
+    const err = errorOf(res);
+    expect(err.code).toBe('VALIDATION_ERROR');
+    const fields = (err.details.errors as { field: string; reason: string }[]).map((e) => e.field);
+    expect(fields).toEqual(expect.arrayContaining(['body.timeoutMs', 'body.memoryMb', 'body.bogus']));
+    expect(err.details.errors).toContainEqual({ field: 'body.bogus', reason: 'unknown field' });
+    expect(control.calls).toHaveLength(0);
+  });
+
+  it('bad JSON: 400 VALIDATION_ERROR', async () => {
+    build();
+    const res = await app.inject({ method: 'PUT', url: '/v1/functions/hello', headers: { 'content-type': 'application/json' }, payload: '{"code": ' });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res)).toMatchObject({ code: 'VALIDATION_ERROR', message: 'body is not valid JSON' });
+  });
+
+  it('wrong content-type: 415 UNSUPPORTED_MEDIA_TYPE, text/plain included', async () => {
+    build();
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const res = await app.inject({ method: 'PUT', url: '/v1/functions/hello', headers: { 'content-type': type }, payload: 'code=1' });
+      expect(res.statusCode).toBe(415);
+      expect(errorOf(res).code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+
+  it('unknown route and unknown method: 404 NOT_FOUND in the API shape', async () => {
+    build();
+    const a = await app.inject({ method: 'GET', url: '/v1/nope' });
+    expect(a.statusCode).toBe(404);
+    expect(errorOf(a)).toMatchObject({ code: 'NOT_FOUND', message: 'route GET /v1/nope does not exist' });
+    const b = await app.inject({ method: 'DELETE', url: '/v1/stats' });
+    expect(b.statusCode).toBe(404);
+    expect(errorOf(b).code).toBe('NOT_FOUND');
+  });
+
+  it('an over-long path parameter is INVALID_NAME, not Fastify 414', async () => {
+    build();
+    const res = await app.inject({ method: 'GET', url: `/v1/functions/${'a'.repeat(300)}` });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).code).toBe('INVALID_NAME');
+  });
+
+  it('a malformed URL escape is 400 in the API shape', async () => {
+    build();
+    const res = await app.inject({ method: 'GET', url: '/v1/functions/%E0%A4%A' });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).code).toMatch(/^(VALIDATION_ERROR|INVALID_NAME)$/);
+  });
+
+  const passthrough: [string, TaskForgeError, number][] = [
+    ['FUNCTION_NOT_FOUND', functionNotFound('hello'), 404],
+    ['EXECUTION_NOT_FOUND', executionNotFound('ex_1'), 404],
+    ['FUNCTION_EXISTS', new TaskForgeError('FUNCTION_EXISTS', "function 'hello' already exists"), 409],
+    ['INVALID_CODE', new TaskForgeError('INVALID_CODE', 'no export handler'), 400],
+    ['SCHEDULER_UNAVAILABLE', new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is not reachable'), 503],
+  ];
+  for (const [code, err, status] of passthrough) {
+    it(`${code} from the control client passes through with status ${status}`, async () => {
+      build({ getFunction: async () => Promise.reject(err) });
+      const res = await app.inject({ method: 'GET', url: '/v1/functions/hello' });
+      expect(res.statusCode).toBe(status);
+      expect(res.json()).toEqual({ error: { code, message: err.message, details: err.details } });
+    });
+  }
+
+  it('QUEUE_FULL: 429 with retry-after', async () => {
+    build({ invoke: async () => Promise.reject(new TaskForgeError('QUEUE_FULL', 'the pending queue is full', { bound: 10 })) });
+    const res = await app.inject({ method: 'POST', url: '/v1/functions/hello/invoke' });
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json()).toEqual({ error: { code: 'QUEUE_FULL', message: 'the pending queue is full', details: { bound: 10 } } });
+  });
+
+  it('a plain Error from the client: 500 INTERNAL, no stack or message in the body', async () => {
+    build({ stats: async () => Promise.reject(new Error('boom at /srv/secret.js:12')) });
+    const res = await app.inject({ method: 'GET', url: '/v1/stats' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error', details: {} } });
+    expect(res.body).not.toMatch(/boom|secret|at /);
+  });
+});

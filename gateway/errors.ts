@@ -1,0 +1,151 @@
+/**
+ * Every failure the gateway answers, in the one shape of docs/API.md:
+ * `{ "error": { "code", "message", "details" } }`.
+ *
+ * Fastify's own errors (body too large, bad media type, bad URL, …) are translated here by
+ * their `code`, never by message text. Anything unrecognised is a bug: it is logged with its
+ * stack and answered 500 INTERNAL with a fixed message. This module must never put a stack
+ * trace, a cause or an internal message into a response body.
+ */
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TaskForgeError, type ErrorCode } from '../common/errors.js';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details: Record<string, unknown> };
+}
+
+export interface HttpError {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: ErrorBody;
+  /** True when this is a bug or an outage: logged at error level with the original error. */
+  severe: boolean;
+}
+
+/** Codes whose answer tells the client to come back later. */
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['QUEUE_FULL', 'RATE_LIMITED', 'SCHEDULER_UNAVAILABLE', 'STORAGE_UNAVAILABLE']);
+/** Seconds in `retry-after` when the scheduler does not suggest a value. */
+const DEFAULT_RETRY_AFTER_S = 1;
+
+export const validationError = (field: string, reason: string, extra: Record<string, unknown> = {}): TaskForgeError =>
+  new TaskForgeError('VALIDATION_ERROR', `${field}: ${reason}`, { errors: [{ field, reason }], ...extra });
+
+/** Fastify error codes we answer deliberately, with the API code and a stable message. */
+const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'content-type must be application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_ERROR', message: 'content-length does not match the body' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'VALIDATION_ERROR', message: 'body must not be empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'VALIDATION_ERROR', message: 'body is not valid JSON' },
+  FST_ERR_BAD_URL: { code: 'VALIDATION_ERROR', message: 'malformed URL' },
+  // Path parameters are names and ids, which are short: an over-long one is simply not a name.
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'INVALID_NAME', message: 'name or id is too long' },
+};
+
+/** Fallback by HTTP status for other client errors Fastify raises. */
+const CODE_FOR_STATUS: Record<number, ErrorCode> = {
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+function retryAfterSeconds(details: Record<string, unknown>): string {
+  const s = details.retryAfterSeconds;
+  return String(typeof s === 'number' && Number.isFinite(s) && s >= 1 ? Math.ceil(s) : DEFAULT_RETRY_AFTER_S);
+}
+
+function fromTaskForgeError(err: TaskForgeError): HttpError {
+  const headers: Record<string, string> = {};
+  if (RETRY_LATER.has(err.code)) headers['retry-after'] = retryAfterSeconds(err.details);
+  return {
+    statusCode: err.statusCode,
+    headers,
+    body: err.toJSON(),
+    severe: err.statusCode >= 500,
+  };
+}
+
+const make = (code: ErrorCode, statusCode: number, message: string, details: Record<string, unknown> = {}): HttpError => ({
+  statusCode,
+  headers: {},
+  body: { error: { code, message, details } },
+  severe: statusCode >= 500,
+});
+
+/** The answer for any thrown value. Pure, so the mapping can be pinned by tests. */
+export function toHttpError(err: unknown, limits: { bodyLimit?: number } = {}): HttpError {
+  if (err instanceof TaskForgeError) return fromTaskForgeError(err);
+  const fe = err as Partial<FastifyError> | null;
+  const known = typeof fe?.code === 'string' ? FASTIFY_ERRORS[fe.code] : undefined;
+  if (known) {
+    const details: Record<string, unknown> =
+      known.code === 'PAYLOAD_TOO_LARGE' && limits.bodyLimit !== undefined ? { limitBytes: limits.bodyLimit } : {};
+    const status = known.code === 'INVALID_NAME' || known.code === 'VALIDATION_ERROR' ? 400 : (fe!.statusCode ?? 400);
+    return make(known.code, status, known.message, details);
+  }
+  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // A client error Fastify raised that has no entry above; say what HTTP says, never its text.
+    const code = CODE_FOR_STATUS[status] ?? 'VALIDATION_ERROR';
+    return make(code, code === 'VALIDATION_ERROR' ? 400 : status, STATUS_CODES[status]?.toLowerCase() ?? 'bad request');
+  }
+  return make('INTERNAL', 500, 'internal error');
+}
+
+function send(reply: FastifyReply, e: HttpError): FastifyReply {
+  return reply.code(e.statusCode).headers(e.headers).type('application/json; charset=utf-8').send(e.body);
+}
+
+function logFailure(log: FastifyBaseLogger, err: unknown, e: HttpError): void {
+  const { code } = e.body.error;
+  // A bug gets its stack in the log; an outage (503) is one warn line per request, not a trace.
+  if (code === 'INTERNAL') log.error({ err, code, statusCode: e.statusCode }, 'request failed');
+  else if (e.severe) log.warn({ code, statusCode: e.statusCode, reason: e.body.error.message }, 'request failed');
+  else log.debug({ code, statusCode: e.statusCode }, 'request rejected');
+}
+
+/** Error handler, not-found handler: installed once on the root instance, inherited by every route. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const e = toHttpError(err, { bodyLimit: request.routeOptions.bodyLimit });
+    logFailure(request.log, err, e);
+    return send(reply, e);
+  });
+  // Unknown path and known path with a method it does not have both land here: the API has
+  // no METHOD_NOT_ALLOWED code, so a missing method is a missing route (404 NOT_FOUND).
+  app.setNotFoundHandler((request, reply) => {
+    const route = `${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`;
+    return send(reply, make('NOT_FOUND', 404, `route ${route} does not exist`, { method: request.method }));
+  });
+}
+
+/** Fastify's `frameworkErrors` option: errors raised before routing (bad URL, over-long param). */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const e = toHttpError(err);
+  logFailure(request.log, err, e);
+  void send(reply, e);
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: the socket sent something that is not HTTP. There is
+ * no request to reply to, so the answer is written to the socket by hand, still in our shape.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'VALIDATION_ERROR', 'request not received in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'PAYLOAD_TOO_LARGE', 'request headers are too large']
+        : [400, 'VALIDATION_ERROR', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message, details: {} } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}

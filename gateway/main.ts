@@ -1,0 +1,76 @@
+/**
+ * Runs a gateway: connects a gRPC ControlClient to the scheduler, builds the app and listens.
+ *
+ * The process wiring (flags, signals) is the CLI's; this module only starts and stops. `close()`
+ * is idempotent and drains: stop accepting, let in-flight requests finish (Fastify's close),
+ * then drop the scheduler channel — in that order, so no answered request loses its client.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createLogger, type Logger } from '../common/logger.js';
+import { buildApp, type GatewayAppOptions } from './app.js';
+import { createGrpcControlClient, type GrpcControlClientOptions } from './scheduler-client.js';
+
+export interface StartGatewayOptions {
+  /** 0 = an ephemeral port (tests). */
+  port?: number;
+  host?: string;
+  /** host:port of the scheduler's gRPC server. */
+  scheduler?: string;
+  logger?: Logger;
+  /** Passed to buildApp (body limits, readiness timeout). */
+  app?: Omit<GatewayAppOptions, 'control' | 'logger'>;
+  /** Passed to the gRPC control client (deadlines, channel options). */
+  client?: GrpcControlClientOptions;
+}
+
+export const GATEWAY_DEFAULTS = Object.freeze({
+  port: 8080,
+  host: '127.0.0.1',
+  scheduler: '127.0.0.1:50051',
+});
+
+export interface RunningGateway {
+  app: FastifyInstance;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startGateway(opts: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const port = opts.port ?? GATEWAY_DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`gateway port must be 0…65535, got ${String(port)}`);
+  const host = opts.host ?? GATEWAY_DEFAULTS.host;
+  const scheduler = opts.scheduler ?? GATEWAY_DEFAULTS.scheduler;
+  const logger = opts.logger ?? createLogger({ component: 'gateway' });
+
+  const control = createGrpcControlClient(scheduler, opts.client);
+  const app = buildApp({ ...opts.app, control, logger });
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    // Nothing else holds these yet: release them before reporting the failure.
+    await app.close().catch(() => undefined);
+    control.close();
+    throw err;
+  }
+  const bound = (app.server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      // Each step in its own try: a failed app close must not leave the channel open.
+      try {
+        await app.close();
+      } catch (err) {
+        logger.error({ err }, 'gateway http close failed');
+      }
+      try {
+        control.close();
+      } catch (err) {
+        logger.error({ err }, 'gateway control client close failed');
+      }
+    })());
+
+  return { app, port: bound, close };
+}

@@ -1,0 +1,39 @@
+/**
+ * Cluster routes: workers, stats, and the two probes.
+ *
+ * /healthz says only that this process serves HTTP: it must never call the scheduler, or a
+ * scheduler outage would get every gateway restarted by its supervisor. /readyz is the one
+ * that asks the scheduler, with a short deadline, so a load balancer can route around a
+ * gateway that cannot reach it.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { TaskForgeError } from '../../common/errors.js';
+import type { ControlClient } from '../control-client.js';
+import { EmptyQuery } from '../schemas.js';
+
+export interface ClusterRoutesOptions {
+  control: ControlClient;
+  /** ms /readyz waits for the scheduler's answer. */
+  readyTimeoutMs: number;
+}
+
+export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { control, readyTimeoutMs }) => {
+  app.get('/v1/workers', { schema: { querystring: EmptyQuery } }, async () => ({ workers: await control.listWorkers() }));
+
+  app.get('/v1/stats', { schema: { querystring: EmptyQuery } }, async () => control.stats());
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request) => {
+    try {
+      await control.ping(readyTimeoutMs);
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+      // Whatever went wrong, the answer is "not ready because of the scheduler".
+      throw err instanceof TaskForgeError && err.code === 'SCHEDULER_UNAVAILABLE'
+        ? err
+        : new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is not reachable');
+    }
+    return { status: 'ready' };
+  });
+};

@@ -1,0 +1,104 @@
+/**
+ * Function routes: register (POST), create-or-update (PUT), read, list, versions, delete.
+ *
+ * The gateway checks the form of a spec (schema, code size, env size, name) and hands it to
+ * the scheduler unchanged: defaults, versioning and the code check (INVALID_CODE) are the
+ * scheduler's, so a spec sent over gRPC by any other client gets the same treatment.
+ * Nothing here may reach the control client before the name and the spec have been checked.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { TaskForgeError } from '../../common/errors.js';
+import { assertFunctionName } from '../../common/names.js';
+import { LIMITS } from '../../common/records.js';
+import type { ControlClient } from '../control-client.js';
+import { validationError } from '../errors.js';
+import { CreateFunctionBody, EmptyQuery, FunctionSpecBody, GetFunctionQuery, NameParams } from '../schemas.js';
+
+export interface FunctionRoutesOptions {
+  control: ControlClient;
+  /** Bytes of a create/update body. */
+  bodyLimit: number;
+}
+
+const bodyField = (body: unknown, key: string): unknown =>
+  body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[key] : undefined;
+
+/**
+ * 413 for code over the limit, before the schema runs: the size is the one thing the client
+ * must change, so it wins over any other complaint about the same body. Bytes, not characters:
+ * the limit protects disk and memory.
+ */
+async function rejectOversizedCode(request: FastifyRequest): Promise<void> {
+  const code = bodyField(request.body, 'code');
+  if (typeof code === 'string' && Buffer.byteLength(code, 'utf8') > LIMITS.codeBytes) {
+    throw new TaskForgeError('PAYLOAD_TOO_LARGE', `code exceeds ${LIMITS.codeBytes} bytes`, {
+      field: 'body.code',
+      limitBytes: LIMITS.codeBytes,
+    });
+  }
+}
+
+/** POST carries the name in the body; its form is INVALID_NAME, like a name in a path. */
+async function checkBodyName(request: FastifyRequest): Promise<void> {
+  const name = bodyField(request.body, 'name');
+  if (typeof name === 'string') assertFunctionName(name);
+}
+
+/** The env total is not expressible in JSON Schema. Keys and values count in UTF-8 bytes. */
+function checkEnvSize(env: Record<string, string> | undefined): void {
+  if (!env) return;
+  let bytes = 0;
+  for (const [k, v] of Object.entries(env)) bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
+  if (bytes > LIMITS.envBytes) {
+    throw validationError('body.env', `keys and values must total at most ${LIMITS.envBytes} bytes (got ${bytes})`);
+  }
+}
+
+const functionUrl = (name: string): string => `/v1/functions/${name}`;
+
+export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = async (app, { control, bodyLimit }) => {
+  app.post(
+    '/v1/functions',
+    { bodyLimit, schema: { body: CreateFunctionBody, querystring: EmptyQuery }, preValidation: [rejectOversizedCode, checkBodyName] },
+    async (request, reply) => {
+      const { name, ...spec } = request.body;
+      checkEnvSize(spec.env);
+      const { function: info, created } = await control.putFunction(name, spec, true);
+      // createOnly either creates or fails with FUNCTION_EXISTS; `created` is still honoured.
+      if (created) reply.header('location', functionUrl(name));
+      return reply.code(created ? 201 : 200).send(info);
+    },
+  );
+
+  app.put(
+    '/v1/functions/:name',
+    { bodyLimit, schema: { params: NameParams, body: FunctionSpecBody, querystring: EmptyQuery }, preValidation: [rejectOversizedCode] },
+    async (request, reply) => {
+      const { name: bodyName, ...spec } = request.body;
+      const { name } = request.params;
+      if (bodyName !== undefined && bodyName !== name) {
+        throw validationError('body.name', `must equal the name in the path ('${name}') or be omitted`);
+      }
+      checkEnvSize(spec.env);
+      const { function: info, created } = await control.putFunction(name, spec, false);
+      if (created) reply.header('location', functionUrl(name));
+      return reply.code(created ? 201 : 200).send(info);
+    },
+  );
+
+  app.get('/v1/functions', { schema: { querystring: EmptyQuery } }, async () => ({ functions: await control.listFunctions() }));
+
+  app.get('/v1/functions/:name', { schema: { params: NameParams, querystring: GetFunctionQuery } }, async (request) =>
+    control.getFunction(request.params.name, request.query.include === 'code'),
+  );
+
+  app.get('/v1/functions/:name/versions', { schema: { params: NameParams, querystring: EmptyQuery } }, async (request) => ({
+    versions: await control.listVersions(request.params.name),
+  }));
+
+  app.delete('/v1/functions/:name', { schema: { params: NameParams, querystring: EmptyQuery } }, async (request, reply) => {
+    await control.deleteFunction(request.params.name);
+    return reply.code(204).send();
+  });
+};

@@ -1,0 +1,155 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { TaskForgeError, functionNotFound } from '../common/errors.js';
+import { toGrpcError } from '../common/grpc-errors.js';
+import {
+  ControlServiceService,
+  type ControlServiceServer,
+  type InvokeRequest,
+  type ListExecutionsRequest,
+  type PutFunctionRequest,
+} from '../proto/gen/taskforge/v1/control.js';
+import type { ControlClient } from './control-client.js';
+import { createGrpcControlClient } from './scheduler-client.js';
+import { sampleExecution, sampleFunction, sampleWorker } from './testing/fake-control-client.js';
+
+/** A port that was free a moment ago and has nothing listening on it now. */
+async function deadPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+const json = (value: unknown) => ({ json: JSON.stringify(value) });
+const reply =
+  <Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Res) =>
+  (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => {
+    try {
+      cb(null, fn(call.request, call));
+    } catch (err) {
+      cb(toGrpcError(err));
+    }
+  };
+
+let server: Server | undefined;
+let client: ControlClient | undefined;
+const seen: Record<string, unknown> = {};
+
+async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise<string> {
+  const impl: ControlServiceServer = {
+    putFunction: reply((req: PutFunctionRequest) => {
+      seen.putFunction = req;
+      return { functionJson: JSON.stringify(sampleFunction(req.name)), created: true };
+    }),
+    getFunction: reply((req) => {
+      if (req.name === 'ghost') throw functionNotFound(req.name);
+      return json(sampleFunction(req.name, 1, req.includeCode ? { code: 'x' } : {}));
+    }),
+    listFunctions: reply(() => json({ functions: [sampleFunction('a')] })),
+    listVersions: reply((req) => json({ versions: [sampleFunction(req.name, 2), sampleFunction(req.name, 1)] })),
+    deleteFunction: reply(() => ({})),
+    invoke: reply((req: InvokeRequest, call) => {
+      seen.invoke = req;
+      seen.invokeDeadline = call.getDeadline();
+      return { executionJson: JSON.stringify(sampleExecution({ input: JSON.parse(req.inputJson) })), terminal: false, created: true };
+    }),
+    getExecution: reply((req) => json(sampleExecution({ id: req.id }))),
+    listExecutions: reply((req: ListExecutionsRequest) => {
+      seen.listExecutions = req;
+      return json({ executions: [], nextCursor: null });
+    }),
+    getLogs: reply((req) => json({ executionId: req.id, lines: [], truncated: false })),
+    cancelExecution: reply(() => {
+      throw new TaskForgeError('EXECUTION_FINISHED', 'already finished', { status: 'succeeded' });
+    }),
+    listWorkers: reply(() => json({ workers: [sampleWorker()] })),
+    stats: reply(() => ({ json: 'not json' })),
+    ping: reply(() => ({})),
+    watchEvents: (call) => call.end(),
+    ...overrides,
+  };
+  server = new Server();
+  server.addService(ControlServiceService, impl);
+  const port = await new Promise<number>((resolve, reject) =>
+    server!.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return `127.0.0.1:${port}`;
+}
+
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  if (server) await new Promise<void>((resolve) => server!.tryShutdown(() => resolve()));
+  server = undefined;
+});
+
+describe('createGrpcControlClient', () => {
+  it('rejects with SCHEDULER_UNAVAILABLE when nothing listens at the address', async () => {
+    client = createGrpcControlClient(`127.0.0.1:${await deadPort()}`, { callTimeoutMs: 500 });
+    const started = Date.now();
+    const err = await client.ping(500).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskForgeError);
+    expect((err as TaskForgeError).code).toBe('SCHEDULER_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expect(client.listFunctions()).rejects.toMatchObject({ code: 'SCHEDULER_UNAVAILABLE', statusCode: 503 });
+  });
+
+  it('parses every JSON reply into its record', async () => {
+    client = createGrpcControlClient(await startStub());
+    await expect(client.ping(1000)).resolves.toBeUndefined();
+    expect(await client.getFunction('hello', true)).toEqual(sampleFunction('hello', 1, { code: 'x' }));
+    expect(await client.listFunctions()).toEqual([sampleFunction('a')]);
+    expect(await client.listVersions('hello')).toEqual([sampleFunction('hello', 2), sampleFunction('hello', 1)]);
+    await expect(client.deleteFunction('hello')).resolves.toBeUndefined();
+    expect(await client.getExecution('ex_1', 0)).toEqual(sampleExecution({ id: 'ex_1' }));
+    expect(await client.getLogs('ex_1')).toEqual({ executionId: 'ex_1', lines: [], truncated: false });
+    expect(await client.listWorkers()).toEqual([sampleWorker()]);
+    expect(await client.listExecutions({ limit: 5 })).toEqual({ executions: [], nextCursor: null });
+    expect(seen.listExecutions).toEqual({ function: '', status: '', limit: 5, cursor: '' });
+  });
+
+  it('sends the spec as JSON text and returns { function, created }', async () => {
+    client = createGrpcControlClient(await startStub());
+    const res = await client.putFunction('hello', { code: 'x', timeoutMs: 100 }, true);
+    expect(res).toEqual({ function: sampleFunction('hello'), created: true });
+    expect(seen.putFunction).toEqual({ name: 'hello', specJson: '{"code":"x","timeoutMs":100}', createOnly: true });
+  });
+
+  it('invoke maps its arguments (null key → empty) and gives a sync wait its wait plus slack as deadline', async () => {
+    client = createGrpcControlClient(await startStub(), { waitSlackMs: 10_000 });
+    const before = Date.now();
+    const res = await client.invoke({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: null, waitMs: 20_000 });
+    expect(res).toEqual({ execution: sampleExecution({ input: { a: 1 } }), terminal: false, created: true });
+    expect(seen.invoke).toEqual({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: '', waitMs: 20_000 });
+    const d = seen.invokeDeadline as Date | number;
+    const deadline = d instanceof Date ? d.getTime() : d;
+    expect(deadline).toBeGreaterThanOrEqual(before + 29_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 30_000 + 1_000);
+  });
+
+  it('a TaskForgeError raised by the scheduler arrives with its code, message and details', async () => {
+    client = createGrpcControlClient(await startStub());
+    await expect(client.getFunction('ghost', false)).rejects.toMatchObject({
+      code: 'FUNCTION_NOT_FOUND',
+      message: "function 'ghost' does not exist",
+      details: { name: 'ghost' },
+    });
+    await expect(client.cancelExecution('ex_1')).rejects.toMatchObject({ code: 'EXECUTION_FINISHED', statusCode: 409, details: { status: 'succeeded' } });
+  });
+
+  it('an unreadable reply is INTERNAL', async () => {
+    client = createGrpcControlClient(await startStub());
+    await expect(client.stats()).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('a scheduler slower than the deadline is SCHEDULER_UNAVAILABLE', async () => {
+    client = createGrpcControlClient(
+      await startStub({ listWorkers: (_call, cb) => void setTimeout(() => cb(null, json({ workers: [] })), 1_000) }),
+      { callTimeoutMs: 100 },
+    );
+    await expect(client.listWorkers()).rejects.toMatchObject({ code: 'SCHEDULER_UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * The ControlClient over gRPC: the gateway's only connection to the scheduler.
+ *
+ * Calls go through a plain grpc-js `Client` with the generated ControlService method
+ * definitions (path + serialisers), which is what the generated client constructor would
+ * wrap; this keeps every call typed. Records arrive as JSON text (see control.proto) and are
+ * parsed here, once.
+ *
+ * Every call has a deadline, so a hung scheduler can never hold an HTTP request forever, and
+ * every rejection is a TaskForgeError made by fromGrpcError: this module never lets a raw gRPC
+ * error (or its message text) escape to the routes.
+ */
+import { Client, Metadata, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { TaskForgeError } from '../common/errors.js';
+import { fromGrpcError } from '../common/grpc-errors.js';
+import { LIMITS, type Execution, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
+import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
+import type { ControlClient, InvokeArgs, ListExecutionsArgs } from './control-client.js';
+
+export interface GrpcControlClientOptions {
+  /** ms deadline of a call that does not wait for an execution. */
+  callTimeoutMs?: number;
+  /** ms added to a call's own wait (sync invoke, long-poll) to form its deadline. */
+  waitSlackMs?: number;
+  /** Extra or overriding grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+}
+
+export const GRPC_CONTROL_CLIENT_DEFAULTS = Object.freeze({
+  /** ms: a unary call the scheduler answers from memory or one durable write. */
+  callTimeoutMs: 10_000,
+  /** ms: on top of a wait, for the scheduler to notice the end and answer. */
+  waitSlackMs: 10_000,
+});
+
+const MIB = 1024 * 1024;
+
+/**
+ * Keepalive finds a dead scheduler (or a dropped NAT mapping) within ~15 s even when idle;
+ * short reconnect backoff means a restarted scheduler is used again within seconds instead of
+ * grpc-js's default of up to two minutes. Records up to 16 MiB (a 500-execution page, a
+ * function with 5 MiB of code) fit in one message.
+ */
+export const CONTROL_CHANNEL_OPTIONS: ChannelOptions = Object.freeze({
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_receive_message_length': 16 * MIB,
+  'grpc.max_send_message_length': 16 * MIB,
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+});
+
+type Methods = typeof ControlServiceService;
+type UnaryName = { [K in keyof Methods]: Methods[K]['responseStream'] extends false ? K : never }[keyof Methods];
+type Req<K extends UnaryName> = Parameters<Methods[K]['requestSerialize']>[0];
+type Res<K extends UnaryName> = ReturnType<Methods[K]['responseDeserialize']>;
+
+function positive(name: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`control client option ${name} must be a positive number, got ${String(v)}`);
+  return v;
+}
+
+/** A reply the scheduler sent but we cannot read is a bug on one side: INTERNAL, not a retry. */
+function parseJson<T>(reply: JsonReply | { json?: string }, what: string): T {
+  try {
+    return JSON.parse(reply.json ?? '') as T;
+  } catch (err) {
+    throw new TaskForgeError('INTERNAL', `unreadable ${what} reply from the scheduler`, {}, { cause: err });
+  }
+}
+
+export function createGrpcControlClient(address: string, opts: GrpcControlClientOptions = {}): ControlClient {
+  const callTimeoutMs = positive('callTimeoutMs', opts.callTimeoutMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.callTimeoutMs);
+  const waitSlackMs = positive('waitSlackMs', opts.waitSlackMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.waitSlackMs);
+  const client = new Client(address, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...opts.channelOptions });
+
+  function call<K extends UnaryName>(method: K, request: Req<K>, timeoutMs: number = callTimeoutMs): Promise<Res<K>> {
+    const def = ControlServiceService[method] as unknown as {
+      path: string;
+      requestSerialize: (v: Req<K>) => Buffer;
+      responseDeserialize: (b: Buffer) => Res<K>;
+    };
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err: ServiceError | null, value?: Res<K>) => {
+          if (err) reject(fromGrpcError(err));
+          else if (value === undefined) reject(new TaskForgeError('INTERNAL', `empty ${method} reply from the scheduler`));
+          else resolve(value);
+        },
+      );
+    });
+  }
+
+  /** Sync invoke with wait 0 waits for the scheduler's default, which is at most 300 s. */
+  const invokeDeadline = (args: InvokeArgs): number =>
+    args.mode === 'sync' ? (args.waitMs > 0 ? args.waitMs : LIMITS.maxSyncWaitMs) + waitSlackMs : callTimeoutMs;
+
+  return {
+    async putFunction(name, spec, createOnly) {
+      const res = await call('putFunction', { name, specJson: JSON.stringify(spec), createOnly });
+      return { function: parseJson<FunctionInfo>({ json: res.functionJson }, 'putFunction'), created: res.created };
+    },
+    async getFunction(name, includeCode) {
+      return parseJson<FunctionInfo>(await call('getFunction', { name, includeCode }), 'getFunction');
+    },
+    async listFunctions() {
+      return parseJson<{ functions: FunctionInfo[] }>(await call('listFunctions', {}), 'listFunctions').functions;
+    },
+    async listVersions(name) {
+      return parseJson<{ versions: FunctionInfo[] }>(await call('listVersions', { name }), 'listVersions').versions;
+    },
+    async deleteFunction(name) {
+      await call('deleteFunction', { name });
+    },
+    async invoke(args) {
+      const res = await call(
+        'invoke',
+        {
+          function: args.function,
+          version: args.version,
+          inputJson: args.inputJson,
+          mode: args.mode,
+          idempotencyKey: args.idempotencyKey ?? '',
+          waitMs: args.waitMs,
+        },
+        invokeDeadline(args),
+      );
+      return { execution: parseJson<Execution>({ json: res.executionJson }, 'invoke'), terminal: res.terminal, created: res.created };
+    },
+    async getExecution(id, waitMs) {
+      const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;
+      return parseJson<Execution>(await call('getExecution', { id, waitMs }, deadline), 'getExecution');
+    },
+    async listExecutions(args: ListExecutionsArgs) {
+      const page = parseJson<{ executions: Execution[]; nextCursor?: string | null }>(
+        await call('listExecutions', {
+          function: args.function ?? '',
+          status: args.status ?? '',
+          limit: args.limit,
+          cursor: args.cursor ?? '',
+        }),
+        'listExecutions',
+      );
+      return { executions: page.executions, nextCursor: page.nextCursor ?? null };
+    },
+    async getLogs(id) {
+      return parseJson<ExecutionLogs>(await call('getLogs', { id }), 'getLogs');
+    },
+    async cancelExecution(id) {
+      return parseJson<Execution>(await call('cancelExecution', { id }), 'cancelExecution');
+    },
+    async listWorkers() {
+      return parseJson<{ workers: WorkerInfo[] }>(await call('listWorkers', {}), 'listWorkers').workers;
+    },
+    async stats() {
+      return parseJson<Stats>(await call('stats', {}), 'stats');
+    },
+    async ping(timeoutMs) {
+      await call('ping', {}, timeoutMs);
+    },
+    close() {
+      client.close();
+    },
+  };
+}

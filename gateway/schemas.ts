@@ -1,0 +1,105 @@
+/**
+ * TypeBox schemas for every body, query string, header set and path parameter of the HTTP API
+ * (docs/API.md). They are the gateway's first line of defence: a request that passes them is
+ * well-formed, so the scheduler only ever has to say no for reasons of state (exists, not found,
+ * queue full). Bounds come from common/records.ts and common/names.ts so the gateway and the
+ * scheduler cannot drift apart.
+ *
+ * Never put a name/id pattern on a path parameter here: a bad name must answer INVALID_NAME,
+ * which the gateway's onRequest guard does (see app.ts), not VALIDATION_ERROR.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ENV_KEY_RE, HANDLER_RE } from '../common/names.js';
+import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS } from '../common/records.js';
+
+/** A string that must be exactly one of `values`; reported as "must be one of: …". */
+const OneOf = <T extends string>(values: readonly T[], opts: { default?: T; description?: string } = {}) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    opts,
+  );
+
+// ---------- functions ----------
+
+const specFields = {
+  // Bytes are checked before the schema (413, see routes/functions.ts); maxLength in UTF-16
+  // units is implied by the byte bound and kept here so the schema documents the limit.
+  code: Type.String({ minLength: 1, maxLength: LIMITS.codeBytes, description: 'ES module or CommonJS source' }),
+  handler: Type.Optional(Type.String({ pattern: HANDLER_RE.source, maxLength: 128, default: FUNCTION_DEFAULTS.handler })),
+  runtime: Type.Optional(Type.Literal('nodejs', { default: FUNCTION_DEFAULTS.runtime })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 900_000, default: FUNCTION_DEFAULTS.timeoutMs })),
+  memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 4096, default: FUNCTION_DEFAULTS.memoryMb })),
+  maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: FUNCTION_DEFAULTS.maxRetries })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: FUNCTION_DEFAULTS.concurrency })),
+  // The 4 KiB total is not expressible in JSON Schema; routes/functions.ts checks it.
+  env: Type.Optional(
+    Type.Record(Type.String({ pattern: ENV_KEY_RE.source }), Type.String(), {
+      maxProperties: LIMITS.envKeys,
+      additionalProperties: false,
+    }),
+  ),
+  description: Type.Optional(Type.String({ maxLength: 256, default: FUNCTION_DEFAULTS.description })),
+};
+
+/**
+ * Body of PUT /v1/functions/{name}. `name` is tolerated so the same spec file can be POSTed
+ * and PUT; when present it must equal the path (checked in the route).
+ */
+export const FunctionSpecBody = Type.Object(
+  { ...specFields, name: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+export type FunctionSpecBody = Static<typeof FunctionSpecBody>;
+
+/** Body of POST /v1/functions. The name's form is checked before the schema (INVALID_NAME). */
+export const CreateFunctionBody = Type.Object({ ...specFields, name: Type.String() }, { additionalProperties: false });
+export type CreateFunctionBody = Static<typeof CreateFunctionBody>;
+
+export const NameParams = Type.Object({ name: Type.String() });
+export const IdParams = Type.Object({ id: Type.String() });
+
+export const GetFunctionQuery = Type.Object(
+  { include: Type.Optional(OneOf(['code'] as const)) },
+  { additionalProperties: false },
+);
+
+export const EmptyQuery = Type.Object({}, { additionalProperties: false });
+
+// ---------- invocations ----------
+
+export const InvokeQuery = Type.Object(
+  {
+    mode: Type.Optional(OneOf(['async', 'sync'] as const, { default: 'async' })),
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+    // Only meaningful with mode=sync; absent means the scheduler's default wait.
+    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxSyncWaitMs })),
+  },
+  { additionalProperties: false },
+);
+export type InvokeQuery = Static<typeof InvokeQuery>;
+
+/** Header names are lower case: Node delivers them that way. Other headers pass untouched. */
+export const InvokeHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+});
+
+// ---------- executions ----------
+
+export const GetExecutionQuery = Type.Object(
+  { waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxWaitMs })) },
+  { additionalProperties: false },
+);
+
+export const DEFAULT_LIST_LIMIT = 50;
+
+export const ListExecutionsQuery = Type.Object(
+  {
+    // The form of a function name is checked in the route (INVALID_NAME, like a path name).
+    function: Type.Optional(Type.String()),
+    status: Type.Optional(OneOf(EXECUTION_STATUSES)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.listLimit, default: DEFAULT_LIST_LIMIT })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+export type ListExecutionsQuery = Static<typeof ListExecutionsQuery>;

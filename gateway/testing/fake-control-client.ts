@@ -1,0 +1,116 @@
+/**
+ * An in-memory ControlClient for the gateway's HTTP-layer unit tests. It records every call
+ * (so a test can prove what did, or did not, reach the scheduler) and answers with canned
+ * records unless a test overrides a method. It has no scheduler logic and must never be used
+ * outside tests.
+ */
+import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
+import type { ControlClient } from '../control-client.js';
+
+export interface RecordedCall {
+  method: keyof ControlClient;
+  args: unknown[];
+}
+
+export type FakeControlClient = ControlClient & { calls: RecordedCall[]; callsTo(method: keyof ControlClient): unknown[][] };
+
+const T0 = '2024-01-01T00:00:00.000Z';
+
+export function sampleFunction(name = 'hello', version = 1, extra: Partial<FunctionInfo> = {}): FunctionInfo {
+  return {
+    name,
+    version,
+    handler: 'default',
+    runtime: 'nodejs',
+    timeoutMs: 30_000,
+    memoryMb: 128,
+    maxRetries: 2,
+    concurrency: 0,
+    env: {},
+    description: '',
+    codeSha256: 'a'.repeat(64),
+    codeBytes: 42,
+    createdAt: T0,
+    updatedAt: T0,
+    ...extra,
+  };
+}
+
+export function sampleExecution(extra: Partial<Execution> = {}): Execution {
+  return {
+    id: 'ex_V1StGXR8Z5jdHi6BmyTq',
+    function: 'hello',
+    version: 1,
+    status: 'queued',
+    mode: 'async',
+    input: null,
+    output: null,
+    error: null,
+    attempt: 1,
+    maxAttempts: 3,
+    workerId: null,
+    coldStart: null,
+    createdAt: T0,
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    timings: null,
+    placement: null,
+    idempotencyKey: null,
+    ...extra,
+  };
+}
+
+export const sampleWorker = (): WorkerInfo => ({
+  id: 'w_1',
+  name: 'worker-1',
+  status: 'ready',
+  capacity: 4,
+  inFlight: 1,
+  warm: ['hello@1'],
+  connectedAt: T0,
+  lastHeartbeatAt: T0,
+  completed: 7,
+});
+
+export const sampleStats = (): Stats => ({
+  executions: { queued: 1, running: 2, succeeded: 3, failed: 4, timed_out: 5, cancelled: 6 },
+  queueDepth: 1,
+  workers: { ready: 1, draining: 0, lost: 0 },
+});
+
+export function createFakeControlClient(overrides: Partial<ControlClient> = {}): FakeControlClient {
+  const defaults: ControlClient = {
+    putFunction: async (name) => ({ function: sampleFunction(name), created: true }),
+    getFunction: async (name) => sampleFunction(name),
+    listFunctions: async () => [sampleFunction('a'), sampleFunction('b')],
+    listVersions: async (name) => [sampleFunction(name, 2), sampleFunction(name, 1)],
+    deleteFunction: async () => undefined,
+    invoke: async (args) => ({
+      execution: sampleExecution({ function: args.function, mode: args.mode, idempotencyKey: args.idempotencyKey }),
+      terminal: false,
+      created: true,
+    }),
+    getExecution: async (id) => sampleExecution({ id }),
+    listExecutions: async () => ({ executions: [sampleExecution()], nextCursor: null }),
+    getLogs: async (id) => ({ executionId: id, lines: [{ ts: T0, stream: 'stdout', message: 'hi' }], truncated: false }),
+    cancelExecution: async (id) => sampleExecution({ id, status: 'cancelled' }),
+    listWorkers: async () => [sampleWorker()],
+    stats: async () => sampleStats(),
+    ping: async () => undefined,
+    close: () => undefined,
+  };
+  const calls: RecordedCall[] = [];
+  const fake = {} as Record<string, unknown>;
+  for (const method of Object.keys(defaults) as (keyof ControlClient)[]) {
+    const impl = (overrides[method] ?? defaults[method]) as (...args: unknown[]) => unknown;
+    fake[method] = (...args: unknown[]) => {
+      calls.push({ method, args });
+      return impl(...args);
+    };
+  }
+  return Object.assign(fake as unknown as ControlClient, {
+    calls,
+    callsTo: (method: keyof ControlClient) => calls.filter((c) => c.method === method).map((c) => c.args),
+  });
+}
