@@ -57,13 +57,20 @@ export async function runDev(cfg: Config): Promise<number> {
     });
 
   const stopAll = async (): Promise<void> => {
-    // Workers first, so they drain while the scheduler still takes their results.
-    const order = [...children].reverse();
-    for (const c of order) if (c.proc.exitCode === null) c.proc.kill('SIGTERM');
     const timer = setTimeout(() => {
       for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
     }, STOP_GRACE_MS);
-    await Promise.all(children.map((c) => c.exited));
+    // In stages: workers drain while the scheduler still takes their results, then the gateway,
+    // then the scheduler.
+    const stages = [
+      children.filter((c) => c.label.startsWith('worker')),
+      children.filter((c) => c.label === 'gateway'),
+      children.filter((c) => c.label === 'scheduler'),
+    ];
+    for (const stage of stages) {
+      for (const c of stage) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
+      await Promise.all(stage.map((c) => c.exited));
+    }
     clearTimeout(timer);
   };
 
