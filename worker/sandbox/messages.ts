@@ -1,0 +1,88 @@
+/**
+ * The IPC protocol between the sandbox pool (parent) and a runtime process (child), as
+ * discriminated unions. Types only: the runtime imports this file with `import type`, because
+ * under the permission model it can read nothing but its own script. Never add values here.
+ *
+ * Sequence: child sends `ready` once it listens; parent sends `load` once (→ `loaded` |
+ * `load-error`); then any number of `invoke` (→ zero or more `log`, then one `result`), one at a time.
+ */
+
+/** How the function's code is evaluated; decided by common/code-check.ts in the parent. */
+export type ModuleFormat = 'esm' | 'cjs';
+
+/** Caps the runtime applies before sending, so a chatty function cannot flood the channel. */
+export interface RuntimeLimits {
+  outputBytes: number;
+  logLines: number;
+  logBytes: number;
+  logLineChars: number;
+}
+
+export interface LoadMessage {
+  type: 'load';
+  code: string;
+  format: ModuleFormat;
+  handler: string;
+  env: Record<string, string>;
+  name: string;
+  version: number;
+  limits: RuntimeLimits;
+}
+
+export interface InvokeMessage {
+  type: 'invoke';
+  executionId: string;
+  inputJson: string;
+  attempt: number;
+  deadlineMs: number;
+  functionName: string;
+  version: number;
+}
+
+export type ParentMessage = LoadMessage | InvokeMessage;
+
+/** A handler failure as the user should see it. */
+export interface WireError {
+  code: 'FUNCTION_ERROR';
+  message: string;
+  name: string;
+  stack?: string;
+}
+
+export interface WireLogLine {
+  ts: string;
+  stream: 'stdout' | 'stderr';
+  message: string;
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+  rssBytes: number;
+}
+
+export interface LoadedMessage {
+  type: 'loaded';
+  rssBytes: number;
+}
+
+export interface LoadErrorMessage {
+  type: 'load-error';
+  error: WireError;
+}
+
+export interface LogMessage {
+  type: 'log';
+  lines: WireLogLine[];
+  /** True when the runtime dropped or shortened lines since the previous batch. */
+  truncated: boolean;
+}
+
+export type ResultMessage = {
+  type: 'result';
+  executionId: string;
+  rssBytes: number;
+  /** The process hit an uncaught exception: its state is unknown, it must not be reused. */
+  fatal: boolean;
+} & ({ ok: true; outputJson: string } | { ok: false; error: WireError });
+
+export type ChildMessage = ReadyMessage | LoadedMessage | LoadErrorMessage | LogMessage | ResultMessage;

@@ -1,0 +1,91 @@
+/**
+ * Options of the sandbox pool → resolveSandboxPoolOptions() → one frozen, validated object.
+ * Defaults live in SANDBOX_POOL_DEFAULTS only. Validation happens once, here, with a message that
+ * names the option; nothing else in the pool re-checks or re-defaults.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { silentLogger, type Logger } from '../../common/logger.js';
+import { FUNCTION_DEFAULTS } from '../../common/records.js';
+
+export const SANDBOX_POOL_DEFAULTS = {
+  /** Hard cap of live runtime processes (busy, warm idle, prewarmed, dying). */
+  maxProcesses: 16,
+  /** A warm process idle this long is killed, ms. */
+  idleTtlMs: 300_000,
+  /** Generic processes kept started ahead of need, without code. */
+  prewarm: 2,
+  /** Heap limit of prewarmed processes, MB; only functions with this memoryMb can take them. */
+  prewarmMemoryMb: FUNCTION_DEFAULTS.memoryMb,
+  /** A child that has not said `ready` by then is killed, ms. */
+  startTimeoutMs: 10_000,
+} as const;
+
+/** What happened to a runtime process; for metrics and tests. */
+export type ProcessEvent =
+  | { type: 'spawned'; pid: number | undefined; memoryMb: number; prewarm: boolean }
+  | { type: 'exited'; pid: number | undefined; key: string | null; code: number | null; signal: string | null; reason: string };
+
+export interface SandboxPoolOptions {
+  maxProcesses?: number;
+  idleTtlMs?: number;
+  prewarm?: number;
+  prewarmMemoryMb?: number;
+  startTimeoutMs?: number;
+  logger?: Logger;
+  /** The compiled runtime entry script (runtime.js). */
+  runtimePath?: string;
+  onProcessEvent?: (event: ProcessEvent) => void;
+}
+
+export interface ResolvedSandboxPoolOptions {
+  readonly maxProcesses: number;
+  readonly idleTtlMs: number;
+  readonly prewarm: number;
+  readonly prewarmMemoryMb: number;
+  readonly startTimeoutMs: number;
+  readonly logger: Logger;
+  readonly runtimePath: string;
+  readonly onProcessEvent: ((event: ProcessEvent) => void) | null;
+}
+
+/**
+ * runtime.js next to this module when running from dist/; otherwise (TypeScript sources under
+ * vitest) the compiled copy in <repo>/dist, since the child must run plain JavaScript.
+ */
+export function defaultRuntimePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'runtime.js');
+  if (existsSync(sibling)) return sibling;
+  return join(here, '..', '..', 'dist', 'worker', 'sandbox', 'runtime.js');
+}
+
+export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): ResolvedSandboxPoolOptions {
+  const d = SANDBOX_POOL_DEFAULTS;
+  const maxProcesses = integer('maxProcesses', opts.maxProcesses ?? d.maxProcesses, 1);
+  const prewarm = integer('prewarm', opts.prewarm ?? d.prewarm, 0);
+  if (prewarm > maxProcesses) throw new RangeError(`sandbox pool option prewarm (${prewarm}) must not exceed maxProcesses (${maxProcesses})`);
+  const runtimePath = opts.runtimePath ?? defaultRuntimePath();
+  if (!existsSync(runtimePath)) {
+    throw new Error(`sandbox runtime script not found at ${runtimePath}: build it with \`npx tsc -p tsconfig.json\``);
+  }
+  return Object.freeze({
+    maxProcesses,
+    idleTtlMs: integer('idleTtlMs', opts.idleTtlMs ?? d.idleTtlMs, 1),
+    prewarm,
+    prewarmMemoryMb: integer('prewarmMemoryMb', opts.prewarmMemoryMb ?? d.prewarmMemoryMb, 16),
+    startTimeoutMs: integer('startTimeoutMs', opts.startTimeoutMs ?? d.startTimeoutMs, 1),
+    logger: opts.logger ?? silentLogger,
+    // The permission model compares real paths: a symlinked path would deny the script itself.
+    runtimePath: realpathSync(runtimePath),
+    onProcessEvent: opts.onProcessEvent ?? null,
+  });
+}
+
+function integer(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`sandbox pool option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}

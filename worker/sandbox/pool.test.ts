@@ -1,0 +1,272 @@
+/**
+ * The sandbox pool against real runtime processes (dist/worker/sandbox/runtime.js, built by
+ * `npx tsc -p tsconfig.json`): handlers, context, warm and prewarmed reuse, logs and output caps.
+ */
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LogLine } from '../../common/records.js';
+import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
+
+let seq = 0;
+const pools: SandboxPool[] = [];
+
+function fn(code: string, over: Partial<SandboxFunction> = {}): SandboxFunction {
+  seq += 1;
+  const codeSha256 = createHash('sha256').update(code).digest('hex');
+  return { name: `fn${seq}`, version: 1, handler: 'default', timeoutMs: 10_000, memoryMb: 128, env: {}, codeSha256, code, ...over };
+}
+
+function req(f: SandboxFunction, over: Partial<RunRequest> = {}): RunRequest {
+  seq += 1;
+  return { executionId: `ex_${seq}`, fn: f, inputJson: 'null', attempt: 1, deadlineMs: Date.now() + f.timeoutMs, ...over };
+}
+
+async function startPool(opts: SandboxPoolOptions = {}): Promise<{ pool: SandboxPool; events: ProcessEvent[] }> {
+  const events: ProcessEvent[] = [];
+  const pool = createSandboxPool({ prewarm: 0, ...opts, onProcessEvent: (e) => events.push(e) });
+  pools.push(pool);
+  await pool.start();
+  return { pool, events };
+}
+
+function output(outcome: RunOutcome): unknown {
+  if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
+  return JSON.parse(outcome.outputJson);
+}
+
+const spawns = (events: ProcessEvent[]): ProcessEvent[] => events.filter((e) => e.type === 'spawned');
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+describe('handlers', () => {
+  it('runs an ES module default export with the event', async () => {
+    const { pool } = await startPool();
+    const f = fn(`import { createHash } from 'node:crypto';
+      export default async (event) => ({ doubled: event.n * 2, sha: createHash('sha256').update('a').digest('hex').slice(0, 8) });`);
+    const outcome = await pool.run(req(f, { inputJson: '{"n":21}' }));
+    expect(output(outcome)).toEqual({ doubled: 42, sha: 'ca978112' });
+    expect(outcome).toMatchObject({ ok: true, coldStart: true, logsTruncated: false });
+  });
+
+  it('runs a named ES export', async () => {
+    const { pool } = await startPool();
+    const f = fn('const impl = (e) => e.length;\nexport { impl as handler };', { handler: 'handler' });
+    expect(output(await pool.run(req(f, { inputJson: '[1,2,3]' })))).toBe(3);
+  });
+
+  it('runs CommonJS: module.exports function, exports.handler, and builtins through require', async () => {
+    const { pool } = await startPool();
+    const a = fn("const os = require('node:os');\nmodule.exports = async (e) => ({ got: e, eol: os.EOL });");
+    const b = fn("exports.handler = async (e) => ({ named: true, path: require('path').join('a', 'b') });", { handler: 'handler' });
+    expect(output(await pool.run(req(a, { inputJson: '"x"' })))).toEqual({ got: 'x', eol: '\n' });
+    expect(output(await pool.run(req(b)))).toEqual({ named: true, path: 'a/b' });
+  });
+
+  it('refuses to require anything but builtins', async () => {
+    const { pool, events } = await startPool();
+    const f = fn("const _ = require('lodash');\nmodule.exports = () => 1;");
+    const outcome = await pool.run(req(f));
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ code: 'FUNCTION_ERROR', name: 'Error' });
+    expect(outcome.error.message).toContain("Cannot find module 'lodash'");
+    // A process whose load failed is never reused.
+    await expect.poll(() => events.some((e) => e.type === 'exited' && e.reason === 'load_failed')).toBe(true);
+  });
+
+  it('returns null for undefined and FUNCTION_ERROR for a value with no JSON form', async () => {
+    const { pool } = await startPool();
+    expect(await pool.run(req(fn('export default () => {}')))).toMatchObject({ ok: true, outputJson: 'null' });
+    const outcome = await pool.run(req(fn('export default () => ({ big: 1n })')));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'TypeError' } });
+    if (!outcome.ok) expect(outcome.error.message).toMatch(/^handler result is not JSON-serialisable: .*BigInt/);
+  });
+
+  it('passes the context', async () => {
+    const { pool } = await startPool();
+    const f = fn('export default (e, ctx) => ({ ...ctx, remaining: ctx.remainingTimeMs() });', { name: 'ctx-fn', version: 7, timeoutMs: 5000 });
+    const r = req(f, { attempt: 2 });
+    const out = output(await pool.run(r)) as Record<string, number | string>;
+    expect(out).toMatchObject({ executionId: r.executionId, functionName: 'ctx-fn', version: 7, attempt: 2, deadline: r.deadlineMs });
+    expect(out.remaining).toBeGreaterThan(0);
+    expect(out.remaining).toBeLessThanOrEqual(5000);
+  });
+
+  it('keeps a thrown error’s name, message and stack, without the runtime’s frames', async () => {
+    const { pool } = await startPool();
+    const f = fn('class ValidationError extends Error { name = "ValidationError"; }\nexport default () => { throw new ValidationError("bad input"); };', { name: 'thrower' });
+    const outcome = await pool.run(req(f));
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ code: 'FUNCTION_ERROR', name: 'ValidationError', message: 'bad input' });
+    expect(outcome.error.stack).toMatch(/^ValidationError: bad input\n\s+at default \(thrower@1\.mjs:2:\d+\)/);
+    expect(outcome.error.stack).not.toContain('runtime.js');
+  });
+
+  it('reports invalid code without starting a process', async () => {
+    const { pool, events } = await startPool();
+    const outcome = await pool.run(req(fn('export default (e => ;')));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'InvalidCode' } });
+    expect(spawns(events)).toHaveLength(0);
+  });
+
+  it('fails a load whose top level throws, and never reuses that process', async () => {
+    const { pool, events } = await startPool();
+    const f = fn('throw new RangeError("no config");\nexport default () => 1;');
+    const outcome = await pool.run(req(f));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'RangeError', message: 'no config' } });
+    const again = await pool.run(req(f));
+    expect(again.ok).toBe(false);
+    expect(spawns(events)).toHaveLength(2);
+  });
+});
+
+describe('reuse', () => {
+  it('reuses a warm process for the same version: no spawn, same pid, coldStart false', async () => {
+    const { pool, events } = await startPool();
+    const f = fn('export default () => process.pid;');
+    const started: Array<{ coldStart: boolean; initMs: number }> = [];
+    const first = await pool.run(req(f, { onStarted: (i) => started.push(i) }));
+    expect(first.coldStart).toBe(true);
+    expect(spawns(events)).toHaveLength(1);
+    const second = await pool.run(req(f, { onStarted: (i) => started.push(i) }));
+    expect(second).toMatchObject({ coldStart: false, initMs: 0 });
+    expect(output(second)).toBe(output(first));
+    expect(spawns(events)).toHaveLength(1);
+    expect(started.map((s) => s.coldStart)).toEqual([true, false]);
+    expect(pool.stats()).toMatchObject({ processes: 1, busy: 0, warm: [`${f.name}@1`] });
+
+    const samples: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      await pool.run(req(f));
+      samples.push(performance.now() - t);
+    }
+    samples.sort((a, b) => a - b);
+    console.info(`warm run latency: p50 ${samples[25]!.toFixed(3)} ms, p90 ${samples[45]!.toFixed(3)} ms`);
+  });
+
+  it('loads code into a prewarmed process: coldStart true, no spawn for the run', async () => {
+    const { pool, events } = await startPool({ prewarm: 1 });
+    expect(events).toEqual([expect.objectContaining({ type: 'spawned', prewarm: true })]);
+    const prewarmedPid = events[0]!.pid;
+    const f = fn('export default () => process.pid;');
+    let initMs = -1;
+    const t = performance.now();
+    const outcome = await pool.run(req(f, { onStarted: (i) => (initMs = i.initMs) }));
+    const total = performance.now() - t;
+    expect(outcome.coldStart).toBe(true);
+    expect(output(outcome)).toBe(prewarmedPid);
+    // The only spawn after the run began is the prewarm refill.
+    expect(spawns(events).filter((e) => e.type === 'spawned' && !e.prewarm)).toHaveLength(0);
+    console.info(`prewarmed cold start: initMs ${initMs}, run total ${total.toFixed(1)} ms`);
+  });
+
+  it('does not give a prewarmed process to a function with another memoryMb', async () => {
+    const { pool, events } = await startPool({ prewarm: 1 });
+    const prewarmedPid = events[0]!.pid;
+    const t = performance.now();
+    const outcome = await pool.run(req(fn('export default () => process.pid;', { memoryMb: 64 })));
+    console.info(`fresh spawn cold start: run total ${(performance.now() - t).toFixed(1)} ms`);
+    expect(output(outcome)).not.toBe(prewarmedPid);
+    expect(spawns(events).filter((e) => e.type === 'spawned' && !e.prewarm)).toEqual([expect.objectContaining({ memoryMb: 64 })]);
+  });
+
+  it('runs concurrent invocations of one version in separate processes', async () => {
+    const { pool } = await startPool();
+    const f = fn('export default async () => { await new Promise((r) => setTimeout(r, 200)); return process.pid; };');
+    const [a, b] = await Promise.all([pool.run(req(f)), pool.run(req(f))]);
+    expect(output(a)).not.toBe(output(b));
+    expect(pool.stats()).toMatchObject({ processes: 2, warm: [`${f.name}@1`] });
+  });
+
+  it('does not reuse a warm process when the code behind name@version differs', async () => {
+    const { pool } = await startPool();
+    const a = fn('export default () => ["a", process.pid];', { name: 'same' });
+    const b = fn('export default () => ["b", process.pid];', { name: 'same' });
+    const [, pidA] = output(await pool.run(req(a))) as [string, number];
+    const [tag, pidB] = output(await pool.run(req(b))) as [string, number];
+    expect(tag).toBe('b');
+    expect(pidB).not.toBe(pidA);
+  });
+});
+
+describe('logs', () => {
+  it('captures console and stdout/stderr writes with stream and order', async () => {
+    const { pool } = await startPool();
+    const f = fn(`console.log('loading');
+      export default () => {
+        console.log('a', 1, { k: true });
+        console.error('b');
+        process.stdout.write('c\\n');
+        console.info('d');
+        console.warn('e');
+        console.debug('f');
+        process.stderr.write('g');
+        return 'done';
+      };`);
+    const lines: LogLine[] = [];
+    const outcome = await pool.run(req(f, { onLog: (l) => lines.push(...l) }));
+    expect(outcome).toMatchObject({ ok: true, logsTruncated: false });
+    expect(lines.map((l) => [l.stream, l.message])).toEqual([
+      ['stdout', 'loading'],
+      ['stdout', 'a 1 { k: true }'],
+      ['stderr', 'b'],
+      ['stdout', 'c'],
+      ['stdout', 'd'],
+      ['stderr', 'e'],
+      ['stdout', 'f'],
+      ['stderr', 'g'],
+    ]);
+    for (const l of lines) expect(new Date(l.ts).toISOString()).toBe(l.ts);
+  });
+
+  it('keeps the first 1000 lines and marks the rest truncated', async () => {
+    const { pool } = await startPool();
+    const f = fn("export default () => { for (let i = 0; i < 1500; i++) console.log('line ' + i); return 1; };");
+    const lines: LogLine[] = [];
+    let lastFlag = false;
+    const outcome = await pool.run(req(f, { onLog: (l, t) => (lines.push(...l), (lastFlag = t)) }));
+    expect(outcome).toMatchObject({ ok: true, logsTruncated: true });
+    expect(lines).toHaveLength(1000);
+    expect(lines[0]!.message).toBe('line 0');
+    expect(lines[999]!.message).toBe('line 999');
+    expect(lastFlag).toBe(true);
+  });
+
+  it('caps bytes per execution and characters per line', async () => {
+    const { pool } = await startPool();
+    const f = fn(`export default () => {
+      console.log('x'.repeat(10000));
+      for (let i = 0; i < 300; i++) console.log('y'.repeat(1024));
+    };`);
+    const lines: LogLine[] = [];
+    const outcome = await pool.run(req(f, { onLog: (l) => lines.push(...l) }));
+    expect(outcome.logsTruncated).toBe(true);
+    expect(lines[0]!.message).toHaveLength(8 * 1024);
+    // 8 KiB + n × 1 KiB ≤ 256 KiB
+    expect(lines).toHaveLength(1 + 248);
+    const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l.message), 0);
+    expect(bytes).toBe(256 * 1024);
+  });
+});
+
+describe('output cap', () => {
+  it('fails an output over 1 MiB', async () => {
+    const { pool } = await startPool();
+    const outcome = await pool.run(req(fn("export default () => 'x'.repeat(1024 * 1024);")));
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.code).toBe('FUNCTION_ERROR');
+    expect(outcome.error.message).toMatch(/^output exceeds 1 MiB/);
+  });
+
+  it('accepts an output just under 1 MiB', async () => {
+    const { pool } = await startPool();
+    const outcome = await pool.run(req(fn("export default () => 'x'.repeat(1024 * 1024 - 2);")));
+    expect(outcome.ok && Buffer.byteLength(outcome.outputJson)).toBe(1024 * 1024);
+  });
+});

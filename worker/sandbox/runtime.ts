@@ -1,0 +1,298 @@
+/**
+ * Entry script of a runtime child process: loads one function version and runs its handler,
+ * one invocation at a time, talking to the pool over IPC (see messages.ts).
+ *
+ * It runs under Node's permission model with read access to this one file only, so it must never
+ * import anything local at run time (`import type` only) — only `node:` builtins. It must never
+ * write to the real stdout/stderr on the function's behalf: console output travels as `log`
+ * messages. It is not a security boundary by itself; the process and its flags are.
+ */
+import { createRequire, isBuiltin } from 'node:module';
+import { inspect } from 'node:util';
+import { compileFunction } from 'node:vm';
+import type {
+  ChildMessage,
+  InvokeMessage,
+  LoadMessage,
+  ParentMessage,
+  ResultMessage,
+  RuntimeLimits,
+  WireError,
+  WireLogLine,
+} from './messages.js';
+
+type Handler = (event: unknown, context: InvocationContext) => unknown;
+
+interface InvocationContext {
+  readonly executionId: string;
+  readonly functionName: string;
+  readonly version: number;
+  readonly attempt: number;
+  readonly deadline: number;
+  remainingTimeMs(): number;
+}
+
+type Outcome = { ok: true; outputJson: string } | { ok: false; error: WireError };
+
+/** Lines sent in one message before flushing without waiting for the next tick. */
+const BATCH_LINES = 100;
+/** A stack longer than this is cut: it travels to the user and into the execution record. */
+const STACK_CHARS = 16 * 1024;
+
+const RUNTIME_URL = import.meta.url;
+
+const send = (msg: ChildMessage): void => {
+  process.send?.(msg);
+};
+
+// ---- log capture -------------------------------------------------------------------------------
+
+const realStderrWrite = process.stderr.write.bind(process.stderr);
+let limits: RuntimeLimits | null = null;
+let batch: WireLogLine[] = [];
+let batchTruncated = false;
+let flushScheduled = false;
+let linesSent = 0;
+let bytesSent = 0;
+
+function resetLogBudget(): void {
+  linesSent = 0;
+  bytesSent = 0;
+}
+
+function capture(stream: 'stdout' | 'stderr', chunk: unknown): void {
+  // Nothing of the function runs before `load`, so there is nothing to keep until limits arrive.
+  if (!limits) return;
+  let text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+  // console.* writes one chunk per call ending in a newline: one call is one line.
+  if (text.endsWith('\n')) text = text.slice(0, -1);
+  if (linesSent >= limits.logLines || bytesSent >= limits.logBytes) {
+    batchTruncated = true;
+    return;
+  }
+  if (text.length > limits.logLineChars) {
+    text = text.slice(0, limits.logLineChars);
+    batchTruncated = true;
+  }
+  linesSent += 1;
+  bytesSent += Buffer.byteLength(text);
+  batch.push({ ts: new Date().toISOString(), stream, message: text });
+  if (batch.length >= BATCH_LINES) flushLogs();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushLogs);
+  }
+}
+
+function flushLogs(): void {
+  flushScheduled = false;
+  if (batch.length === 0 && !batchTruncated) return;
+  const lines = batch;
+  const truncated = batchTruncated;
+  batch = [];
+  batchTruncated = false;
+  send({ type: 'log', lines, truncated });
+}
+
+function captureStream(stream: 'stdout' | 'stderr'): void {
+  const target = stream === 'stdout' ? process.stdout : process.stderr;
+  // The global console writes through these same methods, so this one override covers both.
+  target.write = ((chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
+    capture(stream, chunk);
+    const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
+    if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+    return true;
+  }) as typeof target.write;
+}
+
+// ---- loading -----------------------------------------------------------------------------------
+
+const nodeRequire = createRequire(import.meta.url);
+
+/** `require` for CommonJS functions: builtins only, since nothing else is readable anyway. */
+function requireBuiltin(id: string): unknown {
+  if (typeof id !== 'string' || !isBuiltin(id)) {
+    const err = new Error(`Cannot find module '${String(id)}': functions may require only Node.js builtin modules`);
+    (err as NodeJS.ErrnoException).code = 'MODULE_NOT_FOUND';
+    throw err;
+  }
+  return nodeRequire(id);
+}
+
+async function loadEsm(msg: LoadMessage, filename: string): Promise<unknown> {
+  // sourceURL makes stack frames read `name@version.mjs:line:col` instead of a huge data: URL.
+  const source = `${msg.code}\n//# sourceURL=${filename}`;
+  const ns = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as Record<string, unknown>;
+  return ns[msg.handler];
+}
+
+function loadCjs(msg: LoadMessage, filename: string): unknown {
+  const module = { exports: {} as unknown };
+  const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+  wrapper.call(module.exports, module.exports, requireBuiltin, module, filename, '.');
+  const exported = module.exports as Record<string, unknown> | ((...args: unknown[]) => unknown) | null | undefined;
+  if (msg.handler === 'default') return typeof exported === 'function' ? exported : exported?.default;
+  if (exported == null) return undefined;
+  // Object.prototype members (`constructor`, `toString`) are never a handler.
+  if (msg.handler in Object.prototype && !Object.hasOwn(exported, msg.handler)) return undefined;
+  return (exported as Record<string, unknown>)[msg.handler];
+}
+
+let handler: Handler | null = null;
+let loading = false;
+
+async function onLoad(msg: LoadMessage): Promise<void> {
+  if (handler || loading) {
+    send({ type: 'load-error', error: wireError('Error', 'runtime process already holds a function') });
+    return;
+  }
+  loading = true;
+  limits = msg.limits;
+  resetLogBudget();
+  // The process started with an empty environment; the function sees only its own keys.
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, msg.env);
+  try {
+    const ext = msg.format === 'esm' ? 'mjs' : 'cjs';
+    const filename = `${msg.name}@${msg.version}.${ext}`;
+    const found = msg.format === 'esm' ? await loadEsm(msg, filename) : loadCjs(msg, filename);
+    if (typeof found !== 'function') {
+      const what = msg.handler === 'default' ? 'the default export' : `export '${msg.handler}'`;
+      throw new TypeError(`handler not found: ${what} is ${found === undefined ? 'missing' : `a ${typeof found}, not a function`}`);
+    }
+    handler = found as Handler;
+    flushLogs();
+    send({ type: 'loaded', rssBytes: process.memoryUsage.rss() });
+  } catch (err) {
+    flushLogs();
+    send({ type: 'load-error', error: toWireError(err) });
+  } finally {
+    loading = false;
+  }
+}
+
+// ---- invoking ----------------------------------------------------------------------------------
+
+let current: string | null = null;
+
+async function onInvoke(msg: InvokeMessage): Promise<void> {
+  if (!handler || current !== null) {
+    const why = handler ? 'an invocation is already running' : 'no function is loaded';
+    send({ type: 'result', executionId: msg.executionId, rssBytes: process.memoryUsage.rss(), fatal: true, ok: false, error: wireError('Error', why) });
+    return;
+  }
+  current = msg.executionId;
+  resetLogBudget();
+  const deadline = msg.deadlineMs;
+  const context: InvocationContext = Object.freeze({
+    executionId: msg.executionId,
+    functionName: msg.functionName,
+    version: msg.version,
+    attempt: msg.attempt,
+    deadline,
+    remainingTimeMs: () => Math.max(0, deadline - Date.now()),
+  });
+  let outcome: Outcome;
+  try {
+    const event: unknown = JSON.parse(msg.inputJson);
+    outcome = serialise(await handler(event, context));
+  } catch (err) {
+    outcome = { ok: false, error: toWireError(err) };
+  }
+  finish(msg.executionId, outcome, false);
+}
+
+function finish(executionId: string, outcome: Outcome, fatal: boolean): void {
+  // An uncaught exception may already have ended this invocation.
+  if (current !== executionId) return;
+  current = null;
+  flushLogs();
+  send({ type: 'result', executionId, rssBytes: process.memoryUsage.rss(), fatal, ...outcome } as ResultMessage);
+}
+
+function serialise(value: unknown): Outcome {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value === undefined ? null : value);
+  } catch (err) {
+    return { ok: false, error: wireError('TypeError', `handler result is not JSON-serialisable: ${errorMessage(err)}`) };
+  }
+  if (json === undefined) {
+    return { ok: false, error: wireError('TypeError', `handler result is not JSON-serialisable: a ${typeof value} has no JSON form`) };
+  }
+  const maxBytes = limits!.outputBytes;
+  if (json.length > maxBytes / 3 && Buffer.byteLength(json) > maxBytes) {
+    return { ok: false, error: wireError('RangeError', `output exceeds ${formatBytes(maxBytes)} (${Buffer.byteLength(json)} bytes)`) };
+  }
+  return { ok: true, outputJson: json };
+}
+
+// ---- errors ------------------------------------------------------------------------------------
+
+function wireError(name: string, message: string, stack?: string): WireError {
+  return stack === undefined ? { code: 'FUNCTION_ERROR', name, message } : { code: 'FUNCTION_ERROR', name, message, stack };
+}
+
+function toWireError(err: unknown): WireError {
+  if (typeof err === 'object' && err !== null && 'message' in err) {
+    const e = err as { name?: unknown; message?: unknown; stack?: unknown };
+    const name = safeString(e.name) || 'Error';
+    const stack = typeof e.stack === 'string' ? userFrames(e.stack).slice(0, STACK_CHARS) : undefined;
+    return wireError(name, safeString(e.message), stack);
+  }
+  return wireError('Error', `a non-error value was thrown: ${inspect(err, { depth: 2, breakLength: Infinity }).slice(0, 1000)}`);
+}
+
+/** Drops the runtime's own frames (and Node's below them): they mean nothing to the user. */
+function userFrames(stack: string): string {
+  const lines = stack.split('\n');
+  const first = lines.findIndex((line) => line.includes(RUNTIME_URL));
+  return (first === -1 ? lines : lines.slice(0, first)).join('\n');
+}
+
+function safeString(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : value === undefined ? '' : String(value);
+  } catch {
+    return '';
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : safeString(err);
+}
+
+function formatBytes(n: number): string {
+  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+// ---- wiring ------------------------------------------------------------------------------------
+
+process.on('uncaughtException', (err) => {
+  if (current !== null) {
+    finish(current, { ok: false, error: toWireError(err) }, true);
+    return; // the pool kills a process that reported a fatal result
+  }
+  if (loading) {
+    flushLogs();
+    send({ type: 'load-error', error: toWireError(err) });
+    return;
+  }
+  realStderrWrite(`uncaught exception outside an invocation: ${safeString((err as Error | undefined)?.stack ?? err)}\n`);
+  process.exit(70);
+});
+
+// Without its parent the process has no purpose; never linger as an orphan.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (raw) => {
+  const msg = raw as ParentMessage;
+  if (msg?.type === 'load') void onLoad(msg);
+  else if (msg?.type === 'invoke') void onInvoke(msg);
+});
+
+captureStream('stdout');
+captureStream('stderr');
+send({ type: 'ready', rssBytes: process.memoryUsage.rss() });

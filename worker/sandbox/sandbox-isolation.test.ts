@@ -1,0 +1,93 @@
+/**
+ * What a function must not reach from its runtime process: the file system (read or write),
+ * child processes, worker threads, and the worker's environment.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSandboxPool } from './pool.js';
+import type { RunOutcome, SandboxFunction, SandboxPool } from './types.js';
+
+let seq = 0;
+let pool: SandboxPool;
+let dir: string;
+
+function fn(code: string, over: Partial<SandboxFunction> = {}): SandboxFunction {
+  seq += 1;
+  const codeSha256 = createHash('sha256').update(code).digest('hex');
+  return { name: `iso${seq}`, version: 1, handler: 'default', timeoutMs: 10_000, memoryMb: 128, env: {}, codeSha256, code, ...over };
+}
+
+async function run(f: SandboxFunction, input: unknown = null): Promise<unknown> {
+  seq += 1;
+  const outcome: RunOutcome = await pool.run({ executionId: `ex_${seq}`, fn: f, inputJson: JSON.stringify(input), attempt: 1, deadlineMs: Date.now() + f.timeoutMs });
+  if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
+  return JSON.parse(outcome.outputJson);
+}
+
+/** A handler that tries `attempt` and returns the error code it got, or 'allowed'. */
+const probe = (imports: string, attempt: string): string => `${imports}
+export default async (event) => {
+  try { ${attempt}; return 'allowed'; } catch (err) { return err.code ?? String(err); }
+};`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tf-sandbox-'));
+  pool = createSandboxPool({ prewarm: 1 });
+  await pool.start();
+});
+
+afterAll(async () => {
+  await pool.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  delete process.env.TF_SECRET;
+});
+
+describe('permission model', () => {
+  it('denies writing a file, and the file does not exist afterwards', async () => {
+    const target = join(dir, 'written.txt');
+    const f = fn(probe("import fs from 'node:fs';", "fs.writeFileSync(event.path, 'pwned')"));
+    expect(await run(f, { path: target })).toBe('ERR_ACCESS_DENIED');
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('denies reading a file outside the runtime', async () => {
+    const secret = join(dir, 'secret.txt');
+    writeFileSync(secret, 'top secret');
+    const f = fn(probe("import { readFileSync } from 'node:fs';", 'readFileSync(event.path, "utf8")'));
+    expect(await run(f, { path: secret })).toBe('ERR_ACCESS_DENIED');
+  });
+
+  it('denies reading through CommonJS require as well', async () => {
+    const f = fn("exports.handler = () => { try { require('fs').readFileSync('/etc/hostname'); return 'allowed'; } catch (err) { return err.code; } };", { handler: 'handler' });
+    expect(await run(f)).toBe('ERR_ACCESS_DENIED');
+  });
+
+  it('denies starting a child process', async () => {
+    const f = fn(probe("import { execSync } from 'node:child_process';", "execSync('echo hi')"));
+    expect(await run(f)).toBe('ERR_ACCESS_DENIED');
+  });
+
+  it('denies starting a worker thread', async () => {
+    const f = fn(probe("import { Worker } from 'node:worker_threads';", "new Worker('1', { eval: true })"));
+    expect(await run(f)).toBe('ERR_ACCESS_DENIED');
+  });
+});
+
+describe('environment', () => {
+  it("shows the function only its own env, nothing of the worker's", async () => {
+    process.env.TF_SECRET = 'worker-only';
+    const f = fn('export default () => ({ ...process.env });', { env: { GREETING: 'hello', MODE: 'test' } });
+    expect(await run(f)).toEqual({ GREETING: 'hello', MODE: 'test' });
+  });
+
+  it('sets the env before the top level of the module runs', async () => {
+    const f = fn('const greeting = process.env.GREETING;\nexport default () => greeting;', { env: { GREETING: 'early' } });
+    expect(await run(f)).toBe('early');
+  });
+});
