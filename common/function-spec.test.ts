@@ -5,7 +5,7 @@ describe('function spec', () => {
   it('applies the documented defaults', () => {
     expect(normalizeSpec({ code: 'export default () => 1' })).toEqual({
       code: 'export default () => 1', handler: 'default', runtime: 'nodejs', timeoutMs: 30000, memoryMb: 128,
-      maxRetries: 2, concurrency: 0, env: {}, description: '',
+      maxRetries: 2, concurrency: 0, maxQueueMs: 3600000, env: {}, description: '',
     });
   });
 
@@ -14,6 +14,7 @@ describe('function spec', () => {
     [{ code: 'x', memoryMb: 5000 }, 'memoryMb'],
     [{ code: 'x', maxRetries: 11 }, 'maxRetries'],
     [{ code: 'x', concurrency: -1 }, 'concurrency'],
+    [{ code: 'x', maxQueueMs: 999 }, 'maxQueueMs'],
     [{ code: 'x', handler: '1abc' }, 'handler'],
     [{ code: 'x', runtime: 'python' }, 'runtime'],
     [{ code: 'x', env: { lower: 'v' } }, 'env.lower'],

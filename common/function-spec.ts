@@ -13,9 +13,10 @@ const INT_BOUNDS = {
   memoryMb: [16, 4096],
   maxRetries: [0, 10],
   concurrency: [0, 10_000],
+  maxQueueMs: [1_000, 604_800_000],
 } as const;
 
-const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'env', 'description', 'name']);
+const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'maxQueueMs', 'env', 'description', 'name']);
 
 function invalid(field: string, reason: string): TaskForgeError {
   return new TaskForgeError('VALIDATION_ERROR', `${field}: ${reason}`, { field, reason });
@@ -76,6 +77,7 @@ export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
     a.memoryMb === b.memoryMb &&
     a.maxRetries === b.maxRetries &&
     a.concurrency === b.concurrency &&
+    a.maxQueueMs === b.maxQueueMs &&
     a.description === b.description &&
     JSON.stringify(a.env) === JSON.stringify(b.env)
   );

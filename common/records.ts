@@ -85,6 +85,8 @@ export interface FunctionSpec {
   memoryMb: number;
   maxRetries: number;
   concurrency: number;
+  /** A queued execution older than this (from createdAt) fails with EXPIRED and never runs. */
+  maxQueueMs: number;
   env: Record<string, string>;
   description: string;
 }
@@ -144,6 +146,7 @@ export const FUNCTION_DEFAULTS = {
   memoryMb: 128,
   maxRetries: 2,
   concurrency: 0,
+  maxQueueMs: 3_600_000,
   env: {},
   description: '',
 } as const;

@@ -31,6 +31,7 @@ const specFields = {
   memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 4096, default: FUNCTION_DEFAULTS.memoryMb })),
   maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: FUNCTION_DEFAULTS.maxRetries })),
   concurrency: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: FUNCTION_DEFAULTS.concurrency })),
+  maxQueueMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 604_800_000, default: FUNCTION_DEFAULTS.maxQueueMs })),
   // The 4 KiB total is not expressible in JSON Schema; routes/functions.ts checks it.
   env: Type.Optional(
     Type.Record(Type.String({ pattern: ENV_KEY_RE.source }), Type.String(), {

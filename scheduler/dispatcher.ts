@@ -12,7 +12,7 @@ import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
 import type { HeldExecution, LogChunk, Result, Started } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
-import type { Execution, ExecutionError, ExecutionErrorCode, Placement } from '../common/records.js';
+import { FUNCTION_DEFAULTS, type Execution, type ExecutionError, type ExecutionErrorCode, type Placement } from '../common/records.js';
 import type { ExecutionState } from './execution-state.js';
 import type { FunctionRegistry } from './function-registry.js';
 import { pickWorker } from './placement.js';
@@ -55,6 +55,7 @@ export class Dispatcher {
       if (rec.status === 'queued') {
         const s = this.state.liveState(rec.id);
         s.queuedSince = Date.parse(rec.createdAt);
+        this.armExpiry(rec);
         if (rec.retryAt && rec.retryAt > this.state.now()) this.scheduleRetry(rec, rec.retryAt - this.state.now());
         else this.state.pending.set(rec.id, true);
       } else if (rec.status === 'running') {
@@ -76,8 +77,30 @@ export class Dispatcher {
 
   enqueue(rec: Execution): void {
     this.state.liveState(rec.id).queuedSince = this.state.now();
+    this.armExpiry(rec);
     this.state.pending.set(rec.id, true);
     this.schedulePump();
+  }
+
+  /** A queued execution older than its function's maxQueueMs (from createdAt) fails EXPIRED. */
+  private armExpiry(rec: Execution): void {
+    const s = this.state.liveState(rec.id);
+    if (s.expiry) return;
+    const maxQueueMs = this.functions.anyVersion(rec.function, rec.version)?.maxQueueMs ?? FUNCTION_DEFAULTS.maxQueueMs;
+    const delay = Date.parse(rec.createdAt) + maxQueueMs - this.state.now();
+    s.expiry = setTimeout(() => {
+      s.expiry = null;
+      if (rec.status !== 'queued') return;
+      this.state.pending.delete(rec.id);
+      this.log.warn({ executionId: rec.id, maxQueueMs, reason: REASON.expired }, 'expired before it could run');
+      this.state.commit(rec, 'failed', {
+        error: { code: 'EXPIRED', message: `still queued after maxQueueMs (${maxQueueMs} ms)` },
+        finishedAt: iso(this.state.now()),
+        lease: null,
+        retryAt: null,
+      });
+    }, Math.max(0, delay));
+    s.expiry.unref();
   }
 
   schedulePump(): void {
@@ -122,6 +145,10 @@ export class Dispatcher {
     const lease = nanoid(16);
     const s = this.state.liveState(rec.id);
     s.queuedMs += Math.max(0, now - s.queuedSince);
+    if (s.expiry) {
+      clearTimeout(s.expiry);
+      s.expiry = null;
+    }
     const key = `${fn.name}@${fn.version}`;
     const attempts = rec.attempts ?? [];
     attempts.push({ attempt: rec.attempt, workerId: worker.id, startedAt: iso(now), finishedAt: null, errorCode: null });
@@ -240,6 +267,7 @@ export class Dispatcher {
   private scheduleRetry(rec: Execution, delayMs: number): void {
     const s = this.state.liveState(rec.id);
     if (s.retryTimer) clearTimeout(s.retryTimer);
+    this.armExpiry(rec);
     s.retryTimer = setTimeout(() => {
       s.retryTimer = null;
       if (rec.status === 'queued') this.enqueue(rec);
@@ -362,6 +390,7 @@ export class Dispatcher {
     for (const s of this.state.live.values()) {
       if (s.retryTimer) clearTimeout(s.retryTimer);
       if (s.watchdog) clearTimeout(s.watchdog);
+      if (s.expiry) clearTimeout(s.expiry);
     }
   }
 }

@@ -29,6 +29,8 @@ export interface LiveState {
   queuedMs: number;
   retryTimer: NodeJS.Timeout | null;
   watchdog: NodeJS.Timeout | null;
+  /** Fires when the execution has been queued past its function's maxQueueMs. */
+  expiry: NodeJS.Timeout | null;
 }
 
 export class ExecutionState {
@@ -51,7 +53,7 @@ export class ExecutionState {
   liveState(id: string): LiveState {
     let s = this.live.get(id);
     if (!s) {
-      s = { queuedSince: this.now(), queuedMs: 0, retryTimer: null, watchdog: null };
+      s = { queuedSince: this.now(), queuedMs: 0, retryTimer: null, watchdog: null, expiry: null };
       this.live.set(id, s);
     }
     return s;
@@ -83,6 +85,7 @@ export class ExecutionState {
     if (s) {
       if (s.retryTimer) clearTimeout(s.retryTimer);
       if (s.watchdog) clearTimeout(s.watchdog);
+      if (s.expiry) clearTimeout(s.expiry);
       this.live.delete(rec.id);
     }
     this.pending.delete(rec.id);

@@ -122,6 +122,7 @@ export class FunctionRegistry {
       memoryMb: spec.memoryMb,
       maxRetries: spec.maxRetries,
       concurrency: spec.concurrency,
+      maxQueueMs: spec.maxQueueMs,
       env: spec.env,
       description: spec.description,
       codeSha256: sha256(spec.code),

@@ -26,6 +26,7 @@ export function sampleFunction(name = 'hello', version = 1, extra: Partial<Funct
     memoryMb: 128,
     maxRetries: 2,
     concurrency: 0,
+    maxQueueMs: 3_600_000,
     env: {},
     description: '',
     codeSha256: 'a'.repeat(64),

@@ -274,3 +274,16 @@ describe('cluster behaviour', () => {
     });
   });
 });
+
+describe('maximum queue age', () => {
+  it('a queued execution past maxQueueMs fails EXPIRED and does not run when a worker joins', async () => {
+    stack = await startStack({ workers: 0 });
+    await stack.request('PUT', '/v1/functions/stale', fn(ECHO, { maxQueueMs: 1000 }));
+    const r = await stack.request('POST', '/v1/functions/stale/invoke', {});
+    const expired = await stack.request('GET', `/v1/executions/${r.body.executionId}?waitMs=5000`);
+    expect(expired.body).toMatchObject({ status: 'failed', error: { code: 'EXPIRED' }, workerId: null, attempts: [] });
+    await stack.startWorker();
+    const later = await stack.request('GET', `/v1/executions/${r.body.executionId}`);
+    expect(later.body).toMatchObject({ status: 'failed', error: { code: 'EXPIRED' }, workerId: null, attempts: [] });
+  });
+});
