@@ -24,7 +24,7 @@ export async function runDev(cfg: Config): Promise<number> {
   const scheduler = `127.0.0.1:${cfg.grpcPort}`;
   const common = ['--log-level', cfg.logLevel, '--host', cfg.host];
 
-  const start = (label: string, args: string[], readyWhen?: RegExp): Promise<Child> =>
+  const start = (label: string, args: string[]): Promise<Child> =>
     new Promise((resolve, reject) => {
       // Own process group: a terminal's Ctrl-C reaches dev alone, which stops the children in
       // order. The IPC channel closes if dev dies, and the child then shuts itself down.
@@ -32,7 +32,13 @@ export async function runDev(cfg: Config): Promise<number> {
       const exited = new Promise<number>((res) => proc.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0))));
       const child: Child = { label, proc, exited };
       children.push(child);
-      let ready = !readyWhen;
+      let ready = false;
+      proc.on('message', (m: unknown) => {
+        if (!ready && m && typeof m === 'object' && 'ready' in m) {
+          ready = true;
+          resolve(child);
+        }
+      });
       const onLine = (line: string): void => {
         let text = line;
         if (line.startsWith('{')) {
@@ -43,17 +49,12 @@ export async function runDev(cfg: Config): Promise<number> {
           }
         }
         process.stdout.write(`${label.padEnd(10)} ${text}\n`);
-        if (!ready && readyWhen!.test(line)) {
-          ready = true;
-          resolve(child);
-        }
       };
       createInterface({ input: proc.stdout! }).on('line', onLine);
       createInterface({ input: proc.stderr! }).on('line', onLine);
       void exited.then((code) => {
         if (!ready) reject(new Error(`${label} exited with code ${code} before it was ready`));
       });
-      if (ready) resolve(child);
     });
 
   const stopAll = async (): Promise<void> => {
@@ -88,11 +89,11 @@ export async function runDev(cfg: Config): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', cfg.dataDir], /scheduler listening/);
+    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', cfg.dataDir]);
     for (let i = 1; i <= cfg.workers; i++) {
-      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--name', `worker-${i}`], /worker started/);
+      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--name', `worker-${i}`]);
     }
-    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler], /gateway listening/);
+    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler]);
     process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);
   } catch (err) {
     process.stderr.write(`dev        ${(err as Error).message}\n`);

@@ -69,6 +69,8 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // Started by `taskforge dev`: tell it we are up (whatever the log level).
+  process.send?.({ ready: command });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { TaskForgeError, functionNotFound } from '../common/errors.js';
 import { toGrpcError } from '../common/grpc-errors.js';
 import {
@@ -9,6 +9,8 @@ import {
   type InvokeRequest,
   type ListExecutionsRequest,
   type PutFunctionRequest,
+  type SessionRequest,
+  type SessionResponse,
 } from '../proto/gen/taskforge/v1/control.js';
 import type { ControlClient } from './control-client.js';
 import { createGrpcControlClient } from './scheduler-client.js';
@@ -69,6 +71,31 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     stats: reply(() => ({ json: 'not json' })),
     ping: reply(() => ({})),
     watchEvents: (call) => call.end(),
+    session: (call: ServerDuplexStream<SessionRequest, SessionResponse>) => {
+      seen.sessions = ((seen.sessions as number | undefined) ?? 0) + 1;
+      call.on('data', (req: SessionRequest) => {
+        const c = req.call;
+        if (c?.$case === 'invoke') {
+          seen.invoke = c.value;
+          if (c.value.function === 'silent') return; // never answered: the client's deadline must fire
+          if (c.value.function === 'ghost') {
+            call.write({ requestId: req.requestId, result: { $case: 'error', value: { code: 'FUNCTION_NOT_FOUND', message: 'nope', detailsJson: '{"name":"ghost"}' } } });
+            return;
+          }
+          if (c.value.function === 'hangup') {
+            call.end(); // the scheduler closes the session with this request unanswered
+            return;
+          }
+          const executionJson = JSON.stringify(sampleExecution({ input: JSON.parse(c.value.inputJson) }));
+          // answer slow requests later, so responses arrive out of request order
+          const delay = c.value.waitMs === 123 ? 50 : 0;
+          setTimeout(() => call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson, terminal: false, created: true } } }), delay);
+        } else if (c?.$case === 'getExecution') {
+          call.write({ requestId: req.requestId, result: { $case: 'execution', value: json(sampleExecution({ id: c.value.id })) } });
+        }
+      });
+      call.on('end', () => call.end());
+    },
     ...overrides,
   };
   server = new Server();
@@ -80,6 +107,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
 }
 
 afterEach(async () => {
+  for (const k of Object.keys(seen)) delete seen[k];
   client?.close();
   client = undefined;
   if (server) await new Promise<void>((resolve) => server!.tryShutdown(() => resolve()));
@@ -118,16 +146,48 @@ describe('createGrpcControlClient', () => {
     expect(seen.putFunction).toEqual({ name: 'hello', specJson: '{"code":"x","timeoutMs":100}', createOnly: true });
   });
 
-  it('invoke maps its arguments (null key → empty) and gives a sync wait its wait plus slack as deadline', async () => {
+  it('invoke maps its arguments (null key → empty) and travels over the session stream', async () => {
     client = createGrpcControlClient(await startStub(), { waitSlackMs: 10_000 });
-    const before = Date.now();
     const res = await client.invoke({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: null, waitMs: 20_000 });
     expect(res).toEqual({ execution: sampleExecution({ input: { a: 1 } }), terminal: false, created: true });
     expect(seen.invoke).toEqual({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: '', waitMs: 20_000 });
-    const d = seen.invokeDeadline as Date | number;
-    const deadline = d instanceof Date ? d.getTime() : d;
-    expect(deadline).toBeGreaterThanOrEqual(before + 29_000);
-    expect(deadline).toBeLessThanOrEqual(Date.now() + 30_000 + 1_000);
+  });
+
+  it('multiplexes many requests over one session; answers out of order reach the right caller', async () => {
+    client = createGrpcControlClient(await startStub());
+    const slow = client.invoke({ function: 'hello', version: 0, inputJson: '{"n":"slow"}', mode: 'async', idempotencyKey: null, waitMs: 123 });
+    const fast = await Promise.all(
+      [1, 2, 3].map((n) => client!.invoke({ function: 'hello', version: 0, inputJson: JSON.stringify({ n }), mode: 'async', idempotencyKey: null, waitMs: 0 })),
+    );
+    expect(fast.map((r) => (r.execution.input as { n: number }).n)).toEqual([1, 2, 3]);
+    expect(((await slow).execution.input as { n: string }).n).toBe('slow');
+    expect(await client.getExecution('ex_9', 0)).toEqual(sampleExecution({ id: 'ex_9' }));
+    expect(seen.sessions).toBe(1);
+  });
+
+  it('a session error carries the scheduler error code and details', async () => {
+    client = createGrpcControlClient(await startStub());
+    await expect(client.invoke({ function: 'ghost', version: 0, inputJson: 'null', mode: 'async', idempotencyKey: null, waitMs: 0 })).rejects.toMatchObject({
+      code: 'FUNCTION_NOT_FOUND',
+      details: { name: 'ghost' },
+    });
+  });
+
+  it('a request the scheduler never answers fails at its own deadline with SCHEDULER_UNAVAILABLE', async () => {
+    client = createGrpcControlClient(await startStub(), { callTimeoutMs: 100 });
+    await expect(client.invoke({ function: 'silent', version: 0, inputJson: 'null', mode: 'async', idempotencyKey: null, waitMs: 0 })).rejects.toMatchObject({
+      code: 'SCHEDULER_UNAVAILABLE',
+    });
+  });
+
+  it('a session that breaks fails its waiting requests with SCHEDULER_UNAVAILABLE, and the next request opens a new one', async () => {
+    client = createGrpcControlClient(await startStub());
+    await expect(client.invoke({ function: 'hangup', version: 0, inputJson: 'null', mode: 'async', idempotencyKey: null, waitMs: 0 })).rejects.toMatchObject({
+      code: 'SCHEDULER_UNAVAILABLE',
+    });
+    const ok = await client.invoke({ function: 'hello', version: 0, inputJson: '{"again":true}', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    expect(ok.execution.input).toEqual({ again: true });
+    expect(seen.sessions).toBe(2);
   });
 
   it('a TaskForgeError raised by the scheduler arrives with its code, message and details', async () => {

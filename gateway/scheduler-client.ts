@@ -16,6 +16,8 @@ import { fromGrpcError } from '../common/grpc-errors.js';
 import { LIMITS, type Execution, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
 import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
 import type { ControlClient, InvokeArgs, ListExecutionsArgs } from './control-client.js';
+import { ControlSession } from './control-session.js';
+import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
 
 export interface GrpcControlClientOptions {
   /** ms deadline of a call that does not wait for an execution. */
@@ -33,7 +35,6 @@ export const GRPC_CONTROL_CLIENT_DEFAULTS = Object.freeze({
   waitSlackMs: 10_000,
 });
 
-const MIB = 1024 * 1024;
 
 /**
  * Keepalive finds a dead scheduler (or a dropped NAT mapping) within ~15 s even when idle;
@@ -42,11 +43,7 @@ const MIB = 1024 * 1024;
  * function with 5 MiB of code) fit in one message.
  */
 export const CONTROL_CHANNEL_OPTIONS: ChannelOptions = Object.freeze({
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.max_receive_message_length': 16 * MIB,
-  'grpc.max_send_message_length': 16 * MIB,
+  ...CLIENT_CHANNEL_OPTIONS,
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 2_000,
 });
@@ -74,6 +71,7 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
   const callTimeoutMs = positive('callTimeoutMs', opts.callTimeoutMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.callTimeoutMs);
   const waitSlackMs = positive('waitSlackMs', opts.waitSlackMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.waitSlackMs);
   const client = new Client(address, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...opts.channelOptions });
+  const session = new ControlSession(client);
 
   function call<K extends UnaryName>(method: K, request: Req<K>, timeoutMs: number = callTimeoutMs): Promise<Res<K>> {
     const def = ControlServiceService[method] as unknown as {
@@ -120,23 +118,24 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       await call('deleteFunction', { name });
     },
     async invoke(args) {
-      const res = await call(
-        'invoke',
-        {
-          function: args.function,
-          version: args.version,
-          inputJson: args.inputJson,
-          mode: args.mode,
-          idempotencyKey: args.idempotencyKey ?? '',
-          waitMs: args.waitMs,
-        },
-        invokeDeadline(args),
-      );
+      const request = {
+        function: args.function,
+        version: args.version,
+        inputJson: args.inputJson,
+        mode: args.mode,
+        idempotencyKey: args.idempotencyKey ?? '',
+        waitMs: args.waitMs,
+      };
+      const r = await session.request({ $case: 'invoke', value: request }, invokeDeadline(args));
+      if (r.$case !== 'invoke') throw new TaskForgeError('INTERNAL', 'mismatched invoke reply from the scheduler');
+      const res = r.value;
       return { execution: parseJson<Execution>({ json: res.executionJson }, 'invoke'), terminal: res.terminal, created: res.created };
     },
     async getExecution(id, waitMs) {
       const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;
-      return parseJson<Execution>(await call('getExecution', { id, waitMs }, deadline), 'getExecution');
+      const r = await session.request({ $case: 'getExecution', value: { id, waitMs } }, deadline);
+      if (r.$case !== 'execution') throw new TaskForgeError('INTERNAL', 'mismatched getExecution reply from the scheduler');
+      return parseJson<Execution>(r.value, 'getExecution');
     },
     async listExecutions(args: ListExecutionsArgs) {
       const page = parseJson<{ executions: Execution[]; nextCursor?: string | null }>(
@@ -166,6 +165,7 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       await call('ping', {}, timeoutMs);
     },
     close() {
+      session.close();
       client.close();
     },
   };

@@ -3,9 +3,19 @@
  * asks the function registry or execution manager, and answers JSON text in the API's shape.
  * Every thrown TaskForgeError travels to the gateway intact (common/grpc-errors.ts).
  */
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { ControlServiceServer, ExecutionEvent, WatchRequest } from '../proto/gen/taskforge/v1/control.js';
+import type {
+  ControlServiceServer,
+  ExecutionEvent,
+  GetExecutionRequest,
+  InvokeRequest,
+  InvokeResponse,
+  JsonReply,
+  SessionRequest,
+  SessionResponse,
+  WatchRequest,
+} from '../proto/gen/taskforge/v1/control.js';
 import { toGrpcError } from '../common/grpc-errors.js';
 import { TaskForgeError } from '../common/errors.js';
 import { assertFunctionName } from '../common/names.js';
@@ -47,7 +57,57 @@ const json = (value: unknown): { json: string } => ({ json: JSON.stringify(value
 
 export function createControlService(deps: ControlServiceDeps): ControlServiceServer {
   const { functions, executions, registry, log } = deps;
+
+  const invoke = async (req: InvokeRequest): Promise<InvokeResponse> => {
+    const r = await executions.invoke({
+      function: req.function,
+      version: req.version,
+      inputJson: req.inputJson,
+      mode: req.mode === 'sync' ? 'sync' : 'async',
+      idempotencyKey: req.idempotencyKey || null,
+      waitMs: req.waitMs,
+    });
+    return { executionJson: JSON.stringify(apiExecution(r.execution)), terminal: r.terminal, created: r.created };
+  };
+  const getExecution = async (req: GetExecutionRequest): Promise<JsonReply> => json(apiExecution(await executions.getWait(req.id, req.waitMs)));
+
   return {
+    session(call: ServerDuplexStream<SessionRequest, SessionResponse>): void {
+      let open = true;
+      const reply = (res: SessionResponse): void => {
+        if (open) call.write(res);
+      };
+      call.on('data', (req: SessionRequest) => {
+        const requestId = req.requestId;
+        const c = req.call;
+        const work: Promise<SessionResponse['result']> =
+          c?.$case === 'invoke'
+            ? invoke(c.value).then((value) => ({ $case: 'invoke', value }))
+            : c?.$case === 'getExecution'
+              ? getExecution(c.value).then((value) => ({ $case: 'execution', value }))
+              : Promise.reject(new TaskForgeError('VALIDATION_ERROR', 'empty session request'));
+        work.then(
+          (result) => reply({ requestId, result }),
+          (err: unknown) => {
+            if (!(err instanceof TaskForgeError)) log.error({ err }, 'session call failed');
+            const tf = err instanceof TaskForgeError ? err : new TaskForgeError('INTERNAL', 'internal error');
+            reply({ requestId, result: { $case: 'error', value: { code: tf.code, message: tf.message, detailsJson: JSON.stringify(tf.details) } } });
+          },
+        );
+      });
+      const stop = (): void => {
+        if (!open) return;
+        open = false;
+        try {
+          call.end();
+        } catch {
+          // already ended
+        }
+      };
+      call.on('end', stop);
+      call.on('error', stop);
+      call.on('cancelled', stop);
+    },
     putFunction: unary(log, async (req) => {
       let spec: unknown;
       try {
@@ -72,19 +132,8 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceSe
       await functions.delete(req.name);
       return {};
     }),
-    invoke: unary(log, async (req) => {
-      const mode = req.mode === 'sync' ? 'sync' : 'async';
-      const r = await executions.invoke({
-        function: req.function,
-        version: req.version,
-        inputJson: req.inputJson,
-        mode,
-        idempotencyKey: req.idempotencyKey || null,
-        waitMs: req.waitMs,
-      });
-      return { executionJson: JSON.stringify(apiExecution(r.execution)), terminal: r.terminal, created: r.created };
-    }),
-    getExecution: unary(log, async (req) => json(apiExecution(await executions.getWait(req.id, req.waitMs)))),
+    invoke: unary(log, invoke),
+    getExecution: unary(log, getExecution),
     listExecutions: unary(log, (req) => {
       if (req.function) assertFunctionName(req.function);
       if (req.status && !(EXECUTION_STATUSES as readonly string[]).includes(req.status)) {

@@ -6,7 +6,12 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { handleServerStreamingCall, handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type {
+  handleBidiStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 
 export const protobufPackage = "taskforge.v1";
 
@@ -90,6 +95,26 @@ export interface ExecutionEvent {
   status: string;
   attempt: number;
   tsMs: number;
+}
+
+export interface SessionRequest {
+  requestId: number;
+  call: { $case: "invoke"; value: InvokeRequest } | { $case: "getExecution"; value: GetExecutionRequest } | undefined;
+}
+
+/** A failed call on the session: the TaskForgeError the unary call would have carried. */
+export interface SessionError {
+  code: string;
+  message: string;
+  detailsJson: string;
+}
+
+export interface SessionResponse {
+  requestId: number;
+  result: { $case: "invoke"; value: InvokeResponse } | { $case: "execution"; value: JsonReply } | {
+    $case: "error";
+    value: SessionError;
+  } | undefined;
 }
 
 function createBaseEmpty(): Empty {
@@ -1312,6 +1337,376 @@ export const ExecutionEvent: MessageFns<ExecutionEvent> = {
   },
 };
 
+function createBaseSessionRequest(): SessionRequest {
+  return { requestId: 0, call: undefined };
+}
+
+export const SessionRequest: MessageFns<SessionRequest> = {
+  encode(message: SessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    switch (message.call?.$case) {
+      case "invoke":
+        InvokeRequest.encode(message.call.value, writer.uint32(18).fork()).join();
+        break;
+      case "getExecution":
+        GetExecutionRequest.encode(message.call.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.call = { $case: "invoke", value: InvokeRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.call = { $case: "getExecution", value: GetExecutionRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      call: isSet(object.invoke)
+        ? { $case: "invoke", value: InvokeRequest.fromJSON(object.invoke) }
+        : isSet(object.getExecution)
+        ? { $case: "getExecution", value: GetExecutionRequest.fromJSON(object.getExecution) }
+        : isSet(object.get_execution)
+        ? { $case: "getExecution", value: GetExecutionRequest.fromJSON(object.get_execution) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SessionRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.call?.$case === "invoke") {
+      obj.invoke = InvokeRequest.toJSON(message.call.value);
+    } else if (message.call?.$case === "getExecution") {
+      obj.getExecution = GetExecutionRequest.toJSON(message.call.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionRequest>, I>>(base?: I): SessionRequest {
+    return SessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionRequest>, I>>(object: I): SessionRequest {
+    const message = createBaseSessionRequest();
+    message.requestId = object.requestId ?? 0;
+    switch (object.call?.$case) {
+      case "invoke": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "invoke", value: InvokeRequest.fromPartial(object.call.value) };
+        }
+        break;
+      }
+      case "getExecution": {
+        if (object.call?.value !== undefined && object.call?.value !== null) {
+          message.call = { $case: "getExecution", value: GetExecutionRequest.fromPartial(object.call.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSessionError(): SessionError {
+  return { code: "", message: "", detailsJson: "" };
+}
+
+export const SessionError: MessageFns<SessionError> = {
+  encode(message: SessionError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.detailsJson !== "") {
+      writer.uint32(26).string(message.detailsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detailsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionError {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      detailsJson: isSet(object.detailsJson)
+        ? globalThis.String(object.detailsJson)
+        : isSet(object.details_json)
+        ? globalThis.String(object.details_json)
+        : "",
+    };
+  },
+
+  toJSON(message: SessionError): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.detailsJson !== "") {
+      obj.detailsJson = message.detailsJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionError>, I>>(base?: I): SessionError {
+    return SessionError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionError>, I>>(object: I): SessionError {
+    const message = createBaseSessionError();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.detailsJson = object.detailsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseSessionResponse(): SessionResponse {
+  return { requestId: 0, result: undefined };
+}
+
+export const SessionResponse: MessageFns<SessionResponse> = {
+  encode(message: SessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    switch (message.result?.$case) {
+      case "invoke":
+        InvokeResponse.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "execution":
+        JsonReply.encode(message.result.value, writer.uint32(26).fork()).join();
+        break;
+      case "error":
+        SessionError.encode(message.result.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "invoke", value: InvokeResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = { $case: "execution", value: JsonReply.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.result = { $case: "error", value: SessionError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      result: isSet(object.invoke)
+        ? { $case: "invoke", value: InvokeResponse.fromJSON(object.invoke) }
+        : isSet(object.execution)
+        ? { $case: "execution", value: JsonReply.fromJSON(object.execution) }
+        : isSet(object.error)
+        ? { $case: "error", value: SessionError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SessionResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.result?.$case === "invoke") {
+      obj.invoke = InvokeResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "execution") {
+      obj.execution = JsonReply.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = SessionError.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionResponse>, I>>(base?: I): SessionResponse {
+    return SessionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionResponse>, I>>(object: I): SessionResponse {
+    const message = createBaseSessionResponse();
+    message.requestId = object.requestId ?? 0;
+    switch (object.result?.$case) {
+      case "invoke": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "invoke", value: InvokeResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "execution": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "execution", value: JsonReply.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: SessionError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /**
  * The gateway's view of the scheduler. Records (functions, executions, logs,
  * workers, stats) travel as JSON text in exactly the shape of docs/API.md: the
@@ -1448,6 +1843,20 @@ export const ControlServiceService = {
     responseSerialize: (value: ExecutionEvent): Buffer => Buffer.from(ExecutionEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecutionEvent => ExecutionEvent.decode(value),
   },
+  /**
+   * The hot path: invokes and execution reads multiplexed over one long-lived stream per
+   * gateway, each request tagged with an id that its response echoes. Responses come in
+   * completion order, not request order. Same semantics as the unary Invoke / GetExecution.
+   */
+  session: {
+    path: "/taskforge.v1.ControlService/Session" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SessionRequest): Buffer => Buffer.from(SessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SessionRequest => SessionRequest.decode(value),
+    responseSerialize: (value: SessionResponse): Buffer => Buffer.from(SessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SessionResponse => SessionResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -1466,6 +1875,12 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   ping: handleUnaryCall<Empty, Empty>;
   /** Every execution state change, as it happens. */
   watchEvents: handleServerStreamingCall<WatchRequest, ExecutionEvent>;
+  /**
+   * The hot path: invokes and execution reads multiplexed over one long-lived stream per
+   * gateway, each request tagged with an id that its response echoes. Responses come in
+   * completion order, not request order. Same semantics as the unary Invoke / GetExecution.
+   */
+  session: handleBidiStreamingCall<SessionRequest, SessionResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
