@@ -55,8 +55,15 @@ function unary<Req, Res>(log: Logger, fn: (req: Req) => Res | Promise<Res>) {
 
 const json = (value: unknown): { json: string } => ({ json: JSON.stringify(value) });
 
-export function createControlService(deps: ControlServiceDeps): ControlServiceServer {
+export interface ControlServiceHandle {
+  service: ControlServiceServer;
+  /** Ends every open Session and WatchEvents stream (shutdown). */
+  endStreams(): void;
+}
+
+export function createControlService(deps: ControlServiceDeps): ControlServiceHandle {
   const { functions, executions, registry, log } = deps;
+  const streams = new Set<{ end(): void }>();
 
   const invoke = async (req: InvokeRequest): Promise<InvokeResponse> => {
     const r = await executions.invoke({
@@ -71,7 +78,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceSe
   };
   const getExecution = async (req: GetExecutionRequest): Promise<JsonReply> => json(apiExecution(await executions.getWait(req.id, req.waitMs)));
 
-  return {
+  const service: ControlServiceServer = {
     session(call: ServerDuplexStream<SessionRequest, SessionResponse>): void {
       let open = true;
       const reply = (res: SessionResponse): void => {
@@ -98,12 +105,15 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceSe
       const stop = (): void => {
         if (!open) return;
         open = false;
+        streams.delete(handle);
         try {
           call.end();
         } catch {
           // already ended
         }
       };
+      const handle = { end: stop };
+      streams.add(handle);
       call.on('end', stop);
       call.on('error', stop);
       call.on('cancelled', stop);
@@ -166,10 +176,24 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceSe
       deps.state.events.on('event', onEvent);
       const stop = (): void => {
         deps.state.events.off('event', onEvent);
+        streams.delete(handle);
       };
+      const handle = {
+        end: (): void => {
+          stop();
+          call.end();
+        },
+      };
+      streams.add(handle);
       call.on('cancelled', stop);
       call.on('close', stop);
       call.on('error', stop);
+    },
+  };
+  return {
+    service,
+    endStreams(): void {
+      for (const s of [...streams]) s.end();
     },
   };
 }

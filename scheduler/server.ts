@@ -61,7 +61,8 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
 
   let accepting = true;
   const server = new Server(SERVER_OPTIONS);
-  server.addService(ControlServiceService, createControlService({ functions, executions, state, registry, log }));
+  const control = createControlService({ functions, executions, state, registry, log });
+  server.addService(ControlServiceService, control.service);
   server.addService(
     WorkerServiceService,
     createWorkerService({ registry, dispatcher, heartbeatIntervalMs: opts.heartbeatIntervalMs, log, accepting: () => accepting }),
@@ -93,11 +94,13 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     closing ??= (async () => {
       accepting = false;
       clearInterval(pruneTimer);
+      // Long-lived streams never end by themselves: end them, then let unary calls finish.
       const steps: [string, () => Promise<void> | void][] = [
-        ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
-        ['registry', () => registry.close()],
-        ['dispatcher', () => dispatcher.close()],
         ['waiters', () => state.waiters.releaseAll()],
+        ['registry', () => registry.close()],
+        ['streams', () => control.endStreams()],
+        ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
+        ['dispatcher', () => dispatcher.close()],
         ['store', () => store.close()],
       ];
       for (const [name, step] of steps) {

@@ -91,8 +91,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
         }
       });
 
+      let gone = false;
       const onGone = (reason: string) => (err?: Error) => {
-        if (closed && !worker) return;
+        if (gone) return;
+        gone = true;
         closed = true;
         if (worker) {
           deps.log.warn({ workerId: worker.id, reason: REASON.streamClosed, detail: reason, err: err?.message }, 'worker stream closed');

@@ -5,7 +5,8 @@
  */
 import type { StoreFileHandle, StoreFs } from './store-fs.js';
 
-export type FsOp = 'open' | 'readFile' | 'readdir' | 'rename' | 'unlink' | 'mkdir' | 'writeFile' | 'sync' | 'close';
+/** `sync` covers fdatasync too, and `readFile` the synchronous read: a fault on either hits both. */
+export type FsOp = 'open' | 'readFile' | 'readdir' | 'rename' | 'unlink' | 'mkdir' | 'writeFile' | 'sync' | 'truncate' | 'close';
 
 export interface FsCall {
   op: FsOp;
@@ -41,6 +42,7 @@ export function fsError(code: string, op: string, path: string): NodeJS.ErrnoExc
 
 export function createFaultFs(base: StoreFs): FaultFs {
   const calls: FsCall[] = [];
+  const baseReadFileSync = base.readFileSync?.bind(base);
   let faults: Array<Fault & { left: number }> = [];
 
   /** Records the call; returns the fault to inject, if any. */
@@ -56,7 +58,7 @@ export function createFaultFs(base: StoreFs): FaultFs {
   };
 
   const wrapHandle = (handle: StoreFileHandle, path: string): StoreFileHandle => ({
-    async writeFile(data) {
+    async writeFile(data: string) {
       const fault = hit('writeFile', path);
       if (fault) {
         if (fault.partial) await handle.writeFile(data.slice(0, Math.floor(data.length / 2)));
@@ -68,6 +70,16 @@ export function createFaultFs(base: StoreFs): FaultFs {
       check('sync', path);
       await handle.sync();
     },
+    async datasync() {
+      check('sync', path);
+      await (handle.datasync ? handle.datasync() : handle.sync());
+    },
+    ...(handle.truncate && {
+      async truncate(length: number) {
+        check('truncate', path);
+        await handle.truncate?.(length);
+      },
+    }),
     async close() {
       // A failed close still releases the descriptor, as the kernel does.
       const fault = hit('close', path);
@@ -95,6 +107,13 @@ export function createFaultFs(base: StoreFs): FaultFs {
       check('readFile', path);
       return base.readFile(path, encoding);
     },
+    // Offered only when the base has it, so the store's fallback to readFile() stays reachable.
+    ...(baseReadFileSync && {
+      readFileSync(path: string, encoding: 'utf8'): string {
+        check('readFile', path);
+        return baseReadFileSync(path, encoding);
+      },
+    }),
     async readdir(path) {
       check('readdir', path);
       return base.readdir(path);
