@@ -1,0 +1,73 @@
+/**
+ * Builds the scheduler's execution components around a MemoryStore and fake worker
+ * connections, for unit tests that drive placement, dispatch and results without gRPC.
+ */
+import { vi } from 'vitest';
+import type { Hello, SchedulerMessage } from '../../proto/gen/taskforge/v1/worker.js';
+import { silentLogger } from '../../common/logger.js';
+import { Dispatcher } from '../dispatcher.js';
+import { ExecutionManager } from '../execution-manager.js';
+import { ExecutionState } from '../execution-state.js';
+import { FunctionRegistry } from '../function-registry.js';
+import { WorkerRegistry, type RegisteredWorker } from '../worker-registry.js';
+import { MemoryStore } from './memory-store.js';
+
+export interface Harness {
+  store: MemoryStore;
+  state: ExecutionState;
+  functions: FunctionRegistry;
+  registry: WorkerRegistry;
+  dispatcher: Dispatcher;
+  executions: ExecutionManager;
+  connect(id: string, capacity?: number): { worker: RegisteredWorker; sent: SchedulerMessage[] };
+  close(): void;
+}
+
+export function createHarness(opts: { maxQueue?: number; retentionMs?: number; retryBaseMs?: number; retryCapMs?: number; random?: () => number; store?: MemoryStore } = {}): Harness {
+  const store = opts.store ?? new MemoryStore();
+  const state = new ExecutionState(store, silentLogger);
+  const functions = new FunctionRegistry(store, () => ({ format: 'esm' }));
+  let dispatcher!: Dispatcher;
+  const registry = new WorkerRegistry({
+    heartbeatIntervalMs: 1000,
+    missedHeartbeats: 3,
+    forgetLostAfterMs: 60_000,
+    onLost: (w, reason) => {
+      if (reason !== 'replaced') dispatcher.workerLost(w);
+    },
+  });
+  dispatcher = new Dispatcher(state, functions, registry, {
+    retryPolicy: { baseMs: opts.retryBaseMs ?? 1000, capMs: opts.retryCapMs ?? 60_000 },
+    watchdogSlackMs: 30_000,
+    adoptGraceMs: 10_000,
+    random: opts.random ?? (() => 0.5),
+  });
+  const executions = new ExecutionManager(state, functions, dispatcher, { maxQueue: opts.maxQueue ?? 100, retentionMs: opts.retentionMs ?? 1000 });
+  return {
+    store,
+    state,
+    functions,
+    registry,
+    dispatcher,
+    executions,
+    connect(id, capacity = 2) {
+      const sent: SchedulerMessage[] = [];
+      const hello: Hello = { workerId: id, name: id, capacity, runtimes: ['nodejs'], held: [], agentVersion: 't' };
+      const { worker } = registry.register(hello, { send: (m) => sent.push(m), end: vi.fn() });
+      dispatcher.schedulePump();
+      return { worker, sent };
+    },
+    close() {
+      registry.close();
+      dispatcher.close();
+      state.waiters.releaseAll();
+    },
+  };
+}
+
+/** The Execute messages among what a fake worker was sent. */
+export function executes(sent: SchedulerMessage[]) {
+  return sent.flatMap((m) => (m.msg?.$case === 'execute' ? [m.msg.value] : []));
+}
+
+export const flushMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

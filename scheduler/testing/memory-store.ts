@@ -1,0 +1,49 @@
+/**
+ * An in-memory Store for scheduler unit tests only: it records which writes were durable and
+ * can be told to fail them. The product always runs on the file store.
+ */
+import { TaskForgeError } from '../../common/errors.js';
+import type { Execution, ExecutionLogs } from '../../common/records.js';
+import type { LoadedState, Store, StoredFunction } from '../store/types.js';
+
+export class MemoryStore implements Store {
+  readonly functions = new Map<string, StoredFunction>();
+  readonly executions = new Map<string, Execution>();
+  readonly logs = new Map<string, ExecutionLogs>();
+  readonly durableIds: string[] = [];
+  groupWrites = 0;
+  failDurable: string | null = null;
+
+  constructor(private readonly initial: Partial<LoadedState> = {}) {}
+
+  async open(): Promise<LoadedState> {
+    return { functions: this.initial.functions ?? [], executions: this.initial.executions ?? [], quarantined: [], sweptTempFiles: 0 };
+  }
+  async putFunction(fn: StoredFunction): Promise<void> {
+    this.functions.set(fn.name, structuredClone(fn));
+  }
+  async deleteFunction(name: string): Promise<void> {
+    this.functions.delete(name);
+  }
+  async putExecutionDurable(e: Execution): Promise<void> {
+    if (this.failDurable) throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { code: this.failDurable });
+    this.durableIds.push(e.id);
+    this.executions.set(e.id, structuredClone(e));
+  }
+  putExecution(e: Execution): void {
+    this.groupWrites += 1;
+    this.executions.set(e.id, structuredClone(e));
+  }
+  async deleteExecution(id: string): Promise<void> {
+    this.executions.delete(id);
+    this.logs.delete(id);
+  }
+  putLogs(logs: ExecutionLogs): void {
+    this.logs.set(logs.executionId, structuredClone(logs));
+  }
+  async getLogs(id: string): Promise<ExecutionLogs | null> {
+    return this.logs.get(id) ?? null;
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
