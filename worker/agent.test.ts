@@ -148,7 +148,7 @@ describe('Dispatch', () => {
     expect(kinds.indexOf('log')).toBeLessThan(kinds.indexOf('result'));
   });
 
-  it('logs each execution with its id and the worker id', async () => {
+  it('logs each execution at debug level with its id and the worker id', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -156,7 +156,7 @@ describe('Dispatch', () => {
         cb();
       },
     });
-    const logger = createLogger({ component: 'worker', level: 'info', destination });
+    const logger = createLogger({ component: 'worker', level: 'debug', destination });
     const { scheduler, pool, agent } = await setup({ logger });
     const stream = await scheduler.stream(0);
     stream.send(execute('e1'));

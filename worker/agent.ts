@@ -318,7 +318,7 @@ class Agent implements WorkerAgent {
       onFinished: (r) => this.#onRunFinished(r),
     });
     this.#runs.set(ex.executionId, run);
-    this.#log.info(meta, 'dispatched');
+    this.#log.debug(meta, 'dispatched');
     run.start();
   }
 

@@ -105,7 +105,7 @@ export class ExecutionRun {
         deadlineMs: ex.deadlineMs > 0 ? ex.deadlineMs : Date.now() + fn.timeoutMs,
         signal: this.#controller.signal,
         onStarted: (info) => {
-          this.#log.info({ coldStart: info.coldStart, initMs: info.initMs }, 'started');
+          this.#log.debug({ coldStart: info.coldStart, initMs: info.initMs }, 'started');
           this.#deliver(startedMessage(this.executionId, this.lease, info));
         },
         onLog: (lines, truncated) => this.#batcher.add(lines, truncated),
@@ -123,7 +123,7 @@ export class ExecutionRun {
     if (this.#killed) {
       this.#log.info({}, 'finished after kill; result dropped');
     } else {
-      this.#log.info({ ok: outcome.ok, code: outcome.ok ? undefined : outcome.error.code, durationMs: outcome.durationMs }, 'finished');
+      this.#log.debug({ ok: outcome.ok, code: outcome.ok ? undefined : outcome.error.code, durationMs: outcome.durationMs }, 'finished');
       this.#deliver(resultMessage(this.executionId, this.lease, outcome));
     }
     this.#opts.onFinished(this);
