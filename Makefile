@@ -45,7 +45,7 @@ bench: build
 	node dist/bench/run.js
 
 chaos: build
-	node dist/test-chaos/soak.js
+	node test/chaos/soak.mjs
 
 clean:
 	rm -rf dist .test-results.json

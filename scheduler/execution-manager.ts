@@ -78,6 +78,9 @@ export class ExecutionManager {
         const waitMs = req.waitMs > 0 ? req.waitMs : fn.timeoutMs + 5_000;
         await this.state.waiters.wait(live.id, Math.min(waitMs, LIMITS.maxSyncWaitMs));
       }
+      // Not finished: the caller is handed an id to poll, which is an acknowledgement, so the
+      // record must be durable first (a sync record is otherwise only group-committed).
+      if (!isTerminal(live.status)) await this.state.store.putExecutionDurable(live);
       execution = live;
     }
     return { execution, terminal: isTerminal(execution.status), created };

@@ -1,0 +1,407 @@
+#!/usr/bin/env node
+/**
+ * Soak under chaos (`make chaos`; minutes, not part of `make test`). A real scheduler, gateway
+ * and 3 workers run as separate processes from dist/. A mixed load of async invokes (fast, slow,
+ * failing-then-succeeding, CPU-bound) is submitted at a steady pace while workers are SIGKILLed
+ * at random and restarted. At the end every accepted execution is waited for, the stack is
+ * stopped cleanly, and a checker reads every execution record the scheduler stored and prints:
+ *
+ *   accepted    ids answered 202
+ *   terminal    accepted ids whose stored record is succeeded / failed / timed_out / cancelled
+ *   lost        accepted ids with no stored record, or one that is not terminal after the final wait
+ *   duplicated  accepted ids that completed more than once: the record's `attempts` list two
+ *               attempts that finished without error, or the scheduler's execution event stream
+ *               (WatchEvents, watched for the whole run) carried two terminal events for the id
+ *
+ * It exits 1 when lost or duplicated is not 0. Settings (environment): SOAK_EXECUTIONS (5000),
+ * SOAK_SUBMIT_SECONDS (75), SOAK_MIN_KILLS (10), SOAK_WORKERS (3), SOAK_CAPACITY (4), SOAK_SEED.
+ * It never touches ./data: the stack gets its own temp data dir, removed unless SOAK_KEEP=1.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const { Client, credentials } = await import('@grpc/grpc-js');
+const { ControlServiceService } = await import(pathToFileURL(join(ROOT, 'dist', 'proto', 'gen', 'taskforge', 'v1', 'control.js')).href);
+
+const env = (name, fallback) => Number(process.env[name] ?? fallback);
+const EXECUTIONS = env('SOAK_EXECUTIONS', 5000);
+const SUBMIT_MS = env('SOAK_SUBMIT_SECONDS', 75) * 1000;
+const MIN_KILLS = env('SOAK_MIN_KILLS', 10);
+const WORKERS = env('SOAK_WORKERS', 3);
+const CAPACITY = env('SOAK_CAPACITY', 4);
+const SEED = env('SOAK_SEED', Date.now() % 1_000_000);
+const FINAL_WAIT_MS = 300_000;
+const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
+
+/** mulberry32: the run's choices are reproducible from SOAK_SEED. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = prng(SEED);
+const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (msg) => process.stderr.write(`[soak ${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
+const T0 = Date.now();
+
+const FUNCTIONS = {
+  fast: { code: 'export default async (e) => ({ k: e.k })' },
+  slow: { code: 'export default async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return { k: e.k } }' },
+  flaky: {
+    code: 'export default async (e, ctx) => { if (ctx.attempt === 1) throw new Error("first attempt fails"); return { k: e.k } }',
+    maxRetries: 3,
+  },
+  cpu: { code: 'export default async (e) => { const end = Date.now() + e.ms; let n = 0; while (Date.now() < end) n++; return { k: e.k } }' },
+};
+/** Share of each kind in the load. */
+const MIX = [
+  ['fast', 0.4],
+  ['slow', 0.2],
+  ['flaky', 0.25],
+  ['cpu', 0.15],
+];
+function pickKind() {
+  let r = rand();
+  for (const [kind, share] of MIX) if ((r -= share) < 0) return kind;
+  return 'fast';
+}
+function inputFor(kind, k) {
+  if (kind === 'slow') return { k, ms: between(100, 500) };
+  if (kind === 'cpu') return { k, ms: between(20, 60) };
+  return { k };
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Every process started, so a failed run leaves none behind. */
+const children = new Set();
+
+/** A component process; `ready` resolves on the first output line matching readyRe. */
+function component(label, args, readyRe) {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  const tail = [];
+  let partial = '';
+  let onReady;
+  const ready = new Promise((resolve, reject) => {
+    onReady = resolve;
+    proc.on('exit', (code, signal) => reject(new Error(`${label} exited (${code ?? signal}) before it was ready:\n${tail.join('\n')}`)));
+  });
+  ready.catch(() => undefined);
+  const onData = (d) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      tail.push(line);
+      if (tail.length > 50) tail.shift();
+      if (readyRe.test(line)) onReady();
+    }
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
+  return { label, proc, ready: withTimeout(ready, 30_000, `${label} not ready`), exited, tail };
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
+async function stop(c, graceMs = 40_000) {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+  c.proc.kill('SIGTERM');
+  const timer = setTimeout(() => c.proc.kill('SIGKILL'), graceMs);
+  await c.exited;
+  clearTimeout(timer);
+}
+
+async function http(base, method, path, body) {
+  const init = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  try {
+    const res = await fetch(`${base}${path}`, init);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  } catch (err) {
+    return { status: 0, body: null, err };
+  }
+}
+
+/** Terminal events per execution id, from the scheduler's event stream for the whole run. */
+function watchEvents(address) {
+  const client = new Client(address, credentials.createInsecure());
+  const def = ControlServiceService.watchEvents;
+  const terminalEvents = new Map();
+  const state = { streams: 0, gaps: 0, closed: false, events: 0 };
+  const open = () => {
+    state.streams += 1;
+    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { function: '' });
+    call.on('data', (e) => {
+      state.events += 1;
+      if (TERMINAL.has(e.status)) terminalEvents.set(e.executionId, (terminalEvents.get(e.executionId) ?? 0) + 1);
+    });
+    call.on('error', () => undefined);
+    call.on('status', () => {
+      if (state.closed) return;
+      // A reconnect may miss events: duplicates seen through the stream are then a lower bound.
+      state.gaps += 1;
+      setTimeout(open, 100);
+    });
+    state.call = call;
+  };
+  open();
+  return {
+    terminalEvents,
+    state,
+    close() {
+      state.closed = true;
+      state.call?.cancel();
+      client.close();
+    },
+  };
+}
+
+async function mapLimit(items, limit, task) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
+}
+
+async function main() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-soak-'));
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const address = `127.0.0.1:${grpcPort}`;
+  const base = `http://127.0.0.1:${httpPort}`;
+  log(`seed ${SEED}; ${EXECUTIONS} executions over ${SUBMIT_MS / 1000} s; ${WORKERS} workers × ${CAPACITY}; data in ${dataDir}`);
+
+  const scheduler = component('scheduler', ['scheduler', '--grpc-port', String(grpcPort), '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
+  await scheduler.ready;
+  const events = watchEvents(address);
+  const gateway = component('gateway', ['gateway', '--port', String(httpPort), '--scheduler', address, '--log-level', 'info'], /"msg":"gateway listening"/);
+  await gateway.ready;
+
+  let generation = 0;
+  const startWorker = async (slot) => {
+    const name = `soak-w${slot}-g${++generation}`;
+    const w = component(name, ['worker', '--scheduler', address, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'], /"msg":"welcomed"/);
+    await w.ready;
+    return w;
+  };
+  const workers = [];
+  for (let i = 0; i < WORKERS; i++) workers[i] = await startWorker(i);
+
+  for (const [name, spec] of Object.entries(FUNCTIONS)) {
+    const r = await http(base, 'PUT', `/v1/functions/${name}`, spec);
+    if (r.status !== 200 && r.status !== 201) throw new Error(`PUT ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+
+  // --- load ---
+  const accepted = new Map(); // id → { kind, k }
+  const refused = new Map(); // status → count
+  let submitting = true;
+  const submitStart = Date.now();
+  const load = (async () => {
+    const jobs = Array.from({ length: EXECUTIONS }, (_, k) => ({ k, kind: pickKind() }));
+    for (const job of jobs) job.input = inputFor(job.kind, job.k);
+    await mapLimit(jobs, 32, async (job) => {
+      const due = submitStart + (job.k * SUBMIT_MS) / EXECUTIONS;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const r = await http(base, 'POST', `/v1/functions/${job.kind}/invoke`, job.input);
+      if (r.status === 202) accepted.set(r.body.executionId, job);
+      else refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+      if ((job.k + 1) % 1000 === 0) log(`${job.k + 1} submitted, ${accepted.size} accepted`);
+    });
+    submitting = false;
+  })();
+
+  // --- chaos ---
+  let kills = 0;
+  let restarts = 0;
+  const restarting = new Set();
+  const chaos = (async () => {
+    while (submitting || kills < MIN_KILLS) {
+      await sleep(between(2_000, 5_000));
+      const slot = between(0, WORKERS - 1);
+      const victim = workers[slot];
+      if (!victim || restarting.has(slot)) continue;
+      victim.proc.kill('SIGKILL');
+      kills += 1;
+      log(`kill #${kills}: ${victim.label} (pid ${victim.proc.pid})`);
+      restarting.add(slot);
+      const r = (async () => {
+        await victim.exited;
+        await sleep(between(300, 2_000));
+        workers[slot] = await startWorker(slot);
+        restarts += 1;
+        restarting.delete(slot);
+      })();
+      r.catch((err) => log(`restart failed: ${err.message}`));
+    }
+    while (restarting.size > 0) await sleep(100);
+  })();
+
+  await load;
+  const submitted = Date.now();
+  log(`submission done: ${accepted.size} accepted in ${((submitted - submitStart) / 1000).toFixed(1)} s`);
+  await chaos;
+  log(`chaos done: ${kills} kills, ${restarts} restarts`);
+
+  // --- final wait: every accepted id terminal, through the API ---
+  const waitEnd = Date.now() + FINAL_WAIT_MS;
+  const notTerminal = new Set(accepted.keys());
+  await mapLimit([...accepted.keys()], 64, async (id) => {
+    while (Date.now() < waitEnd) {
+      const r = await http(base, 'GET', `/v1/executions/${id}?waitMs=25000`);
+      if (r.status === 200 && TERMINAL.has(r.body.status)) {
+        notTerminal.delete(id);
+        return;
+      }
+      if (r.status !== 200) await sleep(200);
+    }
+  });
+  const drained = Date.now();
+  log(`final wait done: ${notTerminal.size} not terminal`);
+  // Late duplicates would show up as events shortly after; give the stream a moment to deliver.
+  await sleep(2_000);
+  events.close();
+
+  // --- clean stop: workers, then gateway, then scheduler (which writes everything out) ---
+  await Promise.all(workers.map((w) => stop(w)));
+  await stop(gateway);
+  await stop(scheduler);
+  log(`stack stopped (scheduler exit ${await scheduler.exited})`);
+
+  // --- checker: every execution record the scheduler stored ---
+  const records = new Map();
+  let unreadable = 0;
+  let tempFiles = 0;
+  for (const file of await readdir(join(dataDir, 'executions'))) {
+    if (!file.endsWith('.json')) {
+      tempFiles += 1;
+      continue;
+    }
+    try {
+      const rec = JSON.parse(await readFile(join(dataDir, 'executions', file), 'utf8'));
+      records.set(rec.id, rec);
+    } catch {
+      unreadable += 1;
+    }
+  }
+  let leftovers = [];
+  try {
+    leftovers = (await readdir(join(dataDir, 'journal'))).filter((f) => !f.startsWith('.'));
+  } catch {
+    // no journal directory in this store layout
+  }
+
+  const byStatus = {};
+  const failedCodes = {};
+  let terminal = 0;
+  let missing = 0;
+  let stuck = 0;
+  let dupAttempts = 0;
+  let dupEvents = 0;
+  let wrongOutput = 0;
+  let attemptsTotal = 0;
+  let lostAttempts = 0;
+  const lostIds = [];
+  const dupIds = [];
+  for (const [id, job] of accepted) {
+    const rec = records.get(id);
+    if (!rec) {
+      missing += 1;
+      lostIds.push(id);
+      continue;
+    }
+    byStatus[rec.status] = (byStatus[rec.status] ?? 0) + 1;
+    if (!TERMINAL.has(rec.status)) {
+      stuck += 1;
+      lostIds.push(id);
+      continue;
+    }
+    terminal += 1;
+    if (rec.status !== 'succeeded') failedCodes[rec.error?.code ?? '?'] = (failedCodes[rec.error?.code ?? '?'] ?? 0) + 1;
+    if (rec.status === 'succeeded' && rec.output?.k !== job.k) wrongOutput += 1;
+    const attempts = rec.attempts ?? [];
+    attemptsTotal += attempts.length;
+    lostAttempts += attempts.filter((a) => a.errorCode === 'WORKER_LOST').length;
+    const completions = attempts.filter((a) => a.finishedAt !== null && a.errorCode === null).length;
+    const terminalEvents = events.terminalEvents.get(id) ?? 0;
+    if (completions > 1) dupAttempts += 1;
+    if (terminalEvents > 1) dupEvents += 1;
+    if (completions > 1 || terminalEvents > 1) dupIds.push(id);
+  }
+  const unaccepted = [...records.keys()].filter((id) => !accepted.has(id)).length;
+  const lost = missing + stuck;
+  const duplicated = dupIds.length;
+  const fmtCounts = (o) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '—';
+
+  const rows = [
+    ['executions submitted', EXECUTIONS],
+    ['accepted (202)', accepted.size],
+    ['refused (not 202)', fmtCounts(Object.fromEntries(refused))],
+    ['terminal', terminal],
+    ['  by status', fmtCounts(byStatus)],
+    ['  failure codes', fmtCounts(failedCodes)],
+    ['lost (missing / not terminal)', `${lost} (${missing} / ${stuck})`],
+    ['duplicated completions (attempts / events)', `${duplicated} (${dupAttempts} / ${dupEvents})`],
+    ['succeeded with another execution\'s output', wrongOutput],
+    ['attempts recorded', attemptsTotal],
+    ['  of which WORKER_LOST', lostAttempts],
+    ['records not from a 202 (stored, never acknowledged)', unaccepted],
+    ['unreadable record files / temp files / journal segments left', `${unreadable} / ${tempFiles} / ${leftovers.length}`],
+    ['worker SIGKILLs / restarts', `${kills} / ${restarts}`],
+    ['event stream: events / reconnects', `${events.state.events} / ${events.state.gaps}`],
+    ['submit time / time to all terminal', `${((submitted - submitStart) / 1000).toFixed(1)} s / ${((drained - submitStart) / 1000).toFixed(1)} s`],
+    ['seed', SEED],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const table = ['| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`)].join('\n');
+  process.stdout.write(`\nTaskForge soak (make chaos) — ${new Date().toISOString()}\n\n${table}\n\n`);
+  if (lostIds.length) process.stdout.write(`lost ids (first 20): ${lostIds.slice(0, 20).join(' ')}\n`);
+  if (dupIds.length) process.stdout.write(`duplicated ids (first 20): ${dupIds.slice(0, 20).join(' ')}\n`);
+
+  if (process.env.SOAK_KEEP === '1') log(`data kept in ${dataDir}`);
+  else await rm(dataDir, { recursive: true, force: true });
+  const ok = lost === 0 && duplicated === 0 && unreadable === 0 && wrongOutput === 0;
+  process.stdout.write(ok ? 'PASS: lost 0, duplicated 0\n' : 'FAIL\n');
+  process.exitCode = ok ? 0 : 1;
+}
+
+main().catch((err) => {
+  process.stderr.write(`soak failed: ${err.stack ?? err}\n`);
+  for (const proc of children) proc.kill('SIGKILL');
+  process.exit(1);
+});

@@ -1,0 +1,142 @@
+/**
+ * TaskForge components as real child processes (`node dist/cli/main.js <command>`), for fault
+ * tests that must SIGKILL, SIGSTOP or restart them: free ports, readiness by log line, and a
+ * small HTTP client. Everything a process prints is kept so a failure can show it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { CLI } from './stack.js';
+
+/** A port nobody listens on right now (listen on 0, read it, close). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface ComponentProcess {
+  proc: ChildProcess;
+  pid: number;
+  /** Settles with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  output(): string;
+  /** Resolves with the first printed line (past or future) matching `re`; rejects after `ms` or on exit. */
+  waitForLine(re: RegExp, ms: number): Promise<string>;
+  /** SIGKILL (if still running) and wait for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const MAX_OUTPUT = 2 * 1024 * 1024;
+
+export function spawnComponent(args: string[], env: NodeJS.ProcessEnv = {}): ComponentProcess {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const lines: string[] = [];
+  let size = 0;
+  let partial = '';
+  const watchers = new Set<(line: string) => void>();
+  const onData = (d: Buffer): void => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      size += line.length;
+      while (size > MAX_OUTPUT && lines.length > 1) size -= lines.shift()!.length;
+      for (const w of [...watchers]) w(line);
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const output = (): string => lines.join('\n') + (partial ? `\n${partial}` : '');
+  const waitForLine = (re: RegExp, ms: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const seen = lines.find((l) => re.test(l));
+      if (seen !== undefined) return resolve(seen);
+      const finish = (err: Error | null, line?: string): void => {
+        clearTimeout(timer);
+        watchers.delete(watch);
+        if (err) reject(err);
+        else resolve(line!);
+      };
+      const watch = (line: string): void => {
+        if (re.test(line)) finish(null, line);
+      };
+      const timer = setTimeout(() => finish(new Error(`no line matching ${re} within ${ms} ms:\n${output().slice(-4000)}`)), ms);
+      watchers.add(watch);
+      void exited.then((code) => finish(new Error(`process exited (${code}) before printing ${re}:\n${output().slice(-4000)}`)));
+    });
+  return {
+    proc,
+    pid: proc.pid!,
+    exited,
+    output,
+    waitForLine,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (!gone) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** `taskforge scheduler` on a fixed port; resolves once it listens. */
+export async function startSchedulerProcess(port: number, dataDir: string): Promise<ComponentProcess> {
+  const p = spawnComponent(['scheduler', '--grpc-port', String(port), '--data-dir', dataDir, '--log-level', 'info']);
+  await p.waitForLine(/"msg":"scheduler listening"/, 20_000);
+  return p;
+}
+
+/** `taskforge worker`; resolves once the scheduler has welcomed it. */
+export async function startWorkerProcess(scheduler: string, name: string, capacity: number): Promise<ComponentProcess> {
+  const p = spawnComponent(['worker', '--scheduler', scheduler, '--capacity', String(capacity), '--name', name, '--log-level', 'info']);
+  await p.waitForLine(/"msg":"welcomed"/, 20_000);
+  return p;
+}
+
+export interface HttpReply {
+  status: number;
+  body: any;
+}
+
+/** One HTTP call with a JSON body; a refused connection is status 0. */
+export async function http(base: string, method: string, path: string, body?: unknown): Promise<HttpReply> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, init);
+  } catch {
+    return { status: 0, body: null };
+  }
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** Runs `task` over `items` with at most `limit` at once. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await task(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
