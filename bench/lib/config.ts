@@ -1,0 +1,78 @@
+/**
+ * The suite's settings: one frozen object per mode. `BENCH_QUICK=1` shortens every run and
+ * shrinks every data set but keeps every scenario; the full mode is what the README quotes.
+ * Nothing else in the suite picks a duration or a count.
+ */
+export interface BenchConfig {
+  readonly quick: boolean;
+  /** s of each measured load run. */
+  readonly loadSeconds: number;
+  /** s of load before measuring, so sandboxes are warm and the JIT has run. */
+  readonly warmupSeconds: number;
+  readonly syncConcurrency: readonly number[];
+  /** Workers and per-worker capacity of the invoke scenarios (the `dev` defaults). */
+  readonly workers: number;
+  readonly capacity: number;
+  readonly asyncInvokes: number;
+  readonly asyncConnections: number;
+  /** s after which sending async invokes stops, however many were sent. */
+  readonly asyncSendMaxSeconds: number;
+  /** ms the async scenario waits for every accepted execution to finish. */
+  readonly asyncCompleteTimeoutMs: number;
+  readonly coldFunctions: number;
+  /** ms between cold starts, so a prewarmed pool has time to refill as it would between real deploys. */
+  readonly coldPaceMs: number;
+  readonly warmSamples: number;
+  /** ms of CPU the CPU-bound handler burns. */
+  readonly cpuMs: number;
+  readonly cpuConnections: number;
+  readonly storeSizes: readonly number[];
+  readonly storeStartupRuns: number;
+  readonly listSamples: number;
+  readonly memoryFunctions: number;
+  /** ms a whole scenario may take before it is abandoned and its stack killed. */
+  readonly scenarioTimeoutMs: number;
+}
+
+const FULL: BenchConfig = {
+  quick: false,
+  loadSeconds: 10,
+  warmupSeconds: 3,
+  syncConcurrency: [1, 10, 50],
+  workers: 2,
+  capacity: 4,
+  asyncInvokes: 10_000,
+  asyncConnections: 50,
+  asyncSendMaxSeconds: 60,
+  asyncCompleteTimeoutMs: 120_000,
+  coldFunctions: 30,
+  coldPaceMs: 250,
+  warmSamples: 50,
+  cpuMs: 5,
+  cpuConnections: 16,
+  storeSizes: [10_000, 100_000],
+  storeStartupRuns: 2,
+  listSamples: 300,
+  memoryFunctions: 50,
+  scenarioTimeoutMs: 240_000,
+};
+
+const QUICK: BenchConfig = {
+  ...FULL,
+  quick: true,
+  loadSeconds: 3,
+  warmupSeconds: 1,
+  asyncInvokes: 2_000,
+  asyncSendMaxSeconds: 15,
+  asyncCompleteTimeoutMs: 20_000,
+  coldFunctions: 12,
+  warmSamples: 20,
+  storeSizes: [5_000, 20_000],
+  storeStartupRuns: 1,
+  listSamples: 100,
+  scenarioTimeoutMs: 60_000,
+};
+
+export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  return Object.freeze(env.BENCH_QUICK === '1' ? { ...QUICK } : { ...FULL });
+}

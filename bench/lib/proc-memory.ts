@@ -1,0 +1,54 @@
+/**
+ * Memory of a process and its children, read from /proc (Linux): VmRSS from /proc/<pid>/status,
+ * Pss from /proc/<pid>/smaps_rollup (shared pages split between the processes sharing them, so
+ * a sum of Pss does not count Node's shared code once per sandbox), children by their ppid.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcMemory {
+  pid: number;
+  rssBytes: number;
+  /** null when smaps_rollup is not readable. */
+  pssBytes: number | null;
+}
+
+function kbField(text: string, field: string): number | null {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+export function processMemory(pid: number): ProcMemory | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  let pss: number | null = null;
+  try {
+    pss = kbField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+  } catch {
+    // older kernels or restricted /proc
+  }
+  return { pid, rssBytes: kbField(status, 'VmRSS') ?? 0, pssBytes: pss };
+}
+
+/** Direct children of `pid`, from the ppid field of every /proc/<n>/stat. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === pid) out.push(Number(entry));
+  }
+  return out;
+}
+
+export const MiB = 1024 * 1024;

@@ -1,0 +1,66 @@
+/**
+ * Synthetic execution records for the store-scale scenario, written straight into a data dir in
+ * the store's own format (data/README.md): `executions/<id>.json`, the Execution record of
+ * common/records.ts, pretty-printed with a trailing newline. All are terminal and younger than
+ * the 7-day retention, so start-up neither re-queues nor prunes them.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Execution, ExecutionStatus } from '../../common/records.js';
+
+const WRITE_CONCURRENCY = 64;
+/** Spread of createdAt, ms: the last 24 h. */
+const SPREAD_MS = 24 * 3600 * 1000;
+
+const statusFor = (i: number): ExecutionStatus => (i % 50 === 0 ? 'failed' : i % 199 === 0 ? 'timed_out' : i % 331 === 0 ? 'cancelled' : 'succeeded');
+
+export function syntheticExecution(fn: string, i: number, now: number): Execution {
+  const id = `ex_${randomBytes(16).toString('base64url').slice(0, 21)}`;
+  const created = now - Math.floor(Math.random() * SPREAD_MS);
+  const status = statusFor(i);
+  const runMs = 1 + (i % 7);
+  const workerId = `w_bench${i % 2}`;
+  const iso = (t: number): string => new Date(t).toISOString();
+  const error =
+    status === 'succeeded' ? null : { code: status === 'timed_out' ? ('TIMEOUT' as const) : status === 'cancelled' ? ('CANCELLED' as const) : ('FUNCTION_ERROR' as const), message: 'synthetic' };
+  return {
+    id,
+    function: fn,
+    version: 1,
+    status,
+    mode: i % 3 === 0 ? 'sync' : 'async',
+    input: { n: i },
+    output: status === 'succeeded' ? { ok: true, echo: { n: i } } : null,
+    error,
+    attempt: 1,
+    maxAttempts: 3,
+    workerId,
+    coldStart: false,
+    createdAt: iso(created),
+    startedAt: iso(created + 1),
+    finishedAt: iso(created + 1 + runMs),
+    durationMs: runMs,
+    timings: { queuedMs: 1, initMs: 0, runMs },
+    placement: { workerId, load: 0.25, warm: true, candidates: 2 },
+    idempotencyKey: null,
+    retryAt: null,
+    attempts: [{ attempt: 1, workerId, startedAt: iso(created + 1), finishedAt: iso(created + 1 + runMs), errorCode: error?.code ?? null }],
+    lease: null,
+  };
+}
+
+/** Writes `count` records of `fn` into `<dataDir>/executions/`. */
+export async function writeExecutions(dataDir: string, fn: string, count: number, offset = 0): Promise<void> {
+  const dir = join(dataDir, 'executions');
+  await mkdir(dir, { recursive: true });
+  const now = Date.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const rec = syntheticExecution(fn, offset + next++, now);
+      await writeFile(join(dir, `${rec.id}.json`), `${JSON.stringify(rec, null, 2)}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
+}

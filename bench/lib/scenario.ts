@@ -1,0 +1,48 @@
+/**
+ * The contract between run.ts and a scenario: a scenario gets the settings, the same-run ceiling
+ * and a progress printer, and returns its numbers, its table rows and notes. It owns its stack
+ * and tears it down in `finally`, whatever happens.
+ */
+import type { BenchConfig } from './config.js';
+import type { Metric } from './report.js';
+
+export interface CeilingPoint {
+  connections: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface Ceiling {
+  points: CeilingPoint[];
+}
+
+export interface ScenarioContext {
+  cfg: BenchConfig;
+  /** null until the ceiling scenario has run (or when it failed). */
+  ceiling: Ceiling | null;
+  /** Where CPU profiles go when BENCH_PROFILE=1, else null. */
+  profileDir: string | null;
+  progress(message: string): void;
+}
+
+export interface ScenarioOutput {
+  numbers: Record<string, unknown>;
+  metrics: Metric[];
+  notes: string[];
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  run(ctx: ScenarioContext): Promise<ScenarioOutput>;
+}
+
+/** The ceiling at `connections`, or at the closest measured concurrency. */
+export function ceilingAt(ceiling: Ceiling | null, connections: number): CeilingPoint | null {
+  if (!ceiling || ceiling.points.length === 0) return null;
+  return ceiling.points.reduce((best, p) => (Math.abs(p.connections - connections) < Math.abs(best.connections - connections) ? p : best));
+}
+
+/** 100 · value / ceiling rps, or NaN without a ceiling. */
+export const pctOf = (value: number, base: number | undefined): number => (base ? (100 * value) / base : NaN);

@@ -1,0 +1,145 @@
+/**
+ * A production-shaped TaskForge stack for one scenario: the scheduler, the gateway and each worker
+ * are separate `taskforge` processes (dist/cli/main.js) on 127.0.0.1, with a temp data dir.
+ *
+ * Log levels: workers and the gateway run at `warn` (workers log every execution at info). The
+ * scheduler runs at `info` because its 'scheduler listening' line is the readiness signal and
+ * carries `startupMs`; it logs nothing per execution at info. Readiness of the gateway is
+ * `GET /readyz`, of workers `GET /v1/workers` — bounded waits at start, never on an invoke path.
+ *
+ * BENCH_PROFILE=1 adds `--cpu-prof` to every process (profiles are written when they stop).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { request, waitFor } from './http.js';
+import { spawnNode, type Proc } from './proc.js';
+
+export const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.js');
+
+const READY_TIMEOUT_MS = 60_000;
+
+export interface StackOptions {
+  workers: number;
+  capacity: number;
+  /** Extra environment of the worker processes. */
+  workerEnv?: NodeJS.ProcessEnv;
+  /** Use this data dir (kept on close) instead of a fresh temp one (removed on close). */
+  dataDir?: string;
+  /** Write CPU profiles of every process under this directory. */
+  profileDir?: string | null;
+}
+
+export interface SchedulerStart {
+  proc: Proc;
+  grpcPort: number;
+  /** Spawn to 'scheduler listening', ms. */
+  readyMs: number;
+  /** The line itself (startupMs, executions, functions, …). */
+  line: Record<string, unknown>;
+}
+
+export interface Stack {
+  url: string;
+  dataDir: string;
+  scheduler: SchedulerStart;
+  gateway: Proc;
+  workers: Proc[];
+  close(): Promise<void>;
+}
+
+const nodeArgs = (profileDir: string | null | undefined, role: string): string[] =>
+  profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : [];
+
+export async function startScheduler(dataDir: string, profileDir?: string | null): Promise<SchedulerStart> {
+  const grpcPort = await freePort();
+  const proc = spawnNode('scheduler', [CLI, 'scheduler', '--grpc-port', String(grpcPort), '--data-dir', dataDir, '--log-level', 'info'], {
+    nodeArgs: nodeArgs(profileDir, 'scheduler'),
+  });
+  try {
+    const { line, atMs } = await proc.waitForLine('scheduler listening', READY_TIMEOUT_MS);
+    return { proc, grpcPort, readyMs: atMs - proc.spawnedAt, line };
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}
+
+export async function startGateway(grpcPort: number, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
+  const port = await freePort();
+  const proc = spawnNode('gateway', [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${grpcPort}`, '--log-level', 'warn'], {
+    nodeArgs: nodeArgs(profileDir, 'gateway'),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor('gateway /readyz', READY_TIMEOUT_MS, async () => ((await request(url, 'GET', '/readyz', undefined, 2000)).status === 200 ? true : undefined));
+    return { proc, url };
+  } catch (err) {
+    await proc.stop();
+    throw new Error(`${(err as Error).message}\n${proc.output().slice(-2000)}`);
+  }
+}
+
+let workerSeq = 0;
+
+export async function startWorkers(url: string, grpcPort: number, opts: StackOptions): Promise<Proc[]> {
+  const names: string[] = [];
+  const procs: Proc[] = [];
+  for (let i = 0; i < opts.workers; i++) {
+    const name = `bench-w${++workerSeq}`;
+    names.push(name);
+    procs.push(
+      spawnNode(name, [CLI, 'worker', '--scheduler', `127.0.0.1:${grpcPort}`, '--capacity', String(opts.capacity), '--name', name, '--log-level', 'warn'], {
+        nodeArgs: nodeArgs(opts.profileDir, 'worker'),
+        env: { ...process.env, ...opts.workerEnv },
+      }),
+    );
+  }
+  try {
+    await waitFor(`${names.length} workers ready`, READY_TIMEOUT_MS, async () => {
+      for (const p of procs) if (p.child.exitCode !== null) throw new Error(`${p.name} exited: ${p.output().slice(-2000)}`);
+      const res = await request<{ workers: Array<{ name: string; status: string }> }>(url, 'GET', '/v1/workers', undefined, 2000);
+      const ready = new Set(res.body.workers.filter((w) => w.status === 'ready').map((w) => w.name));
+      return names.every((n) => ready.has(n)) ? true : undefined;
+    });
+    return procs;
+  } catch (err) {
+    await Promise.all(procs.map((p) => p.stop()));
+    throw err;
+  }
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'taskforge-bench-')));
+  const started: Proc[] = [];
+  try {
+    const scheduler = await startScheduler(dataDir, opts.profileDir);
+    started.push(scheduler.proc);
+    const gateway = await startGateway(scheduler.grpcPort, opts.profileDir);
+    started.push(gateway.proc);
+    const workers = await startWorkers(gateway.url, scheduler.grpcPort, opts);
+    started.push(...workers);
+    let closing: Promise<void> | null = null;
+    return {
+      url: gateway.url,
+      dataDir,
+      scheduler,
+      gateway: gateway.proc,
+      workers,
+      close: () =>
+        (closing ??= (async () => {
+          // Workers first (they drain), then the gateway, then the scheduler (it flushes the store).
+          await Promise.all(workers.map((w) => w.stop()));
+          await gateway.proc.stop();
+          await scheduler.proc.stop();
+          if (ownDir) await rm(dataDir, { recursive: true, force: true });
+        })()),
+    };
+  } catch (err) {
+    for (const p of started.reverse()) await p.stop();
+    if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}

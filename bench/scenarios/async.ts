@@ -1,0 +1,137 @@
+/**
+ * Scenario 3 — async: N async invokes sent as fast as they are accepted (50 connections).
+ * Accept rate counts 202s per second; a sample of the 202s is checked against the data dir the
+ * moment the answer arrives (the execution must already be written: durable before its 202).
+ * Completion throughput is N over the time from the first 202 to the last `finishedAt`.
+ */
+import { performance } from 'node:perf_hooks';
+import { DurabilityProbe } from '../lib/durability-probe.js';
+import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
+import { invokeSync, putFunction, request, sleep } from '../lib/http.js';
+import { describeLoad, runLoad } from '../lib/load.js';
+import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
+import { startStack } from '../lib/stack.js';
+
+const FN = 'bench-async';
+/** Every n-th 202 is checked on disk. */
+const DURABLE_SAMPLE_EVERY = 20;
+const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+
+interface ListedExecution {
+  id: string;
+  mode: string;
+  status: string;
+  finishedAt: string | null;
+}
+
+async function terminalCount(url: string): Promise<number> {
+  const res = await request<{ executions: Record<string, number> }>(url, 'GET', '/v1/stats', undefined, 5000);
+  return TERMINAL.reduce((n, s) => n + (res.body.executions[s] ?? 0), 0);
+}
+
+async function listAll(url: string): Promise<ListedExecution[]> {
+  const out: ListedExecution[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000; page++) {
+    const q: string = `/v1/executions?function=${FN}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res = await request<{ executions: ListedExecution[]; nextCursor: string | null }>(url, 'GET', q, undefined, 30_000);
+    if (res.status !== 200) throw new Error(`list executions: ${res.status} ${JSON.stringify(res.body)}`);
+    out.push(...res.body.executions);
+    cursor = res.body.nextCursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+export const asyncScenario: Scenario = {
+  name: 'async',
+  title: '3 async invoke',
+  async run({ cfg, ceiling, progress }) {
+    const stack = await startStack({ workers: cfg.workers, capacity: cfg.capacity });
+    try {
+      await putFunction(stack.url, FN, TRIVIAL_CODE);
+      await invokeSync(stack.url, FN);
+      const warm = { url: stack.url, path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200 };
+      progress(`warm-up: ${describeLoad(await runLoad({ ...warm, connections: cfg.workers * cfg.capacity * 2, durationSeconds: cfg.warmupSeconds }))}`);
+      const baseline = await terminalCount(stack.url);
+
+      const probe = new DurabilityProbe(stack.dataDir);
+      let answered = 0;
+      let sampled = 0;
+      let durable = 0;
+      const r = await runLoad({
+        url: stack.url,
+        path: `/v1/functions/${FN}/invoke`,
+        body: EVENT_BODY,
+        connections: cfg.asyncConnections,
+        amount: cfg.asyncInvokes,
+        maxSeconds: cfg.asyncSendMaxSeconds,
+        expectStatus: 202,
+        onBody: (status, body) => {
+          if (status !== 202 || ++answered % DURABLE_SAMPLE_EVERY !== 0) return;
+          sampled++;
+          const id = (JSON.parse(body) as { executionId: string }).executionId;
+          if (probe.isOnDisk(id)) durable++;
+        },
+      });
+      progress(`async accept: ${describeLoad(r)}; on disk at 202: ${durable}/${sampled} sampled`);
+      const firstAcceptWall = performance.timeOrigin + r.firstOkAt;
+
+      const deadline = Date.now() + cfg.asyncCompleteTimeoutMs;
+      let done = 0;
+      while (Date.now() < deadline) {
+        done = (await terminalCount(stack.url)) - baseline;
+        if (done >= r.ok) break;
+        await sleep(100);
+      }
+      const complete = done >= r.ok;
+      const listed = (await listAll(stack.url)).filter((e) => e.mode === 'async');
+      const finished = listed.filter((e) => e.finishedAt).map((e) => Date.parse(e.finishedAt!));
+      const lastFinish = finished.reduce((a, b) => Math.max(a, b), 0);
+      const byStatus: Record<string, number> = {};
+      for (const e of listed) byStatus[e.status] = (byStatus[e.status] ?? 0) + 1;
+      // Unfinished work makes the rate count up to now, not to the last finish seen.
+      const completionSeconds = ((complete ? lastFinish : Date.now()) - firstAcceptWall) / 1000;
+      const completionRate = finished.length / completionSeconds;
+      progress(`async completion: ${finished.length} finished in ${completionSeconds.toFixed(2)} s → ${Math.round(completionRate)}/s ${JSON.stringify(byStatus)}`);
+
+      const ceil = ceilingAt(ceiling, cfg.asyncConnections);
+      const notes = [`${cfg.asyncInvokes} invokes over ${cfg.asyncConnections} connections; ${cfg.workers} workers × capacity ${cfg.capacity}.`];
+      if (sampled !== durable) notes.push(`${sampled - durable} of ${sampled} sampled 202s were not on disk (execution file or journal) when the answer arrived.`);
+      if (!complete) notes.push(`only ${done} of ${r.ok} accepted executions finished within ${cfg.asyncCompleteTimeoutMs} ms.`);
+      if (r.ok < cfg.asyncInvokes) notes.push(`only ${r.ok} of ${cfg.asyncInvokes} invokes were accepted within ${cfg.asyncSendMaxSeconds} s.`);
+      if (r.unexpected + r.errors + r.timeouts) notes.push(`non-202 answers: ${JSON.stringify(r.statusCounts)}, errors ${r.errors}, timeouts ${r.timeouts}.`);
+      return {
+        numbers: {
+          invokes: cfg.asyncInvokes,
+          accepted: r.ok,
+          acceptPerSecond: r.rps,
+          acceptPctOfCeiling: pctOf(r.rps, ceil?.rps),
+          acceptLatencyP50Ms: r.latency.p50,
+          acceptLatencyP99Ms: r.latency.p99,
+          statusCounts: r.statusCounts,
+          durableSampled: sampled,
+          durableAtAccept: durable,
+          finished: finished.length,
+          byStatus,
+          completionSeconds,
+          completionPerSecond: completionRate,
+          completionPctOfCeiling: pctOf(completionRate, ceil?.rps),
+          complete,
+        },
+        metrics: [
+          { metric: 'accepted (202) /s', value: r.rps, unit: '/s', target: { op: '>=', value: 3000 } },
+          { metric: 'accept % of ceiling c=50', value: pctOf(r.rps, ceil?.rps), unit: '%' },
+          { metric: 'accept p50', value: r.latency.p50, unit: 'ms' },
+          { metric: 'accept p99', value: r.latency.p99, unit: 'ms' },
+          { metric: 'on disk at 202 (sampled)', value: sampled ? (100 * durable) / sampled : NaN, unit: '%', target: { op: '>=', value: 100 } },
+          { metric: 'completed /s', value: completionRate, unit: '/s', target: { op: '>=', value: 3000 } },
+          { metric: 'completion % of ceiling c=50', value: pctOf(completionRate, ceil?.rps), unit: '%' },
+        ],
+        notes,
+      };
+    } finally {
+      await stack.close();
+    }
+  },
+};

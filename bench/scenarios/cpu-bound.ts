@@ -1,0 +1,77 @@
+/**
+ * Scenario 5 — CPU-bound: a handler doing a fixed amount of work that takes ~5 ms of CPU alone
+ * (calibrated here, at start), sync-invoked with enough connections to keep 2 workers full.
+ * Throughput is compared with the machine's theoretical rate, cores ÷ 5 ms. The handler reports
+ * the CPU it used, and it is invoked alone afterwards, so the 5 ms can be checked in the sandbox.
+ */
+import { availableParallelism } from 'node:os';
+import { EVENT_BODY, calibrateBurn, cpuCode } from '../lib/handlers.js';
+import { invokeSync, putFunction } from '../lib/http.js';
+import { describeLoad, runLoad } from '../lib/load.js';
+import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
+import { startStack } from '../lib/stack.js';
+import { summarize } from '../lib/stats.js';
+
+const FN = 'bench-cpu';
+const ALONE_SAMPLES = 20;
+
+export const cpuBoundScenario: Scenario = {
+  name: 'cpu-bound',
+  title: '5 CPU-bound',
+  async run({ cfg, ceiling, progress }) {
+    const { iterations, cpuMs: calibratedMs } = await calibrateBurn(cfg.cpuMs);
+    const cores = availableParallelism();
+    const theoretical = cores / (cfg.cpuMs / 1000);
+    const stack = await startStack({ workers: cfg.workers, capacity: cfg.capacity });
+    try {
+      await putFunction(stack.url, FN, cpuCode(iterations));
+      await invokeSync(stack.url, FN);
+      const base = { url: stack.url, path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200, connections: cfg.cpuConnections };
+      progress(`cpu warm-up: ${describeLoad(await runLoad({ ...base, durationSeconds: cfg.warmupSeconds }))}`);
+      const r = await runLoad({ ...base, durationSeconds: cfg.loadSeconds });
+      const alone: number[] = [];
+      const sandboxCpu: number[] = [];
+      for (let i = 0; i < ALONE_SAMPLES; i++) {
+        const body = (await invokeSync(stack.url, FN)).body;
+        alone.push(Number(body.durationMs));
+        sandboxCpu.push(Number(body.output?.cpuMs));
+      }
+      const aloneMs = summarize(alone).p50;
+      const sandboxCpuMs = summarize(sandboxCpu).p50;
+      const pct = (100 * r.rps) / theoretical;
+      const ceil = ceilingAt(ceiling, cfg.cpuConnections);
+      progress(`cpu-bound: ${describeLoad(r)} = ${pct.toFixed(1)} % of ${Math.round(theoretical)}/s; handler alone ${aloneMs} ms (${sandboxCpuMs.toFixed(2)} ms CPU in the sandbox)`);
+      const notes = [
+        `${iterations.toLocaleString('en-US')} loop iterations = ${calibratedMs.toFixed(2)} ms CPU in the bench process, ${sandboxCpuMs.toFixed(2)} ms in a sandbox; ${cfg.workers} workers × capacity ${cfg.capacity}, ${cfg.cpuConnections} connections.`,
+      ];
+      if (r.unexpected + r.errors + r.timeouts) notes.push(`non-200 answers: ${JSON.stringify(r.statusCounts)}, errors ${r.errors}, timeouts ${r.timeouts}.`);
+      return {
+        numbers: {
+          cores,
+          cpuMs: cfg.cpuMs,
+          iterations,
+          theoreticalPerSecond: theoretical,
+          rps: r.rps,
+          pctOfTheoretical: pct,
+          p50Ms: r.latency.p50,
+          p99Ms: r.latency.p99,
+          handlerAloneMs: aloneMs,
+          calibratedCpuMs: calibratedMs,
+          sandboxCpuMs,
+          pctOfCeiling: pctOf(r.rps, ceil?.rps),
+        },
+        metrics: [
+          { metric: 'req/s', value: r.rps, unit: 'req/s' },
+          { metric: `% of theoretical (${cores} cores ÷ ${cfg.cpuMs} ms)`, value: pct, unit: '%', target: { op: '>=', value: 80 } },
+          { metric: `% of trivial-handler ceiling c=${ceil?.connections ?? '?'}`, value: pctOf(r.rps, ceil?.rps), unit: '%' },
+          { metric: 'p50', value: r.latency.p50, unit: 'ms' },
+          { metric: 'handler CPU in the sandbox, alone (p50)', value: sandboxCpuMs, unit: 'ms' },
+          { metric: 'execution durationMs, alone (p50)', value: aloneMs, unit: 'ms' },
+        ],
+        notes,
+      };
+    } finally {
+      await stack.close();
+    }
+  },
+};

@@ -1,0 +1,67 @@
+/**
+ * Scenario 2 — warm sync invoke: `POST /v1/functions/{name}/invoke?mode=sync` of the trivial
+ * handler at each concurrency, after a warm-up at the highest one so every sandbox the run will
+ * use is already started. Only 200 answers count; throughput is also a % of the same-run ceiling.
+ */
+import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
+import { invokeSync, putFunction } from '../lib/http.js';
+import { describeLoad, runLoad, type LoadResult } from '../lib/load.js';
+import type { Metric } from '../lib/report.js';
+import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
+import { startStack } from '../lib/stack.js';
+
+const FN = 'bench-sync';
+
+export const syncScenario: Scenario = {
+  name: 'sync',
+  title: '2 warm sync invoke',
+  async run({ cfg, ceiling, profileDir, progress }) {
+    const stack = await startStack({ workers: cfg.workers, capacity: cfg.capacity, profileDir });
+    try {
+      await putFunction(stack.url, FN, TRIVIAL_CODE);
+      await invokeSync(stack.url, FN);
+      const base = { url: stack.url, path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200 };
+      const top = Math.max(...cfg.syncConcurrency);
+      progress(`warm-up c=${top}: ${describeLoad(await runLoad({ ...base, connections: top, durationSeconds: cfg.warmupSeconds }))}`);
+      const runs: LoadResult[] = [];
+      // A profiled run measures only the highest concurrency, for at least 10 s, so the profile is of that load.
+      const levels = profileDir ? [top] : cfg.syncConcurrency;
+      for (const c of levels) {
+        const seconds = profileDir ? Math.max(cfg.loadSeconds, 10) : cfg.loadSeconds;
+        const r = await runLoad({ ...base, connections: c, durationSeconds: seconds });
+        progress(`sync c=${c}: ${describeLoad(r)}`);
+        runs.push(r);
+      }
+      const metrics: Metric[] = [];
+      const notes: string[] = [`${cfg.workers} workers × capacity ${cfg.capacity}; only 200 answers count as done.`];
+      const points = runs.map((r) => {
+        const ceil = ceilingAt(ceiling, r.connections);
+        const pct = pctOf(r.rps, ceil?.rps);
+        const p50Ratio = ceil ? r.latency.p50 / ceil.p50Ms : NaN;
+        const c = r.connections;
+        metrics.push({ metric: `req/s c=${c}`, value: r.rps, unit: 'req/s' });
+        metrics.push({ metric: `req/s c=${c} % of ceiling`, value: pct, unit: '%', ...(c === top ? { target: { op: '>=' as const, value: 20 } } : {}) });
+        metrics.push({ metric: `p50 c=${c}`, value: r.latency.p50, unit: 'ms' });
+        metrics.push({ metric: `p99 c=${c}`, value: r.latency.p99, unit: 'ms' });
+        if (c === Math.min(...levels) && c === Math.min(...cfg.syncConcurrency)) metrics.push({ metric: `p50 c=${c} ÷ ceiling p50`, value: p50Ratio, unit: '×', target: { op: '<=', value: 3 } });
+        const bad = r.unexpected + r.errors + r.timeouts;
+        if (bad) notes.push(`c=${c}: ${bad} requests not answered 200 (${JSON.stringify(r.statusCounts)}, errors ${r.errors}, timeouts ${r.timeouts}).`);
+        return {
+          connections: c,
+          rps: r.rps,
+          p50Ms: r.latency.p50,
+          p99Ms: r.latency.p99,
+          meanMs: r.latency.mean,
+          ok: r.ok,
+          notOk: bad,
+          statusCounts: r.statusCounts,
+          pctOfCeiling: pct,
+          p50VsCeiling: p50Ratio,
+        };
+      });
+      return { numbers: { workers: cfg.workers, capacity: cfg.capacity, points }, metrics, notes };
+    } finally {
+      await stack.close();
+    }
+  },
+};
