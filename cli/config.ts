@@ -20,6 +20,8 @@ export const SETTINGS = {
   workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev', kind: 'int' },
   scheduler: { flag: 'scheduler', env: 'TASKFORGE_SCHEDULER', default: '127.0.0.1:50051', help: 'scheduler address (host:port) for gateway and worker', kind: 'string' },
   capacity: { flag: 'capacity', env: 'TASKFORGE_CAPACITY', default: '4', help: 'concurrent executions per worker', kind: 'int' },
+  prewarm: { flag: 'prewarm', env: 'TASKFORGE_PREWARM', default: '2', help: 'generic runtime processes a worker keeps started ahead (0 = off)', kind: 'int' },
+  maxSandboxes: { flag: 'max-sandboxes', env: 'TASKFORGE_MAX_SANDBOXES', default: '16', help: 'runtime processes a worker keeps at most (warm + busy + prewarmed); at least --capacity', kind: 'int' },
   name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
   logLevel: { flag: 'log-level', env: 'TASKFORGE_LOG_LEVEL', default: 'info', help: 'pino level: trace, debug, info, warn, error', kind: 'string' },
   logFormat: { flag: 'log-format', env: 'TASKFORGE_LOG_FORMAT', default: 'json', help: 'json or pretty', kind: 'string' },
@@ -50,6 +52,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     }
   }
   if (!['json', 'pretty'].includes(out.logFormat as string)) throw new ConfigError(`--log-format must be json or pretty`);
+  if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1');
+  // A slot without a runtime process to run in would be a lie to the scheduler.
+  if ((out.maxSandboxes as number) < (out.capacity as number)) {
+    throw new ConfigError(`--max-sandboxes (${out.maxSandboxes}) must be at least --capacity (${out.capacity})`);
+  }
   return out as Config;
 }
 

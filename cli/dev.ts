@@ -91,7 +91,7 @@ export async function runDev(cfg: Config): Promise<number> {
   try {
     await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', cfg.dataDir]);
     for (let i = 1; i <= cfg.workers; i++) {
-      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--name', `worker-${i}`]);
+      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--prewarm', String(cfg.prewarm), '--max-sandboxes', String(cfg.maxSandboxes), '--name', `worker-${i}`]);
     }
     await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler]);
     process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);

@@ -27,6 +27,7 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
         capacity: cfg.capacity,
         ...(cfg.name ? { name: cfg.name } : {}),
         logger: log,
+        poolOptions: { prewarm: cfg.prewarm, maxProcesses: cfg.maxSandboxes },
       });
       log.info({ workerId: w.id, scheduler: cfg.scheduler, capacity: cfg.capacity }, 'worker started');
       return w;
