@@ -3,7 +3,19 @@
  * scheduler-client.ts; route tests use a fake of this interface.
  * Every method rejects with a TaskForgeError (SCHEDULER_UNAVAILABLE when unreachable).
  */
-import type { Execution, ExecutionLogs, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
+import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
+
+/**
+ * An execution record as the scheduler serialised it: the fields the gateway routes on are read
+ * out, the record itself is passed to the client as the same text, never parsed and re-encoded.
+ */
+export interface ExecutionText {
+  id: string;
+  status: ExecutionStatus;
+  json: string;
+}
+
+export const toExecutionText = (e: Execution): ExecutionText => ({ id: e.id, status: e.status, json: JSON.stringify(e) });
 
 export interface InvokeArgs {
   function: string;
@@ -29,8 +41,8 @@ export interface ControlClient {
   listFunctions(): Promise<FunctionInfo[]>;
   listVersions(name: string): Promise<FunctionInfo[]>;
   deleteFunction(name: string): Promise<void>;
-  invoke(args: InvokeArgs): Promise<{ execution: Execution; terminal: boolean; created: boolean }>;
-  getExecution(id: string, waitMs: number): Promise<Execution>;
+  invoke(args: InvokeArgs): Promise<{ execution: ExecutionText; terminal: boolean; created: boolean }>;
+  getExecution(id: string, waitMs: number): Promise<ExecutionText>;
   listExecutions(args: ListExecutionsArgs): Promise<{ executions: Execution[]; nextCursor: string | null }>;
   getLogs(id: string): Promise<ExecutionLogs>;
   cancelExecution(id: string): Promise<Execution>;

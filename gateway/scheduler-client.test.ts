@@ -12,7 +12,7 @@ import {
   type SessionRequest,
   type SessionResponse,
 } from '../proto/gen/taskforge/v1/control.js';
-import type { ControlClient } from './control-client.js';
+import { toExecutionText, type ControlClient } from './control-client.js';
 import { createGrpcControlClient } from './scheduler-client.js';
 import { sampleExecution, sampleFunction, sampleWorker } from './testing/fake-control-client.js';
 
@@ -58,7 +58,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       seen.invokeDeadline = call.getDeadline();
       return { executionJson: JSON.stringify(sampleExecution({ input: JSON.parse(req.inputJson) })), terminal: false, created: true };
     }),
-    getExecution: reply((req) => json(sampleExecution({ id: req.id }))),
+    getExecution: reply((req) => ({ executionId: req.id, status: 'queued', executionJson: JSON.stringify(sampleExecution({ id: req.id })) })),
     listExecutions: reply((req: ListExecutionsRequest) => {
       seen.listExecutions = req;
       return json({ executions: [], nextCursor: null });
@@ -82,16 +82,22 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
             call.write({ requestId: req.requestId, result: { $case: 'error', value: { code: 'FUNCTION_NOT_FOUND', message: 'nope', detailsJson: '{"name":"ghost"}' } } });
             return;
           }
+          if (c.value.function === 'garbled') {
+            call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson: '{}', terminal: false, created: true, executionId: 'ex_1', status: 'exploded' } } });
+            return;
+          }
           if (c.value.function === 'hangup') {
             call.end(); // the scheduler closes the session with this request unanswered
             return;
           }
-          const executionJson = JSON.stringify(sampleExecution({ input: JSON.parse(c.value.inputJson) }));
+          const e = sampleExecution({ input: JSON.parse(c.value.inputJson) });
+          const executionJson = JSON.stringify(e);
           // answer slow requests later, so responses arrive out of request order
           const delay = c.value.waitMs === 123 ? 50 : 0;
-          setTimeout(() => call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson, terminal: false, created: true } } }), delay);
+          setTimeout(() => call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson, terminal: false, created: true, executionId: e.id, status: e.status } } }), delay);
         } else if (c?.$case === 'getExecution') {
-          call.write({ requestId: req.requestId, result: { $case: 'execution', value: json(sampleExecution({ id: c.value.id })) } });
+          const e = sampleExecution({ id: c.value.id });
+          call.write({ requestId: req.requestId, result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e) } } });
         }
       });
       call.on('end', () => call.end());
@@ -132,7 +138,7 @@ describe('createGrpcControlClient', () => {
     expect(await client.listFunctions()).toEqual([sampleFunction('a')]);
     expect(await client.listVersions('hello')).toEqual([sampleFunction('hello', 2), sampleFunction('hello', 1)]);
     await expect(client.deleteFunction('hello')).resolves.toBeUndefined();
-    expect(await client.getExecution('ex_1', 0)).toEqual(sampleExecution({ id: 'ex_1' }));
+    expect(await client.getExecution('ex_1', 0)).toEqual(toExecutionText(sampleExecution({ id: 'ex_1' })));
     expect(await client.getLogs('ex_1')).toEqual({ executionId: 'ex_1', lines: [], truncated: false });
     expect(await client.listWorkers()).toEqual([sampleWorker()]);
     expect(await client.listExecutions({ limit: 5 })).toEqual({ executions: [], nextCursor: null });
@@ -149,7 +155,7 @@ describe('createGrpcControlClient', () => {
   it('invoke maps its arguments (null key → empty) and travels over the session stream', async () => {
     client = createGrpcControlClient(await startStub(), { waitSlackMs: 10_000 });
     const res = await client.invoke({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: null, waitMs: 20_000 });
-    expect(res).toEqual({ execution: sampleExecution({ input: { a: 1 } }), terminal: false, created: true });
+    expect(res).toEqual({ execution: toExecutionText(sampleExecution({ input: { a: 1 } })), terminal: false, created: true });
     expect(seen.invoke).toEqual({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: '', waitMs: 20_000 });
   });
 
@@ -159,9 +165,9 @@ describe('createGrpcControlClient', () => {
     const fast = await Promise.all(
       [1, 2, 3].map((n) => client!.invoke({ function: 'hello', version: 0, inputJson: JSON.stringify({ n }), mode: 'async', idempotencyKey: null, waitMs: 0 })),
     );
-    expect(fast.map((r) => (r.execution.input as { n: number }).n)).toEqual([1, 2, 3]);
-    expect(((await slow).execution.input as { n: string }).n).toBe('slow');
-    expect(await client.getExecution('ex_9', 0)).toEqual(sampleExecution({ id: 'ex_9' }));
+    expect(fast.map((r) => (JSON.parse(r.execution.json).input as { n: number }).n)).toEqual([1, 2, 3]);
+    expect((JSON.parse((await slow).execution.json).input as { n: string }).n).toBe('slow');
+    expect(await client.getExecution('ex_9', 0)).toEqual(toExecutionText(sampleExecution({ id: 'ex_9' })));
     expect(seen.sessions).toBe(1);
   });
 
@@ -186,7 +192,7 @@ describe('createGrpcControlClient', () => {
       code: 'SCHEDULER_UNAVAILABLE',
     });
     const ok = await client.invoke({ function: 'hello', version: 0, inputJson: '{"again":true}', mode: 'async', idempotencyKey: null, waitMs: 0 });
-    expect(ok.execution.input).toEqual({ again: true });
+    expect(JSON.parse(ok.execution.json).input).toEqual({ again: true });
     expect(seen.sessions).toBe(2);
   });
 
@@ -203,6 +209,9 @@ describe('createGrpcControlClient', () => {
   it('an unreadable reply is INTERNAL', async () => {
     client = createGrpcControlClient(await startStub());
     await expect(client.stats()).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(client.invoke({ function: 'garbled', version: 0, inputJson: 'null', mode: 'async', idempotencyKey: null, waitMs: 0 })).rejects.toMatchObject({
+      code: 'INTERNAL',
+    });
   });
 
   it('a scheduler slower than the deadline is SCHEDULER_UNAVAILABLE', async () => {

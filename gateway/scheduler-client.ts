@@ -13,9 +13,9 @@
 import { Client, Metadata, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { TaskForgeError } from '../common/errors.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
-import { LIMITS, type Execution, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
+import { EXECUTION_STATUSES, LIMITS, type Execution, type ExecutionStatus, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
 import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
-import type { ControlClient, InvokeArgs, ListExecutionsArgs } from './control-client.js';
+import type { ControlClient, ExecutionText, InvokeArgs, ListExecutionsArgs } from './control-client.js';
 import { ControlSession } from './control-session.js';
 import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
 
@@ -65,6 +65,14 @@ function parseJson<T>(reply: JsonReply | { json?: string }, what: string): T {
   } catch (err) {
     throw new TaskForgeError('INTERNAL', `unreadable ${what} reply from the scheduler`, {}, { cause: err });
   }
+}
+
+/** Checks what the gateway routes on; the record text itself is passed through unparsed. */
+function executionText(id: string, status: string, json: string, what: string): ExecutionText {
+  if (!id || !(EXECUTION_STATUSES as readonly string[]).includes(status) || !json.startsWith('{')) {
+    throw new TaskForgeError('INTERNAL', `unreadable ${what} reply from the scheduler`);
+  }
+  return { id, status: status as ExecutionStatus, json };
 }
 
 export function createGrpcControlClient(address: string, opts: GrpcControlClientOptions = {}): ControlClient {
@@ -129,13 +137,13 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       const r = await session.request({ $case: 'invoke', value: request }, invokeDeadline(args));
       if (r.$case !== 'invoke') throw new TaskForgeError('INTERNAL', 'mismatched invoke reply from the scheduler');
       const res = r.value;
-      return { execution: parseJson<Execution>({ json: res.executionJson }, 'invoke'), terminal: res.terminal, created: res.created };
+      return { execution: executionText(res.executionId, res.status, res.executionJson, 'invoke'), terminal: res.terminal, created: res.created };
     },
     async getExecution(id, waitMs) {
       const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;
       const r = await session.request({ $case: 'getExecution', value: { id, waitMs } }, deadline);
       if (r.$case !== 'execution') throw new TaskForgeError('INTERNAL', 'mismatched getExecution reply from the scheduler');
-      return parseJson<Execution>(r.value, 'getExecution');
+      return executionText(r.value.executionId, r.value.status, r.value.executionJson, 'getExecution');
     },
     async listExecutions(args: ListExecutionsArgs) {
       const page = parseJson<{ executions: Execution[]; nextCursor?: string | null }>(

@@ -11,7 +11,7 @@ import type {
   GetExecutionRequest,
   InvokeRequest,
   InvokeResponse,
-  JsonReply,
+  ExecutionReply,
   SessionRequest,
   SessionResponse,
   WatchRequest,
@@ -74,9 +74,13 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       idempotencyKey: req.idempotencyKey || null,
       waitMs: req.waitMs,
     });
-    return { executionJson: JSON.stringify(apiExecution(r.execution)), terminal: r.terminal, created: r.created };
+    const e = r.execution;
+    return { executionJson: JSON.stringify(apiExecution(e)), terminal: r.terminal, created: r.created, executionId: e.id, status: e.status };
   };
-  const getExecution = async (req: GetExecutionRequest): Promise<JsonReply> => json(apiExecution(await executions.getWait(req.id, req.waitMs)));
+  const getExecution = async (req: GetExecutionRequest): Promise<ExecutionReply> => {
+    const e = await executions.getWait(req.id, req.waitMs);
+    return { executionId: e.id, status: e.status, executionJson: JSON.stringify(apiExecution(e)) };
+  };
 
   const service: ControlServiceServer = {
     session(call: ServerDuplexStream<SessionRequest, SessionResponse>): void {

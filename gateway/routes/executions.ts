@@ -27,9 +27,10 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     return { executions: page.executions, nextCursor: page.nextCursor ?? null };
   });
 
-  app.get('/v1/executions/:id', { schema: { params: IdParams, querystring: GetExecutionQuery } }, async (request) =>
-    control.getExecution(request.params.id, request.query.waitMs ?? 0),
-  );
+  app.get('/v1/executions/:id', { schema: { params: IdParams, querystring: GetExecutionQuery } }, async (request, reply) => {
+    const execution = await control.getExecution(request.params.id, request.query.waitMs ?? 0);
+    return reply.type('application/json; charset=utf-8').send(execution.json);
+  });
 
   app.get('/v1/executions/:id/logs', { schema: { params: IdParams, querystring: EmptyQuery } }, async (request) =>
     control.getLogs(request.params.id),

@@ -4,6 +4,7 @@ import { TaskForgeError, functionNotFound } from '../../common/errors.js';
 import type { ExecutionStatus } from '../../common/records.js';
 import { buildApp } from '../app.js';
 import type { InvokeArgs } from '../control-client.js';
+import { toExecutionText } from '../control-client.js';
 import { createFakeControlClient, sampleExecution, type FakeControlClient } from '../testing/fake-control-client.js';
 
 let app: FastifyInstance;
@@ -26,7 +27,7 @@ const invokeArgs = (): InvokeArgs => control.callsTo('invoke')[0]![0] as InvokeA
 /** A client whose sync invoke ends in `status`. */
 const endingIn = (status: ExecutionStatus) => ({
   invoke: async (args: InvokeArgs) => ({
-    execution: sampleExecution({ mode: args.mode, status }),
+    execution: toExecutionText(sampleExecution({ mode: args.mode, status })),
     terminal: !['queued', 'running'].includes(status),
     created: true,
   }),
@@ -120,7 +121,7 @@ describe('POST /v1/functions/:name/invoke — async', () => {
   it('idempotency-key is forwarded; an idempotent replay returns the original id and current status', async () => {
     build({
       invoke: async (args) => ({
-        execution: sampleExecution({ id: 'ex_original', status: 'running', idempotencyKey: args.idempotencyKey }),
+        execution: toExecutionText(sampleExecution({ id: 'ex_original', status: 'running', idempotencyKey: args.idempotencyKey })),
         terminal: false,
         created: false,
       }),

@@ -66,7 +66,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
       }
       const status = SYNC_HTTP_STATUS[execution.status] ?? 202;
       if (status === 202) reply.header('location', statusUrl);
-      return reply.code(status).send(execution);
+      return reply.code(status).type('application/json; charset=utf-8').send(execution.json);
     },
   );
 };

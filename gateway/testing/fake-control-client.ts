@@ -5,7 +5,7 @@
  * outside tests.
  */
 import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
-import type { ControlClient } from '../control-client.js';
+import { toExecutionText, type ControlClient } from '../control-client.js';
 
 export interface RecordedCall {
   method: keyof ControlClient;
@@ -88,11 +88,11 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listVersions: async (name) => [sampleFunction(name, 2), sampleFunction(name, 1)],
     deleteFunction: async () => undefined,
     invoke: async (args) => ({
-      execution: sampleExecution({ function: args.function, mode: args.mode, idempotencyKey: args.idempotencyKey }),
+      execution: toExecutionText(sampleExecution({ function: args.function, mode: args.mode, idempotencyKey: args.idempotencyKey })),
       terminal: false,
       created: true,
     }),
-    getExecution: async (id) => sampleExecution({ id }),
+    getExecution: async (id) => toExecutionText(sampleExecution({ id })),
     listExecutions: async () => ({ executions: [sampleExecution()], nextCursor: null }),
     getLogs: async (id) => ({ executionId: id, lines: [{ ts: T0, stream: 'stdout', message: 'hi' }], truncated: false }),
     cancelExecution: async (id) => sampleExecution({ id, status: 'cancelled' }),

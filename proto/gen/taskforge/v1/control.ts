@@ -71,6 +71,16 @@ export interface InvokeResponse {
   terminal: boolean;
   /** false when an idempotency key matched an earlier execution. */
   created: boolean;
+  /** Read out of the record so the gateway can answer without parsing it. */
+  executionId: string;
+  status: string;
+}
+
+/** An execution record as JSON text, with the fields the gateway routes on read out. */
+export interface ExecutionReply {
+  executionId: string;
+  status: string;
+  executionJson: string;
 }
 
 export interface GetExecutionRequest {
@@ -111,7 +121,7 @@ export interface SessionError {
 
 export interface SessionResponse {
   requestId: number;
-  result: { $case: "invoke"; value: InvokeResponse } | { $case: "execution"; value: JsonReply } | {
+  result: { $case: "invoke"; value: InvokeResponse } | { $case: "execution"; value: ExecutionReply } | {
     $case: "error";
     value: SessionError;
   } | undefined;
@@ -819,7 +829,7 @@ export const InvokeRequest: MessageFns<InvokeRequest> = {
 };
 
 function createBaseInvokeResponse(): InvokeResponse {
-  return { executionJson: "", terminal: false, created: false };
+  return { executionJson: "", terminal: false, created: false, executionId: "", status: "" };
 }
 
 export const InvokeResponse: MessageFns<InvokeResponse> = {
@@ -832,6 +842,12 @@ export const InvokeResponse: MessageFns<InvokeResponse> = {
     }
     if (message.created !== false) {
       writer.uint32(24).bool(message.created);
+    }
+    if (message.executionId !== "") {
+      writer.uint32(34).string(message.executionId);
+    }
+    if (message.status !== "") {
+      writer.uint32(42).string(message.status);
     }
     return writer;
   },
@@ -873,6 +889,22 @@ export const InvokeResponse: MessageFns<InvokeResponse> = {
             message.created = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.executionId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -894,6 +926,12 @@ export const InvokeResponse: MessageFns<InvokeResponse> = {
         : "",
       terminal: isSet(object.terminal) ? globalThis.Boolean(object.terminal) : false,
       created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+      executionId: isSet(object.executionId)
+        ? globalThis.String(object.executionId)
+        : isSet(object.execution_id)
+        ? globalThis.String(object.execution_id)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
     };
   },
 
@@ -908,6 +946,12 @@ export const InvokeResponse: MessageFns<InvokeResponse> = {
     if (message.created !== false) {
       obj.created = message.created;
     }
+    if (message.executionId !== "") {
+      obj.executionId = message.executionId;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
     return obj;
   },
 
@@ -919,6 +963,117 @@ export const InvokeResponse: MessageFns<InvokeResponse> = {
     message.executionJson = object.executionJson ?? "";
     message.terminal = object.terminal ?? false;
     message.created = object.created ?? false;
+    message.executionId = object.executionId ?? "";
+    message.status = object.status ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionReply(): ExecutionReply {
+  return { executionId: "", status: "", executionJson: "" };
+}
+
+export const ExecutionReply: MessageFns<ExecutionReply> = {
+  encode(message: ExecutionReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.executionId !== "") {
+      writer.uint32(10).string(message.executionId);
+    }
+    if (message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.executionJson !== "") {
+      writer.uint32(26).string(message.executionJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.executionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.executionJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionReply {
+    return {
+      executionId: isSet(object.executionId)
+        ? globalThis.String(object.executionId)
+        : isSet(object.execution_id)
+        ? globalThis.String(object.execution_id)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      executionJson: isSet(object.executionJson)
+        ? globalThis.String(object.executionJson)
+        : isSet(object.execution_json)
+        ? globalThis.String(object.execution_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ExecutionReply): unknown {
+    const obj: any = {};
+    if (message.executionId !== "") {
+      obj.executionId = message.executionId;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.executionJson !== "") {
+      obj.executionJson = message.executionJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecutionReply>, I>>(base?: I): ExecutionReply {
+    return ExecutionReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecutionReply>, I>>(object: I): ExecutionReply {
+    const message = createBaseExecutionReply();
+    message.executionId = object.executionId ?? "";
+    message.status = object.status ?? "";
+    message.executionJson = object.executionJson ?? "";
     return message;
   },
 };
@@ -1579,7 +1734,7 @@ export const SessionResponse: MessageFns<SessionResponse> = {
         InvokeResponse.encode(message.result.value, writer.uint32(18).fork()).join();
         break;
       case "execution":
-        JsonReply.encode(message.result.value, writer.uint32(26).fork()).join();
+        ExecutionReply.encode(message.result.value, writer.uint32(26).fork()).join();
         break;
       case "error":
         SessionError.encode(message.result.value, writer.uint32(34).fork()).join();
@@ -1622,7 +1777,7 @@ export const SessionResponse: MessageFns<SessionResponse> = {
               break;
             }
 
-            message.result = { $case: "execution", value: JsonReply.decode(reader, reader.uint32()) };
+            message.result = { $case: "execution", value: ExecutionReply.decode(reader, reader.uint32()) };
             continue;
           }
           case 4: {
@@ -1655,7 +1810,7 @@ export const SessionResponse: MessageFns<SessionResponse> = {
       result: isSet(object.invoke)
         ? { $case: "invoke", value: InvokeResponse.fromJSON(object.invoke) }
         : isSet(object.execution)
-        ? { $case: "execution", value: JsonReply.fromJSON(object.execution) }
+        ? { $case: "execution", value: ExecutionReply.fromJSON(object.execution) }
         : isSet(object.error)
         ? { $case: "error", value: SessionError.fromJSON(object.error) }
         : undefined,
@@ -1670,7 +1825,7 @@ export const SessionResponse: MessageFns<SessionResponse> = {
     if (message.result?.$case === "invoke") {
       obj.invoke = InvokeResponse.toJSON(message.result.value);
     } else if (message.result?.$case === "execution") {
-      obj.execution = JsonReply.toJSON(message.result.value);
+      obj.execution = ExecutionReply.toJSON(message.result.value);
     } else if (message.result?.$case === "error") {
       obj.error = SessionError.toJSON(message.result.value);
     }
@@ -1692,7 +1847,7 @@ export const SessionResponse: MessageFns<SessionResponse> = {
       }
       case "execution": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
-          message.result = { $case: "execution", value: JsonReply.fromPartial(object.result.value) };
+          message.result = { $case: "execution", value: ExecutionReply.fromPartial(object.result.value) };
         }
         break;
       }
@@ -1775,8 +1930,8 @@ export const ControlServiceService = {
     responseStream: false as const,
     requestSerialize: (value: GetExecutionRequest): Buffer => Buffer.from(GetExecutionRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): GetExecutionRequest => GetExecutionRequest.decode(value),
-    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
-    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+    responseSerialize: (value: ExecutionReply): Buffer => Buffer.from(ExecutionReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecutionReply => ExecutionReply.decode(value),
   },
   listExecutions: {
     path: "/taskforge.v1.ControlService/ListExecutions" as const,
@@ -1866,7 +2021,7 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listVersions: handleUnaryCall<NameRequest, JsonReply>;
   deleteFunction: handleUnaryCall<NameRequest, Empty>;
   invoke: handleUnaryCall<InvokeRequest, InvokeResponse>;
-  getExecution: handleUnaryCall<GetExecutionRequest, JsonReply>;
+  getExecution: handleUnaryCall<GetExecutionRequest, ExecutionReply>;
   listExecutions: handleUnaryCall<ListExecutionsRequest, JsonReply>;
   getLogs: handleUnaryCall<IdRequest, JsonReply>;
   cancelExecution: handleUnaryCall<IdRequest, JsonReply>;
