@@ -20,7 +20,7 @@ async function startScheduler(opts: ScriptedSchedulerOptions = {}, port = 0): Pr
 
 async function startAgent(address: string, opts: Partial<WorkerOptions> = {}): Promise<{ agent: WorkerAgent; pool: FakePool }> {
   const pool = new FakePool();
-  agent = createWorkerAgent({ schedulerAddress: address, pool, capacity: 2, reconnectBaseMs: 10, reconnectCapMs: 50, ...opts });
+  agent = createWorkerAgent({ schedulerAddress: address, pool, capacity: 2, reconnectBaseMs: 10, reconnectCapMs: 50, startedReportDelayMs: 0, ...opts });
   await agent.start();
   return { agent, pool };
 }

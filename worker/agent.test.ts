@@ -28,6 +28,7 @@ async function setup(
     capacity: 2,
     reconnectBaseMs: 10,
     reconnectCapMs: 50,
+    startedReportDelayMs: 0,
     ...agentOpts,
   });
   await agent.start();
@@ -146,6 +147,32 @@ describe('Dispatch', () => {
     // Logs are flushed before the Result goes out.
     const kinds = stream.messages.map((m) => m.msg?.$case);
     expect(kinds.indexOf('log')).toBeLessThan(kinds.indexOf('result'));
+  });
+
+  it('a run that finishes within startedReportDelayMs sends no Started: its Result carries the same fields', async () => {
+    const { scheduler, pool } = await setup({ startedReportDelayMs: 60_000 });
+    const stream = await scheduler.stream(0);
+    stream.send(execute('fast'));
+    const run = await pool.waitForRun('fast');
+    run.started({ coldStart: true, initMs: 4 });
+    run.succeed('1');
+    const result = await stream.waitFor('result');
+    expect(result).toMatchObject({ executionId: 'fast', coldStart: true, initMs: 4 });
+    expect(stream.all('started')).toEqual([]);
+  });
+
+  it('a run still going after startedReportDelayMs sends Started before its Result', async () => {
+    const { scheduler, pool } = await setup({ startedReportDelayMs: 30 });
+    const stream = await scheduler.stream(0);
+    stream.send(execute('slow'));
+    const run = await pool.waitForRun('slow');
+    run.started({ coldStart: false, initMs: 0 });
+    const started = await stream.waitFor('started');
+    expect(started).toMatchObject({ executionId: 'slow', coldStart: false });
+    run.succeed('2');
+    await stream.waitFor('result');
+    const kinds = stream.messages.map((m) => m.msg?.$case).filter((k) => k === 'started' || k === 'result');
+    expect(kinds).toEqual(['started', 'result']);
   });
 
   it('logs each execution at debug level with its id and the worker id', async () => {

@@ -313,6 +313,7 @@ class Agent implements WorkerAgent {
       code,
       pool: this.#pool!,
       logFlushMs: this.options.logFlushMs,
+      startedReportDelayMs: this.options.startedReportDelayMs,
       logger: this.#log,
       send: (msg) => this.#session?.ready === true && this.#session.write(msg),
       onFinished: (r) => this.#onRunFinished(r),

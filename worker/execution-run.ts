@@ -17,6 +17,8 @@ export interface ExecutionRunOptions {
   code: string;
   pool: SandboxPool;
   logFlushMs: number;
+  /** ms a run must still be going before Started is sent; 0 = at once. */
+  startedReportDelayMs: number;
   logger: Logger;
   /** Writes to the current welcomed stream; false when there is none (the message is kept). */
   send: (msg: WorkerMessage) => boolean;
@@ -35,6 +37,7 @@ export class ExecutionRun {
   #killed = false;
   #abortReason: AbortReason | null = null;
   #started = false;
+  #startedTimer: NodeJS.Timeout | null = null;
   #done: Promise<void> = Promise.resolve();
 
   constructor(opts: ExecutionRunOptions) {
@@ -106,7 +109,17 @@ export class ExecutionRun {
         signal: this.#controller.signal,
         onStarted: (info) => {
           this.#log.debug({ coldStart: info.coldStart, initMs: info.initMs }, 'started');
-          this.#deliver(startedMessage(this.executionId, this.lease, info));
+          const send = (): void => {
+            this.#startedTimer = null;
+            this.#deliver(startedMessage(this.executionId, this.lease, info));
+          };
+          const delay = this.#opts.startedReportDelayMs;
+          if (delay <= 0) send();
+          else {
+            // A run that ends sooner reports everything in its Result.
+            this.#startedTimer = setTimeout(send, delay);
+            this.#startedTimer.unref();
+          }
         },
         onLog: (lines, truncated) => this.#batcher.add(lines, truncated),
       });
@@ -117,6 +130,10 @@ export class ExecutionRun {
     }
     if (this.#abortReason === 'shutdown' && !outcome.ok) {
       outcome = { ...outcome, ok: false, error: { code: AGENT_ERROR.workerLost, message: 'worker shutting down' } };
+    }
+    if (this.#startedTimer) {
+      clearTimeout(this.#startedTimer);
+      this.#startedTimer = null;
     }
     // Logs always precede the Result on the wire.
     this.#batcher.close();

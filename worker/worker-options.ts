@@ -29,6 +29,11 @@ export const WORKER_DEFAULTS = {
   maxPendingResults: 1000,
   /** ms a log line may wait to be batched with others before it is sent. */
   logFlushMs: 20,
+  /**
+   * ms a run must still be going before its Started is sent; 0 = at once. A Result carries the
+   * same fields, so a fast run skips a message and a store write on the scheduler.
+   */
+  startedReportDelayMs: 50,
   /** ms close() waits for aborted runs to report before closing the stream anyway. */
   abortSettleMs: 2000,
 } as const;
@@ -50,6 +55,7 @@ export interface WorkerOptions {
   welcomeTimeoutMs?: number;
   maxPendingResults?: number;
   logFlushMs?: number;
+  startedReportDelayMs?: number;
   abortSettleMs?: number;
   logger?: Logger;
   /** An already started pool. The agent closes it on close(). */
@@ -72,6 +78,7 @@ export interface ResolvedWorkerOptions {
   readonly welcomeTimeoutMs: number;
   readonly maxPendingResults: number;
   readonly logFlushMs: number;
+  readonly startedReportDelayMs: number;
   readonly abortSettleMs: number;
   readonly logger: Logger;
   readonly pool: SandboxPool | null;
@@ -99,6 +106,7 @@ export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOp
     welcomeTimeoutMs: opts.welcomeTimeoutMs ?? d.welcomeTimeoutMs,
     maxPendingResults: opts.maxPendingResults ?? d.maxPendingResults,
     logFlushMs: opts.logFlushMs ?? d.logFlushMs,
+    startedReportDelayMs: opts.startedReportDelayMs ?? d.startedReportDelayMs,
     abortSettleMs: opts.abortSettleMs ?? d.abortSettleMs,
     logger: opts.logger ?? silentLogger,
     pool: opts.pool ?? null,
@@ -118,6 +126,7 @@ export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOp
   positiveInt('welcomeTimeoutMs', resolved.welcomeTimeoutMs);
   positiveInt('maxPendingResults', resolved.maxPendingResults);
   positiveInt('logFlushMs', resolved.logFlushMs);
+  nonNegativeInt('startedReportDelayMs', resolved.startedReportDelayMs);
   nonNegativeInt('abortSettleMs', resolved.abortSettleMs);
   return Object.freeze(resolved);
 }
