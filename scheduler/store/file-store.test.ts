@@ -47,6 +47,7 @@ describe('file store writes', () => {
   const execDir = (): string => join(dataDir, 'executions');
   const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(dataDir, rel), 'utf8'));
   const inExecDir = (p: string): boolean => p.startsWith(execDir() + '/');
+  const inJournal = (p: string): boolean => p.startsWith(join(dataDir, 'journal') + '/');
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'taskforge-store-'));
@@ -60,13 +61,15 @@ describe('file store writes', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('putExecutionDurable writes pretty JSON and fsyncs file and directory before resolving', async () => {
+  it('putExecutionDurable resolves once its journal entry is synced; the pretty JSON file follows without an fsync', async () => {
     fs.calls.length = 0;
     await store.putExecutionDurable(execution('e1'));
+    expect(fs.count('sync', inJournal)).toBe(1);
+    await store.flush();
     expect(await readJson('executions/e1.json')).toEqual(execution('e1'));
     expect(await readFile(join(execDir(), 'e1.json'), 'utf8')).toContain('\n  "status": "queued",\n');
-    expect(fs.count('sync', inExecDir)).toBe(1);
-    expect(fs.count('sync', (p) => p === execDir())).toBe(1);
+    expect(fs.count('sync', inExecDir)).toBe(0);
+    expect(fs.count('sync', (p) => p === execDir())).toBe(0);
   });
 
   it('rejects STORAGE_UNAVAILABLE on ENOSPC and leaves no file and no temp file', async () => {
@@ -75,35 +78,47 @@ describe('file store writes', () => {
     expect(err).toBeInstanceOf(TaskForgeError);
     expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE', statusCode: 503, details: { code: 'ENOSPC' } });
     expect((err as Error).message).toBe('storage is unavailable: ENOSPC');
+    await store.flush();
     expect(await readdir(execDir())).toEqual([]);
+    await store.close();
+    const reopened = await createFileStore({ dataDir }).open();
+    expect(reopened.executions).toEqual([]);
   });
 
-  it('rejects STORAGE_UNAVAILABLE on EIO at rename and keeps the previous record', async () => {
+  it('rejects STORAGE_UNAVAILABLE on EIO at the journal sync and keeps the previous record, also after reopen', async () => {
     await store.putExecutionDurable(execution('e1'));
-    fs.fail({ op: 'rename', code: 'EIO' });
+    await store.flush();
+    fs.fail({ op: 'sync', code: 'EIO', match: inJournal });
     await expect(store.putExecutionDurable(execution('e1', { status: 'running' }))).rejects.toMatchObject({
       code: 'STORAGE_UNAVAILABLE',
       details: { code: 'EIO' },
     });
+    await store.flush();
     expect(await readJson('executions/e1.json')).toMatchObject({ status: 'queued' });
     expect(await readdir(execDir())).toEqual(['e1.json']);
+    // Not checkpointed: the reopen replays the journal, whose failed batch was cut off.
+    const reopened = await createFileStore({ dataDir }).open();
+    expect(reopened.executions).toEqual([execution('e1')]);
   });
 
-  it('shares one directory fsync between concurrent durable writes', async () => {
-    // A slow directory fsync, so every rename lands while the first one runs.
+  it('group-commits concurrent durable writes: one journal sync per batch, none per file', async () => {
+    // A slow journal sync, so every other accept arrives while the first one runs.
     const slow: StoreFs = {
       ...fs,
       open: async (p, flags) => {
-        if (p === execDir()) await new Promise((r) => setTimeout(r, 30));
-        return fs.open(p, flags);
+        const h = await fs.open(p, flags);
+        if (!inJournal(p)) return h;
+        return { ...h, datasync: async () => (await new Promise((r) => setTimeout(r, 30)), h.datasync?.()) };
       },
     };
     const s = createFileStore({ dataDir, fs: slow });
     fs.calls.length = 0;
     await Promise.all(Array.from({ length: 50 }, (_, i) => s.putExecutionDurable(execution(`c${i}`))));
+    expect(fs.count('sync', inJournal)).toBeLessThanOrEqual(3);
+    await s.flush();
     expect(await readdir(execDir())).toHaveLength(50);
-    expect(fs.count('sync', inExecDir)).toBe(50);
-    expect(fs.count('sync', (p) => p === execDir())).toBeLessThanOrEqual(3);
+    expect(fs.count('sync', inExecDir)).toBe(0);
+    expect(fs.count('sync', (p) => p === execDir())).toBe(0);
     await s.close();
   });
 
@@ -116,12 +131,31 @@ describe('file store writes', () => {
     expect(await readJson('executions/e1.json')).toMatchObject({ attempt: 9 });
   });
 
-  it('fsyncs the directory once for a batch of different records', async () => {
+  it('a batch of group-committed records costs one journal sync and no file or directory fsync', async () => {
     fs.calls.length = 0;
     for (let i = 0; i < 20; i++) store.putExecution(execution(`b${i}`));
     await store.flush();
     expect(await readdir(execDir())).toHaveLength(20);
+    expect(fs.count('sync', inJournal)).toBe(1);
+    // Besides the journal directory's, once, when the segment was created.
+    expect(fs.count('sync', (p) => !inJournal(p) && p !== join(dataDir, 'journal'))).toBe(0);
+  });
+
+  it('close() checkpoints: syncs the files and directories written, then deletes the journal', async () => {
+    for (let i = 0; i < 20; i++) store.putExecution(execution(`b${i}`));
+    store.putLogs(logsOf('b1'));
+    await store.flush();
+    expect(await readdir(join(dataDir, 'journal'))).toHaveLength(1);
+    fs.calls.length = 0;
+    await store.close();
+    expect(fs.count('sync', inExecDir)).toBe(20);
     expect(fs.count('sync', (p) => p === execDir())).toBe(1);
+    expect(fs.count('sync', (p) => p === join(dataDir, 'logs'))).toBe(1);
+    expect(await readdir(join(dataDir, 'journal'))).toEqual([]);
+    // The segment is deleted only after the last file fsync.
+    const lastFileSync = fs.calls.findLastIndex((c) => c.op === 'sync' && !inJournal(c.path) && c.path !== join(dataDir, 'journal'));
+    const unlink = fs.calls.findIndex((c) => c.op === 'unlink' && inJournal(c.path));
+    expect(unlink).toBeGreaterThan(lastFileSync);
   });
 
   it('flush() makes pending writes visible on disk', async () => {
@@ -183,17 +217,17 @@ describe('file store writes', () => {
     await s.close();
   });
 
-  it('drops a staged copy that a newer durable write supersedes', async () => {
+  it('coalesces a staged copy with a newer durable write into one file write', async () => {
     store.putExecution(execution('e1', { status: 'running' }));
     await store.putExecutionDurable(execution('e1', { status: 'succeeded' }));
     fs.calls.length = 0;
     await store.flush();
-    expect(fs.count('rename')).toBe(0);
+    expect(fs.count('rename')).toBe(1);
     expect(await readJson('executions/e1.json')).toMatchObject({ status: 'succeeded' });
   });
 
   it('reports a failed flush, keeps the record staged and writes it on the next flush', async () => {
-    fs.fail({ op: 'writeFile', code: 'ENOSPC', times: 1 });
+    fs.fail({ op: 'writeFile', code: 'ENOSPC', times: 1, match: inExecDir });
     store.putExecution(execution('e1'));
     await expect(store.flush()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { code: 'ENOSPC' } });
     expect(await readdir(execDir())).toEqual([]);

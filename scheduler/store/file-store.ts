@@ -3,16 +3,25 @@
  * human-readable file per function, per execution and per execution's logs under a data
  * directory; data/README.md describes the layout for the people who read it.
  *
+ * Executions and logs go through the write-ahead journal (journal.ts): a durable accept resolves
+ * once its journal entry is fdatasynced, shared by every accept of the same group commit; every
+ * other change is appended too, never awaited. The JSON files follow a few ms later without an
+ * fsync each; checkpoint.ts syncs them in the background before a journal segment is deleted,
+ * and open() replays whatever journal is left. Functions, rare, keep their own fsynced writes.
+ *
  * It must never build a path from an unvalidated name (layout.ts throws INVALID_NAME first),
  * never acknowledge a durable write before it is fsynced, and never leave a half-written file.
  */
 import { TaskForgeError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
+import { Checkpointer } from './checkpoint.js';
+import { Journal, type JournalEntry } from './journal.js';
+import { readJournal, type JournalReplay } from './journal-replay.js';
 import { createLayout } from './layout.js';
-import { loadState, quarantineFile, type LoadContext } from './load-state.js';
+import { loadState, quarantineFile, sortExecutions, type LoadContext } from './load-state.js';
 import { checkLogs, QUARANTINE_REASON } from './record-shape.js';
-import { RecordWriter } from './record-writer.js';
+import { RecordWriter, type Ready } from './record-writer.js';
 import { errnoCode, nodeStoreFs, type StoreFs } from './store-fs.js';
 import type { LoadedState, Store, StoredFunction } from './types.js';
 
@@ -20,10 +29,18 @@ export interface FileStoreOptions {
   dataDir: string;
   /** Delay between a group-committed write and its flush, in ms. */
   groupCommitMs?: number;
-  /** Files read at once during open(). */
+  /** Files read at once during open(), when the fs has no synchronous read. */
   readConcurrency?: number;
+  /** Files read with blocking reads between two yields to the event loop during open(). */
+  readSliceSize?: number;
   /** Files written at once. */
   writeConcurrency?: number;
+  /** A journal segment is closed and checkpointed once it holds this many bytes. */
+  journalSegmentBytes?: number;
+  /** A non-empty journal segment open for this long is closed and checkpointed, in ms. */
+  checkpointIntervalMs?: number;
+  /** Files fsynced at once by a checkpoint. */
+  checkpointConcurrency?: number;
   fs?: StoreFs;
   logger?: Logger;
 }
@@ -32,7 +49,11 @@ export interface ResolvedFileStoreOptions {
   readonly dataDir: string;
   readonly groupCommitMs: number;
   readonly readConcurrency: number;
+  readonly readSliceSize: number;
   readonly writeConcurrency: number;
+  readonly journalSegmentBytes: number;
+  readonly checkpointIntervalMs: number;
+  readonly checkpointConcurrency: number;
   readonly fs: StoreFs;
   readonly logger: Logger;
 }
@@ -40,10 +61,22 @@ export interface ResolvedFileStoreOptions {
 export const FILE_STORE_DEFAULTS = {
   /** ms: short enough to be invisible to clients, long enough to coalesce a burst of transitions. */
   groupCommitMs: 5,
-  /** files in flight while loading. */
+  /** files in flight while loading (asynchronous reads only). */
   readConcurrency: 64,
-  /** files in flight while writing. */
-  writeConcurrency: 64,
+  /** files per slice of blocking reads while loading: a few ms of event loop each. */
+  readSliceSize: 2_000,
+  /**
+   * files in flight while writing: half of libuv's thread pool (4 threads unless
+   * UV_THREADPOOL_SIZE says otherwise). The disk writes files no faster with more, and the rest
+   * of the pool stays free for the journal's fdatasync, which every durable accept waits for.
+   */
+  writeConcurrency: Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2)),
+  /** bytes: a crash never leaves more than about this much journal to replay per segment. */
+  journalSegmentBytes: 64 * 1024 * 1024,
+  /** ms: long enough that an execution's transitions and logs share one fsync per file. */
+  checkpointIntervalMs: 10_000,
+  /** files fsynced at once by a checkpoint: enough to keep the disk's queue busy. */
+  checkpointConcurrency: 8,
 } as const;
 
 export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileStoreOptions {
@@ -52,19 +85,28 @@ export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileSto
   if (typeof opts.dataDir !== 'string' || opts.dataDir.length === 0) throw invalid('dataDir must be a non-empty path');
   const groupCommitMs = opts.groupCommitMs ?? FILE_STORE_DEFAULTS.groupCommitMs;
   if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0) throw invalid('groupCommitMs must be a number >= 0');
-  const readConcurrency = opts.readConcurrency ?? FILE_STORE_DEFAULTS.readConcurrency;
-  const writeConcurrency = opts.writeConcurrency ?? FILE_STORE_DEFAULTS.writeConcurrency;
-  if (!Number.isInteger(readConcurrency) || readConcurrency < 1) throw invalid('readConcurrency must be an integer >= 1');
-  if (!Number.isInteger(writeConcurrency) || writeConcurrency < 1) throw invalid('writeConcurrency must be an integer >= 1');
+  const checkpointIntervalMs = opts.checkpointIntervalMs ?? FILE_STORE_DEFAULTS.checkpointIntervalMs;
+  if (!Number.isFinite(checkpointIntervalMs) || checkpointIntervalMs < 0) throw invalid('checkpointIntervalMs must be a number >= 0');
+  const positive = (name: keyof typeof FILE_STORE_DEFAULTS & keyof FileStoreOptions): number => {
+    const value = opts[name] ?? FILE_STORE_DEFAULTS[name];
+    if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be an integer >= 1`);
+    return value;
+  };
   return Object.freeze({
     dataDir: opts.dataDir,
     groupCommitMs,
-    readConcurrency,
-    writeConcurrency,
+    readConcurrency: positive('readConcurrency'),
+    readSliceSize: positive('readSliceSize'),
+    writeConcurrency: positive('writeConcurrency'),
+    journalSegmentBytes: positive('journalSegmentBytes'),
+    checkpointIntervalMs,
+    checkpointConcurrency: positive('checkpointConcurrency'),
     fs: opts.fs ?? nodeStoreFs,
     logger: opts.logger ?? silentLogger,
   });
 }
+
+const noop = (): void => undefined;
 
 /** Pretty JSON: the files are meant to be read by people, and it costs microseconds next to an fsync. */
 const serialize = (value: unknown): string => JSON.stringify(value, null, 2) + '\n';
@@ -76,29 +118,105 @@ export function storageUnavailable(err: unknown): TaskForgeError {
   return new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${code}`, { code }, { cause: err });
 }
 
+/** A Ready for a write whose record was rejected when its journal append failed: dropped then. */
+const whenAppended = (appended: Promise<void>): Ready => () => appended.then(() => true, () => false);
+
+const alwaysReady: Ready = () => Promise.resolve(true);
+
 export function createFileStore(options: FileStoreOptions): Store {
   const opts = resolveFileStoreOptions(options);
   const layout = createLayout(opts.dataDir);
   const log = opts.logger;
   const fs = opts.fs;
-  const writer = new RecordWriter({ fs, log, groupCommitMs: opts.groupCommitMs, writeConcurrency: opts.writeConcurrency });
-  const loadContext: LoadContext = { layout, fs, log, readConcurrency: opts.readConcurrency };
+  // The journal and the writer tell the checkpointer when one may be due; it needs both.
+  const due = (): void => checkpointer.maybe();
+  const journal = new Journal({ layout, fs, log, segmentBytes: opts.journalSegmentBytes, onSegmentClosed: due });
+  const writer = new RecordWriter({ fs, log, groupCommitMs: opts.groupCommitMs, writeConcurrency: opts.writeConcurrency, onFlushed: due });
+  const checkpointer = new Checkpointer({
+    journal,
+    writer,
+    fs,
+    log,
+    concurrency: opts.checkpointConcurrency,
+    intervalMs: opts.checkpointIntervalMs,
+  });
+  const loadContext: LoadContext = { layout, fs, log, readConcurrency: opts.readConcurrency, readSliceSize: opts.readSliceSize };
   let closing: Promise<void> | null = null;
+
+  /**
+   * A Ready for a group-committed record: its file is written once its journal entry is durable.
+   * If that append failed, the record is appended again when its write is retried, so a disk
+   * that recovers ends up with it in the journal and in its file.
+   */
+  const journaled = (entry: JournalEntry): Ready => {
+    let appended = journal.append(entry);
+    appended.catch(noop);
+    return async () => {
+      try {
+        await appended;
+      } catch {
+        appended = journal.append(entry);
+        appended.catch(noop);
+        await appended;
+      }
+      return true;
+    };
+  };
+
+  const rejected = (err: unknown, ids: Record<string, string>, what: string): TaskForgeError => {
+    const error = storageUnavailable(err);
+    log.error({ ...ids, code: error.details.code }, what);
+    return error;
+  };
 
   const durable = async (path: string, data: string | null, ids: Record<string, string>): Promise<void> => {
     try {
       await writer.writeDurable(path, data);
     } catch (err) {
-      const error = storageUnavailable(err);
-      log.error({ ...ids, code: error.details.code }, 'durable write failed');
-      throw error;
+      throw rejected(err, ids, 'durable write failed');
     }
+  };
+
+  /** Puts the journal's newer records over what the files held, and rewrites those files. */
+  const applyReplay = async (state: LoadedState, replay: JournalReplay): Promise<void> => {
+    const byId = new Map(state.executions.map((e) => [e.id, e] as const));
+    const writes: Array<Promise<void>> = [];
+    let rewritten = 0;
+    for (const [id, rec] of replay.executions) {
+      const path = layout.executionFile(id);
+      const current = byId.get(id);
+      if (rec === null) byId.delete(id);
+      else byId.set(id, rec);
+      if (rec !== null && current !== undefined && JSON.stringify(current) === JSON.stringify(rec)) {
+        // Already in its file, but maybe only in the page cache: the checkpoint fsyncs it.
+        writer.restoreTouched([path]);
+        continue;
+      }
+      rewritten += 1;
+      writes.push(writer.writeNow(path, rec === null ? null : serialize(rec), alwaysReady));
+    }
+    for (const [id, logs] of replay.logs) {
+      writes.push(writer.writeNow(layout.logsFile(id), logs === null ? null : serialize(logs), alwaysReady));
+    }
+    await Promise.all(writes);
+    state.executions = [...byId.values()];
+    sortExecutions(state.executions);
+    log.info(
+      { segments: replay.segments.length, entries: replay.entries, skipped: replay.skipped, rewritten, logs: replay.logs.size },
+      'journal replayed',
+    );
   };
 
   const store: Store = {
     async open(): Promise<LoadedState> {
       try {
-        return await loadState(loadContext);
+        const state = await loadState(loadContext);
+        const replay = await readJournal({ layout, fs, log });
+        if (replay.executions.size > 0 || replay.logs.size > 0) await applyReplay(state, replay);
+        journal.start(replay.segments, replay.lastSeq);
+        // The replayed segments go once their files are synced: in the background, not before start-up ends.
+        checkpointer.maybe();
+        return state;
       } catch (err) {
         throw storageUnavailable(err);
       }
@@ -116,22 +234,40 @@ export function createFileStore(options: FileStoreOptions): Store {
 
     async putExecutionDurable(execution: Execution): Promise<void> {
       const path = layout.executionFile(execution.id);
-      await durable(path, serialize(execution), { executionId: execution.id });
+      const appended = journal.append({ t: 'exec', rec: JSON.stringify(execution) });
+      // Staged now, not once durable, so a later putExecution of the same id stays the newer one.
+      const seq = writer.stage(path, serialize(execution), whenAppended(appended));
+      try {
+        await appended;
+      } catch (err) {
+        writer.cancel(path, seq);
+        throw rejected(err, { executionId: execution.id }, 'durable write failed');
+      }
     },
 
     putExecution(execution: Execution): void {
+      const path = layout.executionFile(execution.id);
       // Serialised now: the caller may keep mutating its object after handing it over.
-      writer.stage(layout.executionFile(execution.id), serialize(execution));
+      writer.stage(path, serialize(execution), journaled({ t: 'exec', rec: JSON.stringify(execution) }));
     },
 
     async deleteExecution(id: string): Promise<void> {
       const execPath = layout.executionFile(id);
       const logsPath = layout.logsFile(id);
-      await Promise.all([durable(execPath, null, { executionId: id }), durable(logsPath, null, { executionId: id })]);
+      const appended = journal.append({ t: 'del', id });
+      const ready = whenAppended(appended);
+      const removed = Promise.all([writer.writeNow(execPath, null, ready), writer.writeNow(logsPath, null, ready)]);
+      try {
+        await appended;
+        await removed;
+      } catch (err) {
+        throw rejected(err, { executionId: id }, 'durable delete failed');
+      }
     },
 
     putLogs(logs: ExecutionLogs): void {
-      writer.stage(layout.logsFile(logs.executionId), serialize(logs));
+      const path = layout.logsFile(logs.executionId);
+      writer.stage(path, serialize(logs), journaled({ t: 'logs', rec: JSON.stringify(logs) }));
     },
 
     async getLogs(id: string): Promise<ExecutionLogs | null> {
@@ -172,9 +308,13 @@ export function createFileStore(options: FileStoreOptions): Store {
       closing ??= (async () => {
         try {
           await store.flush();
+          // A clean shutdown leaves no journal to replay. If this fails, it is logged and the
+          // journal is replayed at the next start instead: nothing is lost either way.
+          await checkpointer.run().catch(noop);
         } finally {
           // Stop retrying once closed; the rejection above tells the caller what was not saved.
           writer.stopTimer();
+          await journal.close();
         }
       })();
       return closing;

@@ -5,7 +5,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Execution, FunctionVersion } from '../../common/records.js';
+import { createFaultFs } from './fault-fs.js';
 import { createFileStore } from './file-store.js';
+import { nodeStoreFs } from './store-fs.js';
 import type { StoredFunction } from './types.js';
 
 function execution(id: string, createdAt = '2025-01-01T00:00:00.000Z'): Execution {
@@ -77,7 +79,7 @@ describe('file store open()', () => {
   it('creates the layout in an empty directory', async () => {
     const state = await createFileStore({ dataDir }).open();
     expect(state).toEqual({ functions: [], executions: [], quarantined: [], sweptTempFiles: 0 });
-    expect((await readdir(dataDir)).sort()).toEqual(['executions', 'functions', 'logs', 'quarantine']);
+    expect((await readdir(dataDir)).sort()).toEqual(['executions', 'functions', 'journal', 'logs', 'quarantine']);
   });
 
   it('loads everything a previous store wrote', async () => {
@@ -154,6 +156,20 @@ describe('file store open()', () => {
     expect(await readdir(join(dataDir, 'logs'))).toEqual([]);
   });
 
+  it('reads with the asynchronous readFile when the fs has no synchronous read, and quarantines unreadable files either way', async () => {
+    await createFileStore({ dataDir }).open();
+    for (const id of ['a', 'b', 'c']) await writeFile(join(dataDir, 'executions', `${id}.json`), JSON.stringify(execution(id)));
+    const { readFileSync: _unused, ...asyncOnly } = nodeStoreFs;
+    for (const base of [asyncOnly, nodeStoreFs]) {
+      const fs = createFaultFs(base);
+      fs.fail({ op: 'readFile', code: 'EIO', match: (p) => p.endsWith('b.json') });
+      const state = await createFileStore({ dataDir, fs }).open();
+      expect(state.executions.map((e) => e.id)).toEqual(['a', 'c']);
+      expect(state.quarantined).toEqual(['executions/b.json']);
+      await writeFile(join(dataDir, 'executions', 'b.json'), JSON.stringify(execution('b')));
+    }
+  });
+
   it('loads 2,000 records', async () => {
     await createFileStore({ dataDir }).open();
     await Promise.all(
@@ -161,7 +177,7 @@ describe('file store open()', () => {
         writeFile(join(dataDir, 'executions', `e${i}.json`), JSON.stringify(execution(`e${i}`), null, 2)),
       ),
     );
-    const state = await createFileStore({ dataDir }).open();
+    const state = await createFileStore({ dataDir, readSliceSize: 300 }).open();
     expect(state.executions).toHaveLength(2000);
     expect(new Set(state.executions.map((e) => e.id)).size).toBe(2000);
   });

@@ -1,6 +1,7 @@
 /**
  * Start-up of the file store: create the layout, sweep temp files a crash left behind, and read
- * every function and execution back, many files at a time. A file that cannot be trusted is moved
+ * every function and execution back, in slices of blocking reads. (Replaying the journal on top
+ * of what is read here is file-store.ts's job.) A file that cannot be trusted is moved
  * into quarantine/ with a warning and start-up goes on: one bad file must never keep the
  * scheduler down, and it must never be deleted, since a person may want to repair it.
  */
@@ -19,8 +20,17 @@ export interface LoadContext {
   layout: Layout;
   fs: StoreFs;
   log: Logger;
-  /** Files read at once. */
+  /** Files read at once, when only the asynchronous read is available. */
   readConcurrency: number;
+  /** Files read with blocking reads between two yields to the event loop. */
+  readSliceSize: number;
+}
+
+/** Oldest first (then by id), so re-queued work after a restart runs in arrival order. */
+export function sortExecutions(executions: Execution[]): void {
+  executions.sort((a, b) =>
+    a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
 }
 
 type Loaded<T> = { ok: true; record: T } | { ok: false; file: string | null };
@@ -44,34 +54,88 @@ export async function quarantineFile(ctx: LoadContext, dir: LayoutDir, file: str
   return from;
 }
 
-async function readRecord<T>(
-  ctx: LoadContext,
-  dir: LayoutDir,
-  file: string,
-  validKey: (key: string) => boolean,
-  check: (value: unknown, key: string) => QuarantineReason | null,
-): Promise<Loaded<T>> {
-  const key = recordKey(file);
-  if (key === null || !validKey(key)) {
-    return { ok: false, file: await quarantineFile(ctx, dir, file, QUARANTINE_REASON.badFileName) };
-  }
-  let text: string;
-  try {
-    text = await ctx.fs.readFile(join(ctx.layout.dir(dir), file), 'utf8');
-  } catch (err) {
-    // Deleted between readdir and read: nothing to load, nothing to move.
-    if (errnoCode(err) === 'ENOENT') return { ok: false, file: null };
-    return { ok: false, file: await quarantineFile(ctx, dir, file, QUARANTINE_REASON.unreadable) };
-  }
+/** What reading one file gave: a record, a reason to quarantine it, or nothing (it vanished). */
+type Read<T> = { ok: true; record: T } | { ok: false; reason: QuarantineReason | null };
+
+/** Parses and checks a file's text; shared by the synchronous and the asynchronous read. */
+function parseRecord<T>(text: string, key: string, check: (value: unknown, key: string) => QuarantineReason | null): Read<T> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, file: await quarantineFile(ctx, dir, file, QUARANTINE_REASON.badJson) };
+    return { ok: false, reason: QUARANTINE_REASON.badJson };
   }
   const problem = check(value, key);
-  if (problem) return { ok: false, file: await quarantineFile(ctx, dir, file, problem) };
-  return { ok: true, record: value as T };
+  return problem ? { ok: false, reason: problem } : { ok: true, record: value as T };
+}
+
+const readFailure = (err: unknown): Read<never> =>
+  // Deleted between readdir and read: nothing to load, nothing to move.
+  ({ ok: false, reason: errnoCode(err) === 'ENOENT' ? null : QUARANTINE_REASON.unreadable });
+
+interface RecordKind {
+  dir: LayoutDir;
+  validKey: (key: string) => boolean;
+  check: (value: unknown, key: string) => QuarantineReason | null;
+}
+
+/**
+ * Reads every file of one directory. With a synchronous read available, files are read in
+ * slices of blocking reads, yielding to the event loop between slices: for many small files that
+ * is several times faster than one promise (and one thread-pool hop) per file. Quarantining,
+ * rare, is done afterwards.
+ */
+async function readAll<T>(ctx: LoadContext, kind: RecordKind, names: string[]): Promise<Loaded<T>[]> {
+  const dir = ctx.layout.dir(kind.dir);
+  const reads = new Array<Read<T>>(names.length);
+  const keyOf = (file: string): string | null => {
+    const key = recordKey(file);
+    return key !== null && kind.validKey(key) ? key : null;
+  };
+  const readSync = ctx.fs.readFileSync?.bind(ctx.fs);
+  if (readSync) {
+    const slice = Math.max(1, ctx.readSliceSize);
+    for (let start = 0; start < names.length; start += slice) {
+      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const end = Math.min(start + slice, names.length);
+      for (let i = start; i < end; i++) {
+        const file = names[i] as string;
+        const key = keyOf(file);
+        if (key === null) {
+          reads[i] = { ok: false, reason: QUARANTINE_REASON.badFileName };
+          continue;
+        }
+        let text: string;
+        try {
+          text = readSync(join(dir, file), 'utf8');
+        } catch (err) {
+          reads[i] = readFailure(err);
+          continue;
+        }
+        reads[i] = parseRecord<T>(text, key, kind.check);
+      }
+    }
+  } else {
+    await mapLimited(names.map((file, i) => [file, i] as const), ctx.readConcurrency, async ([file, i]) => {
+      const key = keyOf(file);
+      if (key === null) {
+        reads[i] = { ok: false, reason: QUARANTINE_REASON.badFileName };
+        return;
+      }
+      try {
+        reads[i] = parseRecord<T>(await ctx.fs.readFile(join(dir, file), 'utf8'), key, kind.check);
+      } catch (err) {
+        reads[i] = readFailure(err);
+      }
+    });
+  }
+  const results: Loaded<T>[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const r = reads[i] as Read<T>;
+    if (r.ok) results.push(r);
+    else results.push({ ok: false, file: r.reason ? await quarantineFile(ctx, kind.dir, names[i] as string, r.reason) : null });
+  }
+  return results;
 }
 
 /** Removes leftover temp files from `dir`; returns the other names and how many were swept. */
@@ -100,12 +164,8 @@ export async function loadState(ctx: LoadContext): Promise<LoadedState> {
   const exDir = await sweep(ctx, 'executions');
   const logDir = await sweep(ctx, 'logs');
 
-  const fnResults = await mapLimited(fnDir.names, ctx.readConcurrency, (file) =>
-    readRecord<StoredFunction>(ctx, 'functions', file, isFunctionName, checkFunction),
-  );
-  const exResults = await mapLimited(exDir.names, ctx.readConcurrency, (file) =>
-    readRecord<Execution>(ctx, 'executions', file, isExecutionId, checkExecution),
-  );
+  const fnResults = await readAll<StoredFunction>(ctx, { dir: 'functions', validKey: isFunctionName, check: checkFunction }, fnDir.names);
+  const exResults = await readAll<Execution>(ctx, { dir: 'executions', validKey: isExecutionId, check: checkExecution }, exDir.names);
 
   const functions: StoredFunction[] = [];
   const executions: Execution[] = [];
@@ -120,9 +180,7 @@ export async function loadState(ctx: LoadContext): Promise<LoadedState> {
   }
   // A stable order, so re-queued work after a restart runs oldest first.
   functions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  executions.sort((a, b) =>
-    a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-  );
+  sortExecutions(executions);
   for (const fn of functions) fn.versions.sort((a, b) => a.version - b.version);
 
   const sweptTempFiles = fnDir.swept + exDir.swept + logDir.swept;

@@ -1,19 +1,24 @@
 /**
- * Ordered, durable whole-file writes: the write path of the file store, for both durable writes
- * (resolve once on disk) and group-committed ones (latest copy per path, flushed on a timer).
+ * Ordered whole-file writes: the file-writing half of the store. Two kinds of write:
+ * - `writeDurable` (functions): temp file fsynced, renamed, directory fsynced, then resolved.
+ * - journaled writes (executions, logs): the record is already in the journal, so the file is
+ *   replaced atomically (temp + rename) without an fsync, once its journal entry is durable.
+ *   Staged copies are coalesced per path and flushed on a timer; the paths written are
+ *   remembered until a checkpoint fsyncs them (checkpoint.ts).
  *
  * Ordering: every write of a path takes a sequence number when it is handed over, and the writes
- * of one path run one after another in that order. A staged (group-committed) copy that a newer
- * durable write supersedes is dropped, and a failed copy is retried only if nothing newer was
- * handed over since, so an older record can never land on top of a newer one.
+ * of one path run one after another in that order. A staged copy that a newer write supersedes
+ * is dropped, and a failed copy is retried only if nothing newer was handed over since, so an
+ * older record can never land on top of a newer one.
  *
- * It must never leave a half-written file (see atomic-write.ts), and never poll: the flush timer
- * is armed only while something is staged, and it is unref'd so it never keeps a process alive.
+ * It must never leave a half-written file (see atomic-write.ts), never write a journaled record's
+ * file before its journal entry is durable (a replay could otherwise put an older one back), and
+ * never poll: the flush timer is armed only while something is staged, and it is unref'd.
  */
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { syncDirectory, writeFileAtomic } from './atomic-write.js';
-import { createDirSyncer, type DirSyncer, type SyncDir } from './dir-sync.js';
+import { createDirSyncer, type DirSyncer } from './dir-sync.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { errnoCode, type StoreFs } from './store-fs.js';
 
@@ -24,12 +29,22 @@ export interface RecordWriterOptions {
   groupCommitMs: number;
   /** Files written at once. */
   writeConcurrency: number;
+  /** Called after every flush that wrote everything it took (a chance to start a checkpoint). */
+  onFlushed?: () => void;
 }
 
-/** A write of a whole file; `data: null` deletes it. */
+/**
+ * Resolves true once a journaled write may go to its file (its journal entry is durable), false
+ * when the write must be dropped (a durable put that was rejected); rejects when the journal
+ * could not take it, which fails the write like a disk error and gets it retried.
+ */
+export type Ready = () => Promise<boolean>;
+
+/** A write of a whole file; `data: null` deletes it. `ready: null`: a durable (fsynced) write. */
 interface Op {
   seq: number;
   data: string | null;
+  ready: Ready | null;
 }
 
 /** Longest pause between retries while the disk keeps failing, in ms. */
@@ -43,6 +58,7 @@ export class RecordWriter {
   private readonly log: Logger;
   private readonly groupCommitMs: number;
   private readonly limiter: Limiter;
+  private readonly onFlushed: () => void;
   private seq = 0;
   /** Newest seq handed over per path; kept only while a write of the path is pending. */
   private readonly latest = new Map<string, number>();
@@ -50,7 +66,9 @@ export class RecordWriter {
   private readonly dirty = new Map<string, Op>();
   /** The last write queued per path; the next write of the path runs after it. */
   private readonly tails = new Map<string, { done: Promise<void>; op: Op }>();
-  private readonly durableInFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Paths written or deleted without an fsync since the last checkpoint took them. */
+  private touched = new Set<string>();
   private flushChain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private consecutiveFailures = 0;
@@ -60,46 +78,76 @@ export class RecordWriter {
     this.log = opts.log;
     this.groupCommitMs = opts.groupCommitMs;
     this.limiter = createLimiter(opts.writeConcurrency);
+    this.onFlushed = opts.onFlushed ?? noop;
     this.dirSyncer = createDirSyncer((dir) => syncDirectory(dir, this.fs));
   }
 
-  /** Writes `data` to `path` (or deletes it when null) and resolves once that is durable. */
+  /** Writes `data` to `path` (or deletes it when null), fsynced, and resolves once that is durable. */
   writeDurable(path: string, data: string | null): Promise<void> {
-    const op = this.next(path, data);
+    return this.writeNow(path, data, null);
+  }
+
+  /**
+   * Writes (or deletes) `path` now, in order with its other writes: fsynced when `ready` is null,
+   * otherwise once `ready` allows and without an fsync (the journal holds the record).
+   */
+  writeNow(path: string, data: string | null, ready: Ready | null): Promise<void> {
+    const op = this.next(path, data, ready);
     // A staged copy is older than this write: writing it later would undo this one.
     this.dirty.delete(path);
-    const run = this.apply(path, op, this.dirSyncer.sync);
+    const run = this.apply(path, op);
     const settled = run.then(noop, noop);
-    this.durableInFlight.add(settled);
+    this.inFlight.add(settled);
     void settled.then(() => {
-      this.durableInFlight.delete(settled);
+      this.inFlight.delete(settled);
       this.release(path, op.seq);
     });
     return run;
   }
 
-  /** Stages `data` for `path`; it is written at the next flush. Returns at once. */
-  stage(path: string, data: string): void {
-    this.dirty.set(path, this.next(path, data));
+  /** Stages `data` for `path`, written at the next flush once `ready` allows. Returns its seq. */
+  stage(path: string, data: string, ready: Ready): number {
+    const op = this.next(path, data, ready);
+    this.dirty.set(path, op);
     this.arm(this.groupCommitMs);
+    return op.seq;
   }
 
-  /** The newest content handed over for `path` that may not be on disk yet (null: a pending delete). */
+  /** Drops the staged copy `seq` of `path` if nothing newer replaced it (a rejected durable put). */
+  cancel(path: string, seq: number): void {
+    if (this.dirty.get(path)?.seq !== seq) return;
+    this.dirty.delete(path);
+    this.release(path, seq);
+  }
+
+  /** The newest content handed over for `path` that may not be in its file yet (null: a pending delete). */
   pending(path: string): { data: string | null } | undefined {
     return this.dirty.get(path) ?? this.tails.get(path)?.op;
   }
 
   /**
-   * Resolves once every staged write handed over before the call, and every durable write then
-   * in flight, has settled; rejects with the first error if a staged write could not be made
-   * durable (it stays staged and is retried).
+   * Resolves once every staged write handed over before the call, and every direct write then
+   * in flight, has settled; rejects with the first error if a staged write failed (it stays
+   * staged and is retried).
    */
   flush(): Promise<void> {
     const run = (): Promise<void> => this.flushOnce();
     const flushed = this.flushChain.then(run, run);
     this.flushChain = flushed.then(noop, noop);
-    const durable = Promise.all([...this.durableInFlight]);
-    return Promise.all([flushed, durable]).then(noop);
+    const direct = Promise.all([...this.inFlight]);
+    return Promise.all([flushed, direct]).then(noop);
+  }
+
+  /** Hands the paths written without an fsync since the last call to a checkpoint. */
+  takeTouched(): Set<string> {
+    const taken = this.touched;
+    this.touched = new Set();
+    return taken;
+  }
+
+  /** Gives paths back after a checkpoint could not sync them; the next one tries again. */
+  restoreTouched(paths: Iterable<string>): void {
+    for (const p of paths) this.touched.add(p);
   }
 
   /** Stops the flush timer; staged writes handed over later arm it again. */
@@ -108,10 +156,10 @@ export class RecordWriter {
     this.timer = null;
   }
 
-  private next(path: string, data: string | null): Op {
+  private next(path: string, data: string | null, ready: Ready | null): Op {
     this.seq += 1;
     this.latest.set(path, this.seq);
-    return { seq: this.seq, data };
+    return { seq: this.seq, data, ready };
   }
 
   private release(path: string, seq: number): void {
@@ -128,15 +176,18 @@ export class RecordWriter {
     this.timer.unref();
   }
 
-  /** Queues `op` behind the previous write of `path`. `syncDir: null` leaves the directory fsync to the caller. */
-  private apply(path: string, op: Op, syncDir: SyncDir | null): Promise<void> {
+  /** Queues `op` behind the previous write of `path`. */
+  private apply(path: string, op: Op): Promise<void> {
     const prev = this.tails.get(path);
-    const step = (): Promise<void> =>
-      this.limiter.run(() =>
-        op.data === null
-          ? this.remove(path, syncDir)
-          : writeFileAtomic(path, op.data, { fsync: true, fs: this.fs, syncDir }),
+    const step = async (): Promise<void> => {
+      // Awaited outside the limiter: a write waiting for the journal must not hold a slot.
+      if (op.ready && !(await op.ready())) return;
+      const fsync = op.ready === null;
+      await this.limiter.run(() =>
+        op.data === null ? this.remove(path, fsync) : writeFileAtomic(path, op.data, { fsync, fs: this.fs, syncDir: this.dirSyncer.sync }),
       );
+      if (!fsync) this.touched.add(path);
+    };
     const run = prev ? prev.done.then(step) : step();
     const entry = { done: run.then(noop, noop), op };
     this.tails.set(path, entry);
@@ -146,13 +197,13 @@ export class RecordWriter {
     return run;
   }
 
-  private async remove(path: string, syncDir: SyncDir | null): Promise<void> {
+  private async remove(path: string, fsync: boolean): Promise<void> {
     try {
       await this.fs.unlink(path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
-    if (syncDir) await syncDir(dirname(path));
+    if (fsync) await this.dirSyncer.sync(dirname(path));
   }
 
   private async flushOnce(): Promise<void> {
@@ -161,34 +212,24 @@ export class RecordWriter {
     const batch = [...this.dirty];
     this.dirty.clear();
     // Queue every write before awaiting any, so each path's queue keeps seq order.
-    const written = await Promise.allSettled(batch.map(([path, op]) => this.apply(path, op, null)));
-
-    // One directory fsync per directory for the whole batch (shared with concurrent durable writes).
-    const dirs = new Set<string>();
-    batch.forEach(([path], i) => {
-      if (written[i]?.status === 'fulfilled') dirs.add(dirname(path));
-    });
-    const dirErrors = new Map<string, unknown>();
-    await Promise.all(
-      [...dirs].map((dir) => this.dirSyncer.sync(dir).catch((err: unknown) => void dirErrors.set(dir, err ?? new Error('fsync failed')))),
-    );
+    const written = await Promise.allSettled(batch.map(([path, op]) => this.apply(path, op)));
 
     let failed = 0;
     let firstError: unknown;
     batch.forEach(([path, op], i) => {
       const result = written[i];
-      const err = result?.status === 'rejected' ? result.reason ?? new Error('write failed') : dirErrors.get(dirname(path));
-      if (err === undefined) {
+      if (result?.status !== 'rejected') {
         this.release(path, op.seq);
         return;
       }
       failed += 1;
-      firstError ??= err;
+      firstError ??= result.reason ?? new Error('write failed');
       // Retry only if nothing newer was handed over meanwhile; a newer copy carries the change.
       if (this.latest.get(path) === op.seq) this.dirty.set(path, op);
     });
     if (failed === 0) {
       this.consecutiveFailures = 0;
+      this.onFlushed();
       return;
     }
     this.consecutiveFailures += 1;
