@@ -28,8 +28,12 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   adoptGraceMs: 10_000,
   /** Lost workers stay listed this long. */
   forgetLostAfterMs: 10 * 60 * 1000,
-  /** Group commit interval of the store. */
-  groupCommitMs: 5,
+  /**
+   * How long JSON record files wait before they are (re)written, ms. Durability comes from the
+   * journal, so this only trades file freshness for coalescing: an execution that ends within
+   * it is written once, in its final state.
+   */
+  groupCommitMs: 200,
   /** close(): how long gRPC calls may take to finish before they are cut. */
   shutdownGraceMs: 5_000,
 });

@@ -109,7 +109,10 @@ export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileSto
 const noop = (): void => undefined;
 
 /** Pretty JSON: the files are meant to be read by people, and it costs microseconds next to an fsync. */
+/** Function files: indented, they are read by people and written rarely. */
 const serialize = (value: unknown): string => JSON.stringify(value, null, 2) + '\n';
+/** Execution and logs files: one line of JSON (`jq .` indents it), the same text as the journal entry. */
+const recordText = (value: unknown): string => JSON.stringify(value) + '\n';
 
 /** The error every failed write becomes: the API answers 503 and the caller may retry. */
 export function storageUnavailable(err: unknown): TaskForgeError {
@@ -193,10 +196,10 @@ export function createFileStore(options: FileStoreOptions): Store {
         continue;
       }
       rewritten += 1;
-      writes.push(writer.writeNow(path, rec === null ? null : serialize(rec), alwaysReady));
+      writes.push(writer.writeNow(path, rec === null ? null : recordText(rec), alwaysReady));
     }
     for (const [id, logs] of replay.logs) {
-      writes.push(writer.writeNow(layout.logsFile(id), logs === null ? null : serialize(logs), alwaysReady));
+      writes.push(writer.writeNow(layout.logsFile(id), logs === null ? null : recordText(logs), alwaysReady));
     }
     await Promise.all(writes);
     state.executions = [...byId.values()];
@@ -234,9 +237,11 @@ export function createFileStore(options: FileStoreOptions): Store {
 
     async putExecutionDurable(execution: Execution): Promise<void> {
       const path = layout.executionFile(execution.id);
-      const appended = journal.append({ t: 'exec', rec: JSON.stringify(execution) });
+      // One serialisation serves the journal entry and the file.
+      const text = JSON.stringify(execution);
+      const appended = journal.append({ t: 'exec', rec: text });
       // Staged now, not once durable, so a later putExecution of the same id stays the newer one.
-      const seq = writer.stage(path, serialize(execution), whenAppended(appended));
+      const seq = writer.stage(path, `${text}\n`, whenAppended(appended));
       try {
         await appended;
       } catch (err) {
@@ -247,8 +252,9 @@ export function createFileStore(options: FileStoreOptions): Store {
 
     putExecution(execution: Execution): void {
       const path = layout.executionFile(execution.id);
-      // Serialised now: the caller may keep mutating its object after handing it over.
-      writer.stage(path, serialize(execution), journaled({ t: 'exec', rec: JSON.stringify(execution) }));
+      // Serialised now, once, for journal and file: the caller may keep mutating its object.
+      const text = JSON.stringify(execution);
+      writer.stage(path, `${text}\n`, journaled({ t: 'exec', rec: text }));
     },
 
     async deleteExecution(id: string): Promise<void> {
@@ -267,7 +273,8 @@ export function createFileStore(options: FileStoreOptions): Store {
 
     putLogs(logs: ExecutionLogs): void {
       const path = layout.logsFile(logs.executionId);
-      writer.stage(path, serialize(logs), journaled({ t: 'logs', rec: JSON.stringify(logs) }));
+      const text = JSON.stringify(logs);
+      writer.stage(path, `${text}\n`, journaled({ t: 'logs', rec: text }));
     },
 
     async getLogs(id: string): Promise<ExecutionLogs | null> {
