@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Execution } from '../common/records.js';
 import { ExecutionIndex, decodeCursor } from './execution-index.js';
+import { sampleExecution } from '../common/testing/records.js';
 
-function exec(id: string, ms: number, fn = 'f', status: Execution['status'] = 'succeeded', key: string | null = null): Execution {
-  return {
-    id, function: fn, version: 1, status, mode: 'async', input: null, output: null, error: null, attempt: 1, maxAttempts: 1,
-    workerId: null, coldStart: null, createdAt: new Date(ms).toISOString(), startedAt: null, finishedAt: null, durationMs: null,
-    timings: null, placement: null, idempotencyKey: key,
-  };
-}
+const exec = (id: string, ms: number, fn = 'f', status: Execution['status'] = 'succeeded', key: string | null = null): Execution =>
+  sampleExecution({ id, function: fn, status, maxAttempts: 1, createdAt: new Date(ms).toISOString(), idempotencyKey: key });
 
 describe('execution index', () => {
   it('lists newest first and pages with a cursor without gaps or repeats', () => {

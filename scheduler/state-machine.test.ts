@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXECUTION_STATUSES, type Execution, type ExecutionStatus } from '../common/records.js';
 import { IllegalTransitionError, canTransition, transition } from './state-machine.js';
+import { sampleExecution } from '../common/testing/records.js';
 
 const LEGAL: [ExecutionStatus, ExecutionStatus][] = [
   ['queued', 'running'],
@@ -13,14 +14,8 @@ const LEGAL: [ExecutionStatus, ExecutionStatus][] = [
   ['running', 'queued'],
 ];
 
-function exec(status: ExecutionStatus): Execution {
-  return {
-    id: 'ex_1', function: 'f', version: 1, status, mode: 'async', input: null, output: null,
-    error: status === 'failed' ? { code: 'FUNCTION_ERROR', message: 'x' } : null,
-    attempt: 1, maxAttempts: 3, workerId: null, coldStart: null, createdAt: new Date(0).toISOString(),
-    startedAt: null, finishedAt: null, durationMs: null, timings: null, placement: null, idempotencyKey: null,
-  };
-}
+const exec = (status: ExecutionStatus): Execution =>
+  sampleExecution({ id: 'ex_1', function: 'f', status, createdAt: new Date(0).toISOString(), error: status === 'failed' ? { code: 'FUNCTION_ERROR', message: 'x' } : null });
 
 describe('execution state machine', () => {
   for (const from of EXECUTION_STATUSES) {

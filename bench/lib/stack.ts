@@ -23,6 +23,8 @@ const READY_TIMEOUT_MS = 60_000;
 export interface StackOptions {
   workers: number;
   capacity: number;
+  /** Runtime processes a worker may keep (its --max-sandboxes); the product default when absent. */
+  maxSandboxes?: number;
   /** Extra environment of the worker processes. */
   workerEnv?: NodeJS.ProcessEnv;
   /** Use this data dir (kept on close) instead of a fresh temp one (removed on close). */
@@ -90,7 +92,7 @@ export async function startWorkers(url: string, grpcPort: number, opts: StackOpt
     const name = `bench-w${++workerSeq}`;
     names.push(name);
     procs.push(
-      spawnNode(name, [CLI, 'worker', '--scheduler', `127.0.0.1:${grpcPort}`, '--capacity', String(opts.capacity), '--name', name, '--log-level', 'warn'], {
+      spawnNode(name, [CLI, 'worker', '--scheduler', `127.0.0.1:${grpcPort}`, '--capacity', String(opts.capacity), ...(opts.maxSandboxes ? ['--max-sandboxes', String(opts.maxSandboxes)] : []), '--name', name, '--log-level', 'warn'], {
         nodeArgs: nodeArgs(opts.profileDir, 'worker'),
         env: { ...process.env, ...opts.workerEnv },
       }),

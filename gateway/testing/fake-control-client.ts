@@ -6,6 +6,9 @@
  */
 import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
 import { toExecutionText, type ControlClient } from '../control-client.js';
+import { T0, sampleExecution, sampleFunction } from '../../common/testing/records.js';
+
+export { sampleExecution, sampleFunction };
 
 export interface RecordedCall {
   method: keyof ControlClient;
@@ -14,53 +17,8 @@ export interface RecordedCall {
 
 export type FakeControlClient = ControlClient & { calls: RecordedCall[]; callsTo(method: keyof ControlClient): unknown[][] };
 
-const T0 = '2024-01-01T00:00:00.000Z';
 
-export function sampleFunction(name = 'hello', version = 1, extra: Partial<FunctionInfo> = {}): FunctionInfo {
-  return {
-    name,
-    version,
-    handler: 'default',
-    runtime: 'nodejs',
-    timeoutMs: 30_000,
-    memoryMb: 128,
-    maxRetries: 2,
-    concurrency: 0,
-    maxQueueMs: 3_600_000,
-    env: {},
-    description: '',
-    codeSha256: 'a'.repeat(64),
-    codeBytes: 42,
-    createdAt: T0,
-    updatedAt: T0,
-    ...extra,
-  };
-}
 
-export function sampleExecution(extra: Partial<Execution> = {}): Execution {
-  return {
-    id: 'ex_V1StGXR8Z5jdHi6BmyTq',
-    function: 'hello',
-    version: 1,
-    status: 'queued',
-    mode: 'async',
-    input: null,
-    output: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: 3,
-    workerId: null,
-    coldStart: null,
-    createdAt: T0,
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    timings: null,
-    placement: null,
-    idempotencyKey: null,
-    ...extra,
-  };
-}
 
 export const sampleWorker = (): WorkerInfo => ({
   id: 'w_1',

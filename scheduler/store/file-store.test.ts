@@ -8,31 +8,10 @@ import { createFaultFs, type FaultFs } from './fault-fs.js';
 import { createFileStore } from './file-store.js';
 import { nodeStoreFs, type StoreFs } from './store-fs.js';
 import type { Store } from './types.js';
+import { sampleExecution } from '../../common/testing/records.js';
 
-function execution(id: string, over: Partial<Execution> = {}): Execution {
-  return {
-    id,
-    function: 'hello',
-    version: 1,
-    status: 'queued',
-    mode: 'async',
-    input: { n: 1 },
-    output: null,
-    error: null,
-    attempt: 0,
-    maxAttempts: 3,
-    workerId: null,
-    coldStart: null,
-    createdAt: '2025-01-01T00:00:00.000Z',
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    timings: null,
-    placement: null,
-    idempotencyKey: null,
-    ...over,
-  };
-}
+const execution = (id: string, over: Partial<Execution> = {}): Execution =>
+  sampleExecution({ id, input: { n: 1 }, attempt: 0, createdAt: '2025-01-01T00:00:00.000Z', ...over });
 
 const logsOf = (id: string, message = 'hi'): ExecutionLogs => ({
   executionId: id,

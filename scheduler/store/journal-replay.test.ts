@@ -7,31 +7,10 @@ import { memoryLog } from '../../test/helpers/memory-log.js';
 import { createFaultFs } from './fault-fs.js';
 import { createFileStore } from './file-store.js';
 import { nodeStoreFs } from './store-fs.js';
+import { sampleExecution } from '../../common/testing/records.js';
 
-function execution(id: string, over: Partial<Execution> = {}): Execution {
-  return {
-    id,
-    function: 'hello',
-    version: 1,
-    status: 'queued',
-    mode: 'async',
-    input: { n: 1 },
-    output: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: 3,
-    workerId: null,
-    coldStart: null,
-    createdAt: '2025-01-01T00:00:00.000Z',
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    timings: null,
-    placement: null,
-    idempotencyKey: null,
-    ...over,
-  };
-}
+const execution = (id: string, over: Partial<Execution> = {}): Execution =>
+  sampleExecution({ id, input: { n: 1 }, createdAt: '2025-01-01T00:00:00.000Z', ...over });
 
 const logsOf = (id: string): ExecutionLogs => ({
   executionId: id,

@@ -9,30 +9,10 @@ import { createFaultFs } from './fault-fs.js';
 import { createFileStore } from './file-store.js';
 import { nodeStoreFs } from './store-fs.js';
 import type { StoredFunction } from './types.js';
+import { sampleExecution } from '../../common/testing/records.js';
 
-function execution(id: string, createdAt = '2025-01-01T00:00:00.000Z'): Execution {
-  return {
-    id,
-    function: 'hello',
-    version: 1,
-    status: 'running',
-    mode: 'async',
-    input: null,
-    output: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: 3,
-    workerId: 'w1',
-    coldStart: true,
-    createdAt,
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    timings: null,
-    placement: null,
-    idempotencyKey: null,
-  };
-}
+const execution = (id: string, createdAt = '2025-01-01T00:00:00.000Z'): Execution =>
+  sampleExecution({ id, status: 'running', workerId: 'w1', coldStart: true, createdAt });
 
 function stored(name: string): StoredFunction {
   const version = (v: number): FunctionVersion => ({

@@ -2,32 +2,13 @@
  * How runs end badly against real runtime processes: timeout, out of memory, crash, abort,
  * uncaught exceptions — each with its error code, and the pool serving the next run afterwards.
  */
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import { closePools, fn, req, startPool } from '../testing/sandbox-fixtures.js';
 import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
 
-let seq = 0;
-const pools: SandboxPool[] = [];
 
-function fn(code: string, over: Partial<SandboxFunction> = {}): SandboxFunction {
-  seq += 1;
-  const codeSha256 = createHash('sha256').update(code).digest('hex');
-  return { name: `fn${seq}`, version: 1, handler: 'default', timeoutMs: 10_000, memoryMb: 128, env: {}, codeSha256, code, ...over };
-}
 
-function req(f: SandboxFunction, over: Partial<RunRequest> = {}): RunRequest {
-  seq += 1;
-  return { executionId: `ex_${seq}`, fn: f, inputJson: 'null', attempt: 1, deadlineMs: Date.now() + f.timeoutMs, ...over };
-}
-
-async function startPool(opts: SandboxPoolOptions = {}): Promise<{ pool: SandboxPool; events: ProcessEvent[] }> {
-  const events: ProcessEvent[] = [];
-  const pool = createSandboxPool({ prewarm: 0, ...opts, onProcessEvent: (e) => events.push(e) });
-  pools.push(pool);
-  await pool.start();
-  return { pool, events };
-}
 
 const pidOf = (outcome: RunOutcome): number => {
   if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
@@ -40,9 +21,7 @@ const exitOf = (events: ProcessEvent[], pid: number | undefined): ProcessEvent |
 const PID_FN = 'export default () => process.pid;';
 const HANG_FN = 'export default async () => { await new Promise(() => {}); };';
 
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
+afterEach(closePools);
 
 describe('timeout', () => {
   it('kills an endless loop at the deadline with TIMEOUT, and the pool serves the next run', async () => {

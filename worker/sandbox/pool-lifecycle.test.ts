@@ -1,24 +1,13 @@
 /**
  * The pool over time: idle reaping, the process cap and LRU eviction, stats, close, options.
  */
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandboxPool, resolveSandboxPoolOptions, SANDBOX_POOL_DEFAULTS, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import { fn, req } from '../testing/sandbox-fixtures.js';
 import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
 
-let seq = 0;
 const pools: SandboxPool[] = [];
-
-function fn(code: string, over: Partial<SandboxFunction> = {}): SandboxFunction {
-  seq += 1;
-  const codeSha256 = createHash('sha256').update(code).digest('hex');
-  return { name: `life${seq}`, version: 1, handler: 'default', timeoutMs: 10_000, memoryMb: 128, env: {}, codeSha256, code, ...over };
-}
-
-function req(f: SandboxFunction, over: Partial<RunRequest> = {}): RunRequest {
-  seq += 1;
-  return { executionId: `ex_${seq}`, fn: f, inputJson: 'null', attempt: 1, deadlineMs: Date.now() + f.timeoutMs, ...over };
-}
+const lifeFn = (code: string, over: Partial<SandboxFunction> = {}): SandboxFunction => fn(code, over, 'life');
 
 /** Records process events and lets a test wait for one (no sleeping). */
 class EventLog {
@@ -63,7 +52,7 @@ afterEach(async () => {
 describe('idle reaping', () => {
   it('kills a warm process idle longer than idleTtlMs', async () => {
     const { pool, log } = await startPool({ idleTtlMs: 200 });
-    const pid = pidOf(await pool.run(req(fn(PID_FN))));
+    const pid = pidOf(await pool.run(req(lifeFn(PID_FN))));
     const exit = await log.waitFor((e) => e.type === 'exited' && e.pid === pid);
     expect(exit).toMatchObject({ reason: 'reaped', signal: 'SIGKILL' });
     expect(pool.stats()).toMatchObject({ processes: 0, warm: [] });
@@ -72,7 +61,7 @@ describe('idle reaping', () => {
   it('keeps prewarmed processes (they hold no code)', async () => {
     const { pool, log } = await startPool({ idleTtlMs: 100, prewarm: 1 });
     const prewarmed = log.events[0]!.pid;
-    const pid = pidOf(await pool.run(req(fn(PID_FN))));
+    const pid = pidOf(await pool.run(req(lifeFn(PID_FN))));
     expect(pid).toBe(prewarmed);
     const refill = log.events.find((e) => e.type === 'spawned' && e.pid !== prewarmed);
     await log.waitFor((e) => e.type === 'exited' && e.pid === pid);
@@ -87,7 +76,7 @@ describe('idle reaping', () => {
 describe('maxProcesses', () => {
   it('never has more live processes than the cap; extra runs wait for a free one', async () => {
     const { pool, log } = await startPool({ maxProcesses: 2 });
-    const fns = [1, 2, 3, 4].map(() => fn(SLOW_PID_FN));
+    const fns = [1, 2, 3, 4].map(() => lifeFn(SLOW_PID_FN));
     const outcomes = await Promise.all(fns.map((f) => pool.run(req(f))));
     for (const o of outcomes) expect(pidOf(o)).toBeGreaterThan(0);
     expect(log.maxLive).toBe(2);
@@ -97,7 +86,7 @@ describe('maxProcesses', () => {
 
   it('evicts the least recently used idle process to make room', async () => {
     const { pool, log } = await startPool({ maxProcesses: 2 });
-    const [a, b, c] = [fn(PID_FN), fn(PID_FN), fn(PID_FN)];
+    const [a, b, c] = [lifeFn(PID_FN), lifeFn(PID_FN), lifeFn(PID_FN)];
     const pidA = pidOf(await pool.run(req(a)));
     const pidB = pidOf(await pool.run(req(b)));
     pidOf(await pool.run(req(a))); // a is now the most recently used
@@ -109,7 +98,7 @@ describe('maxProcesses', () => {
 
   it('counts prewarmed processes against the cap', async () => {
     const { pool, log } = await startPool({ maxProcesses: 2, prewarm: 2 });
-    await pool.run(req(fn(PID_FN, { memoryMb: 64 })));
+    await pool.run(req(lifeFn(PID_FN, { memoryMb: 64 })));
     expect(log.maxLive).toBe(2);
   });
 });
@@ -117,7 +106,7 @@ describe('maxProcesses', () => {
 describe('stats', () => {
   it('reports busy processes, warm versions and RSS', async () => {
     const { pool } = await startPool();
-    const f = fn(SLOW_PID_FN);
+    const f = lifeFn(SLOW_PID_FN);
     const running = pool.run(req(f, { onStarted: () => undefined }));
     await expect.poll(() => pool.stats().busy).toBe(1);
     await running;
@@ -130,7 +119,7 @@ describe('stats', () => {
 describe('close', () => {
   it('kills everything, ends in-flight runs with WORKER_LOST, and is idempotent', async () => {
     const { pool, log } = await startPool({ prewarm: 1 });
-    const running = pool.run(req(fn('export default () => new Promise(() => {});')));
+    const running = pool.run(req(lifeFn('export default () => new Promise(() => {});')));
     await expect.poll(() => pool.stats().busy).toBe(1);
     const first = pool.close();
     expect(pool.close()).toBe(first);
@@ -138,7 +127,7 @@ describe('close', () => {
     expect(await running).toMatchObject({ ok: false, error: { code: 'WORKER_LOST' } });
     expect(log.live).toBe(0);
     expect(log.events.filter((e) => e.type === 'exited').every((e) => e.type === 'exited' && e.reason === 'shutdown')).toBe(true);
-    expect(await pool.run(req(fn(PID_FN)))).toMatchObject({ ok: false, error: { code: 'WORKER_LOST' } });
+    expect(await pool.run(req(lifeFn(PID_FN)))).toMatchObject({ ok: false, error: { code: 'WORKER_LOST' } });
   });
 });
 
@@ -160,6 +149,6 @@ describe('options', () => {
   it('refuses to run before start', async () => {
     const pool = createSandboxPool({ prewarm: 0 });
     pools.push(pool);
-    await expect(pool.run(req(fn(PID_FN)))).rejects.toThrow('sandbox pool not started');
+    await expect(pool.run(req(lifeFn(PID_FN)))).rejects.toThrow('sandbox pool not started');
   });
 });

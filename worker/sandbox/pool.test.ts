@@ -2,33 +2,14 @@
  * The sandbox pool against real runtime processes (dist/worker/sandbox/runtime.js, built by
  * `npx tsc -p tsconfig.json`): handlers, context, warm and prewarmed reuse, logs and output caps.
  */
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../common/records.js';
 import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import { closePools, fn, req, startPool } from '../testing/sandbox-fixtures.js';
 import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
 
-let seq = 0;
-const pools: SandboxPool[] = [];
 
-function fn(code: string, over: Partial<SandboxFunction> = {}): SandboxFunction {
-  seq += 1;
-  const codeSha256 = createHash('sha256').update(code).digest('hex');
-  return { name: `fn${seq}`, version: 1, handler: 'default', timeoutMs: 10_000, memoryMb: 128, env: {}, codeSha256, code, ...over };
-}
 
-function req(f: SandboxFunction, over: Partial<RunRequest> = {}): RunRequest {
-  seq += 1;
-  return { executionId: `ex_${seq}`, fn: f, inputJson: 'null', attempt: 1, deadlineMs: Date.now() + f.timeoutMs, ...over };
-}
-
-async function startPool(opts: SandboxPoolOptions = {}): Promise<{ pool: SandboxPool; events: ProcessEvent[] }> {
-  const events: ProcessEvent[] = [];
-  const pool = createSandboxPool({ prewarm: 0, ...opts, onProcessEvent: (e) => events.push(e) });
-  pools.push(pool);
-  await pool.start();
-  return { pool, events };
-}
 
 function output(outcome: RunOutcome): unknown {
   if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
@@ -37,9 +18,7 @@ function output(outcome: RunOutcome): unknown {
 
 const spawns = (events: ProcessEvent[]): ProcessEvent[] => events.filter((e) => e.type === 'spawned');
 
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
+afterEach(closePools);
 
 describe('handlers', () => {
   it('runs an ES module default export with the event', async () => {
