@@ -6,19 +6,13 @@
  * `done` resolves exactly once, after the call is finished on this side.
  */
 import * as grpc from '@grpc/grpc-js';
+import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
 import type { Logger } from '../common/logger.js';
 import { REASON } from '../common/logger.js';
 import { WorkerServiceService, type SchedulerMessage, type Welcome, type WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 
 /** Keepalive finds a dead scheduler within ~15 s; retries are ours (with backoff), not grpc-js's. */
-export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = Object.freeze({
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.enable_retries': 0,
-  'grpc.max_send_message_length': 16 * 1024 * 1024,
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
-});
+export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = CLIENT_CHANNEL_OPTIONS;
 
 /**
  * The channel's own reconnect backoff is aligned with the agent's: left at grpc-js's defaults
