@@ -4,7 +4,8 @@
  * descendant's own and reaped-children time, from /proc/<pid>/stat). A benchmark on a machine
  * shared with other work reads low; this says by how much it was shared.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { procStats } from './proc-memory.js';
 import { availableParallelism } from 'node:os';
 
 interface Reading {
@@ -32,17 +33,7 @@ function machineTicks(): { total: number; busy: number } {
 function treeTicks(root: number): number {
   const children = new Map<number, number[]>();
   const ticks = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    const ppid = Number(f[1]);
+  for (const { pid, ppid, fields: f } of procStats()) {
     // utime stime cutime cstime are fields 14-17 of stat, 11-14 after the command.
     ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
     (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(pid);

@@ -33,9 +33,9 @@ export function processMemory(pid: number): ProcMemory | null {
   return { pid, rssBytes: kbField(status, 'VmRSS') ?? 0, pssBytes: pss };
 }
 
-/** Direct children of `pid`, from the ppid field of every /proc/<n>/stat. */
-export function childPids(pid: number): number[] {
-  const out: number[] = [];
+/** Every process's pid, ppid and the /proc/<pid>/stat fields after the command name (field 3 on). */
+export function procStats(): Array<{ pid: number; ppid: number; fields: string[] }> {
+  const out: Array<{ pid: number; ppid: number; fields: string[] }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -46,9 +46,16 @@ export function childPids(pid: number): number[] {
     }
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) === pid) out.push(Number(entry));
+    out.push({ pid: Number(entry), ppid: Number(fields[1]), fields });
   }
   return out;
+}
+
+/** Direct children of `pid`. */
+export function childPids(pid: number): number[] {
+  return procStats()
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
 }
 
 export const MiB = 1024 * 1024;

@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { TaskForgeError, functionNotFound } from '../../common/errors.js';
-import { buildApp } from '../app.js';
-import { createFakeControlClient, sampleFunction, type FakeControlClient } from '../testing/fake-control-client.js';
+import { buildTestApp, createFakeControlClient, sampleFunction, type FakeControlClient } from '../testing/fake-control-client.js';
 
 let app: FastifyInstance;
 let control: FakeControlClient;
 
 function build(overrides: Parameters<typeof createFakeControlClient>[0] = {}): void {
-  control = createFakeControlClient(overrides);
-  app = buildApp({ control });
+  ({ app, control } = buildTestApp(overrides));
 }
 
 afterEach(async () => {

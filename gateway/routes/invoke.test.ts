@@ -2,17 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { TaskForgeError, functionNotFound } from '../../common/errors.js';
 import type { ExecutionStatus } from '../../common/records.js';
-import { buildApp } from '../app.js';
 import type { InvokeArgs } from '../control-client.js';
 import { toExecutionText } from '../control-client.js';
-import { createFakeControlClient, sampleExecution, type FakeControlClient } from '../testing/fake-control-client.js';
+import { buildTestApp, createFakeControlClient, sampleExecution, type FakeControlClient } from '../testing/fake-control-client.js';
 
 let app: FastifyInstance;
 let control: FakeControlClient;
 
 function build(overrides: Parameters<typeof createFakeControlClient>[0] = {}): void {
-  control = createFakeControlClient(overrides);
-  app = buildApp({ control });
+  ({ app, control } = buildTestApp(overrides));
 }
 
 afterEach(async () => {

@@ -5,6 +5,8 @@
  * outside tests.
  */
 import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../app.js';
 import { toExecutionText, type ControlClient } from '../control-client.js';
 import { T0, sampleExecution, sampleFunction } from '../../common/testing/records.js';
 
@@ -72,4 +74,10 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     calls,
     callsTo: (method: keyof ControlClient) => calls.filter((c) => c.method === method).map((c) => c.args),
   });
+}
+
+/** A gateway app over a fresh fake client, for route tests (close the app after each test). */
+export function buildTestApp(overrides: Partial<ControlClient> = {}): { app: FastifyInstance; control: FakeControlClient } {
+  const control = createFakeControlClient(overrides);
+  return { app: buildApp({ control }), control };
 }
