@@ -104,6 +104,18 @@ describe('handlers', () => {
 });
 
 describe('reuse', () => {
+  it('replaces a prewarmed process only after the cold start that took it has run', async () => {
+    const { pool, events } = await startPool({ prewarm: 1 });
+    const before = spawns(events).length;
+    let spawnedWhileRunning = -1;
+    const f = fn('export default async () => { await new Promise((r) => setTimeout(r, 20)); return 1; }');
+    const outcome = await pool.run(req(f, { onStarted: () => (spawnedWhileRunning = spawns(events).length) }));
+    expect(outcome).toMatchObject({ ok: true, coldStart: true });
+    expect(spawnedWhileRunning).toBe(before);
+    expect(spawns(events).length).toBe(before + 1);
+    expect(spawns(events).at(-1)).toMatchObject({ prewarm: true });
+  });
+
   it('reuses a warm process for the same version: no spawn, same pid, coldStart false', async () => {
     const { pool, events } = await startPool();
     const f = fn('export default () => process.pid;');

@@ -32,6 +32,8 @@ const RUNTIME_LIMITS: RuntimeLimits = {
 };
 /** Module formats remembered by code hash, so a version is parsed once per pool, not per cold start. */
 const FORMAT_CACHE_ENTRIES = 256;
+/** ms a cold start may run before the prewarmed process it used is replaced (it is at the end of the run if sooner). */
+const REFILL_DELAY_MS = 50;
 
 interface Slot {
   proc: ProcessSandbox;
@@ -101,6 +103,7 @@ export class ProcessSandboxPool implements SandboxPool {
     let slot: Slot | null = null;
     let coldStart = false;
     let initMs = 0;
+    let refillTimer: NodeJS.Timeout | null = null;
     let startedAtMs: number | null = null;
     const done = (result: { ok: true; outputJson: string } | { ok: false; error: RunError }): RunOutcome => {
       const finishedAtMs = Date.now();
@@ -121,7 +124,10 @@ export class ProcessSandboxPool implements SandboxPool {
         await proc.ready();
         format ??= this.#formatOf(fn);
         const loaded = await proc.load(fn, format, RUNTIME_LIMITS, (lines, t) => logs.accept(lines, t));
-        this.#refill(); // after the load, so a refill spawn does not compete with this cold start
+        // The refill's fork and the new process's start-up would compete for CPU with this cold
+        // start: spawn it when the run ends, or after REFILL_DELAY_MS for a long run.
+        refillTimer = setTimeout(() => this.#refill(), REFILL_DELAY_MS);
+        refillTimer.unref();
         if (!loaded.ok) {
           proc.kill('load_failed');
           log.info({ key: proc.loaded?.key }, 'function failed to load');
@@ -156,6 +162,10 @@ export class ProcessSandboxPool implements SandboxPool {
     } finally {
       guard.dispose();
       if (slot) this.#release(slot);
+      if (refillTimer) {
+        clearTimeout(refillTimer);
+        this.#refill();
+      }
     }
   }
 
