@@ -2,7 +2,7 @@
  * Sample records for tests: one complete, valid record of each kind, to be specialised with
  * overrides. Test-only; product code never imports this.
  */
-import type { Execution, FunctionInfo } from '../records.js';
+import { FUNCTION_DEFAULTS, type Execution, type FunctionInfo } from '../records.js';
 
 export const T0 = '2024-01-01T00:00:00.000Z';
 
@@ -33,17 +33,10 @@ export function sampleExecution(over: Partial<Execution> = {}): Execution {
 
 export function sampleFunction(name = 'hello', version = 1, over: Partial<FunctionInfo> = {}): FunctionInfo {
   return {
+    ...FUNCTION_DEFAULTS,
+    env: {},
     name,
     version,
-    handler: 'default',
-    runtime: 'nodejs',
-    timeoutMs: 30_000,
-    memoryMb: 128,
-    maxRetries: 2,
-    concurrency: 0,
-    maxQueueMs: 3_600_000,
-    env: {},
-    description: '',
     codeSha256: 'a'.repeat(64),
     codeBytes: 42,
     createdAt: T0,
