@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchConfig } from './lib/config.js';
 import { measureCpuShare } from './lib/cpu-share.js';
+import { createRunDataRoot, removeRunDataRoot, removeRunDataRootNow } from './lib/data-dirs.js';
 import { killAllNow, stopAll } from './lib/proc.js';
 import { machine, textTable, writeResults, type RunReport, type ScenarioResult } from './lib/report.js';
 import type { Ceiling, Scenario, ScenarioContext } from './lib/scenario.js';
@@ -29,7 +30,8 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..');
 /** Above this average CPU use by other processes, a scenario's numbers are flagged. */
 const OTHER_LOAD_WARN_CPUS = 0.2;
 
-const SCENARIOS: Scenario[] = [ceilingScenario, syncScenario, asyncScenario, coldStartScenario, cpuBoundScenario, storeScaleScenario, memoryScenario];
+// store-scale writes the most files (100k): last, so no other scenario shares a disk it just filled.
+const SCENARIOS: Scenario[] = [ceilingScenario, syncScenario, asyncScenario, coldStartScenario, cpuBoundScenario, memoryScenario, storeScaleScenario];
 
 function selected(env: NodeJS.ProcessEnv): Scenario[] {
   const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -66,6 +68,7 @@ async function main(): Promise<number> {
   console.log(`${stamp()} TaskForge bench (${cfg.quick ? 'quick' : 'full'}): ${scenarios.map((s) => s.name).join(', ')}`);
   let ceiling: Ceiling | null = null;
   let failed = 0;
+  await createRunDataRoot();
   for (const s of scenarios) {
     const ctx: ScenarioContext = {
       cfg,
@@ -103,6 +106,8 @@ async function main(): Promise<number> {
     console.log(`${stamp()} ${s.name} done in ${result.seconds.toFixed(1)} s`);
     report.scenarios.push(result);
   }
+  // Every scenario's data goes at once, after the last one (see lib/data-dirs.ts).
+  await removeRunDataRoot();
   report.seconds = (performance.now() - t0) / 1000;
   const files = await writeResults(report);
   console.log(`\n${textTable(report)}\n`);
@@ -114,6 +119,7 @@ async function main(): Promise<number> {
 
 process.on('SIGINT', () => {
   killAllNow();
+  removeRunDataRootNow();
   process.exit(130);
 });
 
@@ -122,6 +128,7 @@ main().then(
   (err: unknown) => {
     console.error((err as Error).stack ?? String(err));
     killAllNow();
+    removeRunDataRootNow();
     process.exit(1);
   },
 );

@@ -1,6 +1,7 @@
 /**
  * A production-shaped TaskForge stack for one scenario: the scheduler, the gateway and each worker
- * are separate `taskforge` processes (dist/cli/main.js) on 127.0.0.1, with a temp data dir.
+ * are separate `taskforge` processes (dist/cli/main.js) on 127.0.0.1, with a data dir of its own
+ * (data-dirs.ts: removed with the run, not with the stack).
  *
  * Log levels: workers and the gateway run at `warn` (workers log every execution at info). The
  * scheduler runs at `info` because its 'scheduler listening' line is the readiness signal and
@@ -9,9 +10,8 @@
  *
  * BENCH_PROFILE=1 adds `--cpu-prof` to every process (profiles are written when they stop).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeDataDir, releaseDataDir } from './data-dirs.js';
 import { freePort } from './ports.js';
 import { request, waitFor } from './http.js';
 import { spawnNode, type Proc } from './proc.js';
@@ -27,7 +27,7 @@ export interface StackOptions {
   maxSandboxes?: number;
   /** Extra environment of the worker processes. */
   workerEnv?: NodeJS.ProcessEnv;
-  /** Use this data dir (kept on close) instead of a fresh temp one (removed on close). */
+  /** Use this data dir (kept on close) instead of a fresh one (released on close). */
   dataDir?: string;
   /** Write CPU profiles of every process under this directory. */
   profileDir?: string | null;
@@ -114,7 +114,7 @@ export async function startWorkers(url: string, grpcPort: number, opts: StackOpt
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const ownDir = !opts.dataDir;
-  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'taskforge-bench-')));
+  const dataDir = opts.dataDir ?? (await makeDataDir('stack'));
   const started: Proc[] = [];
   try {
     const scheduler = await startScheduler(dataDir, opts.profileDir);
@@ -136,12 +136,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           await Promise.all(workers.map((w) => w.stop()));
           await gateway.proc.stop();
           await scheduler.proc.stop();
-          if (ownDir) await rm(dataDir, { recursive: true, force: true });
+          if (ownDir) await releaseDataDir(dataDir);
         })()),
     };
   } catch (err) {
     for (const p of started.reverse()) await p.stop();
-    if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    if (ownDir) await releaseDataDir(dataDir);
     throw err;
   }
 }

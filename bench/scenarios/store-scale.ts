@@ -5,10 +5,8 @@
  * at a time through a gateway. The data set grows in place from the smaller size to the larger.
  * The files were just written, so they are in the page cache: this is a warm-cache start-up.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { makeDataDir, releaseDataDir } from '../lib/data-dirs.js';
 import { TRIVIAL_CODE } from '../lib/handlers.js';
 import { putFunction, request } from '../lib/http.js';
 import type { Metric } from '../lib/report.js';
@@ -27,7 +25,7 @@ export const storeScaleScenario: Scenario = {
   name: 'store-scale',
   title: '6 store scale',
   async run({ cfg, progress }) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-bench-store-'));
+    const dataDir = await makeDataDir('store');
     try {
       {
         const s = await startScheduler(dataDir);
@@ -99,7 +97,7 @@ export const storeScaleScenario: Scenario = {
       }
       return { numbers: { points }, metrics, notes };
     } finally {
-      await rm(dataDir, { recursive: true, force: true });
+      await releaseDataDir(dataDir);
     }
   },
 };
