@@ -9,6 +9,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TaskForgeError } from '../common/errors.js';
+import { hopTrace } from '../common/hop-trace.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS } from '../common/records.js';
@@ -108,6 +109,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     closing = true;
   });
   app.addHook('onRequest', async (request, reply) => {
+    hopTrace.mark('G0 gateway onRequest');
     if (closing) {
       reply.header('connection', 'close');
       throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
@@ -121,6 +123,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
+    hopTrace.mark('G4 gateway onResponse');
     request.log.debug(
       { reqId: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',

@@ -18,6 +18,7 @@ import type {
 } from '../proto/gen/taskforge/v1/control.js';
 import { toGrpcError } from '../common/grpc-errors.js';
 import { TaskForgeError } from '../common/errors.js';
+import { hopTrace } from '../common/hop-trace.js';
 import { assertFunctionName } from '../common/names.js';
 import { EXECUTION_STATUSES, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
 import type { ExecutionEventPayload, ExecutionState } from './execution-state.js';
@@ -86,10 +87,12 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     session(call: ServerDuplexStream<SessionRequest, SessionResponse>): void {
       let open = true;
       const reply = (res: SessionResponse): void => {
+        hopTrace.mark('S4 scheduler session reply');
         if (open) call.write(res);
       };
       call.on('data', (req: SessionRequest) => {
         const requestId = req.requestId;
+        hopTrace.mark('S1 scheduler session read');
         const c = req.call;
         const work: Promise<SessionResponse['result']> =
           c?.$case === 'invoke'

@@ -10,6 +10,7 @@
  */
 import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
+import { hopTrace } from '../common/hop-trace.js';
 import type { HeldExecution, LogChunk, Result, Started } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
 import { FUNCTION_DEFAULTS, type Execution, type ExecutionError, type ExecutionErrorCode, type Placement } from '../common/records.js';
@@ -161,6 +162,7 @@ export class Dispatcher {
     s.watchdog = setTimeout(() => this.watchdogFired(rec.id, lease), fn.timeoutMs + this.opts.watchdogSlackMs);
     s.watchdog.unref();
     this.log.debug({ executionId: rec.id, workerId: worker.id, attempt: rec.attempt }, 'dispatched');
+    hopTrace.mark('S2 scheduler execute write');
     worker.connection.send({
       msg: {
         $case: 'execute',

@@ -5,6 +5,7 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { hopTrace } from '../common/hop-trace.js';
 import type { SchedulerMessage, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import type { WorkerServiceServer } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
@@ -80,6 +81,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
               deps.dispatcher.onLog(worker, m.value);
               break;
             case 'result':
+              hopTrace.mark('S3 scheduler result read');
               deps.dispatcher.onResult(worker, m.value);
               break;
             case 'hello':

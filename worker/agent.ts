@@ -12,6 +12,7 @@
  * than WORKER_LOST (the scheduler must re-queue it, not record a user cancel).
  */
 import type * as grpc from '@grpc/grpc-js';
+import { hopTrace } from '../common/hop-trace.js';
 import type { Cancel, Execute, SchedulerMessage, Welcome, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
 import { assertTransition, isDraining, type AgentState } from './agent-state.js';
@@ -258,6 +259,7 @@ class Agent implements WorkerAgent {
   #onMessage(msg: SchedulerMessage, session: StreamSession): void {
     switch (msg.msg?.$case) {
       case 'execute':
+        hopTrace.mark('W1 worker execute read');
         return this.#onExecute(msg.msg.value, session);
       case 'cancel':
         return this.#onCancel(msg.msg.value);

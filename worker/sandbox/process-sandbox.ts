@@ -5,6 +5,7 @@
  * never trusted. It never decides policy (timeouts, reuse, caps per execution): the pool does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hopTrace } from '../../common/hop-trace.js';
 import type { Logger } from '../../common/logger.js';
 import type { SandboxFunction } from './types.js';
 import type {
@@ -180,6 +181,7 @@ export class ProcessSandbox {
     this.#transition('busy');
     return new Promise<ResultMessage>((resolve, reject) => {
       this.#pending = { kind: 'invoke', executionId: msg.executionId, resolve, reject, onLog };
+      hopTrace.mark('W2 worker ipc send');
       this.#send({ type: 'invoke', ...msg });
     });
   }
@@ -212,6 +214,7 @@ export class ProcessSandbox {
   }
 
   #onMessage(raw: unknown): void {
+    hopTrace.mark('W3 worker ipc receive');
     if (!this.usable) return; // a killed process has no say any more
     const msg = parseChildMessage(raw);
     if (!msg) return this.#protocolError('malformed message');
