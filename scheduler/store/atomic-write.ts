@@ -20,8 +20,8 @@ export interface AtomicWriteOptions {
   syncDir?: ((dir: string) => Promise<void>) | null;
 }
 
-const TEMP_PREFIX = '.';
-const TEMP_SUFFIX = '.tmp';
+export const TEMP_PREFIX = '.';
+export const TEMP_SUFFIX = '.tmp';
 
 export function tempFileName(target: string): string {
   return `${TEMP_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;

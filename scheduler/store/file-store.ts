@@ -6,7 +6,7 @@
  * Executions and logs go through the write-ahead journal (journal.ts): a durable accept resolves
  * once its journal entry is fdatasynced, shared by every accept of the same group commit; every
  * other change is appended too, never awaited. The JSON files follow a few ms later without an
- * fsync each; checkpoint.ts syncs them in the background before a journal segment is deleted,
+ * fsync each, written in batches by a worker thread (file-batch.ts); checkpoint.ts syncs them in the background before a journal segment is deleted,
  * and open() replays whatever journal is left. Functions, rare, keep their own fsynced writes.
  *
  * It must never build a path from an unvalidated name (layout.ts throws INVALID_NAME first),
@@ -16,6 +16,7 @@ import { TaskForgeError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
 import { Checkpointer } from './checkpoint.js';
+import { inProcessFileWriter, threadedFileWriter } from './file-batch.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { readJournal, type JournalReplay } from './journal-replay.js';
 import { createLayout } from './layout.js';
@@ -134,7 +135,9 @@ export function createFileStore(options: FileStoreOptions): Store {
   // The journal and the writer tell the checkpointer when one may be due; it needs both.
   const due = (): void => checkpointer.maybe();
   const journal = new Journal({ layout, fs, log, segmentBytes: opts.journalSegmentBytes, onSegmentClosed: due });
-  const writer = new RecordWriter({ fs, log, groupCommitMs: opts.groupCommitMs, writeConcurrency: opts.writeConcurrency, onFlushed: due });
+  // The real file system gets the threaded writer (file-batch.ts); an injected one is called as is.
+  const files = fs === nodeStoreFs ? threadedFileWriter() : inProcessFileWriter(fs, opts.writeConcurrency);
+  const writer = new RecordWriter({ fs, log, groupCommitMs: opts.groupCommitMs, writeConcurrency: opts.writeConcurrency, files, onFlushed: due });
   const checkpointer = new Checkpointer({
     journal,
     writer,
@@ -322,6 +325,7 @@ export function createFileStore(options: FileStoreOptions): Store {
           // Stop retrying once closed; the rejection above tells the caller what was not saved.
           writer.stopTimer();
           await journal.close();
+          await files.close();
         }
       })();
       return closing;

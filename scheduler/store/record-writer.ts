@@ -19,6 +19,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { syncDirectory, writeFileAtomic } from './atomic-write.js';
 import { createDirSyncer, type DirSyncer } from './dir-sync.js';
+import { FileBatcher, inProcessFileWriter, type FileBatchWriter } from './file-batch.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { errnoCode, type StoreFs } from './store-fs.js';
 
@@ -27,8 +28,10 @@ export interface RecordWriterOptions {
   log: Logger;
   /** Delay between a staged write and its flush, in ms. */
   groupCommitMs: number;
-  /** Files written at once. */
+  /** Files written at once (durable writes and deletes, and journaled writes without `files`). */
   writeConcurrency: number;
+  /** Where journaled files are written, in batches; default: one at a time through `fs`. */
+  files?: FileBatchWriter;
   /** Called after every flush that wrote everything it took (a chance to start a checkpoint). */
   onFlushed?: () => void;
 }
@@ -58,6 +61,7 @@ export class RecordWriter {
   private readonly log: Logger;
   private readonly groupCommitMs: number;
   private readonly limiter: Limiter;
+  private readonly batcher: FileBatcher;
   private readonly onFlushed: () => void;
   private seq = 0;
   /** Newest seq handed over per path; kept only while a write of the path is pending. */
@@ -78,6 +82,7 @@ export class RecordWriter {
     this.log = opts.log;
     this.groupCommitMs = opts.groupCommitMs;
     this.limiter = createLimiter(opts.writeConcurrency);
+    this.batcher = new FileBatcher(opts.files ?? inProcessFileWriter(opts.fs, opts.writeConcurrency));
     this.onFlushed = opts.onFlushed ?? noop;
     this.dirSyncer = createDirSyncer((dir) => syncDirectory(dir, this.fs));
   }
@@ -183,9 +188,13 @@ export class RecordWriter {
       // Awaited outside the limiter: a write waiting for the journal must not hold a slot.
       if (op.ready && !(await op.ready())) return;
       const fsync = op.ready === null;
-      await this.limiter.run(() =>
-        op.data === null ? this.remove(path, fsync) : writeFileAtomic(path, op.data, { fsync, fs: this.fs, syncDir: this.dirSyncer.sync }),
-      );
+      if (!fsync && op.data !== null) await this.batcher.write(path, op.data);
+      else {
+        const data = op.data;
+        await this.limiter.run(() =>
+          data === null ? this.remove(path, fsync) : writeFileAtomic(path, data, { fsync, fs: this.fs, syncDir: this.dirSyncer.sync }),
+        );
+      }
       if (!fsync) this.touched.add(path);
     };
     const run = prev ? prev.done.then(step) : step();

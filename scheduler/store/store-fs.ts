@@ -2,7 +2,9 @@
  * The narrow slice of `node:fs/promises` the store uses, as an interface so tests can put a
  * fake in front of the real file system and make any single call fail (ENOSPC, EIO, …).
  * Nothing in the store may import `node:fs` directly; everything goes through a StoreFs,
- * the journal's appends and fdatasyncs and the start-up's synchronous reads included.
+ * the journal's appends and fdatasyncs and the start-up's synchronous reads included. One
+ * exception: with the real file system (`nodeStoreFs`), journaled JSON files are written by a
+ * worker thread with `node:fs` (file-batch.ts); an injected StoreFs gets those writes itself.
  */
 import { readFile as readFileCb, readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
