@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TaskForgeError } from '../../common/errors.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
 import { createFaultFs, type FaultFs } from './fault-fs.js';
-import { createFileStore } from './file-store.js';
+import { createFileStore, resolveFileStoreOptions } from './file-store.js';
 import { nodeStoreFs, type StoreFs } from './store-fs.js';
 import type { Store } from './types.js';
 import { sampleExecution } from '../../common/testing/records.js';
@@ -151,14 +151,14 @@ describe('file store writes', () => {
     await vi.waitFor(async () => expect(await readdir(execDir())).toEqual(['e1.json']), { timeout: 2000, interval: 5 });
   });
 
-  it('arms one timer only while something is staged', () => {
+  it('arms timers only while something is staged: one for the files, one for the journal batch', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const s = createFileStore({ dataDir, fs, groupCommitMs: 5 });
     expect(vi.getTimerCount()).toBe(0);
     s.putExecution(execution('e1'));
     s.putExecution(execution('e2'));
     s.putLogs(logsOf('e1'));
-    expect(vi.getTimerCount()).toBe(1);
+    expect(vi.getTimerCount()).toBe(2);
   });
 
   it('serialises the record when handed over, not when flushed', async () => {
@@ -283,11 +283,29 @@ describe('file store writes', () => {
   it('close() flushes, is idempotent, and stops the timer', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     store.putExecution(execution('e1'));
-    expect(vi.getTimerCount()).toBe(1);
+    expect(vi.getTimerCount()).toBe(2);
     const first = store.close();
     expect(store.close()).toBe(first);
     await first;
     expect(vi.getTimerCount()).toBe(0);
     expect(await readJson('executions/e1.json')).toEqual(execution('e1'));
+  });
+});
+
+describe('file store options', () => {
+  it.each([
+    [{ lazyCommitMs: -1 }, 'lazyCommitMs must be a number >= 0'],
+    [{ lazyCommitMs: Number.NaN }, 'lazyCommitMs must be a number >= 0'],
+    [{ groupCommitMs: -5 }, 'groupCommitMs must be a number >= 0'],
+    [{ checkpointIntervalMs: Number.POSITIVE_INFINITY }, 'checkpointIntervalMs must be a number >= 0'],
+    [{ writeConcurrency: 0 }, 'writeConcurrency must be an integer >= 1'],
+    [{ dataDir: '' }, 'dataDir must be a non-empty path'],
+  ])('rejects %o', (over, message) => {
+    expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', message: `invalid file store option: ${message}` }));
+  });
+
+  it('defaults lazyCommitMs to a few ms and keeps an explicit 0', () => {
+    expect(resolveFileStoreOptions({ dataDir: '/data' }).lazyCommitMs).toBe(5);
+    expect(resolveFileStoreOptions({ dataDir: '/data', lazyCommitMs: 0 }).lazyCommitMs).toBe(0);
   });
 });

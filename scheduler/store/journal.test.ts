@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
 import { createFaultFs, type FaultFs } from './fault-fs.js';
 import { Journal } from './journal.js';
@@ -16,8 +16,15 @@ describe('journal', () => {
   let fs: FaultFs;
   const journalDir = (): string => join(dataDir, 'journal');
   const inJournal = (p: string): boolean => p.startsWith(journalDir() + '/');
-  const make = (over: { fs?: StoreFs; segmentBytes?: number; onSegmentClosed?: () => void } = {}): Journal =>
-    new Journal({ layout, fs: over.fs ?? fs, log: silentLogger, segmentBytes: over.segmentBytes ?? 1 << 20, onSegmentClosed: over.onSegmentClosed });
+  const make = (over: { fs?: StoreFs; segmentBytes?: number; onSegmentClosed?: () => void; lazyCommitMs?: number } = {}): Journal =>
+    new Journal({
+      layout,
+      fs: over.fs ?? fs,
+      log: silentLogger,
+      segmentBytes: over.segmentBytes ?? 1 << 20,
+      onSegmentClosed: over.onSegmentClosed,
+      lazyCommitMs: over.lazyCommitMs,
+    });
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'taskforge-journal-'));
@@ -26,7 +33,64 @@ describe('journal', () => {
     fs = createFaultFs(nodeStoreFs);
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await rm(dataDir, { recursive: true, force: true });
+  });
+
+  describe('lazy appends', () => {
+    /** Lets real file-system callbacks run between fake timer steps. */
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+
+    it('wait up to lazyCommitMs for company, then share one write and sync', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const j = make({ lazyCommitMs: 50 });
+      let done = 0;
+      const appended = [j.append({ t: 'exec', rec: rec('a') }, false), j.append({ t: 'exec', rec: rec('b') }, false)];
+      for (const a of appended) void a.then(() => done++);
+      await settle();
+      expect(fs.count('sync', inJournal)).toBe(0);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(49);
+      await settle();
+      expect(done).toBe(0);
+      vi.advanceTimersByTime(1);
+      await Promise.all(appended);
+      expect(fs.count('sync', inJournal)).toBe(1);
+      await j.close();
+    });
+
+    it('are taken along, at once, by an urgent append', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const j = make({ lazyCommitMs: 50 });
+      const lazy = j.append({ t: 'exec', rec: rec('a') }, false);
+      await Promise.all([lazy, j.append({ t: 'exec', rec: rec('b') })]);
+      expect(fs.count('sync', inJournal)).toBe(1);
+      expect(vi.getTimerCount()).toBe(0);
+      await j.close();
+    });
+
+    it('are written at once by commitNow() and by rotate()', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const j = make({ lazyCommitMs: 50 });
+      const first = j.append({ t: 'exec', rec: rec('a') }, false);
+      j.commitNow();
+      await first;
+      const second = j.append({ t: 'exec', rec: rec('b') }, false);
+      await j.rotate();
+      await second;
+      expect(fs.count('sync', inJournal)).toBe(2);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('are written at once when lazyCommitMs is 0', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const j = make({ lazyCommitMs: 0 });
+      await j.append({ t: 'exec', rec: rec('a') }, false);
+      expect(vi.getTimerCount()).toBe(0);
+      await j.close();
+    });
   });
 
   it('writes NDJSON entries with increasing seqs, each batch closed by a commit line', async () => {

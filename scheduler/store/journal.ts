@@ -6,7 +6,9 @@
  *
  * Group commit: appends queue up while a batch is being written and synced; when it finishes,
  * everything queued is written with one write and one fdatasync. N concurrent durable accepts
- * cost about one fsync per batch instead of N.
+ * cost about one fsync per batch instead of N. An append nobody waits for may also wait a few ms
+ * for company when no batch is due (`lazyCommitMs`), so a trickle of changes does not pay one
+ * fdatasync each.
  *
  * Each batch ends with a commit line, so a batch torn by a crash (or a failed write) is never
  * replayed, not even the entries of it that happen to be complete lines. After any failed write
@@ -34,6 +36,11 @@ export interface JournalOptions {
   segmentBytes: number;
   /** Told whenever a segment is closed, so a checkpoint can be started. */
   onSegmentClosed?: () => void;
+  /**
+   * How long an append nobody waits for (`urgent: false`) may wait for company before its batch
+   * is written, in ms; 0 = at once. An urgent append takes every waiting entry along.
+   */
+  lazyCommitMs?: number;
 }
 
 interface Pending {
@@ -76,6 +83,8 @@ export class Journal {
   private readonly closed: number[] = [];
   private pending: Pending[] = [];
   private scheduled = false;
+  private readonly lazyCommitMs: number;
+  private lazyTimer: NodeJS.Timeout | null = null;
   /** Whether start() told us which segments exist; if not, the first segment looks for itself. */
   private started = false;
   /** Every write, sync, rotation and close of a segment runs on this chain, one at a time. */
@@ -89,6 +98,7 @@ export class Journal {
     this.log = opts.log;
     this.segmentBytes = opts.segmentBytes;
     this.onSegmentClosed = opts.onSegmentClosed ?? noop;
+    this.lazyCommitMs = opts.lazyCommitMs ?? 0;
   }
 
   /**
@@ -103,22 +113,47 @@ export class Journal {
     this.seq = Math.max(this.seq, lastSeq);
   }
 
-  /** Appends an entry; resolves once it is durable, rejects if its batch could not be made so. */
-  append(entry: JournalEntry): Promise<void> {
+  /**
+   * Appends an entry; resolves once it is durable, rejects if its batch could not be made so.
+   * `urgent: false` (a change nobody waits for) lets it wait up to lazyCommitMs for others, so a
+   * trickle of changes shares one fdatasync instead of paying one each.
+   */
+  append(entry: JournalEntry, urgent = true): Promise<void> {
     this.seq += 1;
     const line = entryLine(this.seq, entry);
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ seq: this.seq, line, resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      // Queued behind the running batch, if any: everything appended meanwhile joins this one.
-      this.enqueue(() => this.writePending());
+      if (urgent || this.lazyCommitMs <= 0) this.schedule();
+      else if (!this.scheduled && !this.lazyTimer) {
+        this.lazyTimer = setTimeout(() => {
+          this.lazyTimer = null;
+          this.schedule();
+        }, this.lazyCommitMs);
+      }
     });
   }
 
   /** Closes the active segment once every entry appended so far is written; it becomes checkpointable. */
   rotate(): Promise<void> {
+    this.commitNow();
     return this.enqueue(() => this.closeActive());
+  }
+
+  /** Writes what lazy appends left waiting without waiting for their window (a flush, a close). */
+  commitNow(): void {
+    if (this.pending.length > 0) this.schedule();
+  }
+
+  /** Queues a batch of everything pending, behind the running one if any. */
+  private schedule(): void {
+    if (this.lazyTimer) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = null;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Queued behind the running batch, if any: everything appended meanwhile joins this one.
+    this.enqueue(() => this.writePending());
   }
 
   /** Closes the active segment's file. Appends made later open a new segment. */
