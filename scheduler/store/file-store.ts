@@ -5,9 +5,11 @@
  *
  * Executions and logs go through the write-ahead journal (journal.ts): a durable accept resolves
  * once its journal entry is fdatasynced, shared by every accept of the same group commit; every
- * other change is appended too, never awaited. The JSON files follow a few ms later without an
- * fsync each, written in batches by a worker thread (file-batch.ts); checkpoint.ts syncs them in the background before a journal segment is deleted,
- * and open() replays whatever journal is left. Functions, rare, keep their own fsynced writes.
+ * other change is appended too (waiting up to lazyCommitMs for company), never awaited. The
+ * JSON files follow a few ms later without an fsync each, written in batches by a worker thread
+ * (file-batch.ts); checkpoint.ts syncs them in the background before a journal segment is
+ * deleted, and open() replays whatever journal is left. Functions, rare, keep their own fsynced
+ * writes.
  *
  * It must never build a path from an unvalidated name (layout.ts throws INVALID_NAME first),
  * never acknowledge a durable write before it is fsynced, and never leave a half-written file.
