@@ -36,7 +36,7 @@ export interface FileStoreOptions {
   readConcurrency?: number;
   /** Files read with blocking reads between two yields to the event loop during open(). */
   readSliceSize?: number;
-  /** Files written at once. */
+  /** Files written at once through the thread pool (see FILE_STORE_DEFAULTS). */
   writeConcurrency?: number;
   /** How long a change nobody waits for may wait for others before its journal batch, in ms; 0 = at once. */
   lazyCommitMs?: number;
@@ -72,9 +72,10 @@ export const FILE_STORE_DEFAULTS = {
   /** files per slice of blocking reads while loading: a few ms of event loop each. */
   readSliceSize: 2_000,
   /**
-   * files in flight while writing: half of libuv's thread pool (4 threads unless
-   * UV_THREADPOOL_SIZE says otherwise). The disk writes files no faster with more, and the rest
-   * of the pool stays free for the journal's fdatasync, which every durable accept waits for.
+   * files in flight while writing through the thread pool (function files, deletes, and every
+   * file when the fs is injected; the execution and logs files of the real fs go through the
+   * writer thread of file-batch.ts): half of libuv's pool (4 threads unless UV_THREADPOOL_SIZE
+   * says otherwise), so the rest stays free for the journal's fdatasync that durable accepts wait for.
    */
   writeConcurrency: Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2)),
   /**
