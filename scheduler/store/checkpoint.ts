@@ -2,7 +2,8 @@
  * Checkpoints: what lets a journal segment go. A segment may be deleted only once every JSON
  * file written from its entries is durable, so a checkpoint closes the active segment, waits
  * until every record handed over so far is in its file, fsyncs each file written since the last
- * checkpoint (a few at a time) and their directories, and only then deletes the closed segments.
+ * checkpoint (a few at a time) and their directories — or, where it can, the whole file system at
+ * once with syncfs (fs-sync.ts) — and only then deletes the closed segments.
  *
  * It runs in the background, off the hot path: when a segment fills up, when the active one has
  * been open for a while (checked after each group commit, so an idle store arms no timer), and
@@ -16,6 +17,7 @@ import type { Logger } from '../../common/logger.js';
 import type { Journal } from './journal.js';
 import { mapLimited } from './limiter.js';
 import type { RecordWriter } from './record-writer.js';
+import type { SyncFileSystem } from './fs-sync.js';
 import { errnoCode, type StoreFs } from './store-fs.js';
 
 export interface CheckpointerOptions {
@@ -27,6 +29,12 @@ export interface CheckpointerOptions {
   concurrency: number;
   /** A non-empty active segment older than this is closed and checkpointed, in ms. */
   intervalMs: number;
+  /**
+   * Makes the file systems of the directories written to durable at once (fs-sync.ts); when
+   * absent or when it returns false, each file written since the last checkpoint, and its
+   * directory, is fsynced.
+   */
+  syncFileSystem?: SyncFileSystem;
 }
 
 /** Longest pause after failed checkpoints before the next try, in ms. */
@@ -59,6 +67,8 @@ export class Checkpointer {
   /** Checkpoints completed and files they synced, for tests and measurements. */
   completed = 0;
   filesSynced = 0;
+  /** Checkpoints that synced the file system at once instead of file by file. */
+  wholeSyncs = 0;
 
   constructor(opts: CheckpointerOptions) {
     this.o = opts;
@@ -93,9 +103,13 @@ export class Checkpointer {
       await writer.flush();
       const paths = writer.takeTouched();
       try {
-        await mapLimited([...paths], this.o.concurrency, (p) => syncFile(fs, p));
-        const dirs = new Set([...paths].map((p) => dirname(p)));
-        await Promise.all([...dirs].map((d) => writer.dirSyncer.sync(d)));
+        const dirs = [...new Set([...paths].map((p) => dirname(p)))];
+        const whole = this.o.syncFileSystem ? await this.o.syncFileSystem(dirs) : false;
+        if (whole) this.wholeSyncs += 1;
+        else {
+          await mapLimited([...paths], this.o.concurrency, (p) => syncFile(fs, p));
+          await Promise.all(dirs.map((d) => writer.dirSyncer.sync(d)));
+        }
       } catch (err) {
         writer.restoreTouched(paths);
         throw err;

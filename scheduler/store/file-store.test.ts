@@ -137,6 +137,42 @@ describe('file store writes', () => {
     expect(unlink).toBeGreaterThan(lastFileSync);
   });
 
+  it('close() checkpoints with one file-system sync when it can: no file is fsynced on its own', async () => {
+    const synced: { dirs: readonly string[]; atCall: number }[] = [];
+    const s = createFileStore({
+      dataDir,
+      fs,
+      groupCommitMs: 5,
+      syncFileSystem: async (dirs) => (synced.push({ dirs, atCall: fs.calls.length }), true),
+    });
+    await s.open();
+    for (let i = 0; i < 5; i++) s.putExecution(execution(`w${i}`));
+    s.putLogs(logsOf('w1'));
+    await s.flush();
+    fs.calls.length = 0;
+    await s.close();
+    expect(synced.map((x) => [...x.dirs].sort())).toEqual([[execDir(), join(dataDir, 'logs')].sort()]);
+    expect(fs.count('sync', (p) => !inJournal(p) && p !== join(dataDir, 'journal'))).toBe(0);
+    expect(await readdir(join(dataDir, 'journal'))).toEqual([]);
+    // The segment is deleted only after the file system was synced.
+    const unlink = fs.calls.findIndex((c) => c.op === 'unlink' && inJournal(c.path));
+    expect(unlink).toBeGreaterThanOrEqual(synced[0]!.atCall);
+  });
+
+  it('falls back to fsync per file when the file-system sync could not be done', async () => {
+    let asked = 0;
+    const s = createFileStore({ dataDir, fs, groupCommitMs: 5, syncFileSystem: async () => (asked++, false) });
+    await s.open();
+    for (let i = 0; i < 5; i++) s.putExecution(execution(`v${i}`));
+    await s.flush();
+    fs.calls.length = 0;
+    await s.close();
+    expect(asked).toBe(1);
+    expect(fs.count('sync', inExecDir)).toBe(5);
+    expect(fs.count('sync', (p) => p === execDir())).toBe(1);
+    expect(await readdir(join(dataDir, 'journal'))).toEqual([]);
+  });
+
   it('flush() makes pending writes visible on disk', async () => {
     store.putExecution(execution('e1', { status: 'running' }));
     store.putLogs(logsOf('e1'));

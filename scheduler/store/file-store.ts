@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../../common/logger.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
 import { Checkpointer } from './checkpoint.js';
 import { inProcessFileWriter, threadedFileWriter } from './file-batch.js';
+import { createFileSystemSyncer, type SyncFileSystem } from './fs-sync.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { readJournal, type JournalReplay } from './journal-replay.js';
 import { createLayout } from './layout.js';
@@ -46,6 +47,11 @@ export interface FileStoreOptions {
   checkpointIntervalMs?: number;
   /** Files fsynced at once by a checkpoint. */
   checkpointConcurrency?: number;
+  /**
+   * How a checkpoint makes everything written durable at once. Default: syncfs through `sync -f`
+   * on the real file system (fs-sync.ts), none on an injected one, which then sees every fsync.
+   */
+  syncFileSystem?: SyncFileSystem;
   fs?: StoreFs;
   logger?: Logger;
 }
@@ -160,6 +166,7 @@ export function createFileStore(options: FileStoreOptions): Store {
     log,
     concurrency: opts.checkpointConcurrency,
     intervalMs: opts.checkpointIntervalMs,
+    syncFileSystem: options.syncFileSystem ?? (fs === nodeStoreFs ? createFileSystemSyncer({ log }) : undefined),
   });
   const loadContext: LoadContext = { layout, fs, log, readConcurrency: opts.readConcurrency, readSliceSize: opts.readSliceSize };
   let closing: Promise<void> | null = null;
