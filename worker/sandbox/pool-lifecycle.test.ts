@@ -63,7 +63,7 @@ describe('idle reaping', () => {
     const prewarmed = log.events[0]!.pid;
     const pid = pidOf(await pool.run(req(lifeFn(PID_FN))));
     expect(pid).toBe(prewarmed);
-    const refill = log.events.find((e) => e.type === 'spawned' && e.pid !== prewarmed);
+    const refill = await log.waitFor((e) => e.type === 'spawned' && e.pid !== prewarmed);
     await log.waitFor((e) => e.type === 'exited' && e.pid === pid);
     // Proving that nothing else happens needs time to pass: several reaper periods (TTL 100 ms).
     await new Promise((r) => setTimeout(r, 400));
@@ -94,6 +94,34 @@ describe('maxProcesses', () => {
     expect(log.events.find((e) => e.type === 'exited')).toMatchObject({ pid: pidB, reason: 'evicted' });
     expect(pool.stats().warm).toEqual([a.name, c.name].map((n) => `${n}@1`).sort());
     expect(pidOf(await pool.run(req(a)))).toBe(pidA);
+  });
+
+  it('keeps the prewarmed reserve at the cap by evicting the least recently used idle warm process', async () => {
+    const { pool, log } = await startPool({ maxProcesses: 3, prewarm: 1, reserveEvictIdleMs: 0 });
+    const [a, b, c, d] = [lifeFn(PID_FN), lifeFn(PID_FN), lifeFn(PID_FN), lifeFn(PID_FN)];
+    const pidA = pidOf(await pool.run(req(a)));
+    pidOf(await pool.run(req(b)));
+    pidOf(await pool.run(req(c))); // a, b, c warm: the cap is full, so a goes for the reserve
+    expect(await log.waitFor((e) => e.type === 'exited' && e.pid === pidA)).toMatchObject({ reason: 'evicted' });
+    const reserve = await log.waitFor((e) => e.type === 'spawned' && e.pid !== pidA && log.events.indexOf(e) > log.events.findIndex((x) => x.type === 'exited'));
+    expect(reserve).toMatchObject({ prewarm: true });
+    const outcome = await pool.run(req(d));
+    expect(outcome).toMatchObject({ coldStart: true });
+    expect(pidOf(outcome)).toBe(reserve.pid); // d started from the reserve, not from a fork of its own
+    expect(log.maxLive).toBe(3);
+  });
+
+  it('does not evict a process used within reserveEvictIdleMs for the reserve', async () => {
+    const { pool, log } = await startPool({ maxProcesses: 3, prewarm: 1, reserveEvictIdleMs: 60_000 });
+    const [a, b, c] = [lifeFn(PID_FN), lifeFn(PID_FN), lifeFn(PID_FN)];
+    const pidA = pidOf(await pool.run(req(a)));
+    pidOf(await pool.run(req(b)));
+    pidOf(await pool.run(req(c)));
+    expect(log.events.filter((e) => e.type === 'exited')).toEqual([]);
+    expect(pool.stats().warm).toEqual([a, b, c].map((f) => `${f.name}@1`).sort());
+    const again = await pool.run(req(a));
+    expect(again).toMatchObject({ coldStart: false });
+    expect(pidOf(again)).toBe(pidA);
   });
 
   it('counts prewarmed processes against the cap', async () => {
@@ -142,6 +170,7 @@ describe('options', () => {
 
   it('rejects invalid values naming the option', () => {
     expect(() => resolveSandboxPoolOptions({ maxProcesses: 0 })).toThrow(/maxProcesses must be an integer ≥ 1/);
+    expect(() => resolveSandboxPoolOptions({ reserveEvictIdleMs: -1 })).toThrow(/reserveEvictIdleMs must be an integer ≥ 0, got -1/);
     expect(() => resolveSandboxPoolOptions({ maxProcesses: 2, prewarm: 3 })).toThrow(/prewarm \(3\) must not exceed maxProcesses \(2\)/);
     expect(() => resolveSandboxPoolOptions({ runtimePath: '/nonexistent/runtime.js' })).toThrow(/runtime script not found/);
   });

@@ -20,6 +20,12 @@ export const SANDBOX_POOL_DEFAULTS = {
   prewarmMemoryMb: FUNCTION_DEFAULTS.memoryMb,
   /** A child that has not said `ready` by then is killed, ms. */
   startTimeoutMs: 10_000,
+  /**
+   * When warm processes fill maxProcesses, one idle at least this long is evicted (LRU) to keep
+   * the prewarmed reserve, ms. Processes reused more often than this are never evicted for it, so
+   * a busy function at full concurrency does not trade its warm processes for prewarmed ones.
+   */
+  reserveEvictIdleMs: 1_000,
 } as const;
 
 /** What happened to a runtime process; for metrics and tests. */
@@ -33,6 +39,7 @@ export interface SandboxPoolOptions {
   prewarm?: number;
   prewarmMemoryMb?: number;
   startTimeoutMs?: number;
+  reserveEvictIdleMs?: number;
   logger?: Logger;
   /** The compiled runtime entry script (runtime.js). */
   runtimePath?: string;
@@ -45,6 +52,7 @@ export interface ResolvedSandboxPoolOptions {
   readonly prewarm: number;
   readonly prewarmMemoryMb: number;
   readonly startTimeoutMs: number;
+  readonly reserveEvictIdleMs: number;
   readonly logger: Logger;
   readonly runtimePath: string;
   readonly onProcessEvent: ((event: ProcessEvent) => void) | null;
@@ -76,6 +84,7 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
     prewarm,
     prewarmMemoryMb: integer('prewarmMemoryMb', opts.prewarmMemoryMb ?? d.prewarmMemoryMb, 16),
     startTimeoutMs: integer('startTimeoutMs', opts.startTimeoutMs ?? d.startTimeoutMs, 1),
+    reserveEvictIdleMs: integer('reserveEvictIdleMs', opts.reserveEvictIdleMs ?? d.reserveEvictIdleMs, 0),
     logger: opts.logger ?? silentLogger,
     // The permission model compares real paths: a symlinked path would deny the script itself.
     runtimePath: realpathSync(runtimePath),

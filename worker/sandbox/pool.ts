@@ -1,7 +1,8 @@
 /**
  * The sandbox pool: runs function invocations in runtime child processes (process-sandbox.ts).
  * Picks a warm process of the same version (no spawn, just IPC), else a prewarmed one that takes
- * the code, else spawns; keeps at most maxProcesses alive, evicting idle ones LRU; reaps idle
+ * the code, else spawns; keeps at most maxProcesses alive, evicting idle ones LRU (also to keep
+ * the prewarmed reserve when warm processes fill the cap); reaps idle
  * warm processes after idleTtlMs; kills on timeout or abort. A process is never reused after a
  * kill, a crash, a failed load or a fatal error. It never lets one function's failure escape as
  * a rejection: every run() resolves to a RunOutcome.
@@ -44,6 +45,8 @@ interface Slot {
   lastUsedMs: number;
   /** Monotonic use order for LRU: many runs finish within the same millisecond. */
   lastUseSeq: number;
+  /** Killed to make room for a prewarmed process; counts toward the reserve until it exits. */
+  evictedForReserve?: boolean;
 }
 
 class PoolClosedError extends Error {}
@@ -59,6 +62,8 @@ export class ProcessSandboxPool implements SandboxPool {
   #changeWaiters: Array<() => void> = [];
   /** Runs waiting for a free process; refills hold back while any wait. */
   #waiting = 0;
+  /** The last refill found the reserve short and nothing idle to evict: retry when a run ends. */
+  #reserveShort = false;
   #formats = new Map<string, ModuleFormat>();
   #useSeq = 0;
   #reaper: NodeJS.Timeout | undefined;
@@ -125,7 +130,8 @@ export class ProcessSandboxPool implements SandboxPool {
         format ??= this.#formatOf(fn);
         const loaded = await proc.load(fn, format, RUNTIME_LIMITS, (lines, t) => logs.accept(lines, t));
         // The refill's fork and the new process's start-up would compete for CPU with this cold
-        // start: spawn it when the run ends, or after REFILL_DELAY_MS for a long run.
+        // start: spawn it once the run has ended and its outcome is sent, or after REFILL_DELAY_MS
+        // for a long run.
         refillTimer = setTimeout(() => this.#refill(), REFILL_DELAY_MS);
         refillTimer.unref();
         if (!loaded.ok) {
@@ -164,7 +170,8 @@ export class ProcessSandboxPool implements SandboxPool {
       if (slot) this.#release(slot);
       if (refillTimer) {
         clearTimeout(refillTimer);
-        this.#refill();
+        // After the outcome is on its way: the fork blocks this thread for about a millisecond.
+        setImmediate(() => this.#refill());
       }
     }
   }
@@ -259,11 +266,12 @@ export class ProcessSandboxPool implements SandboxPool {
     return starting; // already forking: waiting for it beats starting another
   }
 
-  #lruIdle(): Slot | null {
+  /** The least recently used idle process: warm or prewarmed, or only warm ones with 'loaded'. */
+  #lruIdle(only?: 'loaded'): Slot | null {
     let lru: Slot | null = null;
     for (const slot of this.#slots) {
       const s = slot.proc.state;
-      if (slot.leased || (s !== 'loaded' && s !== 'idle')) continue;
+      if (slot.leased || (s !== 'loaded' && (only === 'loaded' || s !== 'idle'))) continue;
       if (!lru || slot.lastUseSeq < lru.lastUseSeq) lru = slot;
     }
     return lru;
@@ -283,6 +291,7 @@ export class ProcessSandboxPool implements SandboxPool {
     const state = slot.proc.state;
     if (state !== 'loaded' && slot.proc.usable) slot.proc.kill(state === 'idle' || state === 'starting' || state === 'loading' ? 'load_failed' : 'protocol');
     this.#notify();
+    if (this.#reserveShort) this.#refill();
   }
 
   #finishInvoke(slot: Slot, result: ResultMessage): { ok: true; outputJson: string } | { ok: false; error: RunError } {
@@ -324,18 +333,43 @@ export class ProcessSandboxPool implements SandboxPool {
     return slot;
   }
 
-  /** Tops the prewarmed processes back up, without ever taking room a waiting run needs. */
+  /**
+   * Tops the prewarmed processes back up, without ever taking room a waiting run needs. When warm
+   * processes fill maxProcesses, the least recently used one idle for reserveEvictIdleMs is evicted
+   * to make room: a function that lost its warm process starts again from the pool in a few ms,
+   * while a full pool with no reserve forks (~70 ms) on the critical path of every new function.
+   * Retried when a run ends and by the reaper while the reserve is short.
+   */
   #refill(): void {
-    if (this.#state !== 'running' || this.#waiting > 0) return;
-    let generic = 0;
-    for (const slot of this.#slots) if (slot.prewarm && !slot.leased && slot.proc.usable) generic += 1;
-    while (generic < this.options.prewarm && this.#slots.size < this.options.maxProcesses) {
-      this.#spawn(this.options.prewarmMemoryMb, true);
-      generic += 1;
+    this.#reserveShort = false;
+    if (this.#state !== 'running') return;
+    if (this.#waiting > 0) {
+      this.#reserveShort = true; // the waiting run takes the room first; retried when a run ends
+      return;
+    }
+    let reserve = 0;
+    for (const slot of this.#slots) {
+      if (slot.prewarm ? !slot.leased && slot.proc.usable : slot.evictedForReserve) reserve += 1;
+    }
+    while (reserve < this.options.prewarm) {
+      if (this.#slots.size < this.options.maxProcesses) {
+        this.#spawn(this.options.prewarmMemoryMb, true);
+      } else {
+        const victim = this.#lruIdle('loaded');
+        if (!victim || Date.now() - victim.lastUsedMs < this.options.reserveEvictIdleMs) {
+          this.#reserveShort = true;
+          return;
+        }
+        this.#log.info({ pid: victim.proc.pid, key: victim.proc.loaded?.key ?? null }, 'evicting idle runtime process for the prewarmed reserve');
+        victim.evictedForReserve = true;
+        victim.proc.kill('evicted'); // its exit calls #refill again, which spawns into the room
+      }
+      reserve += 1;
     }
   }
 
   #reap(): void {
+    if (this.#reserveShort) this.#refill();
     const now = Date.now();
     for (const slot of this.#slots) {
       if (slot.leased || slot.proc.state !== 'loaded') continue;
