@@ -3,7 +3,10 @@
  * (TASKFORGE_TRACE_FILE, common/hop-trace.ts), sends sequential sync invokes of the trivial
  * handler over one keep-alive connection, and prints the median time between consecutive marks:
  * client → gateway → scheduler → worker → sandbox and back. Usage:
- *   node dist/bench/tools/hops.js [invokes, default 500]
+ *   node dist/bench/tools/hops.js [invokes, default 500] [--cold] [--pace ms]
+ * `--cold` registers a fresh function before each invoke (not timed), so every invoke is a cold
+ * start on the prewarmed pool, as in the cold-start scenario; `--pace` waits that long before each
+ * timed invoke (default 250 ms with --cold, 0 without), which shows what an idle stack adds.
  * Marks carry wall-clock epoch time, shared by all processes of the host. The sandbox itself is
  * not traced (it sees no environment and may not write files): `W2 → W3` is the IPC round trip
  * with the handler's run inside it.
@@ -52,15 +55,22 @@ function steps(windows: Mark[][]): { step: string; ms: number; n: number }[] {
 }
 
 async function main(): Promise<void> {
-  const invokes = Number(process.argv[2] ?? 500);
-  if (!Number.isInteger(invokes) || invokes < 1) throw new Error('usage: hops.js [invokes ≥ 1]');
+  const args = process.argv.slice(2);
+  const cold = args.includes('--cold');
+  const paceAt = args.indexOf('--pace');
+  const paceMs = paceAt >= 0 ? Number(args[paceAt + 1]) : cold ? 250 : 0;
+  const invokes = Number(args.find((a, i) => !a.startsWith('--') && i !== paceAt + 1) ?? (cold ? 30 : 500));
+  if (!Number.isInteger(invokes) || invokes < 1 || !Number.isFinite(paceMs) || paceMs < 0) {
+    throw new Error('usage: hops.js [invokes ≥ 1] [--cold] [--pace ms ≥ 0]');
+  }
   const traceFile = join(tmpdir(), `taskforge-hops-${process.pid}.trace`);
   await writeFile(traceFile, '');
   // Inherited by every process of the stack (not by sandboxes: they get a clean environment).
   process.env.TASKFORGE_TRACE_FILE = traceFile;
-  const stack = await startStack({ workers: 2, capacity: 4 });
+  const stack = await startStack({ workers: cold ? 1 : 2, capacity: 4 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const url = `${stack.url}/v1/functions/${FN}/invoke?mode=sync`;
+  const invokeUrl = (fn: string): string => `${stack.url}/v1/functions/${fn}/invoke?mode=sync`;
+  const url = invokeUrl(FN);
   try {
     await putFunction(stack.url, FN, TRIVIAL_CODE);
     for (let i = 0; i < WARMUP; i++) await post(agent, url);
@@ -68,8 +78,15 @@ async function main(): Promise<void> {
     await writeFile(traceFile, '');
     const requests: { start: number; end: number }[] = [];
     for (let i = 0; i < invokes; i++) {
+      let target = url;
+      if (cold) {
+        const fn = `${FN}-cold-${i}`;
+        await putFunction(stack.url, fn, `${TRIVIAL_CODE}// ${fn}\n`); // distinct code: nothing cached by hash
+        target = invokeUrl(fn);
+      }
+      if (paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
       const start = now();
-      const status = await post(agent, url);
+      const status = await post(agent, target);
       const end = now();
       if (status !== 200) throw new Error(`invoke answered ${status}`);
       requests.push({ start, end });
@@ -92,7 +109,8 @@ async function main(): Promise<void> {
     });
     const total = median(requests.map((r) => r.end - r.start));
     const rows = steps(windows).filter((s) => s.n >= invokes / 2);
-    console.log(`${invokes} sequential sync invokes, p50 ${total.toFixed(3)} ms; median per step (steps seen in ≥ half the invokes):`);
+    const kind = `${cold ? 'cold' : 'warm'}${paceMs > 0 ? `, ${paceMs} ms apart` : ''}`;
+    console.log(`${invokes} sequential sync invokes (${kind}), p50 ${total.toFixed(3)} ms; median per step (steps seen in ≥ half the invokes):`);
     for (const s of rows) console.log(`  ${s.ms.toFixed(3).padStart(7)} ms  ${s.step}${s.n < invokes ? `  (${s.n} of ${invokes})` : ''}`);
     console.log(`  ${rows.reduce((a, s) => a + s.ms, 0).toFixed(3).padStart(7)} ms  sum of the medians`);
   } finally {
