@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const cold = args.includes('--cold');
   const paceAt = args.indexOf('--pace');
   const paceMs = paceAt >= 0 ? Number(args[paceAt + 1]) : cold ? 250 : 0;
-  const invokes = Number(args.find((a, i) => !a.startsWith('--') && i !== paceAt + 1) ?? (cold ? 30 : 500));
+  const invokes = Number(args.find((a, i) => !a.startsWith('--') && !(paceAt >= 0 && i === paceAt + 1)) ?? (cold ? 30 : 500));
   if (!Number.isInteger(invokes) || invokes < 1 || !Number.isFinite(paceMs) || paceMs < 0) {
     throw new Error('usage: hops.js [invokes ≥ 1] [--cold] [--pace ms ≥ 0]');
   }
