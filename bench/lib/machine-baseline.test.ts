@@ -1,0 +1,38 @@
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fileCreateCpuUs, processRoundTrip } from './machine-baseline.js';
+
+describe('machine baseline', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('times round trips to a real child process and counts the CPU of both sides', async () => {
+    const r = await processRoundTrip(50, 0, 5);
+    expect(r).toMatchObject({ trips: 50, gapMs: 0 });
+    expect(r.wallUsP50).toBeGreaterThan(0);
+    // Two processes each receive and send one message per trip: that cannot be free.
+    expect(r.cpuUs).toBeGreaterThan(0);
+  });
+
+  it('waits the gap before each trip without counting it as the trip’s wall time', async () => {
+    const started = performance.now();
+    const r = await processRoundTrip(10, 20, 1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(10 * 20);
+    expect(r.wallUsP50).toBeLessThan(20_000);
+  });
+
+  it('creates every file through a temp name and leaves no temp file', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'tf-baseline-'));
+    dirs.push(parent);
+    const dir = join(parent, 'files');
+    expect(fileCreateCpuUs(dir, 25)).toBeGreaterThanOrEqual(0);
+    const names = readdirSync(dir).sort();
+    expect(names).toHaveLength(25);
+    expect(names.every((n) => /^f\d+\.json$/.test(n))).toBe(true);
+  });
+});
