@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,27 @@ describe('machine baseline', () => {
     expect(r.wallUsP50).toBeGreaterThan(0);
     // Two processes each receive and send one message per trip: that cannot be free.
     expect(r.cpuUs).toBeGreaterThan(0);
+  });
+
+  it('keeps one set of listeners on the child however many trips it makes', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await processRoundTrip(40, 0, 20);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('rejects, naming the exit, when the child dies instead of answering', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tf-baseline-'));
+    dirs.push(dir);
+    const script = join(dir, 'dies.cjs');
+    await writeFile(script, 'process.exit(3);\n');
+    await expect(processRoundTrip(5, 0, 1, script)).rejects.toThrow(/echo child exited \(3\)/);
   });
 
   it('waits the gap before each trip without counting it as the trip’s wall time', async () => {

@@ -31,34 +31,38 @@ export interface RoundTrip {
 
 const cpuOf = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
-/** `trips` round trips to a fresh child, each sent `gapMs` after the previous answer (0: at once). */
-export async function processRoundTrip(trips: number, gapMs: number, warmup = 200): Promise<RoundTrip> {
-  const child = fork(ECHO_CHILD, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  try {
-    const next = (): Promise<unknown> => new Promise((resolve, reject) => {
-      child.once('message', resolve);
-      child.once('error', reject);
+/**
+ * `trips` round trips to a fresh child, each sent `gapMs` after the previous answer (0: at once).
+ * Rejects if the child dies; `script` replaces the echo child (tests).
+ */
+export async function processRoundTrip(trips: number, gapMs: number, warmup = 200, script = ECHO_CHILD): Promise<RoundTrip> {
+  const child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // One listener each for the whole run: the reply (or failure) goes to the one request in flight.
+  let pending: { resolve: (m: unknown) => void; reject: (e: Error) => void } | null = null;
+  const settle = (fn: (p: NonNullable<typeof pending>) => void): void => {
+    const p = pending;
+    pending = null;
+    if (p) fn(p);
+  };
+  child.on('message', (m: unknown) => settle((p) => p.resolve(m)));
+  child.on('error', (err: Error) => settle((p) => p.reject(err)));
+  child.on('exit', (code, signal) => settle((p) => p.reject(new Error(`echo child exited (${code ?? signal})`))));
+  const ask = (m: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      pending = { resolve, reject };
+      child.send(m as string | number);
     });
-    const usage = async (): Promise<number> => {
-      const reply = next();
-      child.send('usage');
-      return cpuOf(((await reply) as { usage: NodeJS.CpuUsage }).usage);
-    };
+  try {
+    const usage = async (): Promise<number> => cpuOf(((await ask('usage')) as { usage: NodeJS.CpuUsage }).usage);
     const wait = (ms: number): Promise<void> => new Promise((r) => (ms > 0 ? setTimeout(r, ms) : setImmediate(r)));
-    for (let i = 0; i < warmup; i++) {
-      const reply = next();
-      child.send(i);
-      await reply;
-    }
+    for (let i = 0; i < warmup; i++) await ask(i);
     const walls: number[] = [];
     const childBefore = await usage();
     const selfBefore = process.cpuUsage();
     for (let i = 0; i < trips; i++) {
       await wait(gapMs);
       const t = performance.now();
-      const reply = next();
-      child.send(i);
-      await reply;
+      await ask(i);
       walls.push((performance.now() - t) * 1000);
     }
     const self = cpuOf(process.cpuUsage(selfBefore));
