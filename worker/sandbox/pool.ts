@@ -291,7 +291,8 @@ export class ProcessSandboxPool implements SandboxPool {
     const state = slot.proc.state;
     if (state !== 'loaded' && slot.proc.usable) slot.proc.kill(state === 'idle' || state === 'starting' || state === 'loading' ? 'load_failed' : 'protocol');
     this.#notify();
-    if (this.#reserveShort) this.#refill();
+    // Like the cold start's refill: after the outcome is on its way (a fork blocks this thread).
+    if (this.#reserveShort) setImmediate(() => this.#refill());
   }
 
   #finishInvoke(slot: Slot, result: ResultMessage): { ok: true; outputJson: string } | { ok: false; error: RunError } {
