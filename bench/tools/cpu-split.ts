@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const capAt = args.indexOf('--capacity');
   const capacity = capAt >= 0 ? Number(args[capAt + 1]) : 4;
-  const invokes = Number(args.find((a, i) => /^\d+$/.test(a) && i !== capAt + 1) ?? 10_000);
+  const invokes = Number(args.find((a, i) => /^\d+$/.test(a) && (capAt < 0 || i !== capAt + 1)) ?? 10_000);
   if (!Number.isInteger(capacity) || capacity < 1 || !Number.isInteger(invokes) || invokes < 1) {
     throw new Error('usage: cpu-split.js [invokes] [--capacity n]');
   }
