@@ -33,6 +33,12 @@ export function processMemory(pid: number): ProcMemory | null {
   return { pid, rssBytes: kbField(status, 'VmRSS') ?? 0, pssBytes: pss };
 }
 
+/** The fields of a /proc/<pid>/stat (or task/<tid>/stat) line after the command name (field 3 on). */
+export function statFields(stat: string): string[] {
+  // The command name may hold spaces and parentheses: fields start after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Every process's pid, ppid and the /proc/<pid>/stat fields after the command name (field 3 on). */
 export function procStats(): Array<{ pid: number; ppid: number; fields: string[] }> {
   const out: Array<{ pid: number; ppid: number; fields: string[] }> = [];
@@ -44,8 +50,7 @@ export function procStats(): Array<{ pid: number; ppid: number; fields: string[]
     } catch {
       continue;
     }
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(stat);
     out.push({ pid: Number(entry), ppid: Number(fields[1]), fields });
   }
   return out;

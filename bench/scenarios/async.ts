@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { DurabilityProbe } from '../lib/durability-probe.js';
 import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
-import { invokeSync, putFunction, request, sleep } from '../lib/http.js';
+import { invokeSync, putFunction, request, sleep, terminalCount } from '../lib/http.js';
 import { describeLoad, runLoad } from '../lib/load.js';
 import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
 import { startStack } from '../lib/stack.js';
@@ -15,18 +15,12 @@ import { startStack } from '../lib/stack.js';
 const FN = 'bench-async';
 /** Every n-th 202 is checked on disk. */
 const DURABLE_SAMPLE_EVERY = 20;
-const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled'] as const;
 
 interface ListedExecution {
   id: string;
   mode: string;
   status: string;
   finishedAt: string | null;
-}
-
-async function terminalCount(url: string): Promise<number> {
-  const res = await request<{ executions: Record<string, number> }>(url, 'GET', '/v1/stats', undefined, 5000);
-  return TERMINAL.reduce((n, s) => n + (res.body.executions[s] ?? 0), 0);
 }
 
 async function listAll(url: string): Promise<ListedExecution[]> {

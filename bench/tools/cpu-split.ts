@@ -10,26 +10,24 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
-import { invokeSync, putFunction, request, sleep } from '../lib/http.js';
+import { invokeSync, putFunction, sleep, terminalCount } from '../lib/http.js';
 import { describeLoad, runLoad } from '../lib/load.js';
-import { procStats } from '../lib/proc-memory.js';
+import { procStats, statFields } from '../lib/proc-memory.js';
 import { startStack } from '../lib/stack.js';
 
 const FN = 'bench-cpu-split';
 const CONNECTIONS = 50;
 const TICKS_PER_SECOND = 100;
-const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled'];
 
 /** utime + stime (+ the reaped children's when asked) of one stat line's fields after the command. */
 const ticksOf = (fields: string[], withChildren: boolean): number =>
   Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
 
-function statFields(path: string): string[] | null {
+function taskFields(path: string): string[] | null {
   try {
-    const raw = readFileSync(path, 'utf8');
-    return raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return statFields(readFileSync(path, 'utf8'));
   } catch {
-    return null;
+    return null; // the thread ended meanwhile
   }
 }
 
@@ -38,7 +36,7 @@ function threadTicks(pid: number): { main: number; others: number } {
   let main = 0;
   let others = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const f = statFields(`/proc/${pid}/task/${tid}/stat`);
+    const f = taskFields(`/proc/${pid}/task/${tid}/stat`);
     if (!f) continue;
     if (Number(tid) === pid) main += ticksOf(f, false);
     else others += ticksOf(f, false);
@@ -72,11 +70,6 @@ function read(roles: { gateway: number; scheduler: number; workers: number[] }):
   };
 }
 
-async function finished(url: string): Promise<number> {
-  const res = await request<{ executions: Record<string, number> }>(url, 'GET', '/v1/stats', undefined, 5000);
-  return TERMINAL.reduce((n, s) => n + (res.body.executions[s] ?? 0), 0);
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const capAt = args.indexOf('--capacity');
@@ -91,11 +84,11 @@ async function main(): Promise<void> {
     await invokeSync(stack.url, FN);
     await runLoad({ url: stack.url, path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, connections: 16, durationSeconds: 2, expectStatus: 200 });
     const roles = { gateway: stack.gateway.pid, scheduler: stack.scheduler.proc.pid, workers: stack.workers.map((w) => w.pid) };
-    const before = await finished(stack.url);
+    const before = await terminalCount(stack.url);
     const start = read(roles);
     const startedAt = performance.now();
     const r = await runLoad({ url: stack.url, path: `/v1/functions/${FN}/invoke`, body: EVENT_BODY, connections: CONNECTIONS, amount: invokes, maxSeconds: 120, expectStatus: 202 });
-    while ((await finished(stack.url)) - before < r.ok) await sleep(50);
+    while ((await terminalCount(stack.url)) - before < r.ok) await sleep(50);
     const seconds = (performance.now() - startedAt) / 1000;
     const end = read(roles);
     console.log(`accept: ${describeLoad(r)}`);
