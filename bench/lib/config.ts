@@ -26,6 +26,14 @@ export interface BenchConfig {
   /** ms of CPU the CPU-bound handler burns. */
   readonly cpuMs: number;
   readonly cpuConnections: number;
+  /**
+   * s of CPU-bound load before measuring. Longer than warmupSeconds: at ~250 invokes/s, 3 s is
+   * ~750 invokes, too few for V8 to finish optimising the gateway's, scheduler's and workers'
+   * code, which the trivial scenarios (thousands of invokes/s) warm in a second or two.
+   */
+  readonly cpuWarmupSeconds: number;
+  /** s the same handler runs in bare processes, the scenario's own ceiling (lib/cpu-baseline.ts). */
+  readonly cpuBaselineSeconds: number;
   readonly storeSizes: readonly number[];
   readonly storeStartupRuns: number;
   readonly listSamples: number;
@@ -50,6 +58,8 @@ const FULL: BenchConfig = {
   warmSamples: 50,
   cpuMs: 5,
   cpuConnections: 16,
+  cpuWarmupSeconds: 15,
+  cpuBaselineSeconds: 5,
   storeSizes: [10_000, 100_000],
   storeStartupRuns: 2,
   listSamples: 300,
@@ -66,6 +76,8 @@ const QUICK: BenchConfig = {
   asyncSendMaxSeconds: 15,
   asyncCompleteTimeoutMs: 20_000,
   coldFunctions: 12,
+  cpuWarmupSeconds: 2,
+  cpuBaselineSeconds: 2,
   warmSamples: 20,
   storeSizes: [5_000, 20_000],
   storeStartupRuns: 1,

@@ -27,9 +27,10 @@ export function cpuCode(iterations: number): string {
   ].join('\n');
 }
 
-type CpuHandler = () => Promise<{ cpuMs: number }>;
+export type CpuHandler = () => Promise<{ cpuMs: number }>;
 
-async function loadHandler(iterations: number): Promise<CpuHandler> {
+/** The CPU-bound handler, imported in this process. */
+export async function loadHandler(iterations: number): Promise<CpuHandler> {
   return ((await import(`data:text/javascript,${encodeURIComponent(cpuCode(iterations))}`)) as { default: CpuHandler }).default;
 }
 
