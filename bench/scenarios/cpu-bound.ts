@@ -40,9 +40,11 @@ export const cpuBoundScenario: Scenario = {
       const pids = { gateway: stack.gateway.pid, scheduler: stack.scheduler.proc.pid, workers: stack.workers.map((w) => w.pid) };
       const cpuBefore = readRoleCpu(pids);
       const r = await runLoad({ ...base, durationSeconds: cfg.loadSeconds });
-      const split = Object.fromEntries(cpuPerExecution(cpuBefore, readRoleCpu(pids), r.ok).map(({ part, us }) => [part, us / 1000]));
-      const sandboxMs = split.sandboxes!;
-      const platformMs = split.gateway! + split['scheduler, main thread']! + split['scheduler, other threads']! + split.workers!;
+      const cpuAfter = readRoleCpu(pids);
+      // No execution answered: no split to show (the notes below say what the answers were).
+      const split: Record<string, number> = r.ok > 0 ? Object.fromEntries(cpuPerExecution(cpuBefore, cpuAfter, r.ok).map(({ part, us }) => [part, us / 1000])) : {};
+      const sandboxMs = split.sandboxes ?? NaN;
+      const platformMs = (split.gateway ?? NaN) + (split['scheduler, main thread'] ?? NaN) + (split['scheduler, other threads'] ?? NaN) + (split.workers ?? NaN);
       const alone: number[] = [];
       const sandboxCpu: number[] = [];
       for (let i = 0; i < ALONE_SAMPLES; i++) {
