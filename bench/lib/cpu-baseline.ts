@@ -5,13 +5,9 @@
  * machine gives CPU-bound work at all; TaskForge's figure is shown beside it.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { libChildScript } from './proc.js';
 
-/** The compiled child next to this module, or in dist/ when this runs from source (tests). */
-const BURN_CHILD = [join(import.meta.dirname, 'burn-child.js'), join(import.meta.dirname, '..', '..', 'dist', 'bench', 'lib', 'burn-child.js')].find((p) =>
-  existsSync(p),
-)!;
+const BURN_CHILD = libChildScript('burn-child');
 
 export interface BareCpuRate {
   processes: number;

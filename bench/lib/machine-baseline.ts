@@ -12,13 +12,11 @@
  *   inodes deleted in the last minutes (see data-dirs.ts), so it also shows whether the disk is fair.
  */
 import { fork } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { libChildScript } from './proc.js';
 
-/** The compiled child next to this module, or in dist/ when this runs from source (tests). */
-const ECHO_CHILD = [join(import.meta.dirname, 'echo-child.js'), join(import.meta.dirname, '..', '..', 'dist', 'bench', 'lib', 'echo-child.js')].find((p) =>
-  existsSync(p),
-)!;
+const ECHO_CHILD = libChildScript('echo-child');
 
 export interface RoundTrip {
   trips: number;

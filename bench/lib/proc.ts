@@ -4,6 +4,8 @@
  * here is tracked so that a failed or timed-out scenario can kill exactly what it started, by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const STOP_GRACE_MS = 5_000;
@@ -25,6 +27,15 @@ export interface Proc {
 }
 
 const live = new Set<Proc>();
+
+/**
+ * A compiled child script of bench/lib (`name`.js): beside this module when the suite runs from
+ * dist/, or in dist/ when this module runs from source (tests).
+ */
+export function libChildScript(name: string): string {
+  const beside = join(import.meta.dirname, `${name}.js`);
+  return existsSync(beside) ? beside : join(import.meta.dirname, '..', '..', 'dist', 'bench', 'lib', `${name}.js`);
+}
 
 export function spawnNode(name: string, args: string[], opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Proc {
   const spawnedAt = performance.now();
