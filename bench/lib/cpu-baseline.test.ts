@@ -1,14 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bareCpuRate } from './cpu-baseline.js';
+import { TempDirs } from './temp-dirs.js';
 
 describe('bare CPU baseline', () => {
-  const dirs: string[] = [];
-  afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
+  const temp = new TempDirs();
+  afterEach(() => temp.cleanup());
 
   it('runs the handler in every child for the time given and sums their calls', async () => {
     const r = await bareCpuRate(10_000, 2, 0.3);
@@ -19,18 +15,12 @@ describe('bare CPU baseline', () => {
   });
 
   it('rejects, naming the exit, when a child dies before it reports', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tf-burn-'));
-    dirs.push(dir);
-    const script = join(dir, 'dies.cjs');
-    await writeFile(script, 'process.exit(3);\n');
+    const script = await temp.script('process.exit(3);\n');
     await expect(bareCpuRate(10, 2, 0.1, script)).rejects.toThrow(/burn child exited \(3\) before it reported/);
   });
 
   it('rejects when a child dies after it was told to go', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tf-burn-'));
-    dirs.push(dir);
-    const script = join(dir, 'dies-late.cjs');
-    await writeFile(script, "process.on('message', () => process.exit(4)); process.send('ready');\n");
+    const script = await temp.script("process.on('message', () => process.exit(4)); process.send('ready');\n");
     await expect(bareCpuRate(10, 1, 0.1, script)).rejects.toThrow(/burn child exited \(4\) before it reported/);
   });
 });

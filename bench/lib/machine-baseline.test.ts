@@ -1,15 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileCreateCpuUs, processRoundTrip } from './machine-baseline.js';
+import { TempDirs } from './temp-dirs.js';
 
 describe('machine baseline', () => {
-  const dirs: string[] = [];
-  afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
+  const temp = new TempDirs();
+  afterEach(() => temp.cleanup());
 
   it('times round trips to a real child process and counts the CPU of both sides', async () => {
     const r = await processRoundTrip(50, 0, 5);
@@ -33,10 +30,7 @@ describe('machine baseline', () => {
   });
 
   it('rejects, naming the exit, when the child dies instead of answering', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tf-baseline-'));
-    dirs.push(dir);
-    const script = join(dir, 'dies.cjs');
-    await writeFile(script, 'process.exit(3);\n');
+    const script = await temp.script('process.exit(3);\n');
     await expect(processRoundTrip(5, 0, 1, script)).rejects.toThrow(/echo child exited \(3\)/);
   });
 
@@ -48,9 +42,7 @@ describe('machine baseline', () => {
   });
 
   it('creates every file through a temp name and leaves no temp file', async () => {
-    const parent = await mkdtemp(join(tmpdir(), 'tf-baseline-'));
-    dirs.push(parent);
-    const dir = join(parent, 'files');
+    const dir = join(await temp.dir(), 'files');
     expect(fileCreateCpuUs(dir, 25)).toBeGreaterThanOrEqual(0);
     const names = readdirSync(dir).sort();
     expect(names).toHaveLength(25);
