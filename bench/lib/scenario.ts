@@ -15,6 +15,8 @@ export interface CeilingPoint {
 
 export interface Ceiling {
   points: CeilingPoint[];
+  /** The design floor (lib/floor.ts) at the same concurrencies; absent if it could not run. */
+  floor?: CeilingPoint[];
 }
 
 export interface ScenarioContext {
@@ -38,11 +40,17 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<ScenarioOutput>;
 }
 
-/** The ceiling at `connections`, or at the closest measured concurrency. */
-export function ceilingAt(ceiling: Ceiling | null, connections: number): CeilingPoint | null {
-  if (!ceiling || ceiling.points.length === 0) return null;
-  return ceiling.points.reduce((best, p) => (Math.abs(p.connections - connections) < Math.abs(best.connections - connections) ? p : best));
+/** The point at `connections`, or at the closest measured concurrency. */
+function pointAt(points: CeilingPoint[] | undefined, connections: number): CeilingPoint | null {
+  if (!points || points.length === 0) return null;
+  return points.reduce((best, p) => (Math.abs(p.connections - connections) < Math.abs(best.connections - connections) ? p : best));
 }
+
+/** The ceiling at `connections`, or at the closest measured concurrency. */
+export const ceilingAt = (ceiling: Ceiling | null, connections: number): CeilingPoint | null => pointAt(ceiling?.points, connections);
+
+/** The design floor at `connections`, or at the closest measured concurrency. */
+export const floorAt = (ceiling: Ceiling | null, connections: number): CeilingPoint | null => pointAt(ceiling?.floor, connections);
 
 /** 100 · value / ceiling rps, or NaN without a ceiling. */
 export const pctOf = (value: number, base: number | undefined): number => (base ? (100 * value) / base : NaN);

@@ -1,20 +1,38 @@
 /**
  * Scenario 1 — the ceiling: a bare Fastify app (lib/ceiling-server.ts) running the same trivial
  * handler in-process, loaded exactly like TaskForge's sync invoke at each concurrency. Beside it,
- * the machine's baseline (lib/machine-baseline.ts): what a process round trip and a file creation
- * cost here, the two costs TaskForge adds to the ceiling's path.
+ * the design floor (lib/floor.ts): TaskForge's processes and transports doing nothing but
+ * forwarding, loaded the same way — the best any implementation of this design can do here —
+ * and the machine's baseline (lib/machine-baseline.ts): what a process round trip and a file
+ * creation cost here, the two costs TaskForge adds to the ceiling's path.
  */
 import { join } from 'node:path';
 import { makeDataDir } from '../lib/data-dirs.js';
+import { startFloor } from '../lib/floor.js';
 import { describeLoad, runLoad } from '../lib/load.js';
 import { fileCreateCpuUs, processRoundTrip } from '../lib/machine-baseline.js';
 import { EVENT_BODY } from '../lib/handlers.js';
 import { spawnNode } from '../lib/proc.js';
-import type { CeilingPoint, Scenario } from '../lib/scenario.js';
+import type { BenchConfig } from '../lib/config.js';
+import { pctOf, type CeilingPoint, type Scenario } from '../lib/scenario.js';
 
 const SERVER = join(import.meta.dirname, '..', 'lib', 'ceiling-server.js');
 /** ms between round trips for the "after idle" baseline: about a CPU-bound invoke's gap. */
 const IDLE_GAP_MS = 4;
+const PATH = '/v1/functions/ceiling/invoke';
+
+/** A warm-up at the highest concurrency, then one measured run at each. */
+async function loadPoints(cfg: BenchConfig, url: string, label: string, progress: (m: string) => void): Promise<CeilingPoint[]> {
+  const base = { url, path: PATH, body: EVENT_BODY, expectStatus: 200 };
+  await runLoad({ ...base, connections: Math.max(...cfg.syncConcurrency), durationSeconds: cfg.warmupSeconds });
+  const points: CeilingPoint[] = [];
+  for (const c of cfg.syncConcurrency) {
+    const r = await runLoad({ ...base, connections: c, durationSeconds: cfg.loadSeconds });
+    progress(`${label} c=${c}: ${describeLoad(r)}`);
+    points.push({ connections: c, rps: r.rps, p50Ms: r.latency.p50, p99Ms: r.latency.p99 });
+  }
+  return points;
+}
 
 export const ceilingScenario: Scenario = {
   name: 'ceiling',
@@ -23,16 +41,16 @@ export const ceilingScenario: Scenario = {
     const proc = spawnNode('ceiling', [SERVER]);
     try {
       const { line } = await proc.waitForLine('ceiling listening', 15_000);
-      const url = `http://127.0.0.1:${line.port as number}`;
-      const base = { url, path: '/v1/functions/ceiling/invoke', body: EVENT_BODY, expectStatus: 200 };
-      await runLoad({ ...base, connections: 50, durationSeconds: cfg.warmupSeconds });
-      const points: CeilingPoint[] = [];
-      for (const c of cfg.syncConcurrency) {
-        const r = await runLoad({ ...base, connections: c, durationSeconds: cfg.loadSeconds });
-        progress(`ceiling c=${c}: ${describeLoad(r)}`);
-        points.push({ connections: c, rps: r.rps, p50Ms: r.latency.p50, p99Ms: r.latency.p99 });
-      }
+      const points = await loadPoints(cfg, `http://127.0.0.1:${line.port as number}`, 'ceiling', progress);
       await proc.stop();
+      const floorStack = await startFloor(cfg.workers, cfg.capacity);
+      let floor: CeilingPoint[];
+      try {
+        floor = await loadPoints(cfg, floorStack.url, 'design floor', progress);
+      } finally {
+        await floorStack.close();
+      }
+      const low = Math.min(...cfg.syncConcurrency);
       const busy = await processRoundTrip(cfg.quick ? 2_000 : 5_000, 0);
       const idle = await processRoundTrip(cfg.quick ? 200 : 500, IDLE_GAP_MS);
       const fileUs = fileCreateCpuUs(join(await makeDataDir('machine-baseline'), 'files'), cfg.quick ? 500 : 1_000);
@@ -40,12 +58,18 @@ export const ceilingScenario: Scenario = {
         `machine: process round trip ${busy.wallUsP50.toFixed(0)} µs, CPU ${busy.cpuUs.toFixed(0)} µs back to back, ${idle.cpuUs.toFixed(0)} µs after ${IDLE_GAP_MS} ms idle; file create ${fileUs.toFixed(0)} µs CPU`,
       );
       return {
-        numbers: { points, machine: { roundTripBusy: busy, roundTripAfterIdle: idle, fileCreateCpuUs: fileUs } },
+        numbers: { points, floor, machine: { roundTripBusy: busy, roundTripAfterIdle: idle, fileCreateCpuUs: fileUs } },
         metrics: [
           ...points.flatMap((p) => [
             { metric: `req/s c=${p.connections}`, value: p.rps, unit: 'req/s' },
             { metric: `p50 c=${p.connections}`, value: p.p50Ms, unit: 'ms' },
             { metric: `p99 c=${p.connections}`, value: p.p99Ms, unit: 'ms' },
+          ]),
+          ...floor.flatMap((f, i) => [
+            { metric: `design floor: req/s c=${f.connections}`, value: f.rps, unit: 'req/s' },
+            { metric: `design floor: req/s c=${f.connections} % of ceiling`, value: pctOf(f.rps, points[i]!.rps), unit: '%' },
+            { metric: `design floor: p50 c=${f.connections}`, value: f.p50Ms, unit: 'ms' },
+            ...(f.connections === low ? [{ metric: `design floor: p50 c=${low} ÷ ceiling p50`, value: f.p50Ms / points[i]!.p50Ms, unit: '×' }] : []),
           ]),
           { metric: 'process round trip (IPC), back to back: wall p50', value: busy.wallUsP50, unit: 'µs' },
           { metric: 'process round trip, back to back: CPU', value: busy.cpuUs, unit: 'µs' },
@@ -53,6 +77,7 @@ export const ceilingScenario: Scenario = {
           { metric: 'file create + rename (no fsync): CPU', value: fileUs, unit: 'µs' },
         ],
         notes: [
+          `design floor: gateway (Fastify), scheduler and ${cfg.workers} workers × ${cfg.capacity} sandboxes in their own processes, gRPC bidi streams between gateway, scheduler and workers and Node IPC to the sandboxes as in TaskForge, doing nothing but forwarding (no validation, records, disk or protobuf): the best any implementation of this design, with these transports, can reach on this machine.`,
           `machine baseline: CPU of both processes per IPC round trip; a sync invoke makes four process round trips (client, gateway, scheduler, worker, sandbox) and the store creates about one file per execution.`,
         ],
       };

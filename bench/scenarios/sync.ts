@@ -1,13 +1,14 @@
 /**
  * Scenario 2 — warm sync invoke: `POST /v1/functions/{name}/invoke?mode=sync` of the trivial
  * handler at each concurrency, after a warm-up at the highest one so every sandbox the run will
- * use is already started. Only 200 answers count; throughput is also a % of the same-run ceiling.
+ * use is already started. Only 200 answers count; throughput is also a % of the same-run ceiling,
+ * and of the same run's design floor (this shape and its transports doing nothing else).
  */
 import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
 import { invokeSync, putFunction } from '../lib/http.js';
 import { describeLoad, runLoad, type LoadResult } from '../lib/load.js';
 import type { Metric } from '../lib/report.js';
-import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
+import { ceilingAt, floorAt, pctOf, type Scenario } from '../lib/scenario.js';
 import { startStack } from '../lib/stack.js';
 
 const FN = 'bench-sync';
@@ -36,14 +37,21 @@ export const syncScenario: Scenario = {
       const notes: string[] = [`${cfg.workers} workers × capacity ${cfg.capacity}; only 200 answers count as done.`];
       const points = runs.map((r) => {
         const ceil = ceilingAt(ceiling, r.connections);
+        const floor = floorAt(ceiling, r.connections);
         const pct = pctOf(r.rps, ceil?.rps);
+        const pctFloor = pctOf(r.rps, floor?.rps);
         const p50Ratio = ceil ? r.latency.p50 / ceil.p50Ms : NaN;
+        const p50FloorRatio = floor ? r.latency.p50 / floor.p50Ms : NaN;
         const c = r.connections;
         metrics.push({ metric: `req/s c=${c}`, value: r.rps, unit: 'req/s' });
         metrics.push({ metric: `req/s c=${c} % of ceiling`, value: pct, unit: '%', ...(c === top ? { target: { op: '>=' as const, value: 20 } } : {}) });
+        metrics.push({ metric: `req/s c=${c} % of design floor`, value: pctFloor, unit: '%' });
         metrics.push({ metric: `p50 c=${c}`, value: r.latency.p50, unit: 'ms' });
         metrics.push({ metric: `p99 c=${c}`, value: r.latency.p99, unit: 'ms' });
-        if (c === Math.min(...levels) && c === Math.min(...cfg.syncConcurrency)) metrics.push({ metric: `p50 c=${c} ÷ ceiling p50`, value: p50Ratio, unit: '×', target: { op: '<=', value: 3 } });
+        if (c === Math.min(...levels) && c === Math.min(...cfg.syncConcurrency)) {
+          metrics.push({ metric: `p50 c=${c} ÷ ceiling p50`, value: p50Ratio, unit: '×', target: { op: '<=', value: 3 } });
+          metrics.push({ metric: `p50 c=${c} ÷ design floor p50`, value: p50FloorRatio, unit: '×' });
+        }
         const bad = r.unexpected + r.errors + r.timeouts;
         if (bad) notes.push(`c=${c}: ${bad} requests not answered 200 (${JSON.stringify(r.statusCounts)}, errors ${r.errors}, timeouts ${r.timeouts}).`);
         return {
@@ -57,6 +65,8 @@ export const syncScenario: Scenario = {
           statusCounts: r.statusCounts,
           pctOfCeiling: pct,
           p50VsCeiling: p50Ratio,
+          pctOfFloor: pctFloor,
+          p50VsFloor: p50FloorRatio,
         };
       });
       return { numbers: { workers: cfg.workers, capacity: cfg.capacity, points }, metrics, notes };

@@ -1,0 +1,206 @@
+/**
+ * The design floor (scenario 1, lib/floor.ts): TaskForge's processes and transports on a sync
+ * invoke's path, doing nothing but forwarding. One script, one role per process:
+ * - `scheduler`: a gRPC server; sends each invoke down the stream of the worker with the fewest
+ *   in flight (never more than its slots), queues it when every slot is taken;
+ * - `worker <port> <sandboxes>`: one gRPC bidi stream to the scheduler, and `sandboxes` child
+ *   processes over Node IPC, one invocation each at a time;
+ * - `gateway <port>`: Fastify on the invoke route, one gRPC bidi stream to the scheduler that
+ *   carries every request, matched to its answer by id;
+ * - `sandbox` (forked by a worker): runs the suite's trivial handler.
+ * No validation, no records, no disk, no protobuf (each message is one JSON buffer): what any
+ * implementation of this shape pays per invoke on this machine, at least. Scheduler, worker and
+ * gateway print one JSON line when ready; every role exits when the process it depends on goes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { fork } from 'node:child_process';
+import Fastify from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { TRIVIAL_CODE } from './handlers.js';
+
+type Handler = (event: unknown, ctx: Record<string, unknown>) => Promise<unknown>;
+interface Invoke {
+  id: number;
+  input: string;
+}
+interface Answer {
+  id: number;
+  out: string;
+}
+
+const pass = (b: Buffer): Buffer => b;
+const SERVICE: grpc.ServiceDefinition = {
+  connect: {
+    path: '/taskforge.bench.Floor/Connect',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: pass,
+    requestDeserialize: pass,
+    responseSerialize: pass,
+    responseDeserialize: pass,
+    originalName: 'connect',
+  },
+};
+const Client = grpc.makeGenericClientConstructor(SERVICE, 'Floor');
+type Stream = grpc.ClientDuplexStream<Buffer, Buffer>;
+
+const encode = (m: unknown): Buffer => Buffer.from(JSON.stringify(m));
+const ready = (msg: string, extra: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ msg, ...extra })}\n`);
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`floor: ${message}\n`);
+  process.exit(code);
+}
+
+/** A stream to the scheduler that says who it is; `onWelcome` once the scheduler has answered. */
+function connect<M>(port: number, hello: Record<string, unknown>, onMessage: (m: M) => void, onWelcome: () => void): Stream {
+  const stream = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()).connect() as Stream;
+  let welcomed = false;
+  stream.on('data', (b: Buffer) => {
+    const m = JSON.parse(b.toString()) as unknown;
+    if (welcomed) return onMessage(m as M);
+    welcomed = (m as { welcome?: unknown }).welcome === true;
+    if (welcomed) onWelcome();
+  });
+  stream.on('error', (err) => fail(`stream to the scheduler failed: ${err.message}`, 1));
+  stream.on('end', () => fail('the scheduler ended the stream', 1));
+  stream.write(encode(hello));
+  return stream;
+}
+
+function scheduler(): void {
+  interface Worker {
+    call: grpc.ServerDuplexStream<Buffer, Buffer>;
+    inFlight: number;
+    slots: number;
+  }
+  const workers: Worker[] = [];
+  const queue: Buffer[] = [];
+  let gateway: grpc.ServerDuplexStream<Buffer, Buffer> | null = null;
+  const pump = (): void => {
+    while (queue.length > 0) {
+      let best: Worker | null = null;
+      for (const w of workers) if (w.inFlight < w.slots && (!best || w.inFlight < best.inFlight)) best = w;
+      if (!best) return;
+      best.inFlight++;
+      best.call.write(queue.shift()!);
+    }
+  };
+  const server = new grpc.Server();
+  server.addService(SERVICE, {
+    connect(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+      let worker: Worker | null = null;
+      let isGateway = false;
+      call.on('data', (b: Buffer) => {
+        if (isGateway) {
+          queue.push(b); // forwarded as it came: the worker and the gateway read the id
+          pump();
+        } else if (worker) {
+          worker.inFlight--;
+          gateway?.write(b);
+          pump();
+        } else {
+          const hello = JSON.parse(b.toString()) as { role?: string; slots?: number };
+          if (hello.role === 'worker') workers.push((worker = { call, inFlight: 0, slots: hello.slots ?? 1 }));
+          else if (hello.role === 'gateway') [isGateway, gateway] = [true, call];
+          call.write(encode({ welcome: true }));
+        }
+      });
+      call.on('error', () => undefined); // a peer that goes away: the floor is being stopped
+    },
+  });
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) fail(`scheduler could not listen: ${err.message}`, 1);
+    ready('floor scheduler listening', { port });
+  });
+}
+
+function worker(port: number, sandboxes: number): void {
+  const idle: ReturnType<typeof fork>[] = [];
+  const queue: Invoke[] = [];
+  let started = 0;
+  let welcomed = false;
+  const maybeReady = (): void => {
+    if (welcomed && started === sandboxes) ready('floor worker ready');
+  };
+  const stream = connect<Invoke>(
+    port,
+    { role: 'worker', slots: sandboxes },
+    (m) => {
+      const child = idle.pop();
+      if (child) child.send(m);
+      else queue.push(m);
+    },
+    () => {
+      welcomed = true;
+      maybeReady();
+    },
+  );
+  let stopping = false;
+  const children: ReturnType<typeof fork>[] = [];
+  // Reap the sandboxes before going, so that their CPU time is counted in this process tree's.
+  process.on('SIGTERM', () => {
+    stopping = true;
+    let left = children.length;
+    for (const c of children) {
+      c.once('exit', () => --left === 0 && process.exit(0));
+      c.kill();
+    }
+  });
+  for (let i = 0; i < sandboxes; i++) {
+    const child = fork(new URL(import.meta.url), ['sandbox'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(child);
+    child.on('exit', (code, signal) => stopping || fail(`a sandbox exited (${code ?? signal})`, 1));
+    child.on('message', (m: Answer | { ready: true }) => {
+      if ('ready' in m) {
+        started++;
+        idle.push(child);
+        return maybeReady();
+      }
+      stream.write(encode(m));
+      const next = queue.shift();
+      if (next) child.send(next);
+      else idle.push(child);
+    });
+  }
+}
+
+async function sandbox(): Promise<void> {
+  const handler = ((await import(`data:text/javascript,${encodeURIComponent(TRIVIAL_CODE)}`)) as { default: Handler }).default;
+  process.on('message', (m: Invoke) => {
+    void handler(JSON.parse(m.input), { executionId: `ex_${m.id}` }).then((out) => process.send!({ id: m.id, out: JSON.stringify(out) }));
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true });
+}
+
+function gateway(port: number): void {
+  const waiting = new Map<number, (out: string) => void>();
+  let seq = 0;
+  const app = Fastify({ logger: false });
+  const stream = connect<Answer>(
+    port,
+    { role: 'gateway' },
+    (m) => {
+      const answer = waiting.get(m.id);
+      waiting.delete(m.id);
+      answer?.(m.out);
+    },
+    () => void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready('floor gateway listening', { port: (app.server.address() as AddressInfo).port })),
+  );
+  app.post('/v1/functions/:name/invoke', (request, reply) => {
+    const id = ++seq;
+    waiting.set(id, (out) => void reply.type('application/json').send(out));
+    stream.write(encode({ id, input: JSON.stringify(request.body ?? null) }));
+    return reply;
+  });
+}
+
+const USAGE = 'usage: floor-role.js scheduler | worker <port> <sandboxes> | gateway <port>';
+const [role, ...args] = process.argv.slice(2);
+const int = (s: string | undefined): number => (s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : fail(USAGE, 2));
+if (role === 'scheduler') scheduler();
+else if (role === 'worker') worker(int(args[0]), int(args[1]));
+else if (role === 'gateway') gateway(int(args[0]));
+else if (role === 'sandbox') void sandbox();
+else fail(USAGE, 2);

@@ -1,0 +1,78 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFloor, type Floor } from './floor.js';
+import { libChildScript, spawnNode, stopAll } from './proc.js';
+
+const invoke = async (url: string, event: unknown): Promise<{ status: number; body: unknown }> => {
+  const res = await fetch(`${url}/v1/functions/f/invoke?mode=sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  return { status: res.status, body: await res.json() };
+};
+
+const childrenOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+const alive = (pid: number): boolean => {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+};
+
+describe('design floor', () => {
+  let floor: Floor | null = null;
+  afterEach(async () => {
+    await floor?.close();
+    floor = null;
+    await stopAll();
+  });
+
+  it('answers every request with the trivial handler’s output for its own event, queueing past the sandboxes', async () => {
+    floor = await startFloor(2, 1);
+    expect(floor.procs.map((p) => p.name)).toEqual(['floor scheduler', 'floor worker 1', 'floor worker 2', 'floor gateway']);
+    // 12 at once on 2 sandboxes: the scheduler and the workers queue, and answers find their requests.
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(floor!.url, { n })));
+    expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+  });
+
+  it('stops every process it started, the workers’ sandboxes included', async () => {
+    floor = await startFloor(1, 2);
+    const { procs } = floor;
+    const sandboxes = childrenOf(procs[1]!.pid);
+    expect(sandboxes).toHaveLength(2);
+    await floor.close();
+    // The worker reaps its sandboxes before it exits (so their CPU is counted in the bench's tree).
+    expect((await procs[1]!.exited).code).toBe(0);
+    expect(sandboxes.filter(alive)).toEqual([]);
+    await Promise.all(procs.map((p) => p.exited));
+  });
+
+  it('takes its worker down when a sandbox dies', async () => {
+    floor = await startFloor(1, 2);
+    const worker = floor.procs[1]!;
+    process.kill(childrenOf(worker.pid)[0]!, 'SIGKILL');
+    expect((await worker.exited).code).toBe(1);
+    expect(worker.output()).toContain('floor: a sandbox exited (SIGKILL)');
+  });
+
+  it('takes down gateway and workers when the scheduler dies, instead of leaving them to hang', async () => {
+    floor = await startFloor(1, 1);
+    const [scheduler, worker, gateway] = floor.procs;
+    scheduler!.child.kill('SIGKILL');
+    expect((await worker!.exited).code).toBe(1);
+    expect((await gateway!.exited).code).toBe(1);
+    expect(gateway!.output()).toMatch(/floor: (stream to the scheduler failed|the scheduler ended the stream)/);
+  });
+
+  it('rejects a floor without workers or sandboxes before starting anything', async () => {
+    await expect(startFloor(0, 4)).rejects.toThrow(RangeError);
+    await expect(startFloor(2, 1.5)).rejects.toThrow(/floor sandboxes must be a whole number ≥ 1, got 1.5/);
+  });
+
+  it('exits 2 with its usage when a role is unknown or lacks its arguments', async () => {
+    for (const args of [['nope'], ['worker', '50051'], ['gateway', 'x']]) {
+      const p = spawnNode('floor role', [libChildScript('floor-role'), ...args]);
+      expect((await p.exited).code).toBe(2);
+      expect(p.output()).toContain('usage: floor-role.js scheduler | worker <port> <sandboxes> | gateway <port>');
+    }
+  });
+});
