@@ -15,7 +15,7 @@ export interface CeilingPoint {
 
 export interface Ceiling {
   points: CeilingPoint[];
-  /** The design floor (lib/floor.ts) at the same concurrencies; absent if it could not run. */
+  /** The design floor (lib/floor.ts) at the same concurrencies, measured with the ceiling. */
   floor?: CeilingPoint[];
 }
 
