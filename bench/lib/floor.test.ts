@@ -1,22 +1,16 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFloor, type Floor } from './floor.js';
 import { libChildScript, spawnNode, stopAll } from './proc.js';
+import { procStats } from './proc-memory.js';
 
 const invoke = async (url: string, event: unknown): Promise<{ status: number; body: unknown }> => {
   const res = await fetch(`${url}/v1/functions/f/invoke?mode=sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
   return { status: res.status, body: await res.json() };
 };
 
-const childrenOf = (pid: number): number[] =>
-  readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-const alive = (pid: number): boolean => {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-};
+const childrenOf = (pid: number): number[] => procStats().filter((p) => p.ppid === pid).map((p) => p.pid);
+/** A process still in /proc and not a zombie (state is the first field after the command). */
+const alive = (pid: number): boolean => procStats().some((p) => p.pid === pid && p.fields[0] !== 'Z');
 
 describe('design floor', () => {
   let floor: Floor | null = null;
