@@ -5,13 +5,10 @@
  */
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { TRIVIAL_CODE } from './handlers.js';
-
-type Handler = (event: unknown, ctx: Record<string, unknown>) => Promise<unknown>;
+import { loadTrivialHandler } from './handlers.js';
 
 async function main(): Promise<void> {
-  const mod = (await import(`data:text/javascript,${encodeURIComponent(TRIVIAL_CODE)}`)) as { default: Handler };
-  const handler = mod.default;
+  const handler = await loadTrivialHandler();
   const app = Fastify({ logger: false });
   let seq = 0;
   app.post('/v1/functions/:name/invoke', async (request) => {

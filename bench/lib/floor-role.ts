@@ -16,9 +16,8 @@ import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { TRIVIAL_CODE } from './handlers.js';
+import { loadTrivialHandler } from './handlers.js';
 
-type Handler = (event: unknown, ctx: Record<string, unknown>) => Promise<unknown>;
 interface Invoke {
   id: number;
   input: string;
@@ -166,7 +165,7 @@ function worker(port: number, sandboxes: number): void {
 }
 
 async function sandbox(): Promise<void> {
-  const handler = ((await import(`data:text/javascript,${encodeURIComponent(TRIVIAL_CODE)}`)) as { default: Handler }).default;
+  const handler = await loadTrivialHandler();
   process.on('message', (m: Invoke) => {
     void handler(JSON.parse(m.input), { executionId: `ex_${m.id}` }).then((out) => process.send!({ id: m.id, out: JSON.stringify(out) }));
   });

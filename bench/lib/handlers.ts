@@ -28,11 +28,18 @@ export function cpuCode(iterations: number): string {
 }
 
 export type CpuHandler = () => Promise<{ cpuMs: number }>;
+export type TrivialHandler = (event: unknown, ctx: Record<string, unknown>) => Promise<unknown>;
+
+/** The default export of a handler's source, imported in this process. */
+async function importHandler<T>(source: string): Promise<T> {
+  return ((await import(`data:text/javascript,${encodeURIComponent(source)}`)) as { default: T }).default;
+}
+
+/** The trivial handler, imported in this process (the ceiling's and the design floor's). */
+export const loadTrivialHandler = (): Promise<TrivialHandler> => importHandler(TRIVIAL_CODE);
 
 /** The CPU-bound handler, imported in this process. */
-export async function loadHandler(iterations: number): Promise<CpuHandler> {
-  return ((await import(`data:text/javascript,${encodeURIComponent(cpuCode(iterations))}`)) as { default: CpuHandler }).default;
-}
+export const loadHandler = (iterations: number): Promise<CpuHandler> => importHandler(cpuCode(iterations));
 
 /** Median CPU ms of `runs` calls, after `warm` calls to let the JIT optimise the loop. */
 async function cpuMsOf(handler: CpuHandler, warm: number, runs: number): Promise<number> {
