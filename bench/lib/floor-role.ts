@@ -1,16 +1,21 @@
 /**
  * The design floor (scenario 1, lib/floor.ts): TaskForge's processes and transports on a sync
- * invoke's path, doing nothing but forwarding. One script, one role per process:
- * - `scheduler`: a gRPC server; sends each invoke down the stream of the worker with the fewest
- *   in flight (never more than its slots), queues it when every slot is taken;
+ * invoke's path, doing nothing but forwarding — and two other shapes of the same path, measured
+ * beside it to say which shape would reach the targets. One script, one role per process:
+ * - `scheduler [--http]`: a gRPC server; sends each invoke down the stream of the worker with the
+ *   fewest in flight (never more than its slots), queues it when every slot is taken. With
+ *   `--http` it also takes the invokes over HTTP itself (the gateway inside the scheduler);
  * - `worker <port> <sandboxes>`: one gRPC bidi stream to the scheduler, and `sandboxes` child
  *   processes over Node IPC, one invocation each at a time;
  * - `gateway <port>`: Fastify on the invoke route, one gRPC bidi stream to the scheduler that
  *   carries every request, matched to its answer by id;
- * - `sandbox` (forked by a worker): runs the suite's trivial handler.
+ * - `single <sandboxes>`: Fastify and `sandboxes` child processes over Node IPC in one process,
+ *   no gRPC at all (the fewest processes a sandboxed invoke can cross);
+ * - `sandbox` (forked by a worker or by `single`): runs the suite's trivial handler.
  * No validation, no records, no disk, no protobuf (each message is one JSON buffer): what any
- * implementation of this shape pays per invoke on this machine, at least. Scheduler, worker and
- * gateway print one JSON line when ready; every role exits when the process it depends on goes.
+ * implementation of a shape pays per invoke on this machine, at least. Every role but `sandbox`
+ * prints one JSON line when ready (an HTTP front: `floor http listening` with its port); every
+ * role exits when the process it depends on goes.
  */
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
@@ -67,7 +72,7 @@ function connect<M>(port: number, hello: Record<string, unknown>, onMessage: (m:
   return stream;
 }
 
-function scheduler(): void {
+function scheduler(http: boolean): void {
   interface Worker {
     call: grpc.ServerDuplexStream<Buffer, Buffer>;
     inFlight: number;
@@ -76,6 +81,13 @@ function scheduler(): void {
   const workers: Worker[] = [];
   const queue: Buffer[] = [];
   let gateway: grpc.ServerDuplexStream<Buffer, Buffer> | null = null;
+  // With --http, invokes arrive here over HTTP and answers are parsed here for their ids.
+  const front = http
+    ? httpFront((m) => {
+        queue.push(encode(m));
+        pump();
+      })
+    : null;
   const pump = (): void => {
     while (queue.length > 0) {
       let best: Worker | null = null;
@@ -96,7 +108,8 @@ function scheduler(): void {
           pump();
         } else if (worker) {
           worker.inFlight--;
-          gateway?.write(b);
+          if (front) front.answer(JSON.parse(b.toString()) as Answer);
+          else gateway?.write(b);
           pump();
         } else {
           const hello = JSON.parse(b.toString()) as { role?: string; slots?: number };
@@ -111,33 +124,43 @@ function scheduler(): void {
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
     if (err) fail(`scheduler could not listen: ${err.message}`, 1);
     ready('floor scheduler listening', { port });
+    front?.listen();
   });
 }
 
-function worker(port: number, sandboxes: number): void {
+/** Fastify on the invoke route: each request is submitted with an id and answered by `answer`. */
+function httpFront(submit: (m: Invoke) => void): { answer: (m: Answer) => void; listen: () => void } {
+  const waiting = new Map<number, (out: string) => void>();
+  let seq = 0;
+  const app = Fastify({ logger: false });
+  app.post('/v1/functions/:name/invoke', (request, reply) => {
+    const id = ++seq;
+    waiting.set(id, (out) => void reply.type('application/json').send(out));
+    submit({ id, input: JSON.stringify(request.body ?? null) });
+    return reply;
+  });
+  return {
+    answer(m) {
+      const answer = waiting.get(m.id);
+      waiting.delete(m.id);
+      answer?.(m.out);
+    },
+    listen: () => void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready('floor http listening', { port: (app.server.address() as AddressInfo).port })),
+  };
+}
+
+/**
+ * `n` sandbox processes over Node IPC, one invocation each at a time, the rest queued here.
+ * Returns the submit function; `onReady` once every sandbox has said it is ready. On SIGTERM the
+ * sandboxes are reaped before this process exits, so that their CPU time is counted in the
+ * bench's process tree; a sandbox that dies otherwise takes this process down (exit 1).
+ */
+function sandboxes(n: number, onAnswer: (m: Answer) => void, onReady: () => void): (m: Invoke) => void {
   const idle: ReturnType<typeof fork>[] = [];
   const queue: Invoke[] = [];
-  let started = 0;
-  let welcomed = false;
-  const maybeReady = (): void => {
-    if (welcomed && started === sandboxes) ready('floor worker ready');
-  };
-  const stream = connect<Invoke>(
-    port,
-    { role: 'worker', slots: sandboxes },
-    (m) => {
-      const child = idle.pop();
-      if (child) child.send(m);
-      else queue.push(m);
-    },
-    () => {
-      welcomed = true;
-      maybeReady();
-    },
-  );
-  let stopping = false;
   const children: ReturnType<typeof fork>[] = [];
-  // Reap the sandboxes before going, so that their CPU time is counted in this process tree's.
+  let started = 0;
+  let stopping = false;
   process.on('SIGTERM', () => {
     stopping = true;
     let left = children.length;
@@ -146,22 +169,47 @@ function worker(port: number, sandboxes: number): void {
       c.kill();
     }
   });
-  for (let i = 0; i < sandboxes; i++) {
+  for (let i = 0; i < n; i++) {
     const child = fork(new URL(import.meta.url), ['sandbox'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     child.on('exit', (code, signal) => stopping || fail(`a sandbox exited (${code ?? signal})`, 1));
     child.on('message', (m: Answer | { ready: true }) => {
       if ('ready' in m) {
-        started++;
         idle.push(child);
-        return maybeReady();
+        if (++started === n) onReady();
+        return;
       }
-      stream.write(encode(m));
+      onAnswer(m);
       const next = queue.shift();
       if (next) child.send(next);
       else idle.push(child);
     });
   }
+  return (m) => {
+    const child = idle.pop();
+    if (child) child.send(m);
+    else queue.push(m);
+  };
+}
+
+function worker(port: number, n: number): void {
+  let welcomed = false;
+  let started = false;
+  const maybeReady = (): void => {
+    if (welcomed && started) ready('floor worker ready');
+  };
+  const submit = sandboxes(
+    n,
+    (m) => stream.write(encode(m)),
+    () => {
+      started = true;
+      maybeReady();
+    },
+  );
+  const stream = connect<Invoke>(port, { role: 'worker', slots: n }, submit, () => {
+    welcomed = true;
+    maybeReady();
+  });
 }
 
 async function sandbox(): Promise<void> {
@@ -174,32 +222,22 @@ async function sandbox(): Promise<void> {
 }
 
 function gateway(port: number): void {
-  const waiting = new Map<number, (out: string) => void>();
-  let seq = 0;
-  const app = Fastify({ logger: false });
-  const stream = connect<Answer>(
-    port,
-    { role: 'gateway' },
-    (m) => {
-      const answer = waiting.get(m.id);
-      waiting.delete(m.id);
-      answer?.(m.out);
-    },
-    () => void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready('floor gateway listening', { port: (app.server.address() as AddressInfo).port })),
-  );
-  app.post('/v1/functions/:name/invoke', (request, reply) => {
-    const id = ++seq;
-    waiting.set(id, (out) => void reply.type('application/json').send(out));
-    stream.write(encode({ id, input: JSON.stringify(request.body ?? null) }));
-    return reply;
-  });
+  const front = httpFront((m) => stream.write(encode(m)));
+  const stream = connect<Answer>(port, { role: 'gateway' }, front.answer, front.listen);
 }
 
-const USAGE = 'usage: floor-role.js scheduler | worker <port> <sandboxes> | gateway <port>';
+function single(n: number): void {
+  let submit: (m: Invoke) => void = () => undefined;
+  const front = httpFront((m) => submit(m));
+  submit = sandboxes(n, front.answer, front.listen);
+}
+
+const USAGE = 'usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> | gateway <port> | single <sandboxes>';
 const [role, ...args] = process.argv.slice(2);
 const int = (s: string | undefined): number => (s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : fail(USAGE, 2));
-if (role === 'scheduler') scheduler();
+if (role === 'scheduler' && (args.length === 0 || (args.length === 1 && args[0] === '--http'))) scheduler(args[0] === '--http');
 else if (role === 'worker') worker(int(args[0]), int(args[1]));
 else if (role === 'gateway') gateway(int(args[0]));
+else if (role === 'single') single(int(args[0]));
 else if (role === 'sandbox') void sandbox();
 else fail(USAGE, 2);

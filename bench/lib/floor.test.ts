@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFloor, type Floor } from './floor.js';
+import { startFloor, type Floor, type FloorShape } from './floor.js';
 import { libChildScript, spawnNode, stopAll } from './proc.js';
 import { procStats } from './proc-memory.js';
 
@@ -57,16 +57,65 @@ describe('design floor', () => {
     expect(gateway!.output()).toMatch(/floor: (stream to the scheduler failed|the scheduler ended the stream)/);
   });
 
-  it('rejects a floor without workers or sandboxes before starting anything', async () => {
+  it('rejects a floor without workers or sandboxes, or of an unknown shape, before starting anything', async () => {
     await expect(startFloor(0, 4)).rejects.toThrow(RangeError);
     await expect(startFloor(2, 1.5)).rejects.toThrow(/floor sandboxes must be a whole number ≥ 1, got 1.5/);
+    await expect(startFloor(1, 1, 'triangle' as FloorShape)).rejects.toThrow(/floor shape must be one of design, http-in-scheduler, single-process, got triangle/);
+    expect(procStats().filter((p) => p.ppid === process.pid)).toEqual([]);
   });
 
   it('exits 2 with its usage when a role is unknown or lacks its arguments', async () => {
-    for (const args of [['nope'], ['worker', '50051'], ['gateway', 'x']]) {
+    for (const args of [['nope'], ['worker', '50051'], ['gateway', 'x'], ['scheduler', '--https'], ['scheduler', '--http', '1'], ['single'], ['single', '0']]) {
       const p = spawnNode('floor role', [libChildScript('floor-role'), ...args]);
       expect((await p.exited).code).toBe(2);
-      expect(p.output()).toContain('usage: floor-role.js scheduler | worker <port> <sandboxes> | gateway <port>');
+      expect(p.output()).toContain('usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> | gateway <port> | single <sandboxes>');
     }
+  });
+});
+
+describe('other shapes of the floor', () => {
+  let floor: Floor | null = null;
+  afterEach(async () => {
+    await floor?.close();
+    floor = null;
+    await stopAll();
+  });
+
+  it('http-in-scheduler: the scheduler takes the requests itself and answers each with its own event', async () => {
+    floor = await startFloor(2, 1, 'http-in-scheduler');
+    expect(floor.procs.map((p) => p.name)).toEqual(['floor scheduler', 'floor worker 1', 'floor worker 2']);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(floor!.url, { n })));
+    expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+  });
+
+  it('single-process: one process with workers × sandboxes sandboxes answers each request with its own event', async () => {
+    floor = await startFloor(1, 2, 'single-process');
+    expect(floor.procs.map((p) => p.name)).toEqual(['floor single']);
+    expect(childrenOf(floor.procs[0]!.pid)).toHaveLength(2);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(floor!.url, { n })));
+    expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+  });
+
+  it('single-process: close() reaps its sandboxes, and a dead sandbox takes it down', async () => {
+    floor = await startFloor(2, 1, 'single-process');
+    const [single] = floor.procs;
+    const sandboxes = childrenOf(single!.pid);
+    expect(sandboxes).toHaveLength(2);
+    await floor.close();
+    expect((await single!.exited).code).toBe(0);
+    expect(sandboxes.filter(alive)).toEqual([]);
+
+    floor = await startFloor(1, 2, 'single-process');
+    const [next] = floor.procs;
+    process.kill(childrenOf(next!.pid)[0]!, 'SIGKILL');
+    expect((await next!.exited).code).toBe(1);
+    expect(next!.output()).toContain('floor: a sandbox exited (SIGKILL)');
+  });
+
+  it('http-in-scheduler: workers go down with the scheduler', async () => {
+    floor = await startFloor(1, 1, 'http-in-scheduler');
+    const [scheduler, worker] = floor.procs;
+    scheduler!.child.kill('SIGKILL');
+    expect((await worker!.exited).code).toBe(1);
   });
 });

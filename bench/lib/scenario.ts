@@ -3,6 +3,7 @@
  * and a progress printer, and returns its numbers, its table rows and notes. It owns its stack
  * and tears it down in `finally`, whatever happens.
  */
+import type { FloorShape } from './floor.js';
 import type { BenchConfig } from './config.js';
 import type { Metric } from './report.js';
 
@@ -17,6 +18,8 @@ export interface Ceiling {
   points: CeilingPoint[];
   /** The design floor (lib/floor.ts) at the same concurrencies, measured with the ceiling. */
   floor?: CeilingPoint[];
+  /** The floor's other shapes (lib/floor.ts), at the lowest and highest concurrency only. */
+  shapes?: Partial<Record<FloorShape, CeilingPoint[]>>;
 }
 
 export interface ScenarioContext {
