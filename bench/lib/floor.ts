@@ -27,7 +27,7 @@ export async function startFloor(workers: number, sandboxes: number, shape: Floo
   }
   if (!FLOOR_SHAPES.includes(shape)) throw new RangeError(`floor shape must be one of ${FLOOR_SHAPES.join(', ')}, got ${String(shape)}`);
   const procs: Proc[] = [];
-  // Front first, scheduler last: each process exits when the one it depends on goes.
+  // In reverse start order, the scheduler last: each process exits when the one it depends on goes.
   const close = async (): Promise<void> => {
     for (const p of [...procs].reverse()) await p.stop();
   };

@@ -65,7 +65,7 @@ export const ceilingScenario: Scenario = {
       for (const { shape, label } of OTHER_SHAPES) {
         const other = await startFloor(cfg.workers, cfg.capacity, shape);
         try {
-          shapes[shape] = await loadPoints(cfg, other.url, label, progress, [low, high]);
+          shapes[shape] = await loadPoints(cfg, other.url, label, progress, [...new Set([low, high])]);
         } finally {
           await other.close();
         }
