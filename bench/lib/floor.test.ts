@@ -12,20 +12,25 @@ const childrenOf = (pid: number): number[] => procStats().filter((p) => p.ppid =
 /** A process still in /proc and not a zombie (state is the first field after the command). */
 const alive = (pid: number): boolean => procStats().some((p) => p.pid === pid && p.fields[0] !== 'Z');
 
-describe('design floor', () => {
-  let floor: Floor | null = null;
-  afterEach(async () => {
-    await floor?.close();
-    floor = null;
-    await stopAll();
-  });
+/** 12 requests at once, more than the floor's sandboxes: each must come back with its own event. */
+async function expectEachAnswered(url: string): Promise<void> {
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(url, { n })));
+  expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+}
 
+let floor: Floor | null = null;
+afterEach(async () => {
+  await floor?.close();
+  floor = null;
+  await stopAll();
+});
+
+describe('design floor', () => {
   it('answers every request with the trivial handler’s output for its own event, queueing past the sandboxes', async () => {
     floor = await startFloor(2, 1);
     expect(floor.procs.map((p) => p.name)).toEqual(['floor scheduler', 'floor worker 1', 'floor worker 2', 'floor gateway']);
-    // 12 at once on 2 sandboxes: the scheduler and the workers queue, and answers find their requests.
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(floor!.url, { n })));
-    expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+    // On 2 sandboxes: the scheduler and the workers queue, and answers find their requests.
+    await expectEachAnswered(floor.url);
   });
 
   it('stops every process it started, the workers’ sandboxes included', async () => {
@@ -74,26 +79,17 @@ describe('design floor', () => {
 });
 
 describe('other shapes of the floor', () => {
-  let floor: Floor | null = null;
-  afterEach(async () => {
-    await floor?.close();
-    floor = null;
-    await stopAll();
-  });
-
   it('http-in-scheduler: the scheduler takes the requests itself and answers each with its own event', async () => {
     floor = await startFloor(2, 1, 'http-in-scheduler');
     expect(floor.procs.map((p) => p.name)).toEqual(['floor scheduler', 'floor worker 1', 'floor worker 2']);
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(floor!.url, { n })));
-    expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+    await expectEachAnswered(floor.url);
   });
 
   it('single-process: one process with workers × sandboxes sandboxes answers each request with its own event', async () => {
     floor = await startFloor(1, 2, 'single-process');
     expect(floor.procs.map((p) => p.name)).toEqual(['floor single']);
     expect(childrenOf(floor.procs[0]!.pid)).toHaveLength(2);
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => invoke(floor!.url, { n })));
-    expect(answers).toEqual(Array.from({ length: 12 }, (_, n) => ({ status: 200, body: { ok: true, echo: { n } } })));
+    await expectEachAnswered(floor.url);
   });
 
   it('single-process: close() reaps its sandboxes, and a dead sandbox takes it down', async () => {
