@@ -5,13 +5,14 @@
  * - `scheduler [--http]`: a gRPC server; sends each invoke down the stream of the worker with the
  *   fewest in flight (never more than its slots), queues it when every slot is taken. With
  *   `--http` it also takes the invokes over HTTP itself (the gateway inside the scheduler);
- * - `worker <port> <sandboxes>`: one gRPC bidi stream to the scheduler, and `sandboxes` child
- *   processes over Node IPC, one invocation each at a time;
+ * - `worker <port> <sandboxes> [<burn>]`: one gRPC bidi stream to the scheduler, and `sandboxes`
+ *   child processes over Node IPC, one invocation each at a time;
  * - `gateway <port>`: Fastify on the invoke route, one gRPC bidi stream to the scheduler that
  *   carries every request, matched to its answer by id;
- * - `single <sandboxes>`: Fastify and `sandboxes` child processes over Node IPC in one process,
- *   no gRPC at all (the fewest processes a sandboxed invoke can cross);
- * - `sandbox` (forked by a worker or by `single`): runs the suite's trivial handler.
+ * - `single <sandboxes> [<burn>]`: Fastify and `sandboxes` child processes over Node IPC in one
+ *   process, no gRPC at all (the fewest processes a sandboxed invoke can cross);
+ * - `sandbox [<burn>]` (forked by a worker or by `single`): runs the suite's trivial handler, or,
+ *   given `burn`, the CPU-bound scenario's handler with that many iterations (lib/handlers.ts).
  * No validation, no records, no disk, no protobuf (each message is one JSON buffer): what any
  * implementation of a shape pays per invoke on this machine, at least. Every role but `sandbox`
  * prints one JSON line when ready (an HTTP front: `floor http listening` with its port); every
@@ -21,7 +22,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { loadTrivialHandler } from './handlers.js';
+import { loadHandler, loadTrivialHandler } from './handlers.js';
 
 interface Invoke {
   id: number;
@@ -155,7 +156,7 @@ function httpFront(submit: (m: Invoke) => void): { answer: (m: Answer) => void; 
  * sandboxes are reaped before this process exits, so that their CPU time is counted in the
  * bench's process tree; a sandbox that dies otherwise takes this process down (exit 1).
  */
-function sandboxes(n: number, onAnswer: (m: Answer) => void, onReady: () => void): (m: Invoke) => void {
+function sandboxes(n: number, burn: number | undefined, onAnswer: (m: Answer) => void, onReady: () => void): (m: Invoke) => void {
   const idle: ReturnType<typeof fork>[] = [];
   const queue: Invoke[] = [];
   const children: ReturnType<typeof fork>[] = [];
@@ -170,7 +171,7 @@ function sandboxes(n: number, onAnswer: (m: Answer) => void, onReady: () => void
     }
   });
   for (let i = 0; i < n; i++) {
-    const child = fork(new URL(import.meta.url), ['sandbox'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL(import.meta.url), ['sandbox', ...(burn ? [String(burn)] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     child.on('exit', (code, signal) => stopping || fail(`a sandbox exited (${code ?? signal})`, 1));
     child.on('message', (m: Answer | { ready: true }) => {
@@ -192,7 +193,7 @@ function sandboxes(n: number, onAnswer: (m: Answer) => void, onReady: () => void
   };
 }
 
-function worker(port: number, n: number): void {
+function worker(port: number, n: number, burn: number | undefined): void {
   let welcomed = false;
   let started = false;
   const maybeReady = (): void => {
@@ -200,6 +201,7 @@ function worker(port: number, n: number): void {
   };
   const submit = sandboxes(
     n,
+    burn,
     (m) => stream.write(encode(m)),
     () => {
       started = true;
@@ -212,8 +214,8 @@ function worker(port: number, n: number): void {
   });
 }
 
-async function sandbox(): Promise<void> {
-  const handler = await loadTrivialHandler();
+async function sandbox(burn: number | undefined): Promise<void> {
+  const handler: (event: unknown, ctx: Record<string, unknown>) => Promise<unknown> = burn ? await loadHandler(burn) : await loadTrivialHandler();
   process.on('message', (m: Invoke) => {
     void handler(JSON.parse(m.input), { executionId: `ex_${m.id}` }).then((out) => process.send!({ id: m.id, out: JSON.stringify(out) }));
   });
@@ -226,18 +228,20 @@ function gateway(port: number): void {
   const stream = connect<Answer>(port, { role: 'gateway' }, front.answer, front.listen);
 }
 
-function single(n: number): void {
+function single(n: number, burn: number | undefined): void {
   let submit: (m: Invoke) => void = () => undefined;
   const front = httpFront((m) => submit(m));
-  submit = sandboxes(n, front.answer, front.listen);
+  submit = sandboxes(n, burn, front.answer, front.listen);
 }
 
-const USAGE = 'usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> | gateway <port> | single <sandboxes>';
+const USAGE = 'usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> [<burn>] | gateway <port> | single <sandboxes> [<burn>]';
 const [role, ...args] = process.argv.slice(2);
 const int = (s: string | undefined): number => (s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : fail(USAGE, 2));
+/** The optional last argument: burn iterations, when given. */
+const burnAt = (i: number): number | undefined => (args.length > i + 1 ? fail(USAGE, 2) : args.length === i + 1 ? int(args[i]) : undefined);
 if (role === 'scheduler' && (args.length === 0 || (args.length === 1 && args[0] === '--http'))) scheduler(args[0] === '--http');
-else if (role === 'worker') worker(int(args[0]), int(args[1]));
-else if (role === 'gateway') gateway(int(args[0]));
-else if (role === 'single') single(int(args[0]));
-else if (role === 'sandbox') void sandbox();
+else if (role === 'worker') worker(int(args[0]), int(args[1]), burnAt(2));
+else if (role === 'gateway' && args.length === 1) gateway(int(args[0]));
+else if (role === 'single') single(int(args[0]), burnAt(1));
+else if (role === 'sandbox') void sandbox(burnAt(0));
 else fail(USAGE, 2);

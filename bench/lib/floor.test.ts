@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFloor, type Floor, type FloorShape } from './floor.js';
+import { floorPids, startFloor, type Floor, type FloorShape } from './floor.js';
 import { libChildScript, spawnNode, stopAll } from './proc.js';
 import { procStats } from './proc-memory.js';
 
@@ -66,14 +66,17 @@ describe('design floor', () => {
     await expect(startFloor(0, 4)).rejects.toThrow(RangeError);
     await expect(startFloor(2, 1.5)).rejects.toThrow(/floor sandboxes must be a whole number ≥ 1, got 1.5/);
     await expect(startFloor(1, 1, 'triangle' as FloorShape)).rejects.toThrow(/floor shape must be one of design, http-in-scheduler, single-process, got triangle/);
+    await expect(startFloor(1, 1, 'design', { burn: 0 })).rejects.toThrow(/floor burn must be a whole number ≥ 1, got 0/);
     expect(procStats().filter((p) => p.ppid === process.pid)).toEqual([]);
   });
 
   it('exits 2 with its usage when a role is unknown or lacks its arguments', async () => {
-    for (const args of [['nope'], ['worker', '50051'], ['gateway', 'x'], ['scheduler', '--https'], ['scheduler', '--http', '1'], ['single'], ['single', '0']]) {
+    const bad = [['nope'], ['worker', '50051'], ['worker', '50051', '1', '0'], ['worker', '50051', '1', '5', '5'], ['gateway', 'x'], ['gateway', '50051', '1']];
+    bad.push(['scheduler', '--https'], ['scheduler', '--http', '1'], ['single'], ['single', '0'], ['single', '2', 'many']);
+    for (const args of bad) {
       const p = spawnNode('floor role', [libChildScript('floor-role'), ...args]);
       expect((await p.exited).code).toBe(2);
-      expect(p.output()).toContain('usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> | gateway <port> | single <sandboxes>');
+      expect(p.output()).toContain('usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> [<burn>] | gateway <port> | single <sandboxes> [<burn>]');
     }
   });
 });
@@ -113,5 +116,27 @@ describe('other shapes of the floor', () => {
     const [scheduler, worker] = floor.procs;
     scheduler!.child.kill('SIGKILL');
     expect((await worker!.exited).code).toBe(1);
+  });
+});
+
+describe('the floor with the CPU-bound handler', () => {
+  // A CPU-bound answer: the loop's result and the CPU it took in the sandbox, not the echo.
+  const burnt = { status: 200, body: { x: expect.any(Number), cpuMs: expect.any(Number) } };
+
+  it('design: its sandboxes run the burn handler, and its roles are read by pid like a stack’s', async () => {
+    floor = await startFloor(2, 1, 'design', { burn: 1000 });
+    const [scheduler, worker1, worker2, gateway] = floor.procs;
+    expect(floorPids(floor)).toEqual({ gateway: gateway!.pid, scheduler: scheduler!.pid, workers: [worker1!.pid, worker2!.pid] });
+    expect(await Promise.all(Array.from({ length: 4 }, () => invoke(floor!.url, { n: 1 })))).toEqual(Array(4).fill(burnt));
+  });
+
+  it('single-process: its sandboxes run the burn handler too', async () => {
+    floor = await startFloor(1, 2, 'single-process', { burn: 1000 });
+    expect(await invoke(floor.url, { n: 1 })).toEqual(burnt);
+  });
+
+  it('floorPids refuses a shape without its own gateway and scheduler', async () => {
+    floor = await startFloor(1, 1, 'http-in-scheduler');
+    expect(() => floorPids(floor!)).toThrow(/only the design shape has a gateway and a scheduler of its own/);
   });
 });

@@ -4,8 +4,11 @@
  *   and a gateway; the ceiling scenario loads it exactly like the bare Fastify app and TaskForge;
  * - `http-in-scheduler`: the same without the gateway — the scheduler takes HTTP itself;
  * - `single-process`: one process taking HTTP with `workers × sandboxes` sandboxes over IPC.
+ * The sandboxes run the suite's trivial handler, or with `burn` the CPU-bound scenario's handler
+ * with that many iterations, so that scenario can measure the floor under its own load.
  */
 import { libChildScript, spawnNode, type Proc } from './proc.js';
+import type { StackPids } from './role-cpu.js';
 
 const SCRIPT = libChildScript('floor-role');
 const READY_MS = 15_000;
@@ -21,10 +24,11 @@ export interface Floor {
 
 const urlOf = ({ line }: { line: Record<string, unknown> }): string => `http://127.0.0.1:${line.port as number}`;
 
-export async function startFloor(workers: number, sandboxes: number, shape: FloorShape = 'design'): Promise<Floor> {
-  for (const [name, n] of [['workers', workers], ['sandboxes', sandboxes]] as const) {
+export async function startFloor(workers: number, sandboxes: number, shape: FloorShape = 'design', opts: { burn?: number } = {}): Promise<Floor> {
+  for (const [name, n] of [['workers', workers], ['sandboxes', sandboxes], ['burn', opts.burn ?? 1]] as const) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`floor ${name} must be a whole number ≥ 1, got ${n}`);
   }
+  const burn = opts.burn === undefined ? [] : [String(opts.burn)];
   if (!FLOOR_SHAPES.includes(shape)) throw new RangeError(`floor shape must be one of ${FLOOR_SHAPES.join(', ')}, got ${String(shape)}`);
   const procs: Proc[] = [];
   // In reverse start order, the scheduler last: each process exits when the one it depends on goes.
@@ -33,7 +37,7 @@ export async function startFloor(workers: number, sandboxes: number, shape: Floo
   };
   try {
     if (shape === 'single-process') {
-      const single = spawnNode('floor single', [SCRIPT, 'single', String(workers * sandboxes)]);
+      const single = spawnNode('floor single', [SCRIPT, 'single', String(workers * sandboxes), ...burn]);
       procs.push(single);
       return { url: urlOf(await single.waitForLine('floor http listening', READY_MS)), procs, close };
     }
@@ -44,7 +48,7 @@ export async function startFloor(workers: number, sandboxes: number, shape: Floo
     const http = inScheduler ? scheduler.waitForLine('floor http listening', READY_MS) : null;
     http?.catch(() => undefined); // awaited below, once the workers are up; a failure surfaces there
     const port = String((await scheduler.waitForLine('floor scheduler listening', READY_MS)).line.port);
-    const ws = Array.from({ length: workers }, (_, i) => spawnNode(`floor worker ${i + 1}`, [SCRIPT, 'worker', port, String(sandboxes)]));
+    const ws = Array.from({ length: workers }, (_, i) => spawnNode(`floor worker ${i + 1}`, [SCRIPT, 'worker', port, String(sandboxes), ...burn]));
     procs.push(...ws);
     await Promise.all(ws.map((w) => w.waitForLine('floor worker ready', READY_MS)));
     if (http) return { url: urlOf(await http), procs, close };
@@ -55,4 +59,13 @@ export async function startFloor(workers: number, sandboxes: number, shape: Floo
     await close();
     throw err;
   }
+}
+
+/** The design floor's processes by role, so lib/role-cpu.ts reads them as it reads TaskForge's. */
+export function floorPids(floor: Floor): StackPids {
+  const named = (prefix: string): number[] => floor.procs.filter((p) => p.name.startsWith(prefix)).map((p) => p.pid);
+  const [gateway] = named('floor gateway');
+  const [scheduler] = named('floor scheduler');
+  if (gateway === undefined || scheduler === undefined) throw new RangeError('floor roles: only the design shape has a gateway and a scheduler of its own');
+  return { gateway, scheduler, workers: named('floor worker') };
 }

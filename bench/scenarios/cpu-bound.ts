@@ -6,20 +6,52 @@
  * gives this work with no platform at all. Where the difference goes is read from /proc during
  * the measured run (lib/role-cpu.ts): CPU per execution of the sandboxes, of the gateway,
  * scheduler and workers, and of the load generator. The handler reports the CPU it used, and it
- * is invoked alone afterwards, so the 5 ms can be checked in the sandbox.
+ * is invoked alone afterwards, so the 5 ms can be checked in the sandbox. The design floor
+ * (lib/floor.ts) then runs the same handler in as many sandboxes, loaded and read the same way:
+ * what TaskForge's shape alone leaves of the machine for this work.
  */
 import { availableParallelism } from 'node:os';
 import { bareCpuRate } from '../lib/cpu-baseline.js';
 import { EVENT_BODY, calibrateBurn, cpuCode } from '../lib/handlers.js';
+import { floorPids, startFloor } from '../lib/floor.js';
 import { invokeSync, putFunction } from '../lib/http.js';
-import { describeLoad, runLoad } from '../lib/load.js';
-import { cpuPerExecution, readRoleCpu } from '../lib/role-cpu.js';
+import { describeLoad, runLoad, type LoadResult } from '../lib/load.js';
+import { cpuPerExecution, readRoleCpu, type StackPids } from '../lib/role-cpu.js';
 import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
 import { startStack } from '../lib/stack.js';
 import { summarize } from '../lib/stats.js';
 
 const FN = 'bench-cpu';
 const ALONE_SAMPLES = 20;
+
+type Progress = (message: string) => void;
+
+/**
+ * A warm-up, then the measured run between two /proc readings of `pids`: the run and its CPU ms
+ * per execution by part (empty when no execution answered 200: there is nothing to divide by).
+ */
+async function loadWithSplit(
+  load: Parameters<typeof runLoad>[0],
+  warmupSeconds: number,
+  pids: StackPids,
+  label: string,
+  progress: Progress,
+): Promise<{ r: LoadResult; split: Record<string, number> }> {
+  progress(`${label} warm-up: ${describeLoad(await runLoad({ ...load, durationSeconds: warmupSeconds }))}`);
+  const before = readRoleCpu(pids);
+  const r = await runLoad(load);
+  const after = readRoleCpu(pids);
+  const split = r.ok > 0 ? Object.fromEntries(cpuPerExecution(before, after, r.ok).map(({ part, us }) => [part, us / 1000])) : {};
+  return { r, split };
+}
+
+/** gateway + scheduler (all threads) + workers, ms per execution. */
+const platformMsOf = (split: Record<string, number>): number =>
+  (split.gateway ?? NaN) + (split['scheduler, main thread'] ?? NaN) + (split['scheduler, other threads'] ?? NaN) + (split.workers ?? NaN);
+const splitText = (split: Record<string, number>): string =>
+  Object.entries(split)
+    .map(([part, ms]) => `${part} ${ms.toFixed(2)}`)
+    .join(', ');
 
 export const cpuBoundScenario: Scenario = {
   name: 'cpu-bound',
@@ -31,20 +63,14 @@ export const cpuBoundScenario: Scenario = {
     const bare = await bareCpuRate(iterations, cores, cfg.cpuBaselineSeconds);
     const barePct = (100 * bare.perSecond) / theoretical;
     progress(`bare: ${cores} processes ran the handler ${Math.round(bare.perSecond)} times/s = ${barePct.toFixed(1)} % of ${Math.round(theoretical)}/s`);
+    const load = { path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200, connections: cfg.cpuConnections, durationSeconds: cfg.loadSeconds };
     const stack = await startStack({ workers: cfg.workers, capacity: cfg.capacity });
+    let tf: { r: LoadResult; split: Record<string, number>; aloneMs: number; sandboxCpuMs: number };
     try {
       await putFunction(stack.url, FN, cpuCode(iterations));
       await invokeSync(stack.url, FN);
-      const base = { url: stack.url, path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200, connections: cfg.cpuConnections };
-      progress(`cpu warm-up: ${describeLoad(await runLoad({ ...base, durationSeconds: cfg.cpuWarmupSeconds }))}`);
       const pids = { gateway: stack.gateway.pid, scheduler: stack.scheduler.proc.pid, workers: stack.workers.map((w) => w.pid) };
-      const cpuBefore = readRoleCpu(pids);
-      const r = await runLoad({ ...base, durationSeconds: cfg.loadSeconds });
-      const cpuAfter = readRoleCpu(pids);
-      // No execution answered: no split to show (the notes below say what the answers were).
-      const split: Record<string, number> = r.ok > 0 ? Object.fromEntries(cpuPerExecution(cpuBefore, cpuAfter, r.ok).map(({ part, us }) => [part, us / 1000])) : {};
-      const sandboxMs = split.sandboxes ?? NaN;
-      const platformMs = (split.gateway ?? NaN) + (split['scheduler, main thread'] ?? NaN) + (split['scheduler, other threads'] ?? NaN) + (split.workers ?? NaN);
+      const { r, split } = await loadWithSplit({ ...load, url: stack.url }, cfg.cpuWarmupSeconds, pids, 'cpu', progress);
       const alone: number[] = [];
       const sandboxCpu: number[] = [];
       for (let i = 0; i < ALONE_SAMPLES; i++) {
@@ -52,55 +78,75 @@ export const cpuBoundScenario: Scenario = {
         alone.push(Number(body.durationMs));
         sandboxCpu.push(Number(body.output?.cpuMs));
       }
-      const aloneMs = summarize(alone).p50;
-      const sandboxCpuMs = summarize(sandboxCpu).p50;
-      const pct = (100 * r.rps) / theoretical;
-      const splitText = Object.entries(split).map(([part, ms]) => `${part} ${ms.toFixed(2)}`).join(', ');
-      const ceil = ceilingAt(ceiling, cfg.cpuConnections);
-      progress(`cpu-bound: ${describeLoad(r)} = ${pct.toFixed(1)} % of ${Math.round(theoretical)}/s; handler alone ${aloneMs} ms (${sandboxCpuMs.toFixed(2)} ms CPU in the sandbox)`);
-      progress(`cpu-bound: CPU ms per execution: ${splitText}`);
-      const notes = [
-        `${iterations.toLocaleString('en-US')} loop iterations = ${calibratedMs.toFixed(2)} ms CPU in the bench process, ${sandboxCpuMs.toFixed(2)} ms in a sandbox; ${cfg.workers} workers × capacity ${cfg.capacity}, ${cfg.cpuConnections} connections, ${cfg.cpuWarmupSeconds} s warm-up.`,
-        `bare baseline: the same handler back to back in ${cores} plain processes for ${cfg.cpuBaselineSeconds} s, ${Math.round(bare.perSecond)} calls/s.`,
-        `CPU ms per execution during the measured run (/proc): ${splitText}.`,
-      ];
-      if (r.unexpected + r.errors + r.timeouts) notes.push(`non-200 answers: ${JSON.stringify(r.statusCounts)}, errors ${r.errors}, timeouts ${r.timeouts}.`);
-      return {
-        numbers: {
-          cores,
-          cpuMs: cfg.cpuMs,
-          iterations,
-          theoreticalPerSecond: theoretical,
-          rps: r.rps,
-          pctOfTheoretical: pct,
-          bareProcesses: bare.processes,
-          barePerSecond: bare.perSecond,
-          barePctOfTheoretical: barePct,
-          pctOfBare: pctOf(r.rps, bare.perSecond),
-          cpuMsPerExecution: split,
-          p50Ms: r.latency.p50,
-          p99Ms: r.latency.p99,
-          handlerAloneMs: aloneMs,
-          calibratedCpuMs: calibratedMs,
-          sandboxCpuMs,
-          pctOfCeiling: pctOf(r.rps, ceil?.rps),
-        },
-        metrics: [
-          { metric: 'req/s', value: r.rps, unit: 'req/s' },
-          { metric: `% of theoretical (${cores} cores ÷ ${cfg.cpuMs} ms)`, value: pct, unit: '%', target: { op: '>=', value: 80 } },
-          { metric: `same handler in ${cores} bare processes: % of theoretical`, value: barePct, unit: '%' },
-          { metric: 'req/s ÷ bare processes', value: pctOf(r.rps, bare.perSecond), unit: '%' },
-          { metric: 'CPU per execution: sandboxes (handler included)', value: sandboxMs, unit: 'ms' },
-          { metric: 'CPU per execution: gateway + scheduler + workers', value: platformMs, unit: 'ms' },
-          { metric: `% of trivial-handler ceiling c=${ceil?.connections ?? '?'}`, value: pctOf(r.rps, ceil?.rps), unit: '%' },
-          { metric: 'p50', value: r.latency.p50, unit: 'ms' },
-          { metric: 'handler CPU in the sandbox, alone (p50)', value: sandboxCpuMs, unit: 'ms' },
-          { metric: 'execution durationMs, alone (p50)', value: aloneMs, unit: 'ms' },
-        ],
-        notes,
-      };
+      tf = { r, split, aloneMs: summarize(alone).p50, sandboxCpuMs: summarize(sandboxCpu).p50 };
     } finally {
       await stack.close();
     }
+    const { r, split, aloneMs, sandboxCpuMs } = tf;
+    const pct = (100 * r.rps) / theoretical;
+    progress(`cpu-bound: ${describeLoad(r)} = ${pct.toFixed(1)} % of ${Math.round(theoretical)}/s; handler alone ${aloneMs} ms (${sandboxCpuMs.toFixed(2)} ms CPU in the sandbox)`);
+    progress(`cpu-bound: CPU ms per execution: ${splitText(split)}`);
+
+    // The same load, warm-up included, on the design floor with the same handler and sandboxes.
+    const floorStack = await startFloor(cfg.workers, cfg.capacity, 'design', { burn: iterations });
+    let floor: { r: LoadResult; split: Record<string, number> };
+    try {
+      floor = await loadWithSplit({ ...load, url: floorStack.url }, cfg.cpuWarmupSeconds, floorPids(floorStack), 'design floor', progress);
+    } finally {
+      await floorStack.close();
+    }
+    const floorPct = (100 * floor.r.rps) / theoretical;
+    progress(`design floor: ${describeLoad(floor.r)} = ${floorPct.toFixed(1)} % of ${Math.round(theoretical)}/s; CPU ms per execution: ${splitText(floor.split)}`);
+
+    const ceil = ceilingAt(ceiling, cfg.cpuConnections);
+    const notes = [
+      `${iterations.toLocaleString('en-US')} loop iterations = ${calibratedMs.toFixed(2)} ms CPU in the bench process, ${sandboxCpuMs.toFixed(2)} ms in a sandbox; ${cfg.workers} workers × capacity ${cfg.capacity}, ${cfg.cpuConnections} connections, ${cfg.cpuWarmupSeconds} s warm-up.`,
+      `bare baseline: the same handler back to back in ${cores} plain processes for ${cfg.cpuBaselineSeconds} s, ${Math.round(bare.perSecond)} calls/s.`,
+      `CPU ms per execution during the measured run (/proc): ${splitText(split)}.`,
+      `design floor (lib/floor.ts: gateway, scheduler and ${cfg.workers} workers × ${cfg.capacity} sandboxes forwarding over the same transports, no records or disk), the same handler, connections and warm-up: ${describeLoad(floor.r)}; CPU ms per execution: ${splitText(floor.split)}.`,
+    ];
+    for (const [who, run] of [['TaskForge', r], ['design floor', floor.r]] as const) {
+      if (run.unexpected + run.errors + run.timeouts) notes.push(`${who}: non-200 answers: ${JSON.stringify(run.statusCounts)}, errors ${run.errors}, timeouts ${run.timeouts}.`);
+    }
+    return {
+      numbers: {
+        cores,
+        cpuMs: cfg.cpuMs,
+        iterations,
+        theoreticalPerSecond: theoretical,
+        rps: r.rps,
+        pctOfTheoretical: pct,
+        bareProcesses: bare.processes,
+        barePerSecond: bare.perSecond,
+        barePctOfTheoretical: barePct,
+        pctOfBare: pctOf(r.rps, bare.perSecond),
+        cpuMsPerExecution: split,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        handlerAloneMs: aloneMs,
+        calibratedCpuMs: calibratedMs,
+        sandboxCpuMs,
+        pctOfCeiling: pctOf(r.rps, ceil?.rps),
+        floor: { rps: floor.r.rps, pctOfTheoretical: floorPct, p50Ms: floor.r.latency.p50, cpuMsPerExecution: floor.split },
+        pctOfFloor: pctOf(r.rps, floor.r.rps),
+      },
+      metrics: [
+        { metric: 'req/s', value: r.rps, unit: 'req/s' },
+        { metric: `% of theoretical (${cores} cores ÷ ${cfg.cpuMs} ms)`, value: pct, unit: '%', target: { op: '>=', value: 80 } },
+        { metric: `same handler in ${cores} bare processes: % of theoretical`, value: barePct, unit: '%' },
+        { metric: 'req/s ÷ bare processes', value: pctOf(r.rps, bare.perSecond), unit: '%' },
+        { metric: 'design floor, same handler: % of theoretical', value: floorPct, unit: '%' },
+        { metric: 'req/s ÷ design floor', value: pctOf(r.rps, floor.r.rps), unit: '%' },
+        { metric: 'CPU per execution: sandboxes (handler included)', value: split.sandboxes ?? NaN, unit: 'ms' },
+        { metric: 'CPU per execution: gateway + scheduler + workers', value: platformMsOf(split), unit: 'ms' },
+        { metric: 'design floor: CPU per execution: sandboxes', value: floor.split.sandboxes ?? NaN, unit: 'ms' },
+        { metric: 'design floor: CPU per execution: gateway + scheduler + workers', value: platformMsOf(floor.split), unit: 'ms' },
+        { metric: `% of trivial-handler ceiling c=${ceil?.connections ?? '?'}`, value: pctOf(r.rps, ceil?.rps), unit: '%' },
+        { metric: 'p50', value: r.latency.p50, unit: 'ms' },
+        { metric: 'handler CPU in the sandbox, alone (p50)', value: sandboxCpuMs, unit: 'ms' },
+        { metric: 'execution durationMs, alone (p50)', value: aloneMs, unit: 'ms' },
+      ],
+      notes,
+    };
   },
 };
