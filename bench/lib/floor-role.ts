@@ -2,9 +2,12 @@
  * The design floor (scenario 1, lib/floor.ts): TaskForge's processes and transports on a sync
  * invoke's path, doing nothing but forwarding — and two other shapes of the same path, measured
  * beside it to say which shape would reach the targets. One script, one role per process:
- * - `scheduler [--http]`: a gRPC server; sends each invoke down the stream of the worker with the
- *   fewest in flight (never more than its slots), queues it when every slot is taken. With
- *   `--http` it also takes the invokes over HTTP itself (the gateway inside the scheduler);
+ * - `scheduler [--http | --durable <dir>]`: a gRPC server; sends each invoke down the stream of
+ *   the worker with the fewest in flight (never more than its slots), queues it when every slot
+ *   is taken. With `--http` it also takes the invokes over HTTP itself (the gateway inside the
+ *   scheduler). With `--durable` it answers `?mode=async` invokes 202 once their journal entry is
+ *   on disk and stores each one's completion as the design's store must at least (`durableStore`:
+ *   the async floor); without it, an async invoke is forwarded and answered like a sync one;
  * - `worker <port> <sandboxes> [<burn>]`: one gRPC bidi stream to the scheduler, and `sandboxes`
  *   child processes over Node IPC, one invocation each at a time;
  * - `gateway <port>`: Fastify on the invoke route, one gRPC bidi stream to the scheduler that
@@ -13,13 +16,15 @@
  *   process, no gRPC at all (the fewest processes a sandboxed invoke can cross);
  * - `sandbox [<burn>]` (forked by a worker or by `single`): runs the suite's trivial handler, or,
  *   given `burn`, the CPU-bound scenario's handler with that many iterations (lib/handlers.ts).
- * No validation, no records, no disk, no protobuf (each message is one JSON buffer): what any
- * implementation of a shape pays per invoke on this machine, at least. Every role but `sandbox`
+ * No validation, no records, no protobuf (each message is one JSON buffer), no disk but the async
+ * floor's: what any implementation of a shape pays per invoke on this machine, at least. Every role but `sandbox`
  * prints one JSON line when ready (an HTTP front: `floor http listening` with its port); every
  * role exits when the process it depends on goes.
  */
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
+import { fdatasync, mkdirSync, openSync, renameSync, write, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { loadHandler, loadTrivialHandler } from './handlers.js';
@@ -27,10 +32,14 @@ import { loadHandler, loadTrivialHandler } from './handlers.js';
 interface Invoke {
   id: number;
   input: string;
+  /** `?mode=async`: answered 202 once durable (by a scheduler with --durable), run afterwards. */
+  async?: boolean;
 }
 interface Answer {
   id: number;
   out: string;
+  /** The HTTP status to answer with; 200 when absent. */
+  status?: number;
 }
 
 const pass = (b: Buffer): Buffer => b;
@@ -73,7 +82,69 @@ function connect<M>(port: number, hello: Record<string, unknown>, onMessage: (m:
   return stream;
 }
 
-function scheduler(http: boolean): void {
+/**
+ * What the design's store must do at least, for `scheduler --durable <dir>`: an async invoke's
+ * entry appended to one journal and fdatasynced before it is acknowledged — one write and one
+ * fdatasync for every invoke that arrived meanwhile (group commit) — and, once it has run, a
+ * completion entry (riding the next commit, waited for by nobody) and its own file
+ * `executions/ex_<id>.json`, written to a temp name and renamed, as the store does, with no fsync.
+ */
+function durableStore(dir: string): { accept: (m: Invoke, ack: () => void) => void; complete: (m: Answer) => void } {
+  let fd = -1;
+  try {
+    mkdirSync(join(dir, 'executions'), { recursive: true });
+    fd = openSync(join(dir, 'journal.log'), 'a');
+  } catch (err) {
+    fail(`cannot keep a journal in ${dir}: ${(err as Error).message}`, 1);
+  }
+  let entries: Buffer[] = [];
+  let acks: Array<() => void> = [];
+  let committing = false;
+  const commit = (): void => {
+    if (committing || entries.length === 0) return;
+    committing = true;
+    const [batch, waiting] = [Buffer.concat(entries), acks];
+    [entries, acks] = [[], []];
+    write(fd, batch, (err) => {
+      if (err) fail(`journal write failed: ${err.message}`, 1);
+      fdatasync(fd, (syncErr) => {
+        if (syncErr) fail(`journal fdatasync failed: ${syncErr.message}`, 1);
+        committing = false;
+        for (const ack of waiting) ack();
+        commit();
+      });
+    });
+  };
+  let files: Array<{ name: string; text: string }> = [];
+  const writeFiles = (): void => {
+    const batch = files;
+    files = [];
+    for (const { name, text } of batch) {
+      const tmp = join(dir, 'executions', `.${name}.tmp`);
+      try {
+        writeFileSync(tmp, text);
+        renameSync(tmp, join(dir, 'executions', name));
+      } catch (err) {
+        fail(`execution file write failed: ${(err as Error).message}`, 1);
+      }
+    }
+  };
+  return {
+    accept(m, ack) {
+      entries.push(Buffer.from(`${JSON.stringify({ id: m.id, status: 'queued', input: m.input, at: Date.now() })}\n`));
+      acks.push(ack);
+      commit();
+    },
+    complete(m) {
+      const text = `${JSON.stringify({ id: `ex_${m.id}`, status: 'succeeded', output: m.out, finishedAt: Date.now() })}\n`;
+      entries.push(Buffer.from(text));
+      commit();
+      if (files.push({ name: `ex_${m.id}.json`, text }) === 1) setImmediate(writeFiles);
+    },
+  };
+}
+
+function scheduler(http: boolean, durableDir: string | null): void {
   interface Worker {
     call: grpc.ServerDuplexStream<Buffer, Buffer>;
     inFlight: number;
@@ -82,6 +153,9 @@ function scheduler(http: boolean): void {
   const workers: Worker[] = [];
   const queue: Buffer[] = [];
   let gateway: grpc.ServerDuplexStream<Buffer, Buffer> | null = null;
+  const store = durableDir ? durableStore(durableDir) : null;
+  /** Ids of the async invokes under way: their answers go to the store, not to the gateway. */
+  const asyncIds = new Set<number>();
   // With --http, invokes arrive here over HTTP and answers are parsed here for their ids.
   const front = http
     ? httpFront((m) => {
@@ -98,20 +172,36 @@ function scheduler(http: boolean): void {
       best.call.write(queue.shift()!);
     }
   };
+  const fromGateway = (b: Buffer): void => {
+    const m = store ? (JSON.parse(b.toString()) as Invoke) : null;
+    if (!m?.async) {
+      queue.push(b); // forwarded as it came: the worker and the gateway read the id
+      return pump();
+    }
+    asyncIds.add(m.id);
+    store!.accept(m, () => {
+      gateway?.write(encode({ id: m.id, status: 202, out: JSON.stringify({ executionId: `ex_${m.id}` }) } satisfies Answer));
+      queue.push(b);
+      pump();
+    });
+  };
+  const fromWorker = (b: Buffer): void => {
+    const m = store || front ? (JSON.parse(b.toString()) as Answer) : null;
+    if (m && asyncIds.delete(m.id)) store!.complete(m);
+    else if (front) front.answer(m!);
+    else gateway?.write(b);
+    pump();
+  };
   const server = new grpc.Server();
   server.addService(SERVICE, {
     connect(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
       let worker: Worker | null = null;
       let isGateway = false;
       call.on('data', (b: Buffer) => {
-        if (isGateway) {
-          queue.push(b); // forwarded as it came: the worker and the gateway read the id
-          pump();
-        } else if (worker) {
+        if (isGateway) fromGateway(b);
+        else if (worker) {
           worker.inFlight--;
-          if (front) front.answer(JSON.parse(b.toString()) as Answer);
-          else gateway?.write(b);
-          pump();
+          fromWorker(b);
         } else {
           const hello = JSON.parse(b.toString()) as { role?: string; slots?: number };
           if (hello.role === 'worker') workers.push((worker = { call, inFlight: 0, slots: hello.slots ?? 1 }));
@@ -131,20 +221,21 @@ function scheduler(http: boolean): void {
 
 /** Fastify on the invoke route: each request is submitted with an id and answered by `answer`. */
 function httpFront(submit: (m: Invoke) => void): { answer: (m: Answer) => void; listen: () => void } {
-  const waiting = new Map<number, (out: string) => void>();
+  const waiting = new Map<number, (m: Answer) => void>();
   let seq = 0;
   const app = Fastify({ logger: false });
   app.post('/v1/functions/:name/invoke', (request, reply) => {
     const id = ++seq;
-    waiting.set(id, (out) => void reply.type('application/json').send(out));
-    submit({ id, input: JSON.stringify(request.body ?? null) });
+    waiting.set(id, (m) => void reply.code(m.status ?? 200).type('application/json').send(m.out));
+    const async = (request.query as { mode?: string }).mode === 'async';
+    submit({ id, input: JSON.stringify(request.body ?? null), ...(async ? { async } : {}) });
     return reply;
   });
   return {
     answer(m) {
       const answer = waiting.get(m.id);
       waiting.delete(m.id);
-      answer?.(m.out);
+      answer?.(m);
     },
     listen: () => void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready('floor http listening', { port: (app.server.address() as AddressInfo).port })),
   };
@@ -234,12 +325,14 @@ function single(n: number, burn: number | undefined): void {
   submit = sandboxes(n, burn, front.answer, front.listen);
 }
 
-const USAGE = 'usage: floor-role.js scheduler [--http] | worker <port> <sandboxes> [<burn>] | gateway <port> | single <sandboxes> [<burn>]';
+const USAGE = 'usage: floor-role.js scheduler [--http | --durable <dir>] | worker <port> <sandboxes> [<burn>] | gateway <port> | single <sandboxes> [<burn>]';
 const [role, ...args] = process.argv.slice(2);
 const int = (s: string | undefined): number => (s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : fail(USAGE, 2));
 /** The optional last argument: burn iterations, when given. */
 const burnAt = (i: number): number | undefined => (args.length > i + 1 ? fail(USAGE, 2) : args.length === i + 1 ? int(args[i]) : undefined);
-if (role === 'scheduler' && (args.length === 0 || (args.length === 1 && args[0] === '--http'))) scheduler(args[0] === '--http');
+if (role === 'scheduler' && args.length === 0) scheduler(false, null);
+else if (role === 'scheduler' && args.length === 1 && args[0] === '--http') scheduler(true, null);
+else if (role === 'scheduler' && args.length === 2 && args[0] === '--durable' && args[1]) scheduler(false, args[1]);
 else if (role === 'worker') worker(int(args[0]), int(args[1]), burnAt(2));
 else if (role === 'gateway' && args.length === 1) gateway(int(args[0]));
 else if (role === 'single') single(int(args[0]), burnAt(1));

@@ -5,7 +5,9 @@
  * - `http-in-scheduler`: the same without the gateway — the scheduler takes HTTP itself;
  * - `single-process`: one process taking HTTP with `workers × sandboxes` sandboxes over IPC.
  * The sandboxes run the suite's trivial handler, or with `burn` the CPU-bound scenario's handler
- * with that many iterations, so that scenario can measure the floor under its own load.
+ * with that many iterations, so that scenario can measure the floor under its own load. With
+ * `durableDir` (design shape only) the scheduler also answers `?mode=async` invokes 202 once
+ * journaled there and writes each one's file there when it has run: the async scenario's floor.
  */
 import { libChildScript, spawnNode, type Proc } from './proc.js';
 import type { StackPids } from './role-cpu.js';
@@ -24,12 +26,20 @@ export interface Floor {
 
 const urlOf = ({ line }: { line: Record<string, unknown> }): string => `http://127.0.0.1:${line.port as number}`;
 
-export async function startFloor(workers: number, sandboxes: number, shape: FloorShape = 'design', opts: { burn?: number } = {}): Promise<Floor> {
+export interface FloorOptions {
+  /** Iterations of the CPU-bound handler the sandboxes run instead of the trivial one. */
+  burn?: number;
+  /** Where the scheduler journals async invokes and writes their files (`executions/`). */
+  durableDir?: string;
+}
+
+export async function startFloor(workers: number, sandboxes: number, shape: FloorShape = 'design', opts: FloorOptions = {}): Promise<Floor> {
   for (const [name, n] of [['workers', workers], ['sandboxes', sandboxes], ['burn', opts.burn ?? 1]] as const) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`floor ${name} must be a whole number ≥ 1, got ${n}`);
   }
   const burn = opts.burn === undefined ? [] : [String(opts.burn)];
   if (!FLOOR_SHAPES.includes(shape)) throw new RangeError(`floor shape must be one of ${FLOOR_SHAPES.join(', ')}, got ${String(shape)}`);
+  if (opts.durableDir !== undefined && (shape !== 'design' || !opts.durableDir)) throw new RangeError(`a floor's durableDir needs the design shape and a path, got ${shape} and '${opts.durableDir}'`);
   const procs: Proc[] = [];
   // In reverse start order, the scheduler last: each process exits when the one it depends on goes.
   const close = async (): Promise<void> => {
@@ -42,7 +52,8 @@ export async function startFloor(workers: number, sandboxes: number, shape: Floo
       return { url: urlOf(await single.waitForLine('floor http listening', READY_MS)), procs, close };
     }
     const inScheduler = shape === 'http-in-scheduler';
-    const scheduler = spawnNode('floor scheduler', [SCRIPT, 'scheduler', ...(inScheduler ? ['--http'] : [])]);
+    const schedulerArgs = inScheduler ? ['--http'] : opts.durableDir ? ['--durable', opts.durableDir] : [];
+    const scheduler = spawnNode('floor scheduler', [SCRIPT, 'scheduler', ...schedulerArgs]);
     procs.push(scheduler);
     // Asked for before the scheduler can print it: a line is only seen by waits already made.
     const http = inScheduler ? scheduler.waitForLine('floor http listening', READY_MS) : null;
