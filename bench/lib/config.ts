@@ -70,7 +70,7 @@ const FULL: BenchConfig = {
 const QUICK: BenchConfig = {
   ...FULL,
   quick: true,
-  loadSeconds: 3,
+  loadSeconds: 2,
   warmupSeconds: 1,
   asyncInvokes: 2_000,
   asyncSendMaxSeconds: 15,
