@@ -17,13 +17,14 @@
  * - `sandbox [<burn>]` (forked by a worker or by `single`): runs the suite's trivial handler, or,
  *   given `burn`, the CPU-bound scenario's handler with that many iterations (lib/handlers.ts).
  * No validation, no records, no protobuf (each message is one JSON buffer), no disk but the async
- * floor's: what any implementation of a shape pays per invoke on this machine, at least. Every role but `sandbox`
- * prints one JSON line when ready (an HTTP front: `floor http listening` with its port); every
- * role exits when the process it depends on goes.
+ * floor's: what any implementation of a shape pays per invoke on this machine, at least. Every
+ * role but `sandbox` prints one JSON line when ready (an HTTP front: `floor http listening` with
+ * its port); every role exits when the process it depends on goes.
  */
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
-import { fdatasync, mkdirSync, openSync, renameSync, write, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
@@ -89,31 +90,31 @@ function connect<M>(port: number, hello: Record<string, unknown>, onMessage: (m:
  * completion entry (riding the next commit, waited for by nobody) and its own file
  * `executions/ex_<id>.json`, written to a temp name and renamed, as the store does, with no fsync.
  */
-function durableStore(dir: string): { accept: (m: Invoke, ack: () => void) => void; complete: (m: Answer) => void } {
-  let fd = -1;
+async function durableStore(dir: string): Promise<{ accept: (m: Invoke, ack: () => void) => void; complete: (m: Answer) => void }> {
+  let journal: FileHandle;
   try {
-    mkdirSync(join(dir, 'executions'), { recursive: true });
-    fd = openSync(join(dir, 'journal.log'), 'a');
+    await mkdir(join(dir, 'executions'), { recursive: true });
+    journal = await open(join(dir, 'journal.log'), 'a');
   } catch (err) {
     fail(`cannot keep a journal in ${dir}: ${(err as Error).message}`, 1);
   }
   let entries: Buffer[] = [];
   let acks: Array<() => void> = [];
   let committing = false;
-  const commit = (): void => {
+  const commit = async (): Promise<void> => {
     if (committing || entries.length === 0) return;
     committing = true;
     const [batch, waiting] = [Buffer.concat(entries), acks];
     [entries, acks] = [[], []];
-    write(fd, batch, (err) => {
-      if (err) fail(`journal write failed: ${err.message}`, 1);
-      fdatasync(fd, (syncErr) => {
-        if (syncErr) fail(`journal fdatasync failed: ${syncErr.message}`, 1);
-        committing = false;
-        for (const ack of waiting) ack();
-        commit();
-      });
-    });
+    try {
+      await journal.write(batch);
+      await journal.datasync();
+    } catch (err) {
+      fail(`journal write failed: ${(err as Error).message}`, 1);
+    }
+    committing = false;
+    for (const ack of waiting) ack();
+    void commit();
   };
   let files: Array<{ name: string; text: string }> = [];
   const writeFiles = (): void => {
@@ -133,18 +134,18 @@ function durableStore(dir: string): { accept: (m: Invoke, ack: () => void) => vo
     accept(m, ack) {
       entries.push(Buffer.from(`${JSON.stringify({ id: m.id, status: 'queued', input: m.input, at: Date.now() })}\n`));
       acks.push(ack);
-      commit();
+      void commit();
     },
     complete(m) {
       const text = `${JSON.stringify({ id: `ex_${m.id}`, status: 'succeeded', output: m.out, finishedAt: Date.now() })}\n`;
       entries.push(Buffer.from(text));
-      commit();
+      void commit();
       if (files.push({ name: `ex_${m.id}.json`, text }) === 1) setImmediate(writeFiles);
     },
   };
 }
 
-function scheduler(http: boolean, durableDir: string | null): void {
+async function scheduler(http: boolean, durableDir: string | null): Promise<void> {
   interface Worker {
     call: grpc.ServerDuplexStream<Buffer, Buffer>;
     inFlight: number;
@@ -153,7 +154,7 @@ function scheduler(http: boolean, durableDir: string | null): void {
   const workers: Worker[] = [];
   const queue: Buffer[] = [];
   let gateway: grpc.ServerDuplexStream<Buffer, Buffer> | null = null;
-  const store = durableDir ? durableStore(durableDir) : null;
+  const store = durableDir ? await durableStore(durableDir) : null;
   /** Ids of the async invokes under way: their answers go to the store, not to the gateway. */
   const asyncIds = new Set<number>();
   // With --http, invokes arrive here over HTTP and answers are parsed here for their ids.
@@ -330,9 +331,9 @@ const [role, ...args] = process.argv.slice(2);
 const int = (s: string | undefined): number => (s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : fail(USAGE, 2));
 /** The optional last argument: burn iterations, when given. */
 const burnAt = (i: number): number | undefined => (args.length > i + 1 ? fail(USAGE, 2) : args.length === i + 1 ? int(args[i]) : undefined);
-if (role === 'scheduler' && args.length === 0) scheduler(false, null);
-else if (role === 'scheduler' && args.length === 1 && args[0] === '--http') scheduler(true, null);
-else if (role === 'scheduler' && args.length === 2 && args[0] === '--durable' && args[1]) scheduler(false, args[1]);
+if (role === 'scheduler' && args.length === 0) void scheduler(false, null);
+else if (role === 'scheduler' && args.length === 1 && args[0] === '--http') void scheduler(true, null);
+else if (role === 'scheduler' && args.length === 2 && args[0] === '--durable' && args[1]) void scheduler(false, args[1]);
 else if (role === 'worker') worker(int(args[0]), int(args[1]), burnAt(2));
 else if (role === 'gateway' && args.length === 1) gateway(int(args[0]));
 else if (role === 'single') single(int(args[0]), burnAt(1));
