@@ -44,6 +44,30 @@ async function listAll(url: string): Promise<ListedExecution[]> {
   return out;
 }
 
+/** The sync warm-up both TaskForge and the floor get before the async load. */
+const warmUp = async (url: string, path: string, cfg: ScenarioContext['cfg']): Promise<string> =>
+  describeLoad(await runLoad({ url, path, body: EVENT_BODY, expectStatus: 200, connections: cfg.workers * cfg.capacity * 2, durationSeconds: cfg.warmupSeconds }));
+
+/** Reads `count` every 100 ms until it reaches `target` or `timeoutMs` has passed; the last reading. */
+async function countUntil(count: () => Promise<number> | number, target: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let n = await count();
+  while (n < target && Date.now() < deadline) {
+    await sleep(100);
+    n = await count();
+  }
+  return n;
+}
+
+/**
+ * Completions per second from the first 202 (wall ms) to the last finish; when not all finished,
+ * to now, so unfinished work lowers the rate instead of being left out.
+ */
+function completionPerSecond(finished: number, firstAcceptWall: number, lastFinishWall: number | null): { seconds: number; rate: number } {
+  const seconds = ((lastFinishWall ?? Date.now()) - firstAcceptWall) / 1000;
+  return { seconds, rate: finished / seconds };
+}
+
 /** The floor's files in `dir`/executions (temp files left out) and the latest one's mtime. */
 function floorFiles(dir: string): { count: number; lastMs: number } {
   const ex = join(dir, 'executions');
@@ -60,16 +84,11 @@ async function floorAsync(cfg: ScenarioContext['cfg'], progress: ScenarioContext
   const floor = await startFloor(cfg.workers, cfg.capacity, 'design', { durableDir: dir });
   try {
     const path = '/v1/functions/floor/invoke';
-    progress(`design floor warm-up: ${describeLoad(await runLoad({ url: floor.url, path: `${path}?mode=sync`, body: EVENT_BODY, expectStatus: 200, connections: cfg.workers * cfg.capacity * 2, durationSeconds: cfg.warmupSeconds }))}`);
+    progress(`design floor warm-up: ${await warmUp(floor.url, `${path}?mode=sync`, cfg)}`);
     const r = await runLoad({ url: floor.url, path: `${path}?mode=async`, body: EVENT_BODY, connections: cfg.asyncConnections, amount: cfg.asyncInvokes, maxSeconds: cfg.asyncSendMaxSeconds, expectStatus: 202 });
-    const deadline = Date.now() + cfg.asyncCompleteTimeoutMs;
-    let files = floorFiles(dir);
-    while (files.count < r.ok && Date.now() < deadline) {
-      await sleep(100);
-      files = floorFiles(dir);
-    }
-    const complete = files.count >= r.ok;
-    const completionRate = files.count / (((complete ? files.lastMs : Date.now()) - (performance.timeOrigin + r.firstOkAt)) / 1000);
+    const complete = (await countUntil(() => floorFiles(dir).count, r.ok, cfg.asyncCompleteTimeoutMs)) >= r.ok;
+    const files = floorFiles(dir);
+    const { rate: completionRate } = completionPerSecond(files.count, performance.timeOrigin + r.firstOkAt, complete ? files.lastMs : null);
     progress(`design floor async: accept ${describeLoad(r)}; completion: ${files.count} files written → ${Math.round(completionRate)}/s`);
     return { r, completionRate, complete };
   } finally {
@@ -83,8 +102,7 @@ async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Prom
   try {
     await putFunction(stack.url, FN, TRIVIAL_CODE);
     await invokeSync(stack.url, FN);
-    const warm = { url: stack.url, path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200 };
-    progress(`warm-up: ${describeLoad(await runLoad({ ...warm, connections: cfg.workers * cfg.capacity * 2, durationSeconds: cfg.warmupSeconds }))}`);
+    progress(`warm-up: ${await warmUp(stack.url, `/v1/functions/${FN}/invoke?mode=sync`, cfg)}`);
     const baseline = await terminalCount(stack.url);
 
     const probe = new DurabilityProbe(stack.dataDir);
@@ -109,22 +127,14 @@ async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Prom
     progress(`async accept: ${describeLoad(r)}; on disk at 202: ${durable}/${sampled} sampled`);
     const firstAcceptWall = performance.timeOrigin + r.firstOkAt;
 
-    const deadline = Date.now() + cfg.asyncCompleteTimeoutMs;
-    let done = 0;
-    while (Date.now() < deadline) {
-      done = (await terminalCount(stack.url)) - baseline;
-      if (done >= r.ok) break;
-      await sleep(100);
-    }
+    const done = await countUntil(async () => (await terminalCount(stack.url)) - baseline, r.ok, cfg.asyncCompleteTimeoutMs);
     const complete = done >= r.ok;
     const listed = (await listAll(stack.url)).filter((e) => e.mode === 'async');
     const finished = listed.filter((e) => e.finishedAt).map((e) => Date.parse(e.finishedAt!));
     const lastFinish = finished.reduce((a, b) => Math.max(a, b), 0);
     const byStatus: Record<string, number> = {};
     for (const e of listed) byStatus[e.status] = (byStatus[e.status] ?? 0) + 1;
-    // Unfinished work makes the rate count up to now, not to the last finish seen.
-    const completionSeconds = ((complete ? lastFinish : Date.now()) - firstAcceptWall) / 1000;
-    const completionRate = finished.length / completionSeconds;
+    const { seconds: completionSeconds, rate: completionRate } = completionPerSecond(finished.length, firstAcceptWall, complete ? lastFinish : null);
     progress(`async completion: ${finished.length} finished in ${completionSeconds.toFixed(2)} s → ${Math.round(completionRate)}/s ${JSON.stringify(byStatus)}`);
 
     const ceil = ceilingAt(ceiling, cfg.asyncConnections);
