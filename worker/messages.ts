@@ -30,6 +30,7 @@ export function helloMessage(h: {
   capacity: number;
   held: HeldExecution[];
   agentVersion: string;
+  sandboxLevel: string;
 }): WorkerMessage {
   return { msg: { $case: 'hello', value: { ...h, runtimes: ['nodejs'] } } };
 }
@@ -68,6 +69,7 @@ export function resultMessage(executionId: string, lease: string, outcome: RunOu
     coldStart: outcome.coldStart,
     startedAtMs: Math.round(outcome.startedAtMs),
     finishedAtMs: Math.round(outcome.finishedAtMs),
+    cpuMs: uint(outcome.cpuMs ?? 0),
   };
   if (outcome.ok) base.outputJson = outcome.outputJson;
   else base.error = wireError(outcome.error);

@@ -22,20 +22,30 @@ const line = (v: unknown): string => JSON.stringify(v) + '\n';
 
 describe('journal replay and checkpoints', () => {
   let dataDir: string;
+  // Tests leave stores open to act as a crash would; each is closed after the test, so no journal
+  // file handle is left for the garbage collector (an error since Node 26).
+  let opened: ReturnType<typeof createFileStore>[] = [];
+  const createStore = (opts: Parameters<typeof createFileStore>[0]): ReturnType<typeof createFileStore> => {
+    const store = createFileStore(opts);
+    opened.push(store);
+    return store;
+  };
   const dir = (d: string): string => join(dataDir, d);
   const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(dataDir, rel), 'utf8'));
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'taskforge-replay-'));
     // Creates the layout.
-    await createFileStore({ dataDir }).open();
+    await createStore({ dataDir }).open();
   });
   afterEach(async () => {
+    for (const store of opened) await store.close().catch(() => {});
+    opened = [];
     await rm(dataDir, { recursive: true, force: true });
   });
 
   it('restores acknowledged records after a crash that lost the JSON files, and rewrites them', async () => {
-    const crashed = createFileStore({ dataDir });
+    const crashed = createStore({ dataDir });
     await crashed.open();
     await Promise.all(Array.from({ length: 50 }, (_, i) => crashed.putExecutionDurable(execution(`e${i}`))));
     crashed.putExecution(execution('e0', { status: 'running' }));
@@ -46,7 +56,7 @@ describe('journal replay and checkpoints', () => {
     await unlink(join(dir('logs'), 'e1.json'));
     expect(await readdir(dir('journal'))).toHaveLength(1);
 
-    const store = createFileStore({ dataDir });
+    const store = createStore({ dataDir });
     const state = await store.open();
     expect(state.executions).toHaveLength(50);
     expect(state.executions.find((e) => e.id === 'e0')).toEqual(execution('e0', { status: 'running' }));
@@ -67,7 +77,7 @@ describe('journal replay and checkpoints', () => {
         line({ s: 2, t: 'del', id: 'gone' }) +
         line({ t: 'commit', s: 2 }),
     );
-    const state = await createFileStore({ dataDir }).open();
+    const state = await createStore({ dataDir }).open();
     expect(state.executions).toEqual([execution('a', { status: 'succeeded' })]);
     expect(await readJson('executions/a.json')).toMatchObject({ status: 'succeeded' });
     expect(await readdir(dir('executions'))).toEqual(['a.json']);
@@ -79,7 +89,7 @@ describe('journal replay and checkpoints', () => {
     const uncommitted = line({ s: 2, t: 'exec', rec: execution('unacked') });
     const torn = line({ s: 3, t: 'exec', rec: execution('torn') }).slice(0, 40);
     await writeFile(join(dir('journal'), '000000000001.log'), committed + uncommitted + torn);
-    const state = await createFileStore({ dataDir, logger: log.logger }).open();
+    const state = await createStore({ dataDir, logger: log.logger }).open();
     expect(state.executions.map((e) => e.id)).toEqual(['kept']);
     expect(await readdir(dir('executions'))).toEqual(['kept.json']);
     const warn = log.find((l) => l.msg === 'ignoring the torn tail of a journal segment');
@@ -102,7 +112,7 @@ describe('journal replay and checkpoints', () => {
       join(dir('journal'), '000000000002.log'),
       line({ s: 4, t: 'exec', rec: execution('x', { attempt: 2 }) }) + line({ t: 'commit', s: 4 }),
     );
-    const state = await createFileStore({ dataDir, logger: log.logger }).open();
+    const state = await createStore({ dataDir, logger: log.logger }).open();
     expect(state.executions).toEqual([execution('x', { attempt: 2 })]);
     expect(log.find((l) => l.msg === 'corrupt journal line, skipping its batch')).toHaveLength(1);
   });
@@ -115,7 +125,7 @@ describe('journal replay and checkpoints', () => {
     // A failing file fsync keeps the replayed segment (the checkpoint cannot complete).
     const fs = createFaultFs(nodeStoreFs);
     fs.fail({ op: 'sync', code: 'EIO', match: (p) => p.startsWith(dir('executions')), times: 100 });
-    const store = createFileStore({ dataDir, fs });
+    const store = createStore({ dataDir, fs });
     await store.open();
     await store.putExecutionDurable(execution('b'));
     expect(await readdir(dir('journal'))).toEqual(['000000000009.log', '000000000010.log']);
@@ -126,7 +136,7 @@ describe('journal replay and checkpoints', () => {
 
   it('a checkpoint deletes a segment only after the files written from it are synced', async () => {
     const fs = createFaultFs(nodeStoreFs);
-    const store = createFileStore({ dataDir, fs });
+    const store = createStore({ dataDir, fs });
     await store.open();
     for (let i = 0; i < 10; i++) store.putExecution(execution(`c${i}`));
     await store.flush();
@@ -137,7 +147,7 @@ describe('journal replay and checkpoints', () => {
     expect(fs.count('unlink', (p) => p.startsWith(dir('journal')))).toBe(0);
 
     const fs2 = createFaultFs(nodeStoreFs);
-    const again = createFileStore({ dataDir, fs: fs2 });
+    const again = createStore({ dataDir, fs: fs2 });
     expect((await again.open()).executions).toHaveLength(10);
     await again.close();
     expect(await readdir(dir('journal'))).toEqual([]);
@@ -148,7 +158,7 @@ describe('journal replay and checkpoints', () => {
   });
 
   it('checkpoints in the background once the active segment is older than the interval', async () => {
-    const store = createFileStore({ dataDir, checkpointIntervalMs: 0 });
+    const store = createStore({ dataDir, checkpointIntervalMs: 0 });
     await store.open();
     store.putExecution(execution('t1'));
     await store.flush();
@@ -159,7 +169,7 @@ describe('journal replay and checkpoints', () => {
 
   it('retries a journal append that failed for a group-committed record, then writes its file', async () => {
     const fs = createFaultFs(nodeStoreFs);
-    const store = createFileStore({ dataDir, fs });
+    const store = createStore({ dataDir, fs });
     await store.open();
     fs.fail({ op: 'writeFile', code: 'ENOSPC', match: (p) => p.startsWith(dir('journal') + '/') });
     // Keeps every checkpoint from completing, so the journal stays as a crash would leave it.
@@ -169,7 +179,7 @@ describe('journal replay and checkpoints', () => {
     expect(await readJson('executions/r1.json')).toMatchObject({ status: 'running' });
     await unlink(join(dir('executions'), 'r1.json'));
     // The re-appended entry is in the journal: a crash now still restores it.
-    const state = await createFileStore({ dataDir }).open();
+    const state = await createStore({ dataDir }).open();
     expect(state.executions.map((e) => e.id)).toEqual(['r1']);
   });
 });

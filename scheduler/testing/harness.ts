@@ -52,7 +52,7 @@ export function createHarness(opts: { maxQueue?: number; retentionMs?: number; r
     executions,
     connect(id, capacity = 2) {
       const sent: SchedulerMessage[] = [];
-      const hello: Hello = { workerId: id, name: id, capacity, runtimes: ['nodejs'], held: [], agentVersion: 't' };
+      const hello: Hello = { workerId: id, name: id, capacity, runtimes: ['nodejs'], held: [], agentVersion: 't', sandboxLevel: 'insecure' };
       const { worker } = registry.register(hello, { send: (m) => sent.push(m), end: vi.fn() });
       dispatcher.schedulePump();
       return { worker, sent };

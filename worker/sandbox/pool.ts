@@ -17,7 +17,7 @@ import type { ModuleFormat, ResultMessage, RuntimeLimits } from './messages.js';
 import { resolveSandboxPoolOptions, type ResolvedSandboxPoolOptions, type SandboxPoolOptions } from './pool-options.js';
 import { ProcessExitedError, ProcessSandbox, loadedIdentity, type KillReason, type LoadedFunction } from './process-sandbox.js';
 import { RunGuard } from './run-guard.js';
-import type { RunError, RunOutcome, RunRequest, SandboxFunction, SandboxPool, SandboxPoolStats } from './types.js';
+import type { RunError, RunOutcome, RunRequest, SandboxFunction, SandboxLevel, SandboxPool, SandboxPoolStats } from './types.js';
 
 export { resolveSandboxPoolOptions, SANDBOX_POOL_DEFAULTS } from './pool-options.js';
 export type { SandboxPoolOptions, ResolvedSandboxPoolOptions, ProcessEvent } from './pool-options.js';
@@ -57,6 +57,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
 }
 
 export class ProcessSandboxPool implements SandboxPool {
+  readonly level: SandboxLevel = 'insecure';
   #state: PoolState = 'created';
   #slots = new Set<Slot>();
   #changeWaiters: Array<() => void> = [];

@@ -46,6 +46,8 @@ export type RunOutcome = {
   startedAtMs: number;
   finishedAtMs: number;
   logsTruncated: boolean;
+  /** CPU time (user + system) the runtime process spent on this run, when it could be read. */
+  cpuMs?: number;
 } & ({ ok: true; outputJson: string } | { ok: false; error: RunError });
 
 /** Why a run was aborted: the value to pass to AbortController.abort(). */
@@ -61,7 +63,15 @@ export interface SandboxPoolStats {
   rssBytes: number;
 }
 
+/**
+ * How a pool's runtime processes are isolated: `namespaces` — the OS boundary (bubblewrap: own
+ * PID, network, mount and IPC namespaces, an unprivileged uid) plus Node's permission model;
+ * `insecure` — the permission model only (the worker was told `--insecure-sandbox`).
+ */
+export type SandboxLevel = 'namespaces' | 'insecure';
+
 export interface SandboxPool {
+  readonly level: SandboxLevel;
   start(): Promise<void>;
   run(req: RunRequest): Promise<RunOutcome>;
   stats(): SandboxPoolStats;

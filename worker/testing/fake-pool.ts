@@ -18,6 +18,7 @@ export interface FakeRun {
 }
 
 export class FakePool implements SandboxPool {
+  readonly level = 'insecure' as const;
   readonly runs: FakeRun[] = [];
   started = false;
   closed = false;

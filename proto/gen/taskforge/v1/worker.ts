@@ -35,6 +35,11 @@ export interface Hello {
   runtimes: string[];
   held: HeldExecution[];
   agentVersion: string;
+  /**
+   * How its sandboxes are isolated: "namespaces" (OS boundary + permission model) or "insecure"
+   * (permission model only; the worker was started with --insecure-sandbox).
+   */
+  sandboxLevel: string;
 }
 
 export interface Heartbeat {
@@ -74,6 +79,8 @@ export interface Result {
   coldStart: boolean;
   startedAtMs: number;
   finishedAtMs: number;
+  /** CPU time (user + system) the sandbox spent on this run. */
+  cpuMs: number;
 }
 
 export interface LogLine {
@@ -395,7 +402,7 @@ export const HeldExecution: MessageFns<HeldExecution> = {
 };
 
 function createBaseHello(): Hello {
-  return { workerId: "", name: "", capacity: 0, runtimes: [], held: [], agentVersion: "" };
+  return { workerId: "", name: "", capacity: 0, runtimes: [], held: [], agentVersion: "", sandboxLevel: "" };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -417,6 +424,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(50).string(message.agentVersion);
+    }
+    if (message.sandboxLevel !== "") {
+      writer.uint32(58).string(message.sandboxLevel);
     }
     return writer;
   },
@@ -482,6 +492,14 @@ export const Hello: MessageFns<Hello> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sandboxLevel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -510,6 +528,11 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      sandboxLevel: isSet(object.sandboxLevel)
+        ? globalThis.String(object.sandboxLevel)
+        : isSet(object.sandbox_level)
+        ? globalThis.String(object.sandbox_level)
+        : "",
     };
   },
 
@@ -533,6 +556,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.sandboxLevel !== "") {
+      obj.sandboxLevel = message.sandboxLevel;
+    }
     return obj;
   },
 
@@ -547,6 +573,7 @@ export const Hello: MessageFns<Hello> = {
     message.runtimes = object.runtimes?.map((e) => e) || [];
     message.held = object.held?.map((e) => HeldExecution.fromPartial(e)) || [];
     message.agentVersion = object.agentVersion ?? "";
+    message.sandboxLevel = object.sandboxLevel ?? "";
     return message;
   },
 };
@@ -986,6 +1013,7 @@ function createBaseResult(): Result {
     coldStart: false,
     startedAtMs: 0,
     finishedAtMs: 0,
+    cpuMs: 0,
   };
 }
 
@@ -1020,6 +1048,9 @@ export const Result: MessageFns<Result> = {
     }
     if (message.finishedAtMs !== 0) {
       writer.uint32(80).int64(message.finishedAtMs);
+    }
+    if (message.cpuMs !== 0) {
+      writer.uint32(88).uint32(message.cpuMs);
     }
     return writer;
   },
@@ -1117,6 +1148,14 @@ export const Result: MessageFns<Result> = {
             message.finishedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cpuMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1169,6 +1208,11 @@ export const Result: MessageFns<Result> = {
         : isSet(object.finished_at_ms)
         ? globalThis.Number(object.finished_at_ms)
         : 0,
+      cpuMs: isSet(object.cpuMs)
+        ? globalThis.Number(object.cpuMs)
+        : isSet(object.cpu_ms)
+        ? globalThis.Number(object.cpu_ms)
+        : 0,
     };
   },
 
@@ -1204,6 +1248,9 @@ export const Result: MessageFns<Result> = {
     if (message.finishedAtMs !== 0) {
       obj.finishedAtMs = Math.round(message.finishedAtMs);
     }
+    if (message.cpuMs !== 0) {
+      obj.cpuMs = Math.round(message.cpuMs);
+    }
     return obj;
   },
 
@@ -1224,6 +1271,7 @@ export const Result: MessageFns<Result> = {
     message.coldStart = object.coldStart ?? false;
     message.startedAtMs = object.startedAtMs ?? 0;
     message.finishedAtMs = object.finishedAtMs ?? 0;
+    message.cpuMs = object.cpuMs ?? 0;
     return message;
   },
 };
