@@ -14,6 +14,7 @@ export type ExecutionErrorCode =
   | 'TIMEOUT'
   | 'OUT_OF_MEMORY'
   | 'SANDBOX_CRASH'
+  | 'SANDBOX_PROTOCOL'
   | 'WORKER_LOST'
   | 'CANCELLED'
   | 'EXPIRED'

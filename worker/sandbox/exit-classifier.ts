@@ -8,7 +8,6 @@ import type { ExitInfo, KillReason } from './process-sandbox.js';
 
 const KILL_MESSAGES: Partial<Record<KillReason, RunError>> = {
   shutdown: { code: 'WORKER_LOST', message: 'the sandbox pool closed while the function ran' },
-  protocol: { code: 'SANDBOX_CRASH', message: 'runtime process sent an invalid message and was killed' },
   start_timeout: { code: 'SANDBOX_CRASH', message: 'runtime process did not start in time' },
   fatal: { code: 'SANDBOX_CRASH', message: 'runtime process hit an uncaught exception and was killed' },
 };
@@ -16,6 +15,13 @@ const KILL_MESSAGES: Partial<Record<KillReason, RunError>> = {
 export function classifyExit(exit: ExitInfo, memoryMb: number): RunError {
   if (exit.heapExhausted) {
     return { code: 'OUT_OF_MEMORY', message: `function ran out of memory (heap limit ${memoryMb} MB)` };
+  }
+  if (exit.killReason === 'memory') {
+    const mib = Math.round((exit.rssBytes ?? 0) / (1024 * 1024));
+    return { code: 'OUT_OF_MEMORY', message: `function used too much memory (resident ${mib} MiB; memoryMb ${memoryMb} allows ${memoryMb} MiB of heap plus the runtime's own)` };
+  }
+  if (exit.killReason === 'protocol') {
+    return { code: 'SANDBOX_PROTOCOL', message: `runtime process broke the IPC protocol and was killed: ${exit.protocolError ?? 'invalid message'}` };
   }
   const known = exit.killReason ? KILL_MESSAGES[exit.killReason] : undefined;
   if (known) return { ...known };

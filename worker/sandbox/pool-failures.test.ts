@@ -124,11 +124,43 @@ describe('abort', () => {
 });
 
 describe('protocol', () => {
-  it('kills a process that sends messages outside the protocol and reports SANDBOX_CRASH', async () => {
+  // What a function can write to the channel descriptor itself (fd 3), bypassing the runtime.
+  const attack = (write: string): string => `import fs from 'node:fs';
+export default async () => { ${write}; await new Promise(() => {}); };`;
+
+  it('kills a process that sends a well-framed message outside the protocol: SANDBOX_PROTOCOL', async () => {
     const { pool, events } = await startPool();
-    const f = fn("export default async () => { process.send({ type: 'result', forged: true }); await new Promise(() => {}); };");
+    const f = fn(attack("const b = Buffer.from(JSON.stringify({ type: 'result', forged: true })); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); fs.writeSync(3, Buffer.concat([h, b]))"));
     const outcome = await pool.run(req(f));
-    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_CRASH', message: 'runtime process sent an invalid message and was killed' } });
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL', message: 'runtime process broke the IPC protocol and was killed: malformed message' } });
     expect(events.filter((e) => e.type === 'exited')).toEqual([expect.objectContaining({ reason: 'protocol' })]);
+  });
+
+  it('kills a process that writes 64 MiB without framing, and the worker stays up', async () => {
+    const { pool, events } = await startPool();
+    // Node's IPC parser buffered this looking for a newline until the worker crashed.
+    const f = fn(attack("fs.writeSync(3, Buffer.alloc(64 * 1024 * 1024, 0x41))"));
+    const outcome = await pool.run(req(f));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL' } });
+    expect(!outcome.ok && outcome.error.message).toMatch(/frame of \d+ bytes exceeds the 8388608-byte cap/);
+    expect(events.filter((e) => e.type === 'exited')).toEqual([expect.objectContaining({ reason: 'protocol' })]);
+    expect(pidOf(await pool.run(req(fn(PID_FN))))).toBeGreaterThan(0);
+  });
+
+  it('kills a process that floods valid frames past the per-request budget', async () => {
+    const { pool } = await startPool();
+    const f = fn(attack(`const b = Buffer.from(JSON.stringify({ type: 'log', lines: [{ ts: 'x', stream: 'stdout', message: 'a'.repeat(1 << 20) }], truncated: false }));
+      const h = Buffer.alloc(4); h.writeUInt32BE(b.length); const frame = Buffer.concat([h, b]);
+      for (let i = 0; i < 64; i++) fs.writeSync(3, frame)`));
+    const outcome = await pool.run(req(f));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL' } });
+    expect(!outcome.ok && outcome.error.message).toMatch(/sent more than 33554432 bytes for one request/);
+  });
+
+  it('kills a process that sends bytes that are not JSON', async () => {
+    const { pool } = await startPool();
+    const f = fn(attack("fs.writeSync(3, Buffer.from([0, 0, 0, 3, 0x7b, 0x7b, 0x7b]))"));
+    const outcome = await pool.run(req(f));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL', message: 'runtime process broke the IPC protocol and was killed: frame is not JSON' } });
   });
 });

@@ -31,7 +31,9 @@ class EventLog {
 
 async function startPool(opts: SandboxPoolOptions = {}): Promise<{ pool: SandboxPool; log: EventLog }> {
   const log = new EventLog();
-  const pool = createSandboxPool({ prewarm: 0, ...opts, onProcessEvent: log.push });
+  // These tests follow processes by the pid a function reports, which only the host's PID
+  // namespace shares with the pool's events: pool logic is the same under either isolation.
+  const pool = createSandboxPool({ prewarm: 0, isolation: 'insecure', ...opts, onProcessEvent: log.push });
   pools.push(pool);
   await pool.start();
   return { pool, log };

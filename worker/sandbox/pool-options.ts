@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { FUNCTION_DEFAULTS } from '../../common/records.js';
+import { resolveIsolation, type Isolation, type IsolationLimits, type IsolationMode } from './isolation.js';
 
 export const SANDBOX_POOL_DEFAULTS = {
   /** Hard cap of live runtime processes (busy, warm idle, prewarmed, dying). */
@@ -26,6 +27,8 @@ export const SANDBOX_POOL_DEFAULTS = {
    * a busy function at full concurrency does not trade its warm processes for prewarmed ones.
    */
   reserveEvictIdleMs: 1_000,
+  /** The OS boundary (bubblewrap); `insecure` only when the operator asked for it. */
+  isolation: 'namespaces',
 } as const;
 
 /** What happened to a runtime process; for metrics and tests. */
@@ -44,6 +47,10 @@ export interface SandboxPoolOptions {
   /** The compiled runtime entry script (runtime.js). */
   runtimePath?: string;
   onProcessEvent?: (event: ProcessEvent) => void;
+  /** `namespaces` (default): refuse to start without the OS boundary. `insecure`: permission model only. */
+  isolation?: IsolationMode;
+  /** Overrides of the sandbox's rlimits and /tmp size. */
+  isolationLimits?: Partial<IsolationLimits>;
 }
 
 export interface ResolvedSandboxPoolOptions {
@@ -56,6 +63,7 @@ export interface ResolvedSandboxPoolOptions {
   readonly logger: Logger;
   readonly runtimePath: string;
   readonly onProcessEvent: ((event: ProcessEvent) => void) | null;
+  readonly isolation: Isolation;
 }
 
 /**
@@ -78,6 +86,10 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
   if (!existsSync(runtimePath)) {
     throw new Error(`sandbox runtime script not found at ${runtimePath}: build it with \`npx tsc -p tsconfig.json\``);
   }
+  const isolation = opts.isolation ?? d.isolation;
+  if (isolation !== 'namespaces' && isolation !== 'insecure') throw new RangeError(`sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
+  // The permission model compares real paths: a symlinked path would deny the script itself.
+  const realRuntimePath = realpathSync(runtimePath);
   return Object.freeze({
     maxProcesses,
     idleTtlMs: integer('idleTtlMs', opts.idleTtlMs ?? d.idleTtlMs, 1),
@@ -86,9 +98,10 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
     startTimeoutMs: integer('startTimeoutMs', opts.startTimeoutMs ?? d.startTimeoutMs, 1),
     reserveEvictIdleMs: integer('reserveEvictIdleMs', opts.reserveEvictIdleMs ?? d.reserveEvictIdleMs, 0),
     logger: opts.logger ?? silentLogger,
-    // The permission model compares real paths: a symlinked path would deny the script itself.
-    runtimePath: realpathSync(runtimePath),
+    runtimePath: realRuntimePath,
     onProcessEvent: opts.onProcessEvent ?? null,
+    // Probes the boundary once: a worker that cannot build it fails here, at start.
+    isolation: resolveIsolation(isolation, realRuntimePath, opts.isolationLimits),
   });
 }
 

@@ -104,6 +104,9 @@ describe('handlers', () => {
 });
 
 describe('reuse', () => {
+  /** These tests tell processes apart by the pid a function reports: the host's, without a PID namespace. */
+  const HOST_PIDS = { isolation: 'insecure' } as const;
+
   it('replaces a prewarmed process only after the cold start that took it has run', async () => {
     const { pool, events } = await startPool({ prewarm: 1 });
     const before = spawns(events).length;
@@ -119,7 +122,7 @@ describe('reuse', () => {
   });
 
   it('reuses a warm process for the same version: no spawn, same pid, coldStart false', async () => {
-    const { pool, events } = await startPool();
+    const { pool, events } = await startPool(HOST_PIDS);
     const f = fn('export default () => process.pid;');
     const started: Array<{ coldStart: boolean; initMs: number }> = [];
     const first = await pool.run(req(f, { onStarted: (i) => started.push(i) }));
@@ -143,7 +146,7 @@ describe('reuse', () => {
   });
 
   it('loads code into a prewarmed process: coldStart true, no spawn for the run', async () => {
-    const { pool, events } = await startPool({ prewarm: 1 });
+    const { pool, events } = await startPool({ prewarm: 1, ...HOST_PIDS });
     expect(events).toEqual([expect.objectContaining({ type: 'spawned', prewarm: true })]);
     const prewarmedPid = events[0]!.pid;
     const f = fn('export default () => process.pid;');
@@ -159,7 +162,7 @@ describe('reuse', () => {
   });
 
   it('does not give a prewarmed process to a function with another memoryMb', async () => {
-    const { pool, events } = await startPool({ prewarm: 1 });
+    const { pool, events } = await startPool({ prewarm: 1, ...HOST_PIDS });
     const prewarmedPid = events[0]!.pid;
     const t = performance.now();
     const outcome = await pool.run(req(fn('export default () => process.pid;', { memoryMb: 64 })));
@@ -169,7 +172,7 @@ describe('reuse', () => {
   });
 
   it('runs concurrent invocations of one version in separate processes', async () => {
-    const { pool } = await startPool();
+    const { pool } = await startPool(HOST_PIDS);
     const f = fn('export default async () => { await new Promise((r) => setTimeout(r, 200)); return process.pid; };');
     const [a, b] = await Promise.all([pool.run(req(f)), pool.run(req(f))]);
     expect(output(a)).not.toBe(output(b));
@@ -177,7 +180,7 @@ describe('reuse', () => {
   });
 
   it('does not reuse a warm process when the code behind name@version differs', async () => {
-    const { pool } = await startPool();
+    const { pool } = await startPool(HOST_PIDS);
     const a = fn('export default () => ["a", process.pid];', { name: 'same' });
     const b = fn('export default () => ["b", process.pid];', { name: 'same' });
     const [, pidA] = output(await pool.run(req(a))) as [string, number];

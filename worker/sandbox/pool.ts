@@ -57,7 +57,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
 }
 
 export class ProcessSandboxPool implements SandboxPool {
-  readonly level: SandboxLevel = 'insecure';
+  readonly level: SandboxLevel;
   #state: PoolState = 'created';
   #slots = new Set<Slot>();
   #changeWaiters: Array<() => void> = [];
@@ -73,6 +73,7 @@ export class ProcessSandboxPool implements SandboxPool {
 
   constructor(readonly options: ResolvedSandboxPoolOptions) {
     this.#log = options.logger.child({ component: 'sandbox-pool' });
+    this.level = options.isolation.level;
   }
 
   get state(): PoolState {
@@ -114,7 +115,17 @@ export class ProcessSandboxPool implements SandboxPool {
     const done = (result: { ok: true; outputJson: string } | { ok: false; error: RunError }): RunOutcome => {
       const finishedAtMs = Date.now();
       const started = startedAtMs ?? runStartMs;
-      return { coldStart, initMs, durationMs: startedAtMs === null ? 0 : finishedAtMs - started, startedAtMs: started, finishedAtMs, logsTruncated: logs.truncated, ...result };
+      const cpuMs = startedAtMs === null ? null : slot?.proc.lastRunCpuMs ?? null;
+      return {
+        coldStart,
+        initMs,
+        durationMs: startedAtMs === null ? 0 : finishedAtMs - started,
+        startedAtMs: started,
+        finishedAtMs,
+        logsTruncated: logs.truncated,
+        ...(cpuMs !== null ? { cpuMs } : {}),
+        ...result,
+      };
     };
 
     try {
@@ -319,7 +330,13 @@ export class ProcessSandboxPool implements SandboxPool {
   // ---- process lifecycle -----------------------------------------------------------------------
 
   #spawn(memoryMb: number, prewarm: boolean): Slot {
-    const proc = new ProcessSandbox({ runtimePath: this.options.runtimePath, memoryMb, logger: this.#log, startTimeoutMs: this.options.startTimeoutMs });
+    const proc = new ProcessSandbox({
+      runtimePath: this.options.runtimePath,
+      memoryMb,
+      logger: this.#log,
+      startTimeoutMs: this.options.startTimeoutMs,
+      isolation: this.options.isolation,
+    });
     const slot: Slot = { proc, leased: false, prewarm, lastUsedMs: Date.now(), lastUseSeq: ++this.#useSeq };
     this.#slots.add(slot);
     this.#log.debug({ pid: proc.pid, memoryMb, prewarm }, 'spawned runtime process');

@@ -8,12 +8,16 @@ describe('runtime process flags', () => {
     expect(permissionFlag('24.1.0')).toBe('--permission');
   });
 
-  it('grants read access to the runtime script only, and sets the heap limit', () => {
+  it("grants read access to the runtime's directory only, no inspector, and sets the heap limit", () => {
     const args = runtimeArgs('/opt/tf/runtime.js', 64);
-    expect(args).toContain('--allow-fs-read=/opt/tf/runtime.js');
     expect(args).toContain('--max-old-space-size=64');
+    expect(args).toContain('--disable-sigusr1');
     expect(args.at(-1)).toBe('/opt/tf/runtime.js');
-    expect(args.filter((a) => a.startsWith('--allow-'))).toEqual(['--allow-fs-read=/opt/tf/runtime.js']);
+    expect(args.filter((a) => a.startsWith('--allow-'))).toEqual(['--allow-fs-read=/opt/tf']);
+  });
+
+  it('allows writes to /tmp only when the OS boundary made it private', () => {
+    expect(runtimeArgs('/opt/tf/runtime.js', 64, { writableTmp: true }).filter((a) => a.startsWith('--allow-'))).toEqual(['--allow-fs-read=/opt/tf', '--allow-fs-write=/tmp']);
   });
 });
 

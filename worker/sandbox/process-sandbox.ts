@@ -1,10 +1,17 @@
 /**
- * One runtime child process: spawns runtime.js under Node's permission model with an empty
- * environment, and turns the IPC protocol (messages.ts) into promises — ready, load, invoke —
- * one request at a time. Everything the child sends is validated: the child runs user code and is
- * never trusted. It never decides policy (timeouts, reuse, caps per execution): the pool does.
+ * One runtime child process: spawns runtime.js inside the pool's isolation (isolation.ts) under
+ * Node's permission model with an empty environment, and turns the IPC protocol (messages.ts, in
+ * capped frames: frames.ts) into promises — ready, load, invoke — one request at a time.
+ * Everything the child sends is validated: the child runs user code and is never trusted; a child
+ * that breaks the protocol or floods the channel is killed, and the worker never crashes for it.
+ * It also enforces what it can measure itself: resident memory (sampled from /proc while code
+ * runs), and no CPU between runs (the process is stopped while it holds no invocation). It never
+ * decides policy (timeouts, reuse, caps per execution): the pool does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { hopTrace } from '../../common/hop-trace.js';
 import type { Logger } from '../../common/logger.js';
 import type { SandboxFunction } from './types.js';
@@ -18,6 +25,9 @@ import type {
   RuntimeLimits,
   WireLogLine,
 } from './messages.js';
+import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { insecureIsolation, type Isolation } from './isolation.js';
+import { cpuTimeMs, innermostPid, rssBytes } from './proc-stats.js';
 
 /**
  * starting → idle (ready, no code: a prewarmed process) → loading → loaded ⇄ busy.
@@ -36,7 +46,7 @@ const TRANSITIONS: Record<SandboxState, readonly SandboxState[]> = {
 };
 
 /** Why the pool killed a process: a fixed vocabulary for logs and for classifying the exit. */
-export type KillReason = 'timeout' | 'cancelled' | 'shutdown' | 'evicted' | 'reaped' | 'load_failed' | 'fatal' | 'protocol' | 'start_timeout';
+export type KillReason = 'timeout' | 'cancelled' | 'shutdown' | 'evicted' | 'reaped' | 'load_failed' | 'fatal' | 'protocol' | 'start_timeout' | 'memory';
 
 export interface ExitInfo {
   code: number | null;
@@ -47,6 +57,10 @@ export interface ExitInfo {
   heapExhausted: boolean;
   /** Set when the pool killed the process; null for an exit of its own. */
   killReason: KillReason | null;
+  /** What broke the protocol, when killReason is `protocol`. */
+  protocolError?: string;
+  /** Resident bytes last seen, when killReason is `memory`. */
+  rssBytes?: number;
 }
 
 export class ProcessExitedError extends Error {
@@ -65,7 +79,26 @@ export interface ProcessSandboxOptions {
   logger: Logger;
   /** Kill the child if it has not said `ready` by then, ms. */
   startTimeoutMs: number;
+  /** How the process is confined; default: the permission model alone. */
+  isolation?: Isolation;
+  /** Kill with OUT_OF_MEMORY once the process's RSS passes this, bytes; default memoryMb + RSS_ALLOWANCE_BYTES. */
+  rssLimitBytes?: number;
 }
+
+/**
+ * What a runtime process may hold beyond its function's memoryMb: node itself (about 45 MiB
+ * resident before any code), its young generation and code space. memoryMb caps the V8 heap.
+ */
+export const RSS_ALLOWANCE_BYTES = 96 * 1024 * 1024;
+/** How often RSS is sampled while the process holds code that may run, ms. */
+const RSS_SAMPLE_MS = 20;
+/**
+ * Cap of one frame from the child: a result carries at most LIMITS.outputBytes of output (1 MiB,
+ * JSON-escaped at most ~6×) and a log batch at most LIMITS.logBytes.
+ */
+export const MAX_CHILD_FRAME_BYTES = 8 * 1024 * 1024;
+/** Bytes the child may send per request (load or invoke): logs and output are capped far below. */
+export const MAX_CHILD_BYTES_PER_REQUEST = 32 * 1024 * 1024;
 
 /** Identity of the code a process holds; warm reuse requires all of it to match. */
 export interface LoadedFunction {
@@ -84,11 +117,14 @@ export function permissionFlag(nodeVersion: string = process.versions.node): str
   return Number(nodeVersion.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
 }
 
-export function runtimeArgs(runtimePath: string, memoryMb: number): string[] {
+export function runtimeArgs(runtimePath: string, memoryMb: number, opts: { writableTmp?: boolean } = {}): string[] {
   return [
     permissionFlag(),
-    // Only the runtime script is readable: no fs writes, child processes, workers or addons.
-    `--allow-fs-read=${runtimePath}`,
+    // Only the runtime's own directory is readable: no child processes, workers or addons, and no
+    // writes — except the private /tmp when the OS boundary made one (the host's /tmp is never it).
+    `--allow-fs-read=${dirname(runtimePath)}`,
+    ...(opts.writableTmp ? ['--allow-fs-write=/tmp'] : []),
+    '--disable-sigusr1',
     `--max-old-space-size=${memoryMb}`,
     '--disable-warning=ExperimentalWarning',
     runtimePath,
@@ -130,22 +166,39 @@ export class ProcessSandbox {
   #exitSignal: NodeJS.Signals | null = null;
   #settle!: (info: ExitInfo) => void;
   #startTimer: NodeJS.Timeout | undefined;
+  #channel: Readable & Writable;
+  #decoder = new FrameDecoder(MAX_CHILD_FRAME_BYTES);
+  #bytesThisRequest = 0;
+  #brokenBecause: string | undefined;
+  /** The node process itself (inside bwrap's PID namespace it is a grandchild), once known. */
+  #runtimePid: number | null = null;
+  #isolated: boolean;
+  #stopped = false;
+  #rssLimitBytes: number;
+  #rssTimer: NodeJS.Timeout | undefined;
+  #lastRss = 0;
+  #cpuAtInvokeMs: number | null = null;
+  /** CPU time the last invocation used, ms; null when it could not be read. */
+  lastRunCpuMs: number | null = null;
 
   constructor(opts: ProcessSandboxOptions) {
     this.memoryMb = opts.memoryMb;
+    const isolation = opts.isolation ?? insecureIsolation;
+    this.#isolated = isolation.level === 'namespaces';
+    this.#rssLimitBytes = opts.rssLimitBytes ?? opts.memoryMb * 1024 * 1024 + RSS_ALLOWANCE_BYTES;
     this.exited = new Promise((resolve) => (this.#settle = resolve));
     this.#readyPromise = new Promise<void>((resolve, reject) => (this.#pending = { kind: 'ready', resolve, reject }));
     this.#readyPromise.catch(() => {}); // observed through ready(); a prewarmed process may die unobserved
-    this.#child = spawn(process.execPath, runtimeArgs(opts.runtimePath, opts.memoryMb), {
-      env: {},
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    const plan = isolation.plan(runtimeArgs(opts.runtimePath, opts.memoryMb, { writableTmp: this.#isolated }));
+    // fd 3 is a socket pair end: the only descriptor the child gets besides stdio.
+    this.#child = spawn(plan.command, plan.args, { env: {}, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.pid = this.#child.pid;
     this.#log = opts.logger.child({ pid: this.pid });
+    this.#channel = this.#child.stdio[3] as Readable & Writable;
     this.#child.stdout?.resume(); // the runtime never writes there; drain so the child cannot block
     this.#child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk.toString('utf8')));
-    this.#child.on('message', (raw) => this.#onMessage(raw));
+    this.#channel.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#channel.on('error', (err) => this.#log.debug({ err }, 'runtime channel error'));
     this.#child.on('error', (err) => this.#onError(err));
     this.#child.on('exit', (code, signal) => this.#onExit(code, signal));
     this.#child.on('close', () => this.#finalize());
@@ -172,6 +225,7 @@ export class ProcessSandbox {
     const msg: ParentMessage = { type: 'load', code: fn.code, format, handler: fn.handler, env: fn.env, name: fn.name, version: fn.version, limits };
     return new Promise<LoadReply>((resolve, reject) => {
       this.#pending = { kind: 'load', resolve, reject, onLog };
+      this.#watchMemory(true); // the module's top level is function code too
       this.#send(msg);
       this.loaded = loadedIdentity(fn);
     });
@@ -181,6 +235,11 @@ export class ProcessSandbox {
     this.#transition('busy');
     return new Promise<ResultMessage>((resolve, reject) => {
       this.#pending = { kind: 'invoke', executionId: msg.executionId, resolve, reject, onLog };
+      this.#resume();
+      const pid = this.#runtimePid;
+      this.#cpuAtInvokeMs = pid === null ? null : cpuTimeMs(pid);
+      this.lastRunCpuMs = null;
+      this.#watchMemory(true);
       hopTrace.mark('W2 worker ipc send');
       this.#send({ type: 'invoke', ...msg });
     });
@@ -191,12 +250,65 @@ export class ProcessSandbox {
     if (!this.usable) return;
     this.#killReason = reason;
     this.#transition('dying');
+    this.#watchMemory(false);
     this.#log.debug({ reason }, 'killing runtime process');
     try {
       this.#child.kill('SIGKILL');
+      // bwrap's PID namespace dies with it; killing node too frees its memory at once.
+      if (this.#runtimePid !== null && this.#runtimePid !== this.pid) process.kill(this.#runtimePid, 'SIGKILL');
     } catch (err) {
-      this.#log.warn({ err }, 'kill failed');
+      this.#log.debug({ err }, 'kill failed');
     }
+  }
+
+  /**
+   * Between invocations a loaded process holds no work of ours, so it gets no CPU: a timer or a
+   * loop the function left behind waits until the next invocation of the same function (or the
+   * reaper). SIGSTOP/SIGCONT cost a syscall each.
+   */
+  #pause(): void {
+    const pid = this.#runtimePid;
+    if (pid === null || this.#stopped || !this.usable) return;
+    try {
+      process.kill(pid, 'SIGSTOP');
+      this.#stopped = true;
+    } catch {
+      // gone: its exit is on its way
+    }
+  }
+
+  #resume(): void {
+    if (!this.#stopped || this.#runtimePid === null) return;
+    this.#stopped = false;
+    try {
+      process.kill(this.#runtimePid, 'SIGCONT');
+    } catch {
+      // gone: its exit is on its way
+    }
+  }
+
+  /** Samples RSS while function code may run; over the limit the process is killed (OUT_OF_MEMORY). */
+  #watchMemory(on: boolean): void {
+    clearInterval(this.#rssTimer);
+    this.#rssTimer = undefined;
+    if (!on || this.#runtimePid === null || process.platform !== 'linux') return;
+    const pid = this.#runtimePid;
+    this.#rssTimer = setInterval(() => {
+      const rss = rssBytes(pid);
+      if (rss === null) return;
+      this.#lastRss = rss;
+      if (rss > this.#rssLimitBytes) {
+        this.#log.warn({ rssBytes: rss, limitBytes: this.#rssLimitBytes }, 'runtime process over its memory limit');
+        this.kill('memory');
+      }
+    }, RSS_SAMPLE_MS);
+    this.#rssTimer.unref();
+  }
+
+  /** The process now holds no invocation: stop measuring it and stop it. */
+  #idle(): void {
+    this.#watchMemory(false);
+    this.#pause();
   }
 
   #transition(next: SandboxState): void {
@@ -207,15 +319,27 @@ export class ProcessSandbox {
   }
 
   #send(msg: ParentMessage): void {
-    // A send to a dying child fails; its exit rejects the pending request, so nothing is lost.
-    this.#child.send(msg, (err) => {
+    this.#bytesThisRequest = 0;
+    // A write to a dying child fails; its exit rejects the pending request, so nothing is lost.
+    this.#channel.write(encodeFrame(msg), (err) => {
       if (err) this.#log.debug({ err }, 'send to runtime process failed');
     });
   }
 
+  #onData(chunk: Buffer): void {
+    if (!this.usable) return; // a killed process has no say any more
+    this.#bytesThisRequest += chunk.length;
+    if (this.#bytesThisRequest > MAX_CHILD_BYTES_PER_REQUEST) return this.#protocolError(`sent more than ${MAX_CHILD_BYTES_PER_REQUEST} bytes for one request`);
+    const messages = this.#decoder.push(chunk);
+    if (messages instanceof FrameError) return this.#protocolError(messages.message);
+    for (const raw of messages) {
+      if (!this.usable) return;
+      this.#onMessage(raw);
+    }
+  }
+
   #onMessage(raw: unknown): void {
     hopTrace.mark('W3 worker ipc receive');
-    if (!this.usable) return; // a killed process has no say any more
     const msg = parseChildMessage(raw);
     if (!msg) return this.#protocolError('malformed message');
     if ('rssBytes' in msg) this.reportedRssBytes = msg.rssBytes;
@@ -226,6 +350,8 @@ export class ProcessSandbox {
         clearTimeout(this.#startTimer);
         this.#pending = null;
         this.#transition('idle');
+        // Only now is node itself certain to exist under bwrap's processes.
+        this.#runtimePid = this.#isolated && this.pid !== undefined ? innermostPid(this.pid) : (this.pid ?? null);
         return pending.resolve();
       case 'log':
         if (pending?.kind === 'load' || pending?.kind === 'invoke') pending.onLog(msg.lines, msg.truncated);
@@ -236,19 +362,27 @@ export class ProcessSandbox {
         this.#pending = null;
         if (msg.type === 'loaded') {
           this.#transition('loaded');
+          this.#idle();
           return pending.resolve({ ok: true });
         }
+        this.#watchMemory(false);
         return pending.resolve({ ok: false, error: msg.error });
-      case 'result':
+      case 'result': {
         if (pending?.kind !== 'invoke' || pending.executionId !== msg.executionId) return this.#protocolError('unexpected result');
         this.#pending = null;
+        const pid = this.#runtimePid;
+        const cpuNow = pid === null ? null : cpuTimeMs(pid);
+        this.lastRunCpuMs = cpuNow !== null && this.#cpuAtInvokeMs !== null ? Math.max(0, cpuNow - this.#cpuAtInvokeMs) : null;
         this.#transition('loaded');
+        this.#idle();
         return pending.resolve(msg);
+      }
     }
   }
 
   #protocolError(what: string): void {
     this.#log.warn({ state: this.#state }, `runtime process broke the protocol: ${what}`);
+    this.#brokenBecause ??= what;
     this.kill('protocol');
   }
 
@@ -277,19 +411,32 @@ export class ProcessSandbox {
   #finalize(): void {
     if (this.#state === 'dead') return;
     clearTimeout(this.#startTimer);
+    this.#watchMemory(false);
     this.#state = 'dead';
+    let code = this.#exitCode ?? this.#child.exitCode;
+    let signal = this.#exitSignal ?? this.#child.signalCode;
+    // bwrap reports a child killed by signal N as exit code 128 + N.
+    const bySignal = this.#isolated && signal === null && code !== null && code > 128 ? signalName(code - 128) : null;
+    if (bySignal) [code, signal] = [null, bySignal];
     const info: ExitInfo = {
-      code: this.#exitCode ?? this.#child.exitCode,
-      signal: this.#exitSignal ?? this.#child.signalCode,
+      code,
+      signal,
       stderrTail: this.#stderrTail,
       heapExhausted: this.#heapExhausted,
       killReason: this.#killReason,
+      ...(this.#brokenBecause !== undefined ? { protocolError: this.#brokenBecause } : {}),
+      ...(this.#killReason === 'memory' ? { rssBytes: this.#lastRss } : {}),
     };
     const pending = this.#pending;
     this.#pending = null;
     pending?.reject(new ProcessExitedError(info));
     this.#settle(info);
   }
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  const found = Object.entries(osConstants.signals).find(([, v]) => v === n);
+  return found ? (found[0] as NodeJS.Signals) : null;
 }
 
 /** Accepts only the shapes of messages.ts; anything else is a protocol violation. */

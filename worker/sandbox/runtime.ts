@@ -2,11 +2,13 @@
  * Entry script of a runtime child process: loads one function version and runs its handler,
  * one invocation at a time, talking to the pool over IPC (see messages.ts).
  *
- * It runs under Node's permission model with read access to this one file only, so it must never
- * import anything local at run time (`import type` only) — only `node:` builtins. It must never
- * write to the real stdout/stderr on the function's behalf: console output travels as `log`
- * messages. It is not a security boundary by itself; the process and its flags are.
+ * It runs under Node's permission model with read access to its own directory only, so at run time
+ * it imports only `node:` builtins and frames.ts (which imports nothing else). It talks over fd 3
+ * in length-prefixed frames, never Node's IPC channel. It must never write to the real
+ * stdout/stderr on the function's behalf: console output travels as `log` messages. It is not a
+ * security boundary by itself; the process, its flags and its namespaces are.
  */
+import { createReadStream, writeSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { inspect } from 'node:util';
 import { compileFunction } from 'node:vm';
@@ -20,6 +22,7 @@ import type {
   WireError,
   WireLogLine,
 } from './messages.js';
+import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
 type Handler = (event: unknown, context: InvocationContext) => unknown;
 
@@ -41,9 +44,17 @@ const STACK_CHARS = 16 * 1024;
 
 const RUNTIME_URL = import.meta.url;
 
-const send = (msg: ChildMessage): void => {
-  process.send?.(msg);
-};
+/** The IPC descriptor the pool gives every runtime process. */
+const CHANNEL_FD = 3;
+/** A load carries up to 5 MiB of code, JSON-escaped; nothing the pool sends is larger. */
+const MAX_PARENT_FRAME_BYTES = 64 * 1024 * 1024;
+
+function send(msg: ChildMessage): void {
+  const frame = encodeFrame(msg);
+  let off = 0;
+  // The child's end of the socket pair is blocking: a slow reader only slows this process.
+  while (off < frame.length) off += writeSync(CHANNEL_FD, frame, off);
+}
 
 // ---- log capture -------------------------------------------------------------------------------
 
@@ -284,14 +295,23 @@ process.on('uncaughtException', (err) => {
   process.exit(70);
 });
 
-// Without its parent the process has no purpose; never linger as an orphan.
-process.on('disconnect', () => process.exit(0));
-
-process.on('message', (raw) => {
-  const msg = raw as ParentMessage;
-  if (msg?.type === 'load') void onLoad(msg);
-  else if (msg?.type === 'invoke') void onInvoke(msg);
+const decoder = new FrameDecoder(MAX_PARENT_FRAME_BYTES);
+const channel = createReadStream('', { fd: CHANNEL_FD, autoClose: false, highWaterMark: 256 * 1024 });
+channel.on('data', (chunk) => {
+  const messages = decoder.push(chunk as Buffer);
+  if (messages instanceof FrameError) {
+    realStderrWrite(`runtime: broken channel from the pool: ${messages.message}\n`);
+    process.exit(70);
+  }
+  for (const raw of messages) {
+    const msg = raw as ParentMessage;
+    if (msg?.type === 'load') void onLoad(msg);
+    else if (msg?.type === 'invoke') void onInvoke(msg);
+  }
 });
+// Without its parent the process has no purpose; never linger as an orphan.
+channel.on('end', () => process.exit(0));
+channel.on('error', () => process.exit(0));
 
 captureStream('stdout');
 captureStream('stderr');

@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSandboxPool } from './pool.js';
+import { defaultRuntimePath } from './pool-options.js';
 import type { RunOutcome, SandboxFunction, SandboxPool } from './types.js';
 
 let seq = 0;
@@ -50,9 +51,18 @@ afterEach(() => {
 
 describe('permission model', () => {
   it('denies writing a file, and the file does not exist afterwards', async () => {
-    const target = join(dir, 'written.txt');
+    // The runtime's own directory: the one host directory the sandbox can see (read-only).
+    const target = join(dirname(defaultRuntimePath()), 'written.txt');
     const f = fn(probe("import fs from 'node:fs';", "fs.writeFileSync(event.path, 'pwned')"));
     expect(await run(f, { path: target })).toBe('ERR_ACCESS_DENIED');
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("never writes into the host's directories, /tmp included", async () => {
+    const target = join(dir, 'written.txt');
+    const f = fn(probe("import fs from 'node:fs';", "fs.writeFileSync(event.path, 'pwned')"));
+    // ENOENT: the sandbox's /tmp is its own tmpfs, where the host's directory does not exist.
+    expect(['ERR_ACCESS_DENIED', 'ENOENT']).toContain(await run(f, { path: target }));
     expect(existsSync(target)).toBe(false);
   });
 
