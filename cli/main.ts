@@ -21,15 +21,25 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
       return gw;
     }
     case 'worker': {
+      // Before any sandbox is spawned: nothing this process inherited may reach one.
+      const { closeInheritedDescriptors } = await import('../worker/inherited-fds.js');
+      const closed = closeInheritedDescriptors();
+      if (closed.length > 0) log.info({ fds: closed }, 'closed inherited descriptors');
       const { startWorker } = await import('../worker/main.js');
       const w = await startWorker({
         schedulerAddress: cfg.scheduler,
         capacity: cfg.capacity,
         ...(cfg.name ? { name: cfg.name } : {}),
         logger: log,
-        poolOptions: { prewarm: cfg.prewarm, maxProcesses: cfg.maxSandboxes },
+        poolOptions: {
+          prewarm: cfg.prewarm,
+          maxProcesses: cfg.maxSandboxes,
+          isolation: cfg.insecureSandbox ? 'insecure' : 'namespaces',
+          ...(cfg.bwrap ? { bwrapPath: cfg.bwrap } : {}),
+        },
       });
-      log.info({ workerId: w.id, scheduler: cfg.scheduler, capacity: cfg.capacity }, 'worker started');
+      log.info({ workerId: w.id, scheduler: cfg.scheduler, capacity: cfg.capacity, sandbox: cfg.insecureSandbox ? 'insecure' : 'namespaces' }, 'worker started');
+      if (cfg.insecureSandbox) log.warn('sandboxes run without the OS boundary (--insecure-sandbox): only Node\'s permission model confines function code');
       return w;
     }
     default:
@@ -63,6 +73,11 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`taskforge: ${err.message}\n\n${usage()}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (err instanceof Error && err.name === 'IsolationUnavailableError') {
+      process.stderr.write(`taskforge: the worker cannot sandbox functions: ${err.message}\n(start it with --insecure-sandbox to run them with Node's permission model only)\n`);
       process.exitCode = 2;
       return;
     }

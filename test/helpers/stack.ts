@@ -31,10 +31,19 @@ export interface Stack {
   scheduler: SchedulerHandle;
   gatewayPort: number;
   workers: WorkerProcess[];
-  startWorker(opts?: { capacity?: number; name?: string }): Promise<WorkerProcess>;
+  startWorker(opts?: WorkerStartOptions): Promise<WorkerProcess>;
   restartScheduler(opts?: SchedulerOptionsInput): Promise<void>;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
+}
+
+export interface WorkerStartOptions {
+  capacity?: number;
+  name?: string;
+  /** Extra arguments for `taskforge worker`. */
+  args?: string[];
+  /** Descriptors the worker inherits beyond stdio, by number (as a shell's `exec 251<file` would leave them). */
+  inherit?: Record<number, number>;
 }
 
 export interface StackOptions {
@@ -54,7 +63,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: scheduler.address, logger: silentLogger });
   const workers: WorkerProcess[] = [];
 
-  const startWorker = async (w: { capacity?: number; name?: string } = {}): Promise<WorkerProcess> => {
+  const startWorker = async (w: WorkerStartOptions = {}): Promise<WorkerProcess> => {
     const name = w.name ?? `w${++counter}`;
     const registered = new Promise<RegisteredWorker>((resolve) => {
       const onReg = (rw: RegisteredWorker): void => {
@@ -65,8 +74,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       };
       scheduler.internals.registry.events.on('registered', onReg);
     });
-    const args = [CLI, 'worker', '--scheduler', scheduler.address, '--capacity', String(w.capacity ?? opts.capacity ?? 2), '--name', name, '--log-level', 'warn'];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TASKFORGE_TEST_SECRET: 'worker-secret' } });
+    const args = [CLI, 'worker', '--scheduler', scheduler.address, '--capacity', String(w.capacity ?? opts.capacity ?? 2), '--name', name, '--log-level', 'warn', ...(w.args ?? [])];
+    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
+    for (const [at, fd] of Object.entries(w.inherit ?? {})) {
+      while (stdio.length < Number(at)) stdio.push('ignore');
+      stdio[Number(at)] = fd;
+    }
+    const proc = spawn(process.execPath, args, { stdio, env: { ...process.env, TASKFORGE_TEST_SECRET: 'worker-secret' } });
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

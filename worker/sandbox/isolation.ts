@@ -92,6 +92,8 @@ function libraryMounts(): { binds: string[]; links: string[] } {
 export interface NamespaceIsolationOptions {
   /** Directory the runtime script lives in; bound read-only at the same path. */
   runtimeDir: string;
+  /** bubblewrap's path; default the first of /usr/bin/bwrap, /bin/bwrap that exists. */
+  bwrapPath?: string;
   limits?: Partial<IsolationLimits>;
   /** Node binary; default the worker's own. */
   nodePath?: string;
@@ -100,10 +102,10 @@ export interface NamespaceIsolationOptions {
 /** Builds the bubblewrap boundary, or throws IsolationUnavailableError saying what is missing. */
 export function namespaceIsolation(opts: NamespaceIsolationOptions): Isolation {
   if (process.platform !== 'linux') throw new IsolationUnavailableError(`the OS sandbox needs Linux namespaces (this is ${process.platform})`);
-  const bwrap = findTool('bwrap');
+  const bwrap = opts.bwrapPath ?? findTool('bwrap');
   const prlimit = findTool('prlimit');
   const setpriv = findTool('setpriv');
-  if (!bwrap) throw new IsolationUnavailableError('bubblewrap (bwrap) is not installed: apt-get install bubblewrap');
+  if (!bwrap || !existsSync(bwrap)) throw new IsolationUnavailableError(`bubblewrap (bwrap) is not installed${bwrap ? ` at ${bwrap}` : ''}: apt-get install bubblewrap`);
   if (!prlimit) throw new IsolationUnavailableError('prlimit (util-linux) is not installed');
   const root = process.getuid?.() === 0;
   if (root && !setpriv) throw new IsolationUnavailableError('setpriv (util-linux) is not installed');
@@ -165,7 +167,7 @@ export type IsolationMode = 'namespaces' | 'insecure';
  * The boundary for a pool: the OS sandbox, or the permission model alone when `insecure` is
  * asked for. Never falls back silently: without `insecure`, an unavailable layer is an error.
  */
-export function resolveIsolation(mode: IsolationMode, runtimePath: string, limits?: Partial<IsolationLimits>): Isolation {
+export function resolveIsolation(mode: IsolationMode, runtimePath: string, more: { limits?: Partial<IsolationLimits>; bwrapPath?: string } = {}): Isolation {
   if (mode === 'insecure') return insecureIsolation;
-  return namespaceIsolation({ runtimeDir: dirname(runtimePath), ...(limits ? { limits } : {}) });
+  return namespaceIsolation({ runtimeDir: dirname(runtimePath), ...more });
 }

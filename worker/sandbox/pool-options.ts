@@ -51,6 +51,8 @@ export interface SandboxPoolOptions {
   isolation?: IsolationMode;
   /** Overrides of the sandbox's rlimits and /tmp size. */
   isolationLimits?: Partial<IsolationLimits>;
+  /** bubblewrap's path when it is not in /usr/bin or /bin. */
+  bwrapPath?: string;
 }
 
 export interface ResolvedSandboxPoolOptions {
@@ -101,7 +103,10 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
     runtimePath: realRuntimePath,
     onProcessEvent: opts.onProcessEvent ?? null,
     // Probes the boundary once: a worker that cannot build it fails here, at start.
-    isolation: resolveIsolation(isolation, realRuntimePath, opts.isolationLimits),
+    isolation: resolveIsolation(isolation, realRuntimePath, {
+      ...(opts.isolationLimits ? { limits: opts.isolationLimits } : {}),
+      ...(opts.bwrapPath ? { bwrapPath: opts.bwrapPath } : {}),
+    }),
   });
 }
 

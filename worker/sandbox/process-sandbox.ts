@@ -123,7 +123,7 @@ export function runtimeArgs(runtimePath: string, memoryMb: number, opts: { writa
     // Only the runtime's own directory is readable: no child processes, workers or addons, and no
     // writes — except the private /tmp when the OS boundary made one (the host's /tmp is never it).
     `--allow-fs-read=${dirname(runtimePath)}`,
-    ...(opts.writableTmp ? ['--allow-fs-write=/tmp'] : []),
+    ...(opts.writableTmp ? ['--allow-fs-read=/tmp', '--allow-fs-write=/tmp'] : []),
     '--disable-sigusr1',
     `--max-old-space-size=${memoryMb}`,
     '--disable-warning=ExperimentalWarning',
