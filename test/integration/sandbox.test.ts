@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -44,7 +43,8 @@ describe('sandbox', () => {
   });
 
   it('cannot write files', async () => {
-    const target = join(tmpdir(), `taskforge-denied-${process.pid}.txt`);
+    // A host directory outside /tmp: the sandbox's /tmp is its own, writable by design.
+    const target = join(import.meta.dirname, '..', '..', 'dist', `taskforge-denied-${process.pid}.txt`);
     const r = await run('writer', `import { writeFileSync } from 'node:fs'; export default async () => { writeFileSync(${JSON.stringify(target)}, 'x'); return 'wrote' }`);
     expect(r.body.status).toBe('failed');
     expect(r.body.error.code).toBe('FUNCTION_ERROR');
