@@ -14,6 +14,8 @@ export type ExecutionErrorCode =
   | 'TIMEOUT'
   | 'OUT_OF_MEMORY'
   | 'SANDBOX_CRASH'
+  /** The sandbox broke the worker's IPC protocol (oversized or malformed frames) and was killed. */
+  | 'SANDBOX_PROTOCOL'
   | 'WORKER_LOST'
   | 'CANCELLED'
   | 'EXPIRED'
@@ -73,6 +75,12 @@ export interface Execution {
   /** Epoch ms before which a retry is not dispatched (async backoff); null when ready. */
   retryAt?: number | null;
   attempts?: AttemptRecord[];
+  /**
+   * Attempts that killed their sandbox or their worker (SANDBOX_CRASH, SANDBOX_PROTOCOL,
+   * OUT_OF_MEMORY, or the worker lost while it ran). At POISON_CRASHES the execution is failed,
+   * not retried (scheduler/retry-policy.ts). Absent means 0.
+   */
+  crashes?: number;
   /** Internal: the lease token of the current attempt. Never returned by the API. */
   lease?: string | null;
 }

@@ -5,8 +5,8 @@
  *   function's cluster-wide `concurrency`. It runs on a microtask after anything that may free
  *   or add work (invoke, result, worker join, retry due) — never on a polling timer.
  * - Every Execute carries a fresh lease; Started / Log / Result with any other lease are dropped.
- * - A lost attempt (worker lost, watchdog) is re-queued with attempt + 1 while attempts remain,
- *   else fails with WORKER_LOST. Async function failures retry with backoff (retry-policy.ts).
+ * - Whether a failed or lost attempt is tried again is decided by retry-policy.ts (decideRetry),
+ *   never here: this module only reports how the attempt ended and applies the answer.
  */
 import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
@@ -17,7 +17,7 @@ import { FUNCTION_DEFAULTS, type Execution, type ExecutionError, type ExecutionE
 import type { ExecutionState } from './execution-state.js';
 import type { FunctionRegistry } from './function-registry.js';
 import { pickWorker } from './placement.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { decideRetry, poisonMessage, type RetryPolicy } from './retry-policy.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 
 export interface DispatcherOptions {
@@ -256,14 +256,20 @@ export class Dispatcher {
       this.lostAttempt(rec, error.message);
       return;
     }
-    if (rec.mode === 'async' && rec.attempt < rec.maxAttempts) {
-      const delay = retryDelayMs(this.opts.retryPolicy, rec.attempt + 1, this.random);
+    const decision = decideRetry(rec, { code: code! }, this.opts.retryPolicy, this.random);
+    const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};
+    if (decision.retry) {
+      const delay = decision.delayMs;
       this.log.info({ executionId: rec.id, attempt: rec.attempt, delayMs: delay, code, reason: REASON.retry }, 'retry scheduled');
-      this.state.commit(rec, 'queued', { ...common, attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: now + delay });
+      this.state.commit(rec, 'queued', { ...common, ...crashes, attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: now + delay });
       this.scheduleRetry(rec, delay);
       return;
     }
-    this.state.commit(rec, code === 'TIMEOUT' ? 'timed_out' : 'failed', { ...common, error, finishedAt, lease: null });
+    if (decision.poison) {
+      error.message = poisonMessage(error.message, decision.crashes);
+      this.log.warn({ executionId: rec.id, attempt: rec.attempt, code, crashes: decision.crashes, reason: REASON.poisonPill }, 'poison pill: not retried');
+    }
+    this.state.commit(rec, code === 'TIMEOUT' ? 'timed_out' : 'failed', { ...common, ...crashes, error, finishedAt, lease: null });
   }
 
   private scheduleRetry(rec: Execution, delayMs: number): void {
@@ -277,18 +283,27 @@ export class Dispatcher {
     s.retryTimer.unref();
   }
 
-  /** An attempt that ended through no fault of the function. */
-  private lostAttempt(rec: Execution, message: string): void {
+  /**
+   * An attempt that ended through no fault of the function. `workerDied`: its worker's stream died
+   * while it ran, which counts towards the poison-pill limit (a refusal or a watchdog does not).
+   */
+  private lostAttempt(rec: Execution, message: string, workerDied = false): void {
     if (rec.status !== 'running') return;
     const now = this.state.now();
     this.closeAttempt(rec, iso(now), 'WORKER_LOST');
-    if (rec.attempt < rec.maxAttempts) {
+    const decision = decideRetry(rec, { code: 'WORKER_LOST', workerDied }, this.opts.retryPolicy, this.random);
+    const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};
+    if (decision.retry) {
       this.log.warn({ executionId: rec.id, workerId: rec.workerId, attempt: rec.attempt, reason: REASON.workerLost }, 'attempt lost, re-queued');
-      this.state.commit(rec, 'queued', { attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: null });
+      this.state.commit(rec, 'queued', { ...crashes, attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: null });
       this.enqueue(rec);
-    } else {
-      this.state.commit(rec, 'failed', { error: { code: 'WORKER_LOST', message }, finishedAt: iso(now), lease: null });
+      return;
     }
+    if (decision.poison) {
+      this.log.warn({ executionId: rec.id, workerId: rec.workerId, attempt: rec.attempt, crashes: decision.crashes, reason: REASON.poisonPill }, 'poison pill: not retried');
+    }
+    const text = decision.poison ? poisonMessage(message, decision.crashes) : message;
+    this.state.commit(rec, 'failed', { ...crashes, error: { code: 'WORKER_LOST', message: text }, finishedAt: iso(now), lease: null });
   }
 
   private closeAttempt(rec: Execution, finishedAt: string, code: ExecutionErrorCode | null): void {
@@ -370,7 +385,7 @@ export class Dispatcher {
       this.release(worker, executionId);
       worker.completed -= 1;
       const rec = this.state.index.get(executionId);
-      if (rec && rec.lease === lease) this.lostAttempt(rec, `worker ${worker.id} was lost`);
+      if (rec && rec.lease === lease) this.lostAttempt(rec, `worker ${worker.id} was lost`, true);
     }
     this.schedulePump();
   }
