@@ -41,6 +41,11 @@ export interface Timings {
   queuedMs: number;
   initMs: number;
   runMs: number;
+  /**
+   * CPU time the sandbox used for the run, as the worker measured it (ms); null when the attempt
+   * never started running (refused, sandbox failed to start). Older records lack the field.
+   */
+  cpuMs?: number | null;
 }
 
 /** One attempt of an execution: where it ran and how it ended. */
@@ -129,12 +134,17 @@ export interface ExecutionLogs {
 
 export type WorkerStatus = 'ready' | 'draining' | 'lost';
 
+/** How a worker isolates functions, as it reported in its Hello (anything unknown counts as insecure). */
+export const SANDBOX_LEVELS = ['namespaces', 'insecure'] as const;
+export type SandboxLevel = (typeof SANDBOX_LEVELS)[number];
+
 export interface WorkerInfo {
   id: string;
   name: string;
   status: WorkerStatus;
   capacity: number;
   inFlight: number;
+  sandbox: SandboxLevel;
   warm: string[];
   connectedAt: string;
   lastHeartbeatAt: string | null;

@@ -31,6 +31,15 @@ export interface DispatcherOptions {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * `timings.cpuMs` from a Result: what the worker measured (0 = under 1 ms), or null for a failure
+ * that took no time and no CPU — a run that never started (refused, or its sandbox failed to
+ * start), where 0 would claim a measurement nobody made.
+ */
+export function reportedCpuMs(msg: Pick<Result, 'ok' | 'durationMs' | 'cpuMs'>): number | null {
+  return !msg.ok && msg.durationMs === 0 && msg.cpuMs === 0 ? null : msg.cpuMs;
+}
+
 export class Dispatcher {
   private readonly runningByFn = new Map<string, number>();
   /** Executions found running at start, waiting for their worker to reconnect: id → lease. */
@@ -233,7 +242,7 @@ export class Dispatcher {
       durationMs: msg.durationMs,
       coldStart: msg.coldStart,
       startedAt: msg.startedAtMs ? iso(msg.startedAtMs) : rec.startedAt,
-      timings: { queuedMs: s.queuedMs, initMs: msg.initMs, runMs: msg.durationMs },
+      timings: { queuedMs: s.queuedMs, initMs: msg.initMs, runMs: msg.durationMs, cpuMs: reportedCpuMs(msg) },
     };
     if (msg.ok) {
       let output: unknown = null;
@@ -354,27 +363,25 @@ export class Dispatcher {
   }
 
   /**
-   * A (re)connecting worker announced the executions it still runs. Those whose lease is
-   * current are adopted; the rest are returned to be killed. Whatever the previous stream of
-   * the same worker held and was not re-announced is a lost attempt.
+   * A (re)connecting worker announced the executions it still runs. Those whose lease is current
+   * and that wait for their worker after a scheduler restart are adopted; the rest are returned
+   * to be killed. (An earlier stream of the same worker is always lost by now — the registry
+   * refuses a second live one — and its attempts were re-queued when it was, so their leases
+   * are no longer current.)
    */
-  adopt(worker: RegisteredWorker, held: HeldExecution[], previous: RegisteredWorker | undefined): string[] {
+  adopt(worker: RegisteredWorker, held: HeldExecution[]): string[] {
     const kill: string[] = [];
     for (const h of held) {
       const rec = this.state.index.get(h.executionId);
-      const fromPrevious = previous?.assigned.get(h.executionId) === h.lease;
-      const fromOrphan = this.orphans.get(h.executionId) === h.lease;
-      if (rec && rec.status === 'running' && rec.lease === h.lease && (fromPrevious || fromOrphan)) {
+      if (rec && rec.status === 'running' && rec.lease === h.lease && this.orphans.get(h.executionId) === h.lease) {
         worker.assigned.set(h.executionId, h.lease);
-        if (fromPrevious) previous!.assigned.delete(h.executionId);
-        if (fromOrphan) this.orphans.delete(h.executionId);
+        this.orphans.delete(h.executionId);
         if (rec.workerId !== worker.id) rec.workerId = worker.id;
         this.log.info({ executionId: h.executionId, workerId: worker.id }, 'adopted');
       } else {
         kill.push(h.executionId);
       }
     }
-    if (previous) this.workerLost(previous);
     this.schedulePump();
     return kill;
   }

@@ -118,3 +118,25 @@ describe('execution manager', () => {
     ]);
   });
 });
+
+describe('what a worker reports is recorded', () => {
+  it('Result.cpu_ms becomes timings.cpuMs; a failure that never ran has null', async () => {
+    h = createHarness();
+    await h.functions.put('f', { code: CODE, maxRetries: 0 }, false);
+    const { sent, worker } = h.connect('w_1');
+    const ok = await h.executions.invoke({ function: 'f', version: 0, inputJson: '1', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    const bad = await h.executions.invoke({ function: 'f', version: 0, inputJson: '2', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    await flushMicrotasks();
+    const [a, b] = executes(sent);
+    h.dispatcher.onResult(worker, { ...result(a!.executionId, a!.lease), cpuMs: 7 });
+    h.dispatcher.onResult(worker, { ...result(b!.executionId, b!.lease, false), durationMs: 0, cpuMs: 0, error: { code: 'SANDBOX_CRASH', message: 'did not start', name: '', stack: '' } });
+    expect(h.state.index.get(ok.execution.id)!.timings).toEqual({ queuedMs: expect.any(Number), initMs: 0, runMs: 3, cpuMs: 7 });
+    expect(h.state.index.get(bad.execution.id)!.timings).toMatchObject({ cpuMs: null });
+  });
+
+  it('a worker’s sandbox level is listed with it', () => {
+    h = createHarness();
+    const { worker } = h.connect('w_1');
+    expect(worker.info()).toMatchObject({ id: 'w_1', sandbox: 'insecure' });
+  });
+});

@@ -45,8 +45,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     forgetLostAfterMs: opts.forgetLostAfterMs,
     onLost: (worker, reason) => {
       log.warn({ workerId: worker.id, reason }, 'worker lost');
-      // A replaced stream's executions are reconciled by adopt() on the new stream.
-      if (reason !== 'replaced') dispatcher.workerLost(worker);
+      dispatcher.workerLost(worker);
     },
   });
   dispatcher = new Dispatcher(state, functions, registry, {
