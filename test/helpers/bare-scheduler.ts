@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readTokenFile } from '../../common/grpc-auth.js';
 import type { ControlClient } from '../../gateway/control-client.js';
 import { createGrpcControlClient } from '../../gateway/scheduler-client.js';
 import type { SchedulerOptionsInput } from '../../scheduler/options.js';
@@ -18,9 +19,11 @@ export interface BareScheduler {
   address: string;
   dataDir: string;
   control: ControlClient;
+  joinToken: string;
+  controlToken: string;
   /** The scheduler's log lines. */
   log: { lines: LogLine[]; find(match: (l: LogLine) => boolean): LogLine[] };
-  /** A new hand-driven worker connection (authenticated with the join token unless told otherwise). */
+  /** A new hand-driven worker connection, with the join token unless `opts.token` says otherwise. */
   worker(opts?: FakeWorkerOptions): FakeWorker;
   close(): Promise<void>;
 }
@@ -30,14 +33,18 @@ export async function startBareScheduler(opts: SchedulerOptionsInput = {}): Prom
   const log = memoryLog();
   // Long heartbeats: a fake worker that never beats stays live for the whole test.
   const handle = await startScheduler({ port: 0, dataDir, heartbeatIntervalMs: 60_000, logger: log.logger, ...opts });
-  const control = createGrpcControlClient(handle.address, { callTimeoutMs: 5000 });
+  const joinToken = readTokenFile(handle.tokenFiles.join);
+  const controlToken = readTokenFile(handle.tokenFiles.control);
+  const control = createGrpcControlClient(handle.address, { callTimeoutMs: 5000, controlToken, ...(opts.tls ? { tls: opts.tls } : {}) });
   return {
     handle,
     address: handle.address,
     dataDir,
     control,
+    joinToken,
+    controlToken,
     log,
-    worker: (o = {}) => new FakeWorker(handle.address, o),
+    worker: (o = {}) => new FakeWorker(handle.address, { token: joinToken, ...o }),
     async close() {
       control.close();
       await handle.close();
