@@ -5,7 +5,9 @@
  * It never logs, prints or puts a token into an error message.
  */
 import { readFileSync } from 'node:fs';
-import { Metadata, credentials, status, type ChannelCredentials } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
+import { Metadata, credentials, status, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 
 /** A token as the scheduler makes it (47 characters) or an operator may choose: 32-512 printable, no spaces. */
 export const TOKEN_RE = /^[\x21-\x7e]{32,512}$/;
@@ -54,9 +56,40 @@ export function readTlsFiles(files: TlsFiles): TlsIdentity {
   return { cert: read('certificate', files.cert), key: read('key', files.key), ca: read('CA', files.ca) };
 }
 
-/** Channel credentials of a client: mTLS with `tls`, else plaintext (loopback, or a trusted network). */
-export function clientCredentials(tls: TlsIdentity | null | undefined): ChannelCredentials {
-  return tls ? credentials.createSsl(tls.ca, tls.key, tls.cert) : credentials.createInsecure();
+/** The SNI name sent when the scheduler is dialled by IP address (SNI may not carry an IP). */
+export const IP_TARGET_SNI = 'taskforge-scheduler';
+
+/** `host` of `host:port` or `[v6]:port`. */
+export function hostOf(address: string): string {
+  if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
+  const colon = address.lastIndexOf(':');
+  return colon < 0 ? address : address.slice(0, colon);
+}
+
+export interface ClientTransport {
+  credentials: ChannelCredentials;
+  /** Channel options the credentials need (merge them into the client's). */
+  options: ChannelOptions;
+}
+
+/**
+ * TLS to `address` trusting `ca`, with a client certificate when `key` and `cert` are given.
+ * grpc-js puts the target host in the TLS ServerName, which Node 26 refuses for an IP address
+ * (RFC 6066); dialled by IP, the ServerName is IP_TARGET_SNI instead and the scheduler's
+ * certificate is still checked against the IP (it needs that IP in its subjectAltName).
+ */
+export function sslTransport(address: string, ca: Buffer, key?: Buffer, cert?: Buffer): ClientTransport {
+  const host = hostOf(address);
+  if (isIP(host) === 0) return { credentials: credentials.createSsl(ca, key ?? null, cert ?? null), options: {} };
+  return {
+    credentials: credentials.createSsl(ca, key ?? null, cert ?? null, { checkServerIdentity: (_sni, peer) => checkServerIdentity(host, peer) }),
+    options: { 'grpc.ssl_target_name_override': IP_TARGET_SNI },
+  };
+}
+
+/** A client's channel to `address`: mTLS with `tls`, else plaintext (loopback, or a trusted network). */
+export function clientTransport(address: string, tls: TlsIdentity | null | undefined): ClientTransport {
+  return tls ? sslTransport(address, tls.ca, tls.key, tls.cert) : { credentials: credentials.createInsecure(), options: {} };
 }
 
 /** Call metadata carrying `token`; empty without one. A fresh object per call: grpc-js may add to it. */

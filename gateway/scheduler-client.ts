@@ -12,7 +12,7 @@
  */
 import { Client, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { TaskForgeError } from '../common/errors.js';
-import { authMetadata, clientCredentials, isAuthRefusal, type TlsIdentity } from '../common/grpc-auth.js';
+import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '../common/grpc-auth.js';
 import type { Logger } from '../common/logger.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
 import { EXECUTION_STATUSES, LIMITS, type Execution, type ExecutionStatus, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
@@ -86,7 +86,8 @@ function executionText(id: string, status: string, json: string, what: string): 
 export function createGrpcControlClient(address: string, opts: GrpcControlClientOptions = {}): ControlClient {
   const callTimeoutMs = positive('callTimeoutMs', opts.callTimeoutMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.callTimeoutMs);
   const waitSlackMs = positive('waitSlackMs', opts.waitSlackMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.waitSlackMs);
-  const client = new Client(address, clientCredentials(opts.tls), { ...CONTROL_CHANNEL_OPTIONS, ...opts.channelOptions });
+  const transport = clientTransport(address, opts.tls);
+  const client = new Client(address, transport.credentials, { ...CONTROL_CHANNEL_OPTIONS, ...transport.options, ...opts.channelOptions });
   const metadata = () => authMetadata(opts.controlToken);
   // The gateway keeps serving (503 for anything that needs the scheduler, /readyz not ready) and
   // tries again on every call, so a fixed token file or a restarted scheduler is picked up at once.

@@ -6,7 +6,7 @@
  * `done` resolves exactly once, after the call is finished on this side.
  */
 import * as grpc from '@grpc/grpc-js';
-import { clientCredentials, type TlsIdentity } from '../common/grpc-auth.js';
+import { clientTransport, type TlsIdentity } from '../common/grpc-auth.js';
 import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
 import type { Logger } from '../common/logger.js';
 import { REASON } from '../common/logger.js';
@@ -20,8 +20,10 @@ export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = CLIENT_CHANNEL_OPT
  * (1 s growing to 120 s) it would fail our calls fast while it waits, stretching a 5 s cap to minutes.
  */
 export function createSchedulerClient(address: string, reconnect: { baseMs: number; capMs: number }, tls: TlsIdentity | null = null): grpc.Client {
-  return new grpc.Client(address, clientCredentials(tls), {
+  const transport = clientTransport(address, tls);
+  return new grpc.Client(address, transport.credentials, {
     ...CHANNEL_OPTIONS,
+    ...transport.options,
     'grpc.initial_reconnect_backoff_ms': reconnect.baseMs,
     'grpc.max_reconnect_backoff_ms': reconnect.capMs,
   });

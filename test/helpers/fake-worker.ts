@@ -17,6 +17,7 @@ export interface FakeWorkerOptions {
   authorization?: string;
   /** Channel credentials; insecure when absent. */
   credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
 }
 
 export function hello(workerId: string, over: Partial<Hello> = {}): Hello {
@@ -41,7 +42,7 @@ export class FakeWorker {
   ended = false;
 
   constructor(address: string, opts: FakeWorkerOptions = {}) {
-    this.#client = new grpc.Client(address, opts.credentials ?? grpc.credentials.createInsecure());
+    this.#client = new grpc.Client(address, opts.credentials ?? grpc.credentials.createInsecure(), opts.channelOptions ?? {});
     const metadata = new grpc.Metadata();
     const auth = opts.authorization ?? (opts.token !== undefined ? `Bearer ${opts.token}` : undefined);
     if (auth !== undefined) metadata.set('authorization', auth);
