@@ -7,7 +7,7 @@ afterEach(() => h?.close());
 
 const result = (id: string, lease: string, ok = true) => ({
   executionId: id, lease, ok, outputJson: ok ? '{"r":1}' : '', error: ok ? undefined : { code: 'FUNCTION_ERROR', message: 'x', name: 'Error', stack: '' },
-  durationMs: 3, initMs: 0, coldStart: false, startedAtMs: Date.now(), finishedAtMs: Date.now(),
+  durationMs: 3, initMs: 0, coldStart: false, startedAtMs: Date.now(), finishedAtMs: Date.now(), cpuMs: 0,
 });
 
 describe('execution manager', () => {

@@ -76,13 +76,17 @@ export class FakeWorker {
 
   /** The first message of `kind` (past or future); rejects after `ms` or when the call ends without one. */
   waitFor<K extends Case>(kind: K, ms = 5000): Promise<ValueOf<K>> {
-    return new Promise((resolve, reject) => {
+    return this.#waitUntil(() => this.all(kind).find(() => true), ms, kind);
+  }
+
+  #waitUntil<T>(probe: () => T | undefined, ms: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const check = (): void => {
-        const found = this.all(kind)[0];
+        const found = probe();
         if (found !== undefined) finish(() => resolve(found));
-        else if (this.ended) finish(() => reject(new Error(`call ended without a ${kind}`)));
+        else if (this.ended) finish(() => reject(new Error(`call ended without a ${what}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${kind} within ${ms} ms`))), ms);
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${ms} ms`))), ms);
       const finish = (then: () => void): void => {
         clearTimeout(timer);
         this.#listeners.delete(check);
