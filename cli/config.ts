@@ -23,6 +23,11 @@ export const SETTINGS = {
   prewarm: { flag: 'prewarm', env: 'TASKFORGE_PREWARM', default: '2', help: 'generic runtime processes a worker keeps started ahead (0 = off)', kind: 'int' },
   maxSandboxes: { flag: 'max-sandboxes', env: 'TASKFORGE_MAX_SANDBOXES', default: '16', help: 'runtime processes a worker keeps at most (warm + busy + prewarmed); at least --capacity', kind: 'int' },
   name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
+  joinTokenFile: { flag: 'join-token-file', env: 'TASKFORGE_JOIN_TOKEN_FILE', default: '', help: "worker: file holding the scheduler's join token (<data-dir>/join.token); or the token itself in TASKFORGE_JOIN_TOKEN", kind: 'string' },
+  controlTokenFile: { flag: 'control-token-file', env: 'TASKFORGE_CONTROL_TOKEN_FILE', default: '', help: "gateway: file holding the scheduler's control token (<data-dir>/control.token); or the token itself in TASKFORGE_CONTROL_TOKEN", kind: 'string' },
+  tlsCert: { flag: 'tls-cert', env: 'TASKFORGE_TLS_CERT', default: '', help: "mTLS: this process's certificate (PEM); with --tls-key and --tls-ca, on every process", kind: 'string' },
+  tlsKey: { flag: 'tls-key', env: 'TASKFORGE_TLS_KEY', default: '', help: "mTLS: this process's private key (PEM)", kind: 'string' },
+  tlsCa: { flag: 'tls-ca', env: 'TASKFORGE_TLS_CA', default: '', help: 'mTLS: the CA (PEM) that signs every process’s certificate', kind: 'string' },
   logLevel: { flag: 'log-level', env: 'TASKFORGE_LOG_LEVEL', default: 'info', help: 'pino level: trace, debug, info, warn, error', kind: 'string' },
   logFormat: { flag: 'log-format', env: 'TASKFORGE_LOG_FORMAT', default: 'json', help: 'json or pretty', kind: 'string' },
   bwrap: { flag: 'bwrap', env: 'TASKFORGE_BWRAP', default: '', help: 'worker: path of bubblewrap (default /usr/bin/bwrap)', kind: 'string' },
@@ -73,11 +78,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if ((out.maxSandboxes as number) < (out.capacity as number)) {
     throw new ConfigError(`--max-sandboxes (${out.maxSandboxes}) must be at least --capacity (${out.capacity})`);
   }
+  const tls = [out.tlsCert, out.tlsKey, out.tlsCa].filter((v) => v !== '').length;
+  if (tls !== 0 && tls !== 3) throw new ConfigError('--tls-cert, --tls-key and --tls-ca go together: give all three or none');
   return out as Config;
 }
 
 export function usage(): string {
-  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(11)} ${s.env.padEnd(22)} ${s.help}${s.kind === 'bool' ? '' : ` (default: ${s.default || 'none'})`}`);
+  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(18)} ${s.env.padEnd(29)} ${s.help}${s.kind === 'bool' ? '' : ` (default: ${s.default || 'none'})`}`);
   return [
     'usage: taskforge <dev|scheduler|gateway|worker> [flags]',
     '',
@@ -88,5 +95,8 @@ export function usage(): string {
     '',
     'flags (each also read from its environment variable):',
     ...rows,
+    '',
+    'environment only: TASKFORGE_JOIN_TOKEN (worker), TASKFORGE_CONTROL_TOKEN (gateway) hold a token itself;',
+    'a token file given by flag or *_TOKEN_FILE wins over them.',
   ].join('\n');
 }

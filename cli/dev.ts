@@ -2,8 +2,12 @@
  * `taskforge dev`: the whole stack on loopback as separate processes — scheduler, gateway and
  * N workers — with their JSON logs merged into one readable stream. Ctrl-C stops every child
  * (each drains and exits); a child that does not exit within the grace period is killed.
+ * Credentials are wired here: once the scheduler is ready, its data dir holds join.token and
+ * control.token, and the workers and the gateway are pointed at those files (and at the same
+ * --tls-* files when given).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { prettyFactory } from 'pino-pretty';
@@ -22,7 +26,9 @@ export async function runDev(cfg: Config): Promise<number> {
   const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,component', translateTime: 'HH:MM:ss.l' });
   const children: Child[] = [];
   const scheduler = `127.0.0.1:${cfg.grpcPort}`;
-  const common = ['--log-level', cfg.logLevel, '--host', cfg.host];
+  const tls = cfg.tlsCert ? ['--tls-cert', cfg.tlsCert, '--tls-key', cfg.tlsKey, '--tls-ca', cfg.tlsCa] : [];
+  const common = ['--log-level', cfg.logLevel, '--host', cfg.host, ...tls];
+  const dataDir = resolve(cfg.dataDir);
 
   const start = (label: string, args: string[]): Promise<Child> =>
     new Promise((resolve, reject) => {
@@ -89,11 +95,14 @@ export async function runDev(cfg: Config): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', cfg.dataDir]);
+    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', dataDir]);
+    // The scheduler has written its tokens by the time it is ready.
+    const joinTokenFile = join(dataDir, 'join.token');
+    const controlTokenFile = join(dataDir, 'control.token');
     for (let i = 1; i <= cfg.workers; i++) {
-      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--prewarm', String(cfg.prewarm), '--max-sandboxes', String(cfg.maxSandboxes), '--name', `worker-${i}`]);
+      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--join-token-file', joinTokenFile, '--capacity', String(cfg.capacity), '--prewarm', String(cfg.prewarm), '--max-sandboxes', String(cfg.maxSandboxes), '--name', `worker-${i}`]);
     }
-    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler]);
+    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler, '--control-token-file', controlTokenFile]);
     process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);
   } catch (err) {
     process.stderr.write(`dev        ${(err as Error).message}\n`);

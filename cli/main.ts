@@ -4,6 +4,7 @@
  */
 import { createLogger, type Logger } from '../common/logger.js';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
+import { controlToken, joinToken, tlsIdentity } from './credentials.js';
 import { runDev } from './dev.js';
 
 type Closeable = { close(): Promise<void> };
@@ -12,11 +13,14 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
   switch (command) {
     case 'scheduler': {
       const { startScheduler } = await import('../scheduler/server.js');
-      return startScheduler({ host: cfg.host, port: cfg.grpcPort, dataDir: cfg.dataDir, logger: log });
+      const tls = tlsIdentity(cfg);
+      return startScheduler({ host: cfg.host, port: cfg.grpcPort, dataDir: cfg.dataDir, logger: log, ...(tls ? { tls } : {}) });
     }
     case 'gateway': {
       const { startGateway } = await import('../gateway/main.js');
-      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log });
+      const tls = tlsIdentity(cfg);
+      const client = { controlToken: controlToken(cfg), ...(tls ? { tls } : {}) };
+      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log, client });
       log.info({ url: `http://${cfg.host}:${gw.port}` }, 'gateway listening');
       return gw;
     }
@@ -26,8 +30,11 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
       const closed = closeInheritedDescriptors();
       if (closed.length > 0) log.info({ fds: closed }, 'closed inherited descriptors');
       const { startWorker } = await import('../worker/main.js');
+      const tls = tlsIdentity(cfg);
       const w = await startWorker({
         schedulerAddress: cfg.scheduler,
+        joinToken: joinToken(cfg),
+        ...(tls ? { tls } : {}),
         capacity: cfg.capacity,
         ...(cfg.name ? { name: cfg.name } : {}),
         logger: log,

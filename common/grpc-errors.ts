@@ -52,7 +52,15 @@ export function fromGrpcError(err: unknown): TaskForgeError {
       // fall through to the transport mapping
     }
   }
-  if (se?.code === GrpcStatus.UNAVAILABLE || se?.code === GrpcStatus.DEADLINE_EXCEEDED || se?.code === GrpcStatus.CANCELLED) {
+  // A scheduler that refuses this gateway's control token (or TLS identity) is, to an HTTP
+  // client, one it cannot use: 503 like an outage, never 401 (that is about the client's own key).
+  if (
+    se?.code === GrpcStatus.UNAVAILABLE ||
+    se?.code === GrpcStatus.DEADLINE_EXCEEDED ||
+    se?.code === GrpcStatus.CANCELLED ||
+    se?.code === GrpcStatus.UNAUTHENTICATED ||
+    se?.code === GrpcStatus.PERMISSION_DENIED
+  ) {
     return new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is not reachable', {}, { cause: err });
   }
   return new TaskForgeError('INTERNAL', 'internal error', {}, { cause: err });

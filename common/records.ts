@@ -14,6 +14,7 @@ export type ExecutionErrorCode =
   | 'TIMEOUT'
   | 'OUT_OF_MEMORY'
   | 'SANDBOX_CRASH'
+  /** The sandbox broke the worker's IPC protocol (oversized or malformed frames) and was killed. */
   | 'SANDBOX_PROTOCOL'
   | 'WORKER_LOST'
   | 'CANCELLED'
@@ -40,6 +41,11 @@ export interface Timings {
   queuedMs: number;
   initMs: number;
   runMs: number;
+  /**
+   * CPU time the sandbox used for the run, as the worker measured it (ms); null when the attempt
+   * never started running (refused, sandbox failed to start). Older records lack the field.
+   */
+  cpuMs?: number | null;
 }
 
 /** One attempt of an execution: where it ran and how it ended. */
@@ -74,6 +80,12 @@ export interface Execution {
   /** Epoch ms before which a retry is not dispatched (async backoff); null when ready. */
   retryAt?: number | null;
   attempts?: AttemptRecord[];
+  /**
+   * Attempts that killed their sandbox or their worker (SANDBOX_CRASH, SANDBOX_PROTOCOL,
+   * OUT_OF_MEMORY, or the worker lost while it ran). At POISON_CRASHES the execution is failed,
+   * not retried (scheduler/retry-policy.ts). Absent means 0.
+   */
+  crashes?: number;
   /** Internal: the lease token of the current attempt. Never returned by the API. */
   lease?: string | null;
 }
@@ -122,12 +134,17 @@ export interface ExecutionLogs {
 
 export type WorkerStatus = 'ready' | 'draining' | 'lost';
 
+/** How a worker isolates functions, as it reported in its Hello (anything unknown counts as insecure). */
+export const SANDBOX_LEVELS = ['namespaces', 'insecure'] as const;
+export type SandboxLevel = (typeof SANDBOX_LEVELS)[number];
+
 export interface WorkerInfo {
   id: string;
   name: string;
   status: WorkerStatus;
   capacity: number;
   inFlight: number;
+  sandbox: SandboxLevel;
   warm: string[];
   connectedAt: string;
   lastHeartbeatAt: string | null;

@@ -32,7 +32,17 @@ export class ControlSession {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly client: Client) {}
+  constructor(
+    private readonly client: Client,
+    private readonly hooks: {
+      /** Metadata of the stream (the control token). */
+      metadata?: () => Metadata;
+      /** Sees the error the stream failed with. */
+      observe?: (err: unknown) => void;
+      /** Called when the scheduler answers on the stream. */
+      answered?: () => void;
+    } = {},
+  ) {}
 
   request(call: Call, timeoutMs: number): Promise<Result> {
     if (this.closed) return Promise.reject(unavailable('the gateway is closing'));
@@ -62,9 +72,10 @@ export class ControlSession {
 
   private open(): ClientDuplexStream<SessionRequest, SessionResponse> {
     const def = ControlServiceService.session;
-    const stream = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new Metadata(), {});
+    const stream = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, this.hooks.metadata?.() ?? new Metadata(), {});
     this.stream = stream;
     stream.on('data', (res: SessionResponse) => {
+      this.hooks.answered?.();
       const p = this.pending.get(res.requestId);
       if (!p) return; // its deadline already answered the caller
       this.pending.delete(res.requestId);
@@ -77,6 +88,7 @@ export class ControlSession {
     const gone = (err?: unknown): void => {
       if (this.stream !== stream) return;
       this.stream = null;
+      if (err) this.hooks.observe?.(err);
       this.fail(err ? fromGrpcError(err) : unavailable('session ended'));
     };
     stream.on('error', gone);

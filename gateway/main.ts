@@ -44,7 +44,7 @@ export async function startGateway(opts: StartGatewayOptions = {}): Promise<Runn
   const scheduler = opts.scheduler ?? GATEWAY_DEFAULTS.scheduler;
   const logger = opts.logger ?? createLogger({ component: 'gateway' });
 
-  const control = createGrpcControlClient(scheduler, opts.client);
+  const control = createGrpcControlClient(scheduler, { logger, ...opts.client });
   const app = buildApp({ ...opts.app, control, logger });
   try {
     await app.listen({ port, host });

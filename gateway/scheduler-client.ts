@@ -10,8 +10,10 @@
  * every rejection is a TaskForgeError made by fromGrpcError: this module never lets a raw gRPC
  * error (or its message text) escape to the routes.
  */
-import { Client, Metadata, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { Client, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { TaskForgeError } from '../common/errors.js';
+import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '../common/grpc-auth.js';
+import type { Logger } from '../common/logger.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
 import { EXECUTION_STATUSES, LIMITS, type Execution, type ExecutionStatus, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
 import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
@@ -26,6 +28,12 @@ export interface GrpcControlClientOptions {
   waitSlackMs?: number;
   /** Extra or overriding grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /** The scheduler's control token (`<data-dir>/control.token`), sent on every call and stream. */
+  controlToken?: string;
+  /** mTLS identity for the scheduler connection; plaintext when absent. */
+  tls?: TlsIdentity;
+  /** Where a refused control token is reported (one error line per streak of refusals). */
+  logger?: Logger;
 }
 
 export const GRPC_CONTROL_CLIENT_DEFAULTS = Object.freeze({
@@ -78,8 +86,27 @@ function executionText(id: string, status: string, json: string, what: string): 
 export function createGrpcControlClient(address: string, opts: GrpcControlClientOptions = {}): ControlClient {
   const callTimeoutMs = positive('callTimeoutMs', opts.callTimeoutMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.callTimeoutMs);
   const waitSlackMs = positive('waitSlackMs', opts.waitSlackMs ?? GRPC_CONTROL_CLIENT_DEFAULTS.waitSlackMs);
-  const client = new Client(address, credentials.createInsecure(), { ...CONTROL_CHANNEL_OPTIONS, ...opts.channelOptions });
-  const session = new ControlSession(client);
+  const transport = clientTransport(address, opts.tls);
+  const client = new Client(address, transport.credentials, { ...CONTROL_CHANNEL_OPTIONS, ...transport.options, ...opts.channelOptions });
+  const metadata = () => authMetadata(opts.controlToken);
+  // The gateway keeps serving (503 for anything that needs the scheduler, /readyz not ready) and
+  // tries again on every call, so a fixed token file or a restarted scheduler is picked up at once.
+  let refused = false;
+  const observe = (err: unknown): void => {
+    if (!isAuthRefusal(err)) return;
+    if (!refused) {
+      opts.logger?.error(
+        { reason: 'unauthenticated', code: (err as ServiceError).code },
+        'the scheduler refused the control token (check --control-token-file / TASKFORGE_CONTROL_TOKEN against the scheduler\'s <data-dir>/control.token)',
+      );
+    }
+    refused = true;
+  };
+  const answered = (): void => {
+    if (refused) opts.logger?.info({}, 'the scheduler accepts the control token again');
+    refused = false;
+  };
+  const session = new ControlSession(client, { metadata, observe, answered });
 
   function call<K extends UnaryName>(method: K, request: Req<K>, timeoutMs: number = callTimeoutMs): Promise<Res<K>> {
     const def = ControlServiceService[method] as unknown as {
@@ -93,12 +120,17 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
         def.requestSerialize,
         def.responseDeserialize,
         request,
-        new Metadata(),
+        metadata(),
         { deadline: Date.now() + timeoutMs },
         (err: ServiceError | null, value?: Res<K>) => {
-          if (err) reject(fromGrpcError(err));
-          else if (value === undefined) reject(new TaskForgeError('INTERNAL', `empty ${method} reply from the scheduler`));
-          else resolve(value);
+          if (err) {
+            observe(err);
+            reject(fromGrpcError(err));
+          } else if (value === undefined) reject(new TaskForgeError('INTERNAL', `empty ${method} reply from the scheduler`));
+          else {
+            answered();
+            resolve(value);
+          }
         },
       );
     });

@@ -5,8 +5,8 @@
  *   function's cluster-wide `concurrency`. It runs on a microtask after anything that may free
  *   or add work (invoke, result, worker join, retry due) — never on a polling timer.
  * - Every Execute carries a fresh lease; Started / Log / Result with any other lease are dropped.
- * - A lost attempt (worker lost, watchdog) is re-queued with attempt + 1 while attempts remain,
- *   else fails with WORKER_LOST. Async function failures retry with backoff (retry-policy.ts).
+ * - Whether a failed or lost attempt is tried again is decided by retry-policy.ts (decideRetry),
+ *   never here: this module only reports how the attempt ended and applies the answer.
  */
 import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
@@ -17,7 +17,7 @@ import { FUNCTION_DEFAULTS, type Execution, type ExecutionError, type ExecutionE
 import type { ExecutionState } from './execution-state.js';
 import type { FunctionRegistry } from './function-registry.js';
 import { pickWorker } from './placement.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { decideRetry, poisonMessage, type RetryPolicy } from './retry-policy.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 
 export interface DispatcherOptions {
@@ -30,6 +30,15 @@ export interface DispatcherOptions {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * `timings.cpuMs` from a Result: what the worker measured (0 = under 1 ms), or null for a failure
+ * that took no time and no CPU — a run that never started (refused, or its sandbox failed to
+ * start), where 0 would claim a measurement nobody made.
+ */
+export function reportedCpuMs(msg: Pick<Result, 'ok' | 'durationMs' | 'cpuMs'>): number | null {
+  return !msg.ok && msg.durationMs === 0 && msg.cpuMs === 0 ? null : msg.cpuMs;
+}
 
 export class Dispatcher {
   private readonly runningByFn = new Map<string, number>();
@@ -233,7 +242,7 @@ export class Dispatcher {
       durationMs: msg.durationMs,
       coldStart: msg.coldStart,
       startedAt: msg.startedAtMs ? iso(msg.startedAtMs) : rec.startedAt,
-      timings: { queuedMs: s.queuedMs, initMs: msg.initMs, runMs: msg.durationMs },
+      timings: { queuedMs: s.queuedMs, initMs: msg.initMs, runMs: msg.durationMs, cpuMs: reportedCpuMs(msg) },
     };
     if (msg.ok) {
       let output: unknown = null;
@@ -256,14 +265,20 @@ export class Dispatcher {
       this.lostAttempt(rec, error.message);
       return;
     }
-    if (rec.mode === 'async' && rec.attempt < rec.maxAttempts) {
-      const delay = retryDelayMs(this.opts.retryPolicy, rec.attempt + 1, this.random);
+    const decision = decideRetry(rec, { code: code! }, this.opts.retryPolicy, this.random);
+    const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};
+    if (decision.retry) {
+      const delay = decision.delayMs;
       this.log.info({ executionId: rec.id, attempt: rec.attempt, delayMs: delay, code, reason: REASON.retry }, 'retry scheduled');
-      this.state.commit(rec, 'queued', { ...common, attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: now + delay });
+      this.state.commit(rec, 'queued', { ...common, ...crashes, attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: now + delay });
       this.scheduleRetry(rec, delay);
       return;
     }
-    this.state.commit(rec, code === 'TIMEOUT' ? 'timed_out' : 'failed', { ...common, error, finishedAt, lease: null });
+    if (decision.poison) {
+      error.message = poisonMessage(error.message, decision.crashes);
+      this.log.warn({ executionId: rec.id, attempt: rec.attempt, code, crashes: decision.crashes, reason: REASON.poisonPill }, 'poison pill: not retried');
+    }
+    this.state.commit(rec, code === 'TIMEOUT' ? 'timed_out' : 'failed', { ...common, ...crashes, error, finishedAt, lease: null });
   }
 
   private scheduleRetry(rec: Execution, delayMs: number): void {
@@ -277,18 +292,27 @@ export class Dispatcher {
     s.retryTimer.unref();
   }
 
-  /** An attempt that ended through no fault of the function. */
-  private lostAttempt(rec: Execution, message: string): void {
+  /**
+   * An attempt that ended through no fault of the function. `workerDied`: its worker's stream died
+   * while it ran, which counts towards the poison-pill limit (a refusal or a watchdog does not).
+   */
+  private lostAttempt(rec: Execution, message: string, workerDied = false): void {
     if (rec.status !== 'running') return;
     const now = this.state.now();
     this.closeAttempt(rec, iso(now), 'WORKER_LOST');
-    if (rec.attempt < rec.maxAttempts) {
+    const decision = decideRetry(rec, { code: 'WORKER_LOST', workerDied }, this.opts.retryPolicy, this.random);
+    const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};
+    if (decision.retry) {
       this.log.warn({ executionId: rec.id, workerId: rec.workerId, attempt: rec.attempt, reason: REASON.workerLost }, 'attempt lost, re-queued');
-      this.state.commit(rec, 'queued', { attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: null });
+      this.state.commit(rec, 'queued', { ...crashes, attempt: rec.attempt + 1, lease: null, workerId: null, retryAt: null });
       this.enqueue(rec);
-    } else {
-      this.state.commit(rec, 'failed', { error: { code: 'WORKER_LOST', message }, finishedAt: iso(now), lease: null });
+      return;
     }
+    if (decision.poison) {
+      this.log.warn({ executionId: rec.id, workerId: rec.workerId, attempt: rec.attempt, crashes: decision.crashes, reason: REASON.poisonPill }, 'poison pill: not retried');
+    }
+    const text = decision.poison ? poisonMessage(message, decision.crashes) : message;
+    this.state.commit(rec, 'failed', { ...crashes, error: { code: 'WORKER_LOST', message: text }, finishedAt: iso(now), lease: null });
   }
 
   private closeAttempt(rec: Execution, finishedAt: string, code: ExecutionErrorCode | null): void {
@@ -339,27 +363,25 @@ export class Dispatcher {
   }
 
   /**
-   * A (re)connecting worker announced the executions it still runs. Those whose lease is
-   * current are adopted; the rest are returned to be killed. Whatever the previous stream of
-   * the same worker held and was not re-announced is a lost attempt.
+   * A (re)connecting worker announced the executions it still runs. Those whose lease is current
+   * and that wait for their worker after a scheduler restart are adopted; the rest are returned
+   * to be killed. (An earlier stream of the same worker is always lost by now — the registry
+   * refuses a second live one — and its attempts were re-queued when it was, so their leases
+   * are no longer current.)
    */
-  adopt(worker: RegisteredWorker, held: HeldExecution[], previous: RegisteredWorker | undefined): string[] {
+  adopt(worker: RegisteredWorker, held: HeldExecution[]): string[] {
     const kill: string[] = [];
     for (const h of held) {
       const rec = this.state.index.get(h.executionId);
-      const fromPrevious = previous?.assigned.get(h.executionId) === h.lease;
-      const fromOrphan = this.orphans.get(h.executionId) === h.lease;
-      if (rec && rec.status === 'running' && rec.lease === h.lease && (fromPrevious || fromOrphan)) {
+      if (rec && rec.status === 'running' && rec.lease === h.lease && this.orphans.get(h.executionId) === h.lease) {
         worker.assigned.set(h.executionId, h.lease);
-        if (fromPrevious) previous!.assigned.delete(h.executionId);
-        if (fromOrphan) this.orphans.delete(h.executionId);
+        this.orphans.delete(h.executionId);
         if (rec.workerId !== worker.id) rec.workerId = worker.id;
         this.log.info({ executionId: h.executionId, workerId: worker.id }, 'adopted');
       } else {
         kill.push(h.executionId);
       }
     }
-    if (previous) this.workerLost(previous);
     this.schedulePump();
     return kill;
   }
@@ -370,7 +392,7 @@ export class Dispatcher {
       this.release(worker, executionId);
       worker.completed -= 1;
       const rec = this.state.index.get(executionId);
-      if (rec && rec.lease === lease) this.lostAttempt(rec, `worker ${worker.id} was lost`);
+      if (rec && rec.lease === lease) this.lostAttempt(rec, `worker ${worker.id} was lost`, true);
     }
     this.schedulePump();
   }

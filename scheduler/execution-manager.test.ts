@@ -7,7 +7,7 @@ afterEach(() => h?.close());
 
 const result = (id: string, lease: string, ok = true) => ({
   executionId: id, lease, ok, outputJson: ok ? '{"r":1}' : '', error: ok ? undefined : { code: 'FUNCTION_ERROR', message: 'x', name: 'Error', stack: '' },
-  durationMs: 3, initMs: 0, coldStart: false, startedAtMs: Date.now(), finishedAtMs: Date.now(),
+  durationMs: 3, initMs: 0, coldStart: false, startedAtMs: Date.now(), finishedAtMs: Date.now(), cpuMs: 0,
 });
 
 describe('execution manager', () => {
@@ -116,5 +116,27 @@ describe('execution manager', () => {
       ['w_a', 'WORKER_LOST'],
       ['w_b', null],
     ]);
+  });
+});
+
+describe('what a worker reports is recorded', () => {
+  it('Result.cpu_ms becomes timings.cpuMs; a failure that never ran has null', async () => {
+    h = createHarness();
+    await h.functions.put('f', { code: CODE, maxRetries: 0 }, false);
+    const { sent, worker } = h.connect('w_1');
+    const ok = await h.executions.invoke({ function: 'f', version: 0, inputJson: '1', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    const bad = await h.executions.invoke({ function: 'f', version: 0, inputJson: '2', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    await flushMicrotasks();
+    const [a, b] = executes(sent);
+    h.dispatcher.onResult(worker, { ...result(a!.executionId, a!.lease), cpuMs: 7 });
+    h.dispatcher.onResult(worker, { ...result(b!.executionId, b!.lease, false), durationMs: 0, cpuMs: 0, error: { code: 'SANDBOX_CRASH', message: 'did not start', name: '', stack: '' } });
+    expect(h.state.index.get(ok.execution.id)!.timings).toEqual({ queuedMs: expect.any(Number), initMs: 0, runMs: 3, cpuMs: 7 });
+    expect(h.state.index.get(bad.execution.id)!.timings).toMatchObject({ cpuMs: null });
+  });
+
+  it('a worker’s sandbox level is listed with it', () => {
+    h = createHarness();
+    const { worker } = h.connect('w_1');
+    expect(worker.info()).toMatchObject({ id: 'w_1', sandbox: 'insecure' });
   });
 });

@@ -2,6 +2,7 @@
  * Scheduler options: defaults in one place, resolved once at start into a frozen object.
  */
 import type { Logger } from 'pino';
+import type { TlsIdentity } from '../common/grpc-auth.js';
 import { silentLogger } from '../common/logger.js';
 import type { Store } from './store/types.js';
 
@@ -46,9 +47,14 @@ export type SchedulerOptionsInput = Partial<SchedulerSettings> & {
   /** Another storage backend; default: the JSON-file store in dataDir. */
   store?: Store;
   random?: () => number;
+  /**
+   * mTLS for both services: the scheduler's certificate and key, and the CA whose certificates
+   * gateways and workers must present (a client without one is refused). Default: plaintext.
+   */
+  tls?: TlsIdentity;
 };
 
-export type SchedulerOptions = Readonly<SchedulerSettings & { logger: Logger; store?: Store; random: () => number }>;
+export type SchedulerOptions = Readonly<SchedulerSettings & { logger: Logger; store?: Store; random: () => number; tls?: TlsIdentity }>;
 
 export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): SchedulerOptions {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

@@ -1,10 +1,13 @@
 /**
  * The scheduler process: opens the store, rebuilds its indexes, re-queues what was not finished,
- * and serves ControlService and WorkerService on one gRPC port.
+ * loads (or makes) the control plane's tokens, and serves ControlService and WorkerService on one
+ * gRPC port — every call behind the auth interceptor, optionally over mutual TLS.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ControlServiceService } from '../proto/gen/taskforge/v1/control.js';
 import { WorkerServiceService } from '../proto/gen/taskforge/v1/worker.js';
+import { createAuthInterceptor, servicePrefix } from './auth-interceptor.js';
+import { loadCredentials, type CredentialKind, type Credentials } from './credentials.js';
 import { checkCode } from '../common/code-check.js';
 import { SERVER_OPTIONS } from '../common/grpc-options.js';
 import { createControlService } from './control-service.js';
@@ -20,6 +23,8 @@ import { WorkerRegistry } from './worker-registry.js';
 export interface SchedulerHandle {
   port: number;
   address: string;
+  /** Where the join and control tokens were written (an operator may have moved them since). */
+  tokenFiles: Readonly<Record<CredentialKind, string>>;
   /** Stops accepting, ends worker streams, flushes the store. Idempotent. */
   close(): Promise<void>;
   /** For tests and tools: the live components. */
@@ -45,8 +50,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     forgetLostAfterMs: opts.forgetLostAfterMs,
     onLost: (worker, reason) => {
       log.warn({ workerId: worker.id, reason }, 'worker lost');
-      // A replaced stream's executions are reconciled by adopt() on the new stream.
-      if (reason !== 'replaced') dispatcher.workerLost(worker);
+      dispatcher.workerLost(worker);
     },
   });
   dispatcher = new Dispatcher(state, functions, registry, {
@@ -59,8 +63,25 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   dispatcher.recover(loaded.executions);
   const pruned = await executions.prune();
 
+  let credentials: Credentials;
+  try {
+    credentials = await loadCredentials(opts.dataDir, { log });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+
   let accepting = true;
-  const server = new Server(SERVER_OPTIONS);
+  const server = new Server({
+    ...SERVER_OPTIONS,
+    interceptors: [
+      createAuthInterceptor({
+        credentials,
+        services: { [servicePrefix(WorkerServiceService.connect.path)]: 'join', [servicePrefix(ControlServiceService.ping.path)]: 'control' },
+        log,
+      }),
+    ],
+  });
   const control = createControlService({ functions, executions, state, registry, log });
   server.addService(ControlServiceService, control.service);
   server.addService(
@@ -68,12 +89,15 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     createWorkerService({ registry, dispatcher, heartbeatIntervalMs: opts.heartbeatIntervalMs, log, accepting: () => accepting }),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    // checkClientCertificate: with TLS on, a client without a certificate signed by the CA is refused.
+    const creds = opts.tls ? ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], true) : ServerCredentials.createInsecure();
+    server.bindAsync(`${opts.host}:${opts.port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
   });
   log.info(
     {
       port,
       dataDir: opts.dataDir,
+      tls: opts.tls !== undefined,
       functions: loaded.functions.length,
       executions: loaded.executions.length,
       quarantined: loaded.quarantined.length,
@@ -115,7 +139,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     return closing;
   };
 
-  return { port, address: `${opts.host}:${port}`, close, internals: { state, registry, dispatcher, functions } };
+  return { port, address: `${opts.host}:${port}`, tokenFiles: credentials.files, close, internals: { state, registry, dispatcher, functions } };
 }
 
 function shutdownServer(server: Server, graceMs: number): Promise<void> {

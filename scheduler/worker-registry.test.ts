@@ -1,9 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Hello } from '../proto/gen/taskforge/v1/worker.js';
+import type { WorkerClaims } from './worker-claims.js';
 import { WorkerRegistry, type LossReason, type RegisteredWorker } from './worker-registry.js';
 
-const hello = (id: string): Hello => ({ workerId: id, name: id, capacity: 2, runtimes: ['nodejs'], held: [], agentVersion: 't' });
+const hello = (id: string): WorkerClaims => ({ workerId: id, name: id, capacity: 2, sandbox: 'insecure' });
 const conn = () => ({ send: vi.fn(), end: vi.fn() });
+function register(reg: WorkerRegistry, id: string, c = conn()): RegisteredWorker {
+  const r = reg.register(hello(id), c);
+  if (!r.ok) throw new Error(`${id} refused`);
+  return r.worker;
+}
 const hb = { inFlight: 0, capacity: 2, warm: ['f@1'], rssBytes: 1, seq: 1, draining: false };
 
 describe('worker registry liveness', () => {
@@ -25,7 +30,7 @@ describe('worker registry liveness', () => {
   });
 
   it('marks a worker lost after three silent intervals', async () => {
-    const { worker } = reg.register(hello('w_a'), conn());
+    const worker = register(reg, 'w_a');
     await vi.advanceTimersByTimeAsync(2999);
     expect(worker.status).toBe('ready');
     await vi.advanceTimersByTimeAsync(1);
@@ -34,7 +39,7 @@ describe('worker registry liveness', () => {
   });
 
   it('every heartbeat pushes the loss bound out again', async () => {
-    const { worker } = reg.register(hello('w_a'), conn());
+    const worker = register(reg, 'w_a');
     for (let i = 0; i < 5; i++) {
       await vi.advanceTimersByTimeAsync(2500);
       reg.heartbeat(worker, hb);
@@ -47,36 +52,48 @@ describe('worker registry liveness', () => {
 
   it('a closed stream makes the worker lost at once, once', () => {
     const c = conn();
-    const { worker } = reg.register(hello('w_a'), c);
+    const worker = register(reg, 'w_a', c);
     reg.streamClosed(worker);
     reg.streamClosed(worker);
     expect(lost).toEqual([['w_a', 'stream_closed']]);
     expect(c.end).toHaveBeenCalled();
   });
 
-  it('a reconnect with the same id replaces the old stream: one worker, one stream', () => {
+  it('a Hello for an id with a live entry is refused: the live worker keeps its stream', () => {
     const c1 = conn();
-    const { worker: first } = reg.register(hello('w_a'), c1);
-    const { worker: second, previous } = reg.register(hello('w_a'), conn());
-    expect(previous).toBe(first);
-    expect(first.status).toBe('lost');
-    expect(c1.end).toHaveBeenCalled();
-    expect(lost).toEqual([['w_a', 'replaced']]);
+    const first = reg.register(hello('w_a'), c1);
+    const second = reg.register({ ...hello('w_a'), name: 'impostor', capacity: 1024 }, conn());
+    expect(second).toEqual({ ok: false, live: first.ok && first.worker });
+    expect(c1.end).not.toHaveBeenCalled();
+    expect(lost).toEqual([]);
+    expect(reg.live().map((w) => [w.name, w.capacity, w.status])).toEqual([['w_a', 2, 'ready']]);
+  });
+
+  it('the same id registers again once its entry is lost (stream closed or heartbeats stopped)', async () => {
+    const first = register(reg, 'w_a');
+    reg.streamClosed(first);
+    const second = register(reg, 'w_a');
+    expect(second).not.toBe(first);
     expect(reg.live()).toEqual([second]);
-    // the old stream closing later does not touch the new entry
+    // the old stream closing again later does not touch the new entry
     reg.streamClosed(first);
     expect(second.status).toBe('ready');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(second.status).toBe('lost');
+    const third = register(reg, 'w_a');
+    expect(reg.live()).toEqual([third]);
+    expect(lost).toEqual([['w_a', 'stream_closed'], ['w_a', 'heartbeat_missed']]);
   });
 
   it('a draining heartbeat makes the worker ineligible for placement', () => {
-    const { worker } = reg.register(hello('w_a'), conn());
+    const worker = register(reg, 'w_a');
     reg.heartbeat(worker, { ...hb, draining: true });
     expect(worker.status).toBe('draining');
     expect(worker.ready).toBe(false);
   });
 
   it('forgets a lost worker after forgetLostAfterMs', async () => {
-    const { worker } = reg.register(hello('w_a'), conn());
+    const worker = register(reg, 'w_a');
     reg.streamClosed(worker);
     expect(reg.all()).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(60_000);

@@ -1,13 +1,20 @@
 /**
- * The workers the scheduler knows, fed by Hello and Heartbeat messages. Each connected worker
- * has a liveness timer re-armed by every heartbeat; when `missedHeartbeats` intervals pass in
- * silence, or its stream closes, the worker is `lost` and `onLost` runs once.
+ * The workers the scheduler knows, fed by Hello and Heartbeat messages (already checked by
+ * worker-claims.ts). Each connected worker has a liveness timer re-armed by every heartbeat; when
+ * `missedHeartbeats` intervals pass in silence, or its stream closes, the worker is `lost` and
+ * `onLost` runs once.
+ *
+ * A worker id is bound to the stream that registered it: while that entry is live (ready or
+ * draining) another Hello with the same id is refused, never a takeover, so a second client that
+ * knows a worker's id cannot cut it off or steal its executions. The id is free again once the
+ * entry is lost (its stream closed, or its heartbeats stopped).
  * It never dispatches and never touches executions: the manager does, through onLost.
  */
 import { EventEmitter } from 'node:events';
-import type { Hello, Heartbeat, SchedulerMessage } from '../proto/gen/taskforge/v1/worker.js';
-import type { WorkerInfo, WorkerStatus } from '../common/records.js';
+import type { Heartbeat, SchedulerMessage } from '../proto/gen/taskforge/v1/worker.js';
+import type { SandboxLevel, WorkerInfo, WorkerStatus } from '../common/records.js';
 import type { PlacementCandidate } from './placement.js';
+import type { WorkerClaims } from './worker-claims.js';
 
 export interface WorkerConnection {
   send(message: SchedulerMessage): void;
@@ -15,7 +22,7 @@ export interface WorkerConnection {
   end(): void;
 }
 
-export type LossReason = 'heartbeat_missed' | 'stream_closed' | 'replaced';
+export type LossReason = 'heartbeat_missed' | 'stream_closed';
 
 export class RegisteredWorker implements PlacementCandidate {
   status: WorkerStatus = 'ready';
@@ -34,6 +41,7 @@ export class RegisteredWorker implements PlacementCandidate {
     readonly id: string,
     readonly name: string,
     public capacity: number,
+    readonly sandbox: SandboxLevel,
     readonly connection: WorkerConnection,
     readonly connectedAt: Date,
   ) {}
@@ -53,6 +61,7 @@ export class RegisteredWorker implements PlacementCandidate {
       status: this.status,
       capacity: this.capacity,
       inFlight: this.assigned.size,
+      sandbox: this.sandbox,
       warm: [...this.warm].sort(),
       connectedAt: this.connectedAt.toISOString(),
       lastHeartbeatAt: this.lastHeartbeatAt ? this.lastHeartbeatAt.toISOString() : null,
@@ -94,18 +103,19 @@ export class WorkerRegistry {
   }
 
   /**
-   * Registers a (re)connecting worker. An entry with the same id that is still live belongs to
-   * an older stream of the same worker: it is marked lost ("replaced") first, so one worker
-   * never holds two streams.
+   * Registers a (re)connecting worker, unless its id belongs to a live entry: then nothing changes
+   * and the live entry is returned as the reason. A lost entry with the same id (the same worker
+   * coming back) is replaced.
    */
-  register(hello: Hello, connection: WorkerConnection): { worker: RegisteredWorker; previous: RegisteredWorker | undefined } {
-    const previous = this.workers.get(hello.workerId);
-    if (previous && previous.status !== 'lost') this.markLost(previous, 'replaced');
-    const worker = new RegisteredWorker(hello.workerId, hello.name || hello.workerId, Math.max(0, hello.capacity), connection, this.now());
+  register(claims: WorkerClaims, connection: WorkerConnection): { ok: true; worker: RegisteredWorker } | { ok: false; live: RegisteredWorker } {
+    const existing = this.workers.get(claims.workerId);
+    if (existing && existing.status !== 'lost') return { ok: false, live: existing };
+    if (existing?.lossTimer) clearTimeout(existing.lossTimer);
+    const worker = new RegisteredWorker(claims.workerId, claims.name, claims.capacity, claims.sandbox, connection, this.now());
     this.workers.set(worker.id, worker);
     this.armLossTimer(worker);
     this.events.emit('registered', worker);
-    return { worker, previous };
+    return { ok: true, worker };
   }
 
   heartbeat(worker: RegisteredWorker, hb: Heartbeat): void {
@@ -113,7 +123,7 @@ export class WorkerRegistry {
     worker.lastHeartbeatAt = this.now();
     worker.reportedInFlight = hb.inFlight;
     worker.rssBytes = hb.rssBytes;
-    if (hb.capacity > 0) worker.capacity = hb.capacity;
+    worker.capacity = hb.capacity;
     worker.warm.clear();
     for (const key of hb.warm) worker.warm.add(key);
     if (hb.draining && worker.status === 'ready') worker.status = 'draining';

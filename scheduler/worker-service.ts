@@ -2,14 +2,17 @@
  * WorkerService.Connect: one bidirectional stream per worker (see proto/PROTOCOL.md).
  * The first message must be Hello; everything after it is routed to the registry (liveness)
  * or the dispatcher (executions). It never decides placement or status itself.
+ * The caller is already authenticated (auth-interceptor.ts); what it claims is still checked
+ * (worker-claims.ts), and a stream whose claims are refused is ended with a status that says why.
  */
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { hopTrace } from '../common/hop-trace.js';
 import type { SchedulerMessage, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import type { WorkerServiceServer } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
 import type { Dispatcher } from './dispatcher.js';
+import { checkHeartbeat, checkHello } from './worker-claims.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 
 export interface WorkerServiceDeps {
@@ -40,11 +43,18 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
           call.end();
         },
       };
+      /** Ends the stream with a non-OK status (the worker sees it as the call's error). */
+      const refuse = (code: GrpcStatus, details: string): void => {
+        if (closed) return;
+        closed = true;
+        call.emit('error', Object.assign(new Error(details), { code, details }));
+      };
 
       call.on('data', (message: WorkerMessage) => {
         try {
           const m = message.msg;
-          if (!m) return;
+          // Nothing more is read from a stream this side has ended (a refused Hello above all).
+          if (!m || closed) return;
           if (!worker) {
             if (m.$case !== 'hello') {
               deps.log.warn({ case: m.$case }, 'first message was not Hello; closing stream');
@@ -52,24 +62,39 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
               return;
             }
             const hello = m.value;
-            if (!/^[A-Za-z0-9_-]{1,64}$/.test(hello.workerId)) {
-              deps.log.warn({ workerId: hello.workerId.slice(0, 64) }, 'invalid worker id; closing stream');
-              connection.end();
+            const checked = checkHello(hello);
+            if (!checked.ok) {
+              deps.log.warn({ workerId: hello.workerId.slice(0, 64), reason: REASON.badClaim, detail: checked.reason }, 'Hello refused; closing stream');
+              refuse(GrpcStatus.INVALID_ARGUMENT, `Hello refused: ${checked.reason}`);
               return;
             }
-            const { worker: w, previous } = deps.registry.register(hello, connection);
+            const registered = deps.registry.register(checked.value, connection);
+            if (!registered.ok) {
+              // Bound to its connection: a second Hello for a live id is refused, the live worker is untouched.
+              deps.log.warn({ workerId: hello.workerId, reason: REASON.duplicateWorker, peer: call.getPeer() }, 'Hello for a worker id that is still connected refused');
+              refuse(GrpcStatus.ALREADY_EXISTS, `worker ${hello.workerId} is already connected on another stream; retry once that stream is gone`);
+              return;
+            }
+            const w = registered.worker;
             worker = w;
-            const kill = deps.dispatcher.adopt(w, hello.held, previous);
+            const kill = deps.dispatcher.adopt(w, hello.held);
             connection.send({ msg: { $case: 'welcome', value: { workerId: w.id, heartbeatIntervalMs: deps.heartbeatIntervalMs, kill } } });
-            deps.log.info({ workerId: w.id, name: w.name, capacity: w.capacity, held: hello.held.length, kill: kill.length }, 'worker connected');
+            deps.log.info({ workerId: w.id, name: w.name, capacity: w.capacity, sandbox: w.sandbox, held: hello.held.length, kill: kill.length }, 'worker connected');
             deps.dispatcher.schedulePump();
             return;
           }
           if (worker.status === 'lost') return;
           switch (m.$case) {
             case 'heartbeat': {
+              const checked = checkHeartbeat(m.value);
+              if (!checked.ok) {
+                deps.log.warn({ workerId: worker.id, reason: REASON.badClaim, detail: checked.reason }, 'heartbeat refused; closing stream');
+                // The worker is lost through the stream's end (onGone below).
+                refuse(GrpcStatus.INVALID_ARGUMENT, `Heartbeat refused: ${checked.reason}`);
+                return;
+              }
               const wasReady = worker.status === 'ready';
-              deps.registry.heartbeat(worker, m.value);
+              deps.registry.heartbeat(worker, checked.value);
               if (wasReady && worker.status === 'draining') deps.log.info({ workerId: worker.id, reason: REASON.drain }, 'worker draining');
               deps.dispatcher.schedulePump();
               break;

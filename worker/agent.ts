@@ -11,7 +11,8 @@
  * execution the scheduler killed, or send a Result for a run aborted by shutdown as anything other
  * than WORKER_LOST (the scheduler must re-queue it, not record a user cancel).
  */
-import type * as grpc from '@grpc/grpc-js';
+import { status as GrpcStatus, type Client } from '@grpc/grpc-js';
+import { authMetadata } from '../common/grpc-auth.js';
 import { hopTrace } from '../common/hop-trace.js';
 import type { Cancel, Execute, SchedulerMessage, Welcome, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
@@ -21,7 +22,7 @@ import { Heartbeat } from './heartbeat.js';
 import { AGENT_ERROR, describeExecute, failureResult, heartbeatMessage, helloMessage, versionKey } from './messages.js';
 import { ExecutionRun } from './execution-run.js';
 import { PendingResults } from './pending-results.js';
-import { createSchedulerClient, StreamSession } from './stream-session.js';
+import { createSchedulerClient, StreamSession, type SessionEnd } from './stream-session.js';
 import { AGENT_VERSION, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 import type { SandboxPool } from './sandbox/types.js';
 
@@ -62,7 +63,9 @@ class Agent implements WorkerAgent {
   readonly #pending: PendingResults;
   #state: AgentState = 'idle';
   #pool: SandboxPool | null;
-  #client: grpc.Client | null = null;
+  #client: Client | null = null;
+  /** gRPC status of the refusal last logged as an error, so a streak of refusals logs once. */
+  #refusal: GrpcStatus | null = null;
   #session: StreamSession | null = null;
   #loop: Promise<void> | null = null;
   #stopping = false;
@@ -110,10 +113,11 @@ class Agent implements WorkerAgent {
       }
       this.#pool = pool;
     }
-    this.#client = createSchedulerClient(this.options.schedulerAddress, {
-      baseMs: this.options.reconnectBaseMs,
-      capMs: this.options.reconnectCapMs,
-    });
+    this.#client = createSchedulerClient(
+      this.options.schedulerAddress,
+      { baseMs: this.options.reconnectBaseMs, capMs: this.options.reconnectCapMs },
+      this.options.tls,
+    );
     let firstAttemptOver!: () => void;
     const firstAttempt = new Promise<void>((resolve) => (firstAttemptOver = resolve));
     this.#loop = this.#connectLoop(firstAttemptOver);
@@ -142,21 +146,46 @@ class Agent implements WorkerAgent {
         await this.#sleep(this.#backoff.next());
         continue;
       }
-      await session.done;
+      const end = await session.done;
       this.#heartbeat.stop();
       if (this.#session === session) this.#session = null;
       firstAttemptOver();
       if (this.#stopping) break;
       const attempt = this.#backoff.attempt;
       const delayMs = this.#backoff.next();
-      this.#log.warn({ reason: REASON.streamClosed, attempt, delayMs }, 'scheduler stream lost; reconnecting');
+      this.#reportRefusal(end, delayMs);
+      this.#log.warn({ reason: REASON.streamClosed, attempt, delayMs, code: end.code }, 'scheduler stream lost; reconnecting');
       await this.#sleep(delayMs);
     }
+  }
+
+  /**
+   * A scheduler that refuses this worker (wrong or missing join token, an id still connected on
+   * another stream, a claim it does not accept) gets one clear error line per streak, without a
+   * stack; the agent keeps retrying with its backoff, so fixing the scheduler side (or waiting for
+   * the old stream to lapse) needs no restart here.
+   */
+  #reportRefusal(end: SessionEnd, delayMs: number): void {
+    const code = end.code;
+    const why =
+      code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED
+        ? 'the scheduler refused the join token (check --join-token-file / TASKFORGE_JOIN_TOKEN against the scheduler\'s <data-dir>/join.token)'
+        : code === GrpcStatus.ALREADY_EXISTS
+          ? 'the scheduler still has a live stream for this worker id; retrying until it lapses'
+          : code === GrpcStatus.INVALID_ARGUMENT
+            ? `the scheduler refused this worker's Hello: ${end.detail ?? ''}`
+            : null;
+    if (why === null || code === undefined || this.#refusal === code) return;
+    this.#refusal = code;
+    const fields = { reason: code === GrpcStatus.ALREADY_EXISTS ? REASON.duplicateWorker : code === GrpcStatus.INVALID_ARGUMENT ? REASON.badClaim : REASON.unauthenticated, code, retryInMs: delayMs };
+    if (code === GrpcStatus.ALREADY_EXISTS) this.#log.warn(fields, why);
+    else this.#log.error(fields, why);
   }
 
   #openSession(firstAttemptOver: () => void): StreamSession {
     const session = new StreamSession({
       client: this.#client!,
+      metadata: authMetadata(this.options.joinToken),
       hello: this.#hello(),
       welcomeTimeoutMs: this.options.welcomeTimeoutMs,
       logger: this.#log,
@@ -189,6 +218,7 @@ class Agent implements WorkerAgent {
 
   #onWelcome(welcome: Welcome, session: StreamSession): void {
     this.#backoff.reset();
+    this.#refusal = null;
     if (welcome.workerId && welcome.workerId !== this.options.workerId) {
       this.#log.warn({ assigned: welcome.workerId }, 'scheduler welcomed a different worker id; keeping ours');
     }

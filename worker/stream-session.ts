@@ -6,6 +6,7 @@
  * `done` resolves exactly once, after the call is finished on this side.
  */
 import * as grpc from '@grpc/grpc-js';
+import { clientTransport, type TlsIdentity } from '../common/grpc-auth.js';
 import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
 import type { Logger } from '../common/logger.js';
 import { REASON } from '../common/logger.js';
@@ -18,18 +19,23 @@ export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = CLIENT_CHANNEL_OPT
  * The channel's own reconnect backoff is aligned with the agent's: left at grpc-js's defaults
  * (1 s growing to 120 s) it would fail our calls fast while it waits, stretching a 5 s cap to minutes.
  */
-export function createSchedulerClient(address: string, reconnect: { baseMs: number; capMs: number }): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure(), {
+export function createSchedulerClient(address: string, reconnect: { baseMs: number; capMs: number }, tls: TlsIdentity | null = null): grpc.Client {
+  const transport = clientTransport(address, tls);
+  return new grpc.Client(address, transport.credentials, {
     ...CHANNEL_OPTIONS,
+    ...transport.options,
     'grpc.initial_reconnect_backoff_ms': reconnect.baseMs,
     'grpc.max_reconnect_backoff_ms': reconnect.capMs,
   });
 }
 
-export type SessionEnd = { welcomed: boolean; reason: 'error' | 'ended' | 'welcome_timeout' | 'closed'; detail?: string };
+/** How a session ended; `code` is the call's gRPC status (UNAUTHENTICATED, ALREADY_EXISTS, …) when it had one. */
+export type SessionEnd = { welcomed: boolean; reason: 'error' | 'ended' | 'welcome_timeout' | 'closed'; detail?: string; code?: grpc.status };
 
 export interface StreamSessionOptions {
   client: grpc.Client;
+  /** Call metadata (the join token). */
+  metadata?: grpc.Metadata;
   hello: WorkerMessage;
   welcomeTimeoutMs: number;
   logger: Logger;
@@ -60,7 +66,7 @@ export class StreamSession {
     this.#log = opts.logger;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     const method = WorkerServiceService.connect;
-    this.#call = opts.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+    this.#call = opts.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, opts.metadata ?? new grpc.Metadata(), {});
 
     this.#call.on('data', (msg: SchedulerMessage) => {
       if (this.#finished) return;
@@ -77,8 +83,8 @@ export class StreamSession {
       opts.onMessage(msg, this);
     });
     // 'error' carries a non-OK status; 'status' comes for every finished call. Either ends the session.
-    this.#call.on('error', (err: grpc.ServiceError) => this.#finish(this.#endReason ?? 'error', err.details || err.message));
-    this.#call.on('status', (status: grpc.StatusObject) => this.#finish(this.#endReason ?? 'ended', status.details));
+    this.#call.on('error', (err: grpc.ServiceError) => this.#finish(this.#endReason ?? 'error', err.details || err.message, err.code));
+    this.#call.on('status', (status: grpc.StatusObject) => this.#finish(this.#endReason ?? 'ended', status.details, status.code));
     this.#call.on('end', () => {
       // The scheduler closed its side; close ours too so the call completes and frees the stream.
       if (this.#finished || this.#halfClosed) return;
@@ -145,13 +151,13 @@ export class StreamSession {
     this.#call.cancel();
   }
 
-  #finish(reason: SessionEnd['reason'], detail?: string): void {
+  #finish(reason: SessionEnd['reason'], detail?: string, code?: grpc.status): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#clearWelcomeTimer();
     this.codeCache.clear();
-    this.#log.info({ session: this.id, reason: REASON.streamClosed, cause: reason, detail }, 'scheduler stream ended');
-    this.#resolveDone({ welcomed: this.#welcomed, reason, detail });
+    this.#log.info({ session: this.id, reason: REASON.streamClosed, cause: reason, detail, code }, 'scheduler stream ended');
+    this.#resolveDone({ welcomed: this.#welcomed, reason, detail, ...(code !== undefined ? { code } : {}) });
   }
 
   #clearWelcomeTimer(): void {

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
 import { TaskForgeError } from '../common/errors.js';
+import { isToken, type TlsIdentity } from '../common/grpc-auth.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { SandboxPool } from './sandbox/types.js';
 
@@ -43,6 +44,10 @@ export type PoolFactory = (ctx: { logger: Logger }) => Promise<SandboxPool>;
 
 export interface WorkerOptions {
   schedulerAddress?: string;
+  /** The scheduler's join token (`<data-dir>/join.token`), sent on every Connect. */
+  joinToken?: string;
+  /** mTLS identity for the scheduler connection; plaintext when absent. */
+  tls?: TlsIdentity;
   /** Defaults to `w_` + nanoid, generated once per agent and kept across reconnects. */
   workerId?: string;
   /** Defaults to `<hostname>-<pid>`. */
@@ -68,6 +73,8 @@ export interface WorkerOptions {
 
 export interface ResolvedWorkerOptions {
   readonly schedulerAddress: string;
+  readonly joinToken: string | null;
+  readonly tls: TlsIdentity | null;
   readonly workerId: string;
   readonly name: string;
   readonly capacity: number;
@@ -96,6 +103,8 @@ export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOp
   const d = WORKER_DEFAULTS;
   const resolved: ResolvedWorkerOptions = {
     schedulerAddress: opts.schedulerAddress ?? d.schedulerAddress,
+    joinToken: opts.joinToken ?? null,
+    tls: opts.tls ?? null,
     workerId: opts.workerId ?? `w_${nanoid()}`,
     name: opts.name ?? `${hostname()}-${process.pid}`,
     capacity: opts.capacity ?? d.capacity,
@@ -115,6 +124,8 @@ export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOp
   };
 
   if (!/^[^\s]+:\d{1,5}$/.test(resolved.schedulerAddress)) invalid('schedulerAddress', 'must be host:port');
+  // Never echo the value: it is a secret.
+  if (resolved.joinToken !== null && !isToken(resolved.joinToken)) invalid('joinToken', 'must be 32-512 printable characters without spaces');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(resolved.workerId)) invalid('workerId', 'must match [A-Za-z0-9_-]{1,64}');
   if (resolved.name.length === 0 || resolved.name.length > 200) invalid('name', 'must be 1-200 characters');
   positiveInt('capacity', resolved.capacity, 1024);

@@ -36,6 +36,8 @@ export interface StackOptions {
 export interface SchedulerStart {
   proc: Proc;
   grpcPort: number;
+  /** The token files it wrote into its data dir, for the gateway and workers. */
+  tokenFiles: { join: string; control: string };
   /** Spawn to 'scheduler listening', ms. */
   readyMs: number;
   /** The line itself (startupMs, executions, functions, …). */
@@ -61,16 +63,18 @@ export async function startScheduler(dataDir: string, profileDir?: string | null
   });
   try {
     const { line, atMs } = await proc.waitForLine('scheduler listening', READY_TIMEOUT_MS);
-    return { proc, grpcPort, readyMs: atMs - proc.spawnedAt, line };
+    const tokenFiles = { join: join(dataDir, 'join.token'), control: join(dataDir, 'control.token') };
+    return { proc, grpcPort, tokenFiles, readyMs: atMs - proc.spawnedAt, line };
   } catch (err) {
     await proc.stop();
     throw err;
   }
 }
 
-export async function startGateway(grpcPort: number, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
+export async function startGateway(scheduler: SchedulerStart, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = spawnNode('gateway', [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${grpcPort}`, '--log-level', 'warn'], {
+  const args = [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--control-token-file', scheduler.tokenFiles.control, '--log-level', 'warn'];
+  const proc = spawnNode('gateway', args, {
     nodeArgs: nodeArgs(profileDir, 'gateway'),
   });
   const url = `http://127.0.0.1:${port}`;
@@ -85,14 +89,14 @@ export async function startGateway(grpcPort: number, profileDir?: string | null)
 
 let workerSeq = 0;
 
-export async function startWorkers(url: string, grpcPort: number, opts: StackOptions): Promise<Proc[]> {
+export async function startWorkers(url: string, scheduler: SchedulerStart, opts: StackOptions): Promise<Proc[]> {
   const names: string[] = [];
   const procs: Proc[] = [];
   for (let i = 0; i < opts.workers; i++) {
     const name = `bench-w${++workerSeq}`;
     names.push(name);
     procs.push(
-      spawnNode(name, [CLI, 'worker', '--scheduler', `127.0.0.1:${grpcPort}`, '--capacity', String(opts.capacity), ...(opts.maxSandboxes ? ['--max-sandboxes', String(opts.maxSandboxes)] : []), '--name', name, '--log-level', 'warn'], {
+      spawnNode(name, [CLI, 'worker', '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--join-token-file', scheduler.tokenFiles.join, '--capacity', String(opts.capacity), ...(opts.maxSandboxes ? ['--max-sandboxes', String(opts.maxSandboxes)] : []), '--name', name, '--log-level', 'warn'], {
         nodeArgs: nodeArgs(opts.profileDir, 'worker'),
         env: { ...process.env, ...opts.workerEnv },
       }),
@@ -119,9 +123,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     const scheduler = await startScheduler(dataDir, opts.profileDir);
     started.push(scheduler.proc);
-    const gateway = await startGateway(scheduler.grpcPort, opts.profileDir);
+    const gateway = await startGateway(scheduler, opts.profileDir);
     started.push(gateway.proc);
-    const workers = await startWorkers(gateway.url, scheduler.grpcPort, opts);
+    const workers = await startWorkers(gateway.url, scheduler, opts);
     started.push(...workers);
     let closing: Promise<void> | null = null;
     return {

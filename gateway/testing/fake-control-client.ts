@@ -28,6 +28,7 @@ export const sampleWorker = (): WorkerInfo => ({
   status: 'ready',
   capacity: 4,
   inFlight: 1,
+  sandbox: 'namespaces',
   warm: ['hello@1'],
   connectedAt: T0,
   lastHeartbeatAt: T0,

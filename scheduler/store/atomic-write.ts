@@ -18,6 +18,11 @@ export interface AtomicWriteOptions {
    * directory itself once for the whole batch.
    */
   syncDir?: ((dir: string) => Promise<void>) | null;
+  /**
+   * Permission bits of the new file (before the umask), set when the temp file is created, so a
+   * secret is never readable by others even for a moment. Default 0o666 & ~umask.
+   */
+  mode?: number;
 }
 
 export const TEMP_PREFIX = '.';
@@ -55,7 +60,7 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
   let created = false;
   try {
     // 'wx': a name collision with another writer must fail, not interleave two writes.
-    handle = await fs.open(tmp, 'wx');
+    handle = await fs.open(tmp, 'wx', opts.mode);
     created = true;
     await handle.writeFile(data);
     if (opts.fsync) await handle.sync();

@@ -3,7 +3,7 @@
  * connections, for unit tests that drive placement, dispatch and results without gRPC.
  */
 import { vi } from 'vitest';
-import type { Hello, SchedulerMessage } from '../../proto/gen/taskforge/v1/worker.js';
+import type { SchedulerMessage } from '../../proto/gen/taskforge/v1/worker.js';
 import { silentLogger } from '../../common/logger.js';
 import { Dispatcher } from '../dispatcher.js';
 import { ExecutionManager } from '../execution-manager.js';
@@ -32,9 +32,7 @@ export function createHarness(opts: { maxQueue?: number; retentionMs?: number; r
     heartbeatIntervalMs: 1000,
     missedHeartbeats: 3,
     forgetLostAfterMs: 60_000,
-    onLost: (w, reason) => {
-      if (reason !== 'replaced') dispatcher.workerLost(w);
-    },
+    onLost: (w) => dispatcher.workerLost(w),
   });
   dispatcher = new Dispatcher(state, functions, registry, {
     retryPolicy: { baseMs: opts.retryBaseMs ?? 1000, capMs: opts.retryCapMs ?? 60_000 },
@@ -52,8 +50,9 @@ export function createHarness(opts: { maxQueue?: number; retentionMs?: number; r
     executions,
     connect(id, capacity = 2) {
       const sent: SchedulerMessage[] = [];
-      const hello: Hello = { workerId: id, name: id, capacity, runtimes: ['nodejs'], held: [], agentVersion: 't', sandboxLevel: 'insecure' };
-      const { worker } = registry.register(hello, { send: (m) => sent.push(m), end: vi.fn() });
+      const registered = registry.register({ workerId: id, name: id, capacity, sandbox: 'insecure' }, { send: (m) => sent.push(m), end: vi.fn() });
+      if (!registered.ok) throw new Error(`worker ${id} is already connected`);
+      const { worker } = registered;
       dispatcher.schedulePump();
       return { worker, sent };
     },

@@ -18,6 +18,7 @@
  * It never touches ./data: the stack gets its own temp data dir, removed unless SOAK_KEEP=1.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const { Client, credentials } = await import('@grpc/grpc-js');
+const { Client, Metadata, credentials } = await import('@grpc/grpc-js');
 const { ControlServiceService } = await import(pathToFileURL(join(ROOT, 'dist', 'proto', 'gen', 'taskforge', 'v1', 'control.js')).href);
 
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -153,14 +154,16 @@ async function http(base, method, path, body) {
 }
 
 /** Terminal events per execution id, from the scheduler's event stream for the whole run. */
-function watchEvents(address) {
+function watchEvents(address, controlToken) {
   const client = new Client(address, credentials.createInsecure());
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${controlToken}`);
   const def = ControlServiceService.watchEvents;
   const terminalEvents = new Map();
   const state = { streams: 0, gaps: 0, closed: false, events: 0 };
   const open = () => {
     state.streams += 1;
-    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { function: '' });
+    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { function: '' }, metadata.clone(), {});
     call.on('data', (e) => {
       state.events += 1;
       if (TERMINAL.has(e.status)) terminalEvents.set(e.executionId, (terminalEvents.get(e.executionId) ?? 0) + 1);
@@ -205,14 +208,17 @@ async function main() {
 
   const scheduler = component('scheduler', ['scheduler', '--grpc-port', String(grpcPort), '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
   await scheduler.ready;
-  const events = watchEvents(address);
-  const gateway = component('gateway', ['gateway', '--port', String(httpPort), '--scheduler', address, '--log-level', 'info'], /"msg":"gateway listening"/);
+  // Wired like `taskforge dev`: the tokens the scheduler wrote into its data dir.
+  const joinTokenFile = join(dataDir, 'join.token');
+  const controlTokenFile = join(dataDir, 'control.token');
+  const events = watchEvents(address, readFileSync(controlTokenFile, 'utf8').trim());
+  const gateway = component('gateway', ['gateway', '--port', String(httpPort), '--scheduler', address, '--control-token-file', controlTokenFile, '--log-level', 'info'], /"msg":"gateway listening"/);
   await gateway.ready;
 
   let generation = 0;
   const startWorker = async (slot) => {
     const name = `soak-w${slot}-g${++generation}`;
-    const w = component(name, ['worker', '--scheduler', address, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'], /"msg":"welcomed"/);
+    const w = component(name, ['worker', '--scheduler', address, '--join-token-file', joinTokenFile, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'], /"msg":"welcomed"/);
     await w.ready;
     return w;
   };

@@ -80,7 +80,9 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
     },
     end(): void {},
   };
-  const { worker } = registry.register({ workerId: 'w_fake', name: 'fake', capacity: 4, runtimes: ['nodejs'], held: [], agentVersion: 't' }, connection);
+  const registered = registry.register({ workerId: 'w_fake', name: 'fake', capacity: 4, sandbox: 'insecure' }, connection);
+  if (!registered.ok) throw new Error('w_fake already connected');
+  const { worker } = registered;
   const fail = (w: RegisteredWorker, ex: Execute): void => {
     const now = Date.now();
     const result: Result = {
@@ -90,6 +92,7 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
       outputJson: '',
       error: { code: 'FUNCTION_ERROR', message: `attempt ${ex.attempt} failed`, name: 'Error', stack: '' },
       durationMs: 1,
+      cpuMs: 1,
       initMs: 0,
       coldStart: false,
       startedAtMs: now,

@@ -9,10 +9,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTokenFile } from '../../common/grpc-auth.js';
 import { silentLogger } from '../../common/logger.js';
 import type { AttemptRecord, Execution } from '../../common/records.js';
 import { startGateway, type RunningGateway } from '../../gateway/main.js';
-import { freePort, http, mapLimit, startSchedulerProcess, startWorkerProcess, type ComponentProcess } from '../helpers/processes.js';
+import { freePort, http, mapLimit, startSchedulerProcess, startWorkerProcess, tokenFiles, type ComponentProcess } from '../helpers/processes.js';
 
 const WORK = 'export default async (e, ctx) => { await new Promise((r) => setTimeout(r, 5 + (e.i % 4) * 15)); return { i: e.i, attempt: ctx.attempt } }';
 const TOTAL = 500;
@@ -36,8 +37,9 @@ describe('scheduler killed while accepting and running', () => {
     const address = `127.0.0.1:${port}`;
     let scheduler = await startSchedulerProcess(port, dataDir);
     procs.push(scheduler);
-    for (const name of ['wa', 'wb']) procs.push(await startWorkerProcess(address, name, 4));
-    gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: address, logger: silentLogger });
+    for (const name of ['wa', 'wb']) procs.push(await startWorkerProcess(address, dataDir, name, 4));
+    const controlToken = readTokenFile(tokenFiles(dataDir).control);
+    gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: address, logger: silentLogger, client: { controlToken } });
     const base = `http://127.0.0.1:${gateway.port}`;
     expect((await http(base, 'PUT', '/v1/functions/work', { code: WORK })).status).toBe(201);
 

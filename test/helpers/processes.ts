@@ -5,7 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { CLI } from './stack.js';
+
+/** Where a scheduler started on `dataDir` keeps the tokens workers and gateways need. */
+export const tokenFiles = (dataDir: string): { join: string; control: string } => ({
+  join: join(dataDir, 'join.token'),
+  control: join(dataDir, 'control.token'),
+});
 
 /** A port nobody listens on right now (listen on 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -92,9 +99,9 @@ export async function startSchedulerProcess(port: number, dataDir: string): Prom
   return p;
 }
 
-/** `taskforge worker`; resolves once the scheduler has welcomed it. */
-export async function startWorkerProcess(scheduler: string, name: string, capacity: number): Promise<ComponentProcess> {
-  const p = spawnComponent(['worker', '--scheduler', scheduler, '--capacity', String(capacity), '--name', name, '--log-level', 'info']);
+/** `taskforge worker` joining with the join token of the scheduler on `dataDir`; resolves once it is welcomed. */
+export async function startWorkerProcess(scheduler: string, dataDir: string, name: string, capacity: number): Promise<ComponentProcess> {
+  const p = spawnComponent(['worker', '--scheduler', scheduler, '--join-token-file', tokenFiles(dataDir).join, '--capacity', String(capacity), '--name', name, '--log-level', 'info']);
   await p.waitForLine(/"msg":"welcomed"/, 20_000);
   return p;
 }

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readTokenFile } from '../../common/grpc-auth.js';
 import { silentLogger } from '../../common/logger.js';
 import { startGateway } from '../../gateway/main.js';
 import { startScheduler, type SchedulerHandle } from '../../scheduler/server.js';
@@ -60,7 +61,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'taskforge-test-')));
   const schedOpts: SchedulerOptionsInput = { port: 0, dataDir, heartbeatIntervalMs: 200, ...opts.scheduler };
   let scheduler = await startScheduler(schedOpts);
-  let gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: scheduler.address, logger: silentLogger });
+  // Wired like `taskforge dev`: the gateway and workers use the tokens the scheduler wrote.
+  const gatewayFor = (s: SchedulerHandle) =>
+    startGateway({ port: 0, host: '127.0.0.1', scheduler: s.address, logger: silentLogger, client: { controlToken: readTokenFile(s.tokenFiles.control) } });
+  let gateway = await gatewayFor(scheduler);
   const workers: WorkerProcess[] = [];
 
   const startWorker = async (w: WorkerStartOptions = {}): Promise<WorkerProcess> => {
@@ -74,7 +78,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       };
       scheduler.internals.registry.events.on('registered', onReg);
     });
-    const args = [CLI, 'worker', '--scheduler', scheduler.address, '--capacity', String(w.capacity ?? opts.capacity ?? 2), '--name', name, '--log-level', 'warn', ...(w.args ?? [])];
+    const args = [CLI, 'worker', '--scheduler', scheduler.address, '--join-token-file', scheduler.tokenFiles.join, '--capacity', String(w.capacity ?? opts.capacity ?? 2), '--name', name, '--log-level', 'warn', ...(w.args ?? [])];
     const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
     for (const [at, fd] of Object.entries(w.inherit ?? {})) {
       while (stdio.length < Number(at)) stdio.push('ignore');
@@ -116,7 +120,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await scheduler.close();
       scheduler = await startScheduler({ ...schedOpts, port, ...more });
       await gateway.close();
-      gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: scheduler.address, logger: silentLogger });
+      gateway = await gatewayFor(scheduler);
     },
     async request(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };

@@ -39,7 +39,7 @@ describe('invoke', () => {
       idempotencyKey: null,
     });
     expect(done.body.placement).toMatchObject({ workerId: stack.workers[0]!.id, candidates: 1 });
-    expect(done.body.timings).toEqual({ queuedMs: expect.any(Number), initMs: expect.any(Number), runMs: expect.any(Number) });
+    expect(done.body.timings).toEqual({ queuedMs: expect.any(Number), initMs: expect.any(Number), runMs: expect.any(Number), cpuMs: expect.any(Number) });
     expect(done.body).not.toHaveProperty('lease');
   });
 
