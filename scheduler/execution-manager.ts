@@ -5,6 +5,7 @@
  */
 import { customAlphabet } from 'nanoid';
 import { TaskForgeError, executionNotFound } from '../common/errors.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan } from '../common/json-depth.js';
 import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../common/records.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -43,6 +44,10 @@ export class ExecutionManager {
     assertFunctionName(req.function);
     const fn = this.functions.resolve(req.function, req.version);
     let input: unknown;
+    // The gateway refuses deep bodies already; any other control client gets the same answer.
+    if (jsonDeeperThan(req.inputJson, MAX_JSON_DEPTH)) {
+      throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body', maxDepth: MAX_JSON_DEPTH });
+    }
     try {
       input = req.inputJson === '' ? null : JSON.parse(req.inputJson);
     } catch {
