@@ -10,7 +10,15 @@ import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../common/records.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { ExecutionState } from './execution-state.js';
+import { inputDigest } from './execution-index.js';
 import type { FunctionRegistry } from './function-registry.js';
+
+/** The same idempotency key with another body: a client bug that a replay would hide. */
+const idempotencyMismatch = (fn: string, key: string): TaskForgeError =>
+  new TaskForgeError('IDEMPOTENCY_MISMATCH', `idempotency key '${key}' was already used for function '${fn}' with a different body`, {
+    function: fn,
+    idempotencyKey: key,
+  });
 
 const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 20);
 
@@ -30,8 +38,8 @@ export interface ExecutionManagerOptions {
 }
 
 export class ExecutionManager {
-  /** Idempotent invokes whose record is being made durable: key → the pending result. */
-  private readonly accepting = new Map<string, Promise<Execution>>();
+  /** Idempotent invokes whose record is being made durable: key → the pending result and its input's digest. */
+  private readonly accepting = new Map<string, { accept: Promise<Execution>; digest: string }>();
 
   constructor(
     private readonly state: ExecutionState,
@@ -56,22 +64,25 @@ export class ExecutionManager {
     let execution: Execution;
     let created = true;
     const idemKey = req.idempotencyKey ? `${req.function}\u0000${req.idempotencyKey}` : null;
+    const digest = req.idempotencyKey ? inputDigest(input) : undefined;
     const earlier = req.idempotencyKey ? this.state.index.findIdempotent(req.function, req.idempotencyKey, this.state.now()) : undefined;
     const inflight = idemKey ? this.accepting.get(idemKey) : undefined;
     if (earlier) {
-      execution = earlier;
+      if (earlier.digest !== digest) throw idempotencyMismatch(req.function, req.idempotencyKey!);
+      execution = earlier.execution;
       created = false;
     } else if (inflight) {
-      execution = await inflight;
+      if (inflight.digest !== digest) throw idempotencyMismatch(req.function, req.idempotencyKey!);
+      execution = await inflight.accept;
       created = false;
     } else {
       if (this.state.pending.size >= this.opts.maxQueue) {
         throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { limit: this.opts.maxQueue });
       }
       const rec = this.newRecord(fn.name, fn.version, fn.maxRetries, input, req.mode, req.idempotencyKey);
-      const accept = this.accept(rec);
-      if (idemKey) {
-        this.accepting.set(idemKey, accept);
+      const accept = this.accept(rec, digest);
+      if (idemKey && digest) {
+        this.accepting.set(idemKey, { accept, digest });
         accept.finally(() => this.accepting.delete(idemKey)).catch(() => undefined);
       }
       execution = await accept;
@@ -118,13 +129,13 @@ export class ExecutionManager {
     };
   }
 
-  private async accept(rec: Execution): Promise<Execution> {
+  private async accept(rec: Execution, digest: string | undefined): Promise<Execution> {
     if (rec.mode === 'async') {
       await this.state.store.putExecutionDurable(rec);
     } else {
       this.state.store.putExecution(rec);
     }
-    this.state.index.add(rec);
+    this.state.index.add(rec, digest);
     this.state.emit(rec);
     // The answer describes the execution as accepted, before the dispatcher moves it on.
     const accepted = { ...rec };
