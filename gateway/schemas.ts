@@ -86,6 +86,12 @@ export const InvokeHeaders = Type.Object({
 
 // ---------- executions ----------
 
+/**
+ * Body of a cancel: none, or an empty object. Anything in it is a field the API does not have,
+ * refused by name like an unknown field anywhere else.
+ */
+export const CancelBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })]);
+
 export const GetExecutionQuery = Type.Object(
   { waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxWaitMs })) },
   { additionalProperties: false },

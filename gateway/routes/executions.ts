@@ -8,7 +8,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { assertFunctionName } from '../../common/names.js';
 import type { ControlClient } from '../control-client.js';
-import { DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
+import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
 
 export interface ExecutionRoutesOptions {
   control: ControlClient;
@@ -36,8 +36,8 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     control.getLogs(request.params.id),
   );
 
-  // A cancel takes no body; one that is sent (e.g. `{}`) is parsed as JSON and ignored.
-  app.post('/v1/executions/:id/cancel', { schema: { params: IdParams, querystring: EmptyQuery } }, async (request) =>
+  // A cancel takes no body; `{}` is accepted, any field in it is VALIDATION_ERROR.
+  app.post('/v1/executions/:id/cancel', { schema: { params: IdParams, querystring: EmptyQuery, body: CancelBody } }, async (request) =>
     control.cancelExecution(request.params.id),
   );
 };
