@@ -11,6 +11,7 @@
  * error (or its message text) escape to the routes.
  */
 import { Client, Metadata, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { isKeyScope, type ApiKeyInfo, type CreatedApiKey } from '../common/api-keys.js';
 import { TaskForgeError } from '../common/errors.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
 import { EXECUTION_STATUSES, LIMITS, type Execution, type ExecutionStatus, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
@@ -68,11 +69,11 @@ function parseJson<T>(reply: JsonReply | { json?: string }, what: string): T {
 }
 
 /** Checks what the gateway routes on; the record text itself is passed through unparsed. */
-function executionText(id: string, status: string, json: string, what: string): ExecutionText {
-  if (!id || !(EXECUTION_STATUSES as readonly string[]).includes(status) || !json.startsWith('{')) {
+function executionText(id: string, status: string, fn: string, json: string, what: string): ExecutionText {
+  if (!id || !fn || !(EXECUTION_STATUSES as readonly string[]).includes(status) || !json.startsWith('{')) {
     throw new TaskForgeError('INTERNAL', `unreadable ${what} reply from the scheduler`);
   }
-  return { id, status: status as ExecutionStatus, json };
+  return { id, status: status as ExecutionStatus, function: fn, json };
 }
 
 export function createGrpcControlClient(address: string, opts: GrpcControlClientOptions = {}): ControlClient {
@@ -137,13 +138,13 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       const r = await session.request({ $case: 'invoke', value: request }, invokeDeadline(args));
       if (r.$case !== 'invoke') throw new TaskForgeError('INTERNAL', 'mismatched invoke reply from the scheduler');
       const res = r.value;
-      return { execution: executionText(res.executionId, res.status, res.executionJson, 'invoke'), terminal: res.terminal, created: res.created };
+      return { execution: executionText(res.executionId, res.status, args.function, res.executionJson, 'invoke'), terminal: res.terminal, created: res.created };
     },
     async getExecution(id, waitMs) {
       const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;
       const r = await session.request({ $case: 'getExecution', value: { id, waitMs } }, deadline);
       if (r.$case !== 'execution') throw new TaskForgeError('INTERNAL', 'mismatched getExecution reply from the scheduler');
-      return executionText(r.value.executionId, r.value.status, r.value.executionJson, 'getExecution');
+      return executionText(r.value.executionId, r.value.status, r.value.function, r.value.executionJson, 'getExecution');
     },
     async listExecutions(args: ListExecutionsArgs) {
       const page = parseJson<{ executions: Execution[]; nextCursor?: string | null }>(
@@ -152,6 +153,7 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
           status: args.status ?? '',
           limit: args.limit,
           cursor: args.cursor ?? '',
+          functions: args.functions ? [...args.functions] : [],
         }),
         'listExecutions',
       );
@@ -168,6 +170,22 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async stats() {
       return parseJson<Stats>(await call('stats', {}), 'stats');
+    },
+    async authenticate(key) {
+      const r = await call('authenticate', { key });
+      if (!r.ok) return null;
+      if (!r.keyId || r.scopes.length === 0 || !r.scopes.every(isKeyScope)) throw new TaskForgeError('INTERNAL', 'unreadable authenticate reply from the scheduler');
+      return { id: r.keyId, name: r.name, scopes: r.scopes, functions: r.restrictFunctions ? r.functions : null };
+    },
+    async createKey(args) {
+      const request = { name: args.name, scopes: [...args.scopes], restrictFunctions: args.functions !== null, functions: args.functions ? [...args.functions] : [] };
+      return parseJson<CreatedApiKey>(await call('createKey', request), 'createKey');
+    },
+    async listKeys() {
+      return parseJson<{ keys: ApiKeyInfo[] }>(await call('listKeys', {}), 'listKeys').keys;
+    },
+    async deleteKey(id) {
+      await call('deleteKey', { id });
     },
     async ping(timeoutMs) {
       await call('ping', {}, timeoutMs);

@@ -27,6 +27,16 @@ describe('execution index', () => {
     expect(idx.list({ limit: 10, status: 'failed' }).executions.map((e) => e.id)).toEqual(['ex_2', 'ex_1']);
   });
 
+  it('filters to a set of functions (a key limited to them), and pages within it', () => {
+    const idx = new ExecutionIndex();
+    idx.load([exec('ex_1', 1, 'a'), exec('ex_2', 2, 'b'), exec('ex_3', 3, 'c'), exec('ex_4', 4, 'a')]);
+    const only = new Set(['a', 'c']);
+    const p1 = idx.list({ limit: 2, functions: only });
+    expect(p1.executions.map((e) => e.id)).toEqual(['ex_4', 'ex_3']);
+    expect(idx.list({ limit: 2, functions: only, cursor: p1.nextCursor! }).executions.map((e) => e.id)).toEqual(['ex_1']);
+    expect(idx.list({ limit: 10, functions: only, function: 'b' }).executions).toEqual([]);
+  });
+
   it('counts statuses and follows transitions and removals', () => {
     const idx = new ExecutionIndex();
     idx.load([exec('ex_1', 1, 'a', 'queued'), exec('ex_2', 2, 'a', 'queued')]);

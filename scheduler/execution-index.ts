@@ -95,7 +95,8 @@ export class ExecutionIndex {
     return { execution: e, digest: entry.digest };
   }
 
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string }): { executions: Execution[]; nextCursor: string | null } {
+  /** `functions`: only executions of these (a key limited to them is asking). */
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): { executions: Execution[]; nextCursor: string | null } {
     let end = this.order.length;
     if (filter.cursor) {
       const key = decodeCursor(filter.cursor);
@@ -108,6 +109,7 @@ export class ExecutionIndex {
       const e = this.byId.get(id);
       if (!e) continue;
       if (filter.function && e.function !== filter.function) continue;
+      if (filter.functions && !filter.functions.has(e.function)) continue;
       if (filter.status && e.status !== filter.status) continue;
       out.push(e);
     }

@@ -157,7 +157,7 @@ export class ExecutionManager {
     return rec;
   }
 
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string }): { executions: Execution[]; nextCursor: string | null } {
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): { executions: Execution[]; nextCursor: string | null } {
     const limit = Math.min(Math.max(1, filter.limit || 50), LIMITS.listLimit);
     return this.state.index.list({ ...filter, limit });
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +21,14 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(target, 'new', { fsync: true });
     expect(await readFile(target, 'utf8')).toBe('new');
     expect(await readdir(dir)).toEqual(['a.json']);
+  });
+
+  it('creates the file with the mode asked for, replacing a more open one', async () => {
+    const target = join(dir, 'secret');
+    await writeFile(target, 'old', { mode: 0o644 });
+    await writeFileAtomic(target, 'new', { fsync: true, mode: 0o600 });
+    expect((await stat(target)).mode & 0o777).toBe(0o600);
+    expect(await readFile(target, 'utf8')).toBe('new');
   });
 
   it('fsyncs the file and the directory only when asked', async () => {

@@ -13,6 +13,11 @@ export interface AtomicWriteOptions {
   fsync: boolean;
   fs?: StoreFs;
   /**
+   * Permission bits of the new file (e.g. 0o600 for a secret). Set when the temp file is created,
+   * so the content is never readable by others, not even between the write and the rename.
+   */
+  mode?: number;
+  /**
    * How to fsync the directory after the rename (only with `fsync`). Defaults to syncing it
    * right here; a caller that batches writes passes a shared syncer, or `null` to sync the
    * directory itself once for the whole batch.
@@ -55,7 +60,7 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
   let created = false;
   try {
     // 'wx': a name collision with another writer must fail, not interleave two writes.
-    handle = await fs.open(tmp, 'wx');
+    handle = await fs.open(tmp, 'wx', opts.mode);
     created = true;
     await handle.writeFile(data);
     if (opts.fsync) await handle.sync();

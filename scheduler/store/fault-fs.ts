@@ -99,9 +99,9 @@ export function createFaultFs(base: StoreFs): FaultFs {
     count(op, match) {
       return calls.filter((c) => c.op === op && (!match || match(c.path))).length;
     },
-    async open(path, flags) {
+    async open(path, flags, mode) {
       check('open', path);
-      return wrapHandle(await base.open(path, flags), path);
+      return wrapHandle(await base.open(path, flags, mode), path);
     },
     async readFile(path, encoding) {
       check('readFile', path);

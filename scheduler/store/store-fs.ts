@@ -21,7 +21,8 @@ export interface StoreFileHandle {
 }
 
 export interface StoreFs {
-  open(path: string, flags: string): Promise<StoreFileHandle>;
+  /** `mode`: permission bits of a file it creates (before the umask); default 0o666. */
+  open(path: string, flags: string, mode?: number): Promise<StoreFileHandle>;
   readFile(path: string, encoding: 'utf8'): Promise<string>;
   /**
    * Blocking read, used by open() to load many small files in slices (far faster than one
@@ -35,7 +36,7 @@ export interface StoreFs {
 }
 
 export const nodeStoreFs: StoreFs = {
-  open: (path, flags) => fsp.open(path, flags),
+  open: (path, flags, mode) => fsp.open(path, flags, mode),
   // The callback readFile: about twice as fast as fs/promises' for many small files (no
   // FileHandle per read).
   readFile: (path, encoding) =>
