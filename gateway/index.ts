@@ -4,7 +4,7 @@
  */
 export { buildApp, resolveGatewayOptions, GATEWAY_APP_DEFAULTS } from './app.js';
 export type { GatewayAppOptions, ResolvedGatewayAppOptions } from './app.js';
-export { startGateway, GATEWAY_DEFAULTS } from './main.js';
+export { startGateway, GATEWAY_DEFAULTS, NoAuthRefusedError } from './main.js';
 export type { StartGatewayOptions, RunningGateway } from './main.js';
 export { createGrpcControlClient, GRPC_CONTROL_CLIENT_DEFAULTS } from './scheduler-client.js';
 export type { GrpcControlClientOptions } from './scheduler-client.js';
