@@ -3,13 +3,15 @@
  * `taskforge dev` work with no configuration. The table is the source the README lists.
  */
 import { parseArgs } from 'node:util';
+import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
 
 export interface Setting {
   flag: string;
   env: string;
   default: string;
   help: string;
-  kind: 'string' | 'int';
+  /** bool: a flag without a value; its variable is on when `1` or `true`. */
+  kind: 'string' | 'int' | 'bool';
 }
 
 export const SETTINGS = {
@@ -25,24 +27,44 @@ export const SETTINGS = {
   name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
   logLevel: { flag: 'log-level', env: 'TASKFORGE_LOG_LEVEL', default: 'info', help: 'pino level: trace, debug, info, warn, error', kind: 'string' },
   logFormat: { flag: 'log-format', env: 'TASKFORGE_LOG_FORMAT', default: 'json', help: 'json or pretty', kind: 'string' },
+  rateLimit: { flag: 'rate-limit', env: 'TASKFORGE_RATE_LIMIT', default: '2000', help: 'gateway: requests per second per API key (0 = no limit)', kind: 'int' },
+  noAuth: { flag: 'no-auth', env: 'TASKFORGE_NO_AUTH', default: 'false', help: 'gateway: serve without API keys; refused unless --host is loopback (127.0.0.0/8, ::1)', kind: 'bool' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
-export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : string };
+export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : (typeof SETTINGS)[K]['kind'] extends 'bool' ? boolean : string };
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  /** false: the message says it all; the usage text would bury it. */
+  readonly showUsage: boolean;
+  constructor(message: string, opts: { showUsage?: boolean } = {}) {
+    super(message);
+    this.showUsage = opts.showUsage ?? true;
+  }
+}
+
+const BOOL_TEXT: Record<string, boolean> = { '1': true, true: true, '0': false, false: false, '': false };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
-  let values: Record<string, string | undefined>;
+  const options = Object.fromEntries(
+    (Object.values(SETTINGS) as Setting[]).map((s) => [s.flag, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }]),
+  );
+  let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: Record<string, string | undefined> });
+    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: Record<string, string | boolean | undefined> });
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const out: Record<string, string | number> = {};
+  const out: Record<string, string | number | boolean> = {};
   for (const [key, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
-    const raw = values[s.flag] ?? env[s.env] ?? s.default;
+    const flag = values[s.flag];
+    if (s.kind === 'bool') {
+      const text = (env[s.env] ?? s.default).toLowerCase();
+      if (flag === undefined && !(text in BOOL_TEXT)) throw new ConfigError(`${s.env} must be 1, true, 0 or false, got '${env[s.env]}'`);
+      out[key] = flag === true || (flag === undefined && BOOL_TEXT[text] === true);
+      continue;
+    }
+    const raw = (flag as string | undefined) ?? env[s.env] ?? s.default;
     if (s.kind === 'int') {
       const n = Number(raw);
       if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`);
@@ -57,11 +79,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if ((out.maxSandboxes as number) < (out.capacity as number)) {
     throw new ConfigError(`--max-sandboxes (${out.maxSandboxes}) must be at least --capacity (${out.capacity})`);
   }
+  // Without keys anyone who can connect is an admin: only this machine may connect, then.
+  if (out.noAuth === true && !isLoopbackHost(out.host as string)) throw new ConfigError(noAuthRefusal(out.host as string), { showUsage: false });
   return out as Config;
 }
 
 export function usage(): string {
-  const rows = Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(11)} ${s.env.padEnd(22)} ${s.help} (default: ${s.default || 'none'})`);
+  const rows = (Object.values(SETTINGS) as Setting[]).map(
+    (s) => `  --${s.flag.padEnd(13)} ${s.env.padEnd(23)} ${s.help} (default: ${s.kind === 'bool' ? 'off' : s.default || 'none'})`,
+  );
   return [
     'usage: taskforge <dev|scheduler|gateway|worker> [flags]',
     '',

@@ -2,8 +2,13 @@
  * `taskforge dev`: the whole stack on loopback as separate processes — scheduler, gateway and
  * N workers — with their JSON logs merged into one readable stream. Ctrl-C stops every child
  * (each drains and exits); a child that does not exit within the grace period is killed.
+ *
+ * Auth is on as everywhere: the scheduler makes the admin key on its first start in
+ * `<data-dir>/admin.key`, and dev says where it is once the stack is up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { prettyFactory } from 'pino-pretty';
@@ -93,8 +98,10 @@ export async function runDev(cfg: Config): Promise<number> {
     for (let i = 1; i <= cfg.workers; i++) {
       await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--capacity', String(cfg.capacity), '--prewarm', String(cfg.prewarm), '--max-sandboxes', String(cfg.maxSandboxes), '--name', `worker-${i}`]);
     }
-    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler]);
+    const gatewayAuth = cfg.noAuth ? ['--no-auth'] : [];
+    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler, '--rate-limit', String(cfg.rateLimit), ...gatewayAuth]);
     process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);
+    process.stdout.write(`dev        ${await keyHint(cfg)}\n`);
   } catch (err) {
     process.stderr.write(`dev        ${(err as Error).message}\n`);
     stopping = true;
@@ -111,4 +118,16 @@ export async function runDev(cfg: Config): Promise<number> {
   }
   await Promise.all(children.map((c) => c.exited));
   return 0;
+}
+
+/** Where the admin key is (the scheduler wrote it at its first start), or that auth is off. */
+async function keyHint(cfg: Config): Promise<string> {
+  if (cfg.noAuth) return 'API keys are off (--no-auth): every request on this loopback address acts as an admin';
+  const file = join(cfg.dataDir, 'admin.key');
+  try {
+    await access(file);
+  } catch {
+    return `no admin API key at ${file}: the scheduler should have written it; see docs/SECURITY-api-keys.md`;
+  }
+  return `admin API key: ${file}  (KEY=$(cat ${file}); curl -H "authorization: Bearer $KEY" …)`;
 }

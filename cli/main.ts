@@ -16,7 +16,7 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
     }
     case 'gateway': {
       const { startGateway } = await import('../gateway/main.js');
-      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log });
+      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log, noAuth: cfg.noAuth, app: { rateLimit: cfg.rateLimit } });
       log.info({ url: `http://${cfg.host}:${gw.port}` }, 'gateway listening');
       return gw;
     }
@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   try {
     cfg = parseConfig(rest);
   } catch (err) {
-    process.stderr.write(`taskforge: ${(err as Error).message}\n\n${usage()}\n`);
+    const showUsage = !(err instanceof ConfigError) || err.showUsage;
+    process.stderr.write(`taskforge: ${(err as Error).message}\n${showUsage ? `\n${usage()}\n` : ''}`);
     process.exitCode = 2;
     return;
   }
