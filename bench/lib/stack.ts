@@ -9,16 +9,23 @@
  * `GET /readyz`, of workers `GET /v1/workers` — bounded waits at start, never on an invoke path.
  *
  * BENCH_PROFILE=1 adds `--cpu-prof` to every process (profiles are written when they stop).
+ *
+ * Auth is on, as in production: every request carries the admin key the scheduler wrote to its
+ * data dir (http.ts useApiKey). The per-key rate limit is raised out of reach (BENCH_RATE_LIMIT)
+ * so the bench measures the limiter's cost, not its limit.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDataDir, releaseDataDir } from './data-dirs.js';
 import { freePort } from './ports.js';
-import { request, waitFor } from './http.js';
+import { request, useApiKey, waitFor } from './http.js';
 import { spawnNode, type Proc } from './proc.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.js');
 
 const READY_TIMEOUT_MS = 60_000;
+/** Requests per second per key at the bench's gateway: far above any load it generates. */
+const BENCH_RATE_LIMIT = 1_000_000;
 
 export interface StackOptions {
   workers: number;
@@ -40,6 +47,8 @@ export interface SchedulerStart {
   readyMs: number;
   /** The line itself (startupMs, executions, functions, …). */
   line: Record<string, unknown>;
+  /** The admin API key from the data dir's admin.key. */
+  apiKey: string;
 }
 
 export interface Stack {
@@ -61,19 +70,20 @@ export async function startScheduler(dataDir: string, profileDir?: string | null
   });
   try {
     const { line, atMs } = await proc.waitForLine('scheduler listening', READY_TIMEOUT_MS);
-    return { proc, grpcPort, readyMs: atMs - proc.spawnedAt, line };
+    const apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
+    return { proc, grpcPort, readyMs: atMs - proc.spawnedAt, line, apiKey };
   } catch (err) {
     await proc.stop();
     throw err;
   }
 }
 
-export async function startGateway(grpcPort: number, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
+export async function startGateway(scheduler: SchedulerStart, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = spawnNode('gateway', [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${grpcPort}`, '--log-level', 'warn'], {
-    nodeArgs: nodeArgs(profileDir, 'gateway'),
-  });
+  const args = [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--rate-limit', String(BENCH_RATE_LIMIT), '--log-level', 'warn'];
+  const proc = spawnNode('gateway', args, { nodeArgs: nodeArgs(profileDir, 'gateway') });
   const url = `http://127.0.0.1:${port}`;
+  useApiKey(url, scheduler.apiKey);
   try {
     await waitFor('gateway /readyz', READY_TIMEOUT_MS, async () => ((await request(url, 'GET', '/readyz', undefined, 2000)).status === 200 ? true : undefined));
     return { proc, url };
@@ -119,7 +129,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     const scheduler = await startScheduler(dataDir, opts.profileDir);
     started.push(scheduler.proc);
-    const gateway = await startGateway(scheduler.grpcPort, opts.profileDir);
+    const gateway = await startGateway(scheduler, opts.profileDir);
     started.push(gateway.proc);
     const workers = await startWorkers(gateway.url, scheduler.grpcPort, opts);
     started.push(...workers);

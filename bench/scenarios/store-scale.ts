@@ -29,7 +29,7 @@ export const storeScaleScenario: Scenario = {
     try {
       {
         const s = await startScheduler(dataDir);
-        const g = await startGateway(s.grpcPort).catch(async (err: unknown) => {
+        const g = await startGateway(s).catch(async (err: unknown) => {
           await s.proc.stop();
           throw err;
         });
@@ -60,7 +60,7 @@ export const storeScaleScenario: Scenario = {
           loaded = Number(sched.line.executions);
           if (run < cfg.storeStartupRuns - 1) await sched.proc.stop();
         }
-        const gateway = await startGateway(sched!.grpcPort).catch(async (err: unknown) => {
+        const gateway = await startGateway(sched!).catch(async (err: unknown) => {
           await sched!.proc.stop();
           throw err;
         });

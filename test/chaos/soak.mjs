@@ -137,11 +137,15 @@ async function stop(c, graceMs = 40_000) {
   clearTimeout(timer);
 }
 
+/** The admin API key, read from the data dir once the scheduler has made it. */
+let apiKey = '';
+
 async function http(base, method, path, body) {
-  const init = { method };
+  const headers = { authorization: `Bearer ${apiKey}` };
+  const init = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
   try {
     const res = await fetch(`${base}${path}`, init);
@@ -205,6 +209,7 @@ async function main() {
 
   const scheduler = component('scheduler', ['scheduler', '--grpc-port', String(grpcPort), '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
   await scheduler.ready;
+  apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
   const events = watchEvents(address);
   const gateway = component('gateway', ['gateway', '--port', String(httpPort), '--scheduler', address, '--log-level', 'info'], /"msg":"gateway listening"/);
   await gateway.ready;
