@@ -134,6 +134,11 @@ describe('401: no, malformed or unknown key', () => {
     build();
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    // HEAD routes Fastify adds for each GET keep its access.
+    expect((await app.inject({ method: 'HEAD', url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'HEAD', url: '/v1/functions' })).statusCode).toBe(401);
+    expect((await as(KEYS.read, { method: 'HEAD', url: '/v1/functions' })).statusCode).toBe(200);
+    expect((await as(KEYS.limited, { method: 'HEAD', url: '/v1/workers' })).statusCode).toBe(403);
     const missing = await as(KEYS.read, { method: 'GET', url: '/v1/nothing-here' });
     expect(missing.statusCode).toBe(404);
     expect(code(missing)).toBe('NOT_FOUND');
