@@ -5,7 +5,7 @@ describe('cli config', () => {
   it('has defaults that make dev work with no configuration', () => {
     expect(parseConfig([], {})).toMatchObject({
       port: 8080, grpcPort: 50051, host: '127.0.0.1', dataDir: './data', workers: 2, scheduler: '127.0.0.1:50051',
-      capacity: 4, prewarm: 2, maxSandboxes: 16, logLevel: 'info', logFormat: 'json',
+      capacity: 4, prewarm: 2, maxSandboxes: 16, logLevel: 'info', logFormat: 'json', rateLimit: 2000, noAuth: false,
     });
   });
   it('reads the credential settings from flags or their environment variables', () => {
@@ -28,8 +28,33 @@ describe('cli config', () => {
     expect(() => parseConfig(argv as string[], {})).toThrowError(ConfigError);
     expect(() => parseConfig(argv as string[], {})).toThrowError(message as RegExp);
   });
+  it('--rate-limit and --no-auth, by flag or environment', () => {
+    expect(parseConfig(['--rate-limit', '5', '--no-auth'], {})).toMatchObject({ rateLimit: 5, noAuth: true });
+    expect(parseConfig([], { TASKFORGE_RATE_LIMIT: '0', TASKFORGE_NO_AUTH: '1' })).toMatchObject({ rateLimit: 0, noAuth: true });
+    expect(parseConfig([], { TASKFORGE_NO_AUTH: 'false' })).toMatchObject({ noAuth: false });
+    expect(parseConfig(['--no-auth', '--host', '::1'], {})).toMatchObject({ noAuth: true, host: '::1' });
+    expect(() => parseConfig([], { TASKFORGE_NO_AUTH: 'maybe' })).toThrowError(/TASKFORGE_NO_AUTH/);
+  });
+  it('refuses --no-auth unless the host is loopback only, in one line without the usage text', () => {
+    for (const argv of [['--no-auth', '--host', '0.0.0.0'], ['--host', '192.168.1.2', '--no-auth'], ['--no-auth', '--host', 'localhost']]) {
+      const err = (() => {
+        try {
+          parseConfig(argv, {});
+        } catch (e) {
+          return e as ConfigError;
+        }
+        throw new Error('accepted');
+      })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(/--no-auth is refused: .* not loopback only/);
+      expect(err.message).not.toContain('\n');
+      expect(err.showUsage).toBe(false);
+    }
+    expect(() => parseConfig(['--no-auth', '--host', '0.0.0.0'], { TASKFORGE_NO_AUTH: '0' })).toThrowError(ConfigError);
+    expect(() => parseConfig(['--host', '0.0.0.0'], { TASKFORGE_NO_AUTH: '1' })).toThrowError(/--no-auth is refused/);
+  });
   it('lists every flag with its environment variable in the usage text', () => {
-    for (const flag of ['--port', '--grpc-port', '--data-dir', '--workers', '--scheduler', '--capacity', '--name', '--prewarm', '--max-sandboxes', '--join-token-file', '--control-token-file', '--tls-cert', '--tls-key', '--tls-ca', 'TASKFORGE_JOIN_TOKEN', 'TASKFORGE_CONTROL_TOKEN']) {
+    for (const flag of ['--port', '--grpc-port', '--data-dir', '--workers', '--scheduler', '--capacity', '--name', '--prewarm', '--max-sandboxes', '--join-token-file', '--control-token-file', '--tls-cert', '--tls-key', '--tls-ca', 'TASKFORGE_JOIN_TOKEN', 'TASKFORGE_CONTROL_TOKEN', '--rate-limit', '--no-auth', '--insecure-sandbox', '--bwrap']) {
       expect(usage()).toContain(flag);
     }
   });

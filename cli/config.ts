@@ -3,12 +3,14 @@
  * `taskforge dev` work with no configuration. The table is the source the README lists.
  */
 import { parseArgs } from 'node:util';
+import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
 
 export interface Setting {
   flag: string;
   env: string;
   default: string;
   help: string;
+  /** bool: a flag without a value; its variable is on when `1` or `true`. */
   kind: 'string' | 'int' | 'bool';
 }
 
@@ -38,16 +40,28 @@ export const SETTINGS = {
     help: "worker: run sandboxes without the OS boundary (Node's permission model only) where bubblewrap cannot run",
     kind: 'bool',
   },
+  rateLimit: { flag: 'rate-limit', env: 'TASKFORGE_RATE_LIMIT', default: '2000', help: 'gateway: requests per second per API key (0 = no limit)', kind: 'int' },
+  noAuth: { flag: 'no-auth', env: 'TASKFORGE_NO_AUTH', default: 'false', help: 'gateway: serve without API keys; refused unless --host is loopback (127.0.0.0/8, ::1)', kind: 'bool' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
-type ValueOf<K extends Setting['kind']> = K extends 'int' ? number : K extends 'bool' ? boolean : string;
-export type Config = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]['kind']> };
+export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : (typeof SETTINGS)[K]['kind'] extends 'bool' ? boolean : string };
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  /** false: the message says it all; the usage text would bury it. */
+  readonly showUsage: boolean;
+  constructor(message: string, opts: { showUsage?: boolean } = {}) {
+    super(message);
+    this.showUsage = opts.showUsage ?? true;
+  }
+}
+
+const BOOL_TEXT: Record<string, boolean> = { '1': true, true: true, '0': false, false: false, '': false };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const options = Object.fromEntries(Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(
+    (Object.values(SETTINGS) as Setting[]).map((s) => [s.flag, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }]),
+  );
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: Record<string, string | boolean | undefined> });
@@ -58,9 +72,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   for (const [key, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
     const flag = values[s.flag];
     if (s.kind === 'bool') {
-      const raw = flag === true ? 'true' : (env[s.env] ?? s.default);
-      if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(`${s.env} must be true, false, 1 or 0, got '${raw}'`);
-      out[key] = raw === 'true' || raw === '1';
+      const text = (env[s.env] ?? s.default).toLowerCase();
+      if (flag === undefined && !(text in BOOL_TEXT)) throw new ConfigError(`${s.env} must be 1, true, 0 or false, got '${env[s.env]}'`);
+      out[key] = flag === true || (flag === undefined && BOOL_TEXT[text] === true);
       continue;
     }
     const raw = (flag as string | undefined) ?? env[s.env] ?? s.default;
@@ -80,11 +94,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   const tls = [out.tlsCert, out.tlsKey, out.tlsCa].filter((v) => v !== '').length;
   if (tls !== 0 && tls !== 3) throw new ConfigError('--tls-cert, --tls-key and --tls-ca go together: give all three or none');
+  // Without keys anyone who can connect is an admin: only this machine may connect, then.
+  if (out.noAuth === true && !isLoopbackHost(out.host as string)) throw new ConfigError(noAuthRefusal(out.host as string), { showUsage: false });
   return out as Config;
 }
 
 export function usage(): string {
-  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(18)} ${s.env.padEnd(29)} ${s.help}${s.kind === 'bool' ? '' : ` (default: ${s.default || 'none'})`}`);
+  const rows = (Object.values(SETTINGS) as Setting[]).map(
+    (s) => `  --${s.flag.padEnd(18)} ${s.env.padEnd(29)} ${s.help} (default: ${s.kind === 'bool' ? 'off' : s.default || 'none'})`,
+  );
   return [
     'usage: taskforge <dev|scheduler|gateway|worker> [flags]',
     '',

@@ -4,9 +4,11 @@
  * (each drains and exits); a child that does not exit within the grace period is killed.
  * Credentials are wired here: once the scheduler is ready, its data dir holds join.token and
  * control.token, and the workers and the gateway are pointed at those files (and at the same
- * --tls-* files when given).
+ * --tls-* files when given). Auth is on as everywhere: the scheduler makes the admin key on its
+ * first start in `<data-dir>/admin.key`, and dev says where it is once the stack is up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -102,8 +104,10 @@ export async function runDev(cfg: Config): Promise<number> {
     for (let i = 1; i <= cfg.workers; i++) {
       await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--join-token-file', joinTokenFile, '--capacity', String(cfg.capacity), '--prewarm', String(cfg.prewarm), '--max-sandboxes', String(cfg.maxSandboxes), '--name', `worker-${i}`]);
     }
-    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler, '--control-token-file', controlTokenFile]);
+    const gatewayAuth = cfg.noAuth ? ['--no-auth'] : [];
+    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler, '--control-token-file', controlTokenFile, '--rate-limit', String(cfg.rateLimit), ...gatewayAuth]);
     process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);
+    process.stdout.write(`dev        ${await keyHint(cfg)}\n`);
   } catch (err) {
     process.stderr.write(`dev        ${(err as Error).message}\n`);
     stopping = true;
@@ -120,4 +124,16 @@ export async function runDev(cfg: Config): Promise<number> {
   }
   await Promise.all(children.map((c) => c.exited));
   return 0;
+}
+
+/** Where the admin key is (the scheduler wrote it at its first start), or that auth is off. */
+async function keyHint(cfg: Config): Promise<string> {
+  if (cfg.noAuth) return 'API keys are off (--no-auth): every request on this loopback address acts as an admin';
+  const file = join(cfg.dataDir, 'admin.key');
+  try {
+    await access(file);
+  } catch {
+    return `no admin API key at ${file}: the scheduler should have written it; see docs/SECURITY-api-keys.md`;
+  }
+  return `admin API key: ${file}  (KEY=$(cat ${file}); curl -H "authorization: Bearer $KEY" …)`;
 }

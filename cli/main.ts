@@ -20,7 +20,7 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
       const { startGateway } = await import('../gateway/main.js');
       const tls = tlsIdentity(cfg);
       const client = { controlToken: controlToken(cfg), ...(tls ? { tls } : {}) };
-      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log, client });
+      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log, client, noAuth: cfg.noAuth, app: { rateLimit: cfg.rateLimit } });
       log.info({ url: `http://${cfg.host}:${gw.port}` }, 'gateway listening');
       return gw;
     }
@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   try {
     cfg = parseConfig(rest);
   } catch (err) {
-    process.stderr.write(`taskforge: ${(err as Error).message}\n\n${usage()}\n`);
+    const showUsage = !(err instanceof ConfigError) || err.showUsage;
+    process.stderr.write(`taskforge: ${(err as Error).message}\n${showUsage ? `\n${usage()}\n` : ''}`);
     process.exitCode = 2;
     return;
   }

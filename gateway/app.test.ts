@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { GATEWAY_APP_DEFAULTS, buildApp, resolveGatewayOptions } from './app.js';
-import { startGateway, type RunningGateway } from './main.js';
+import { NoAuthRefusedError, startGateway, type RunningGateway } from './main.js';
 import { createFakeControlClient } from './testing/fake-control-client.js';
 
 describe('resolveGatewayOptions', () => {
@@ -22,7 +22,7 @@ describe('resolveGatewayOptions', () => {
   });
 
   it('a smaller invokeBodyLimit is enforced', async () => {
-    const app = buildApp({ control: createFakeControlClient(), invokeBodyLimit: 10 });
+    const app = buildApp({ control: createFakeControlClient(), invokeBodyLimit: 10, auth: 'off' });
     const res = await app.inject({ method: 'POST', url: '/v1/functions/hello/invoke', payload: { long: 'x'.repeat(20) } });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', details: { limitBytes: 10 } } });
@@ -40,7 +40,7 @@ describe('logging', () => {
       },
     });
     const control = createFakeControlClient({ listWorkers: async () => Promise.reject(new Error('kaboom')) });
-    const app = buildApp({ control, logger: pino({ level: 'info' }, sink) });
+    const app = buildApp({ control, logger: pino({ level: 'info' }, sink), auth: 'off' });
     const res = await app.inject({ method: 'GET', url: '/v1/workers' });
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toContain('kaboom');
@@ -79,6 +79,23 @@ describe('startGateway', () => {
   it('rejects a port out of range before doing anything', async () => {
     await expect(startGateway({ port: 70_000 })).rejects.toThrow(/port/);
   });
+
+  it('noAuth is refused unless the gateway listens on loopback only', async () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'localhost', '10.127.0.1']) {
+      await expect(startGateway({ port: 0, host, noAuth: true, logger: pino({ level: 'silent' }) })).rejects.toBeInstanceOf(NoAuthRefusedError);
+      await expect(startGateway({ port: 0, host, app: { auth: 'off' }, logger: pino({ level: 'silent' }) })).rejects.toThrow(/not loopback only/);
+    }
+    gw = await startGateway({ port: 0, host: '127.0.0.1', noAuth: true, scheduler: '127.0.0.1:1', logger: pino({ level: 'silent' }), client: { callTimeoutMs: 300 } });
+    // Auth is off: the request reaches the (absent) scheduler instead of being refused for want of a key.
+    const res = await fetch(`http://127.0.0.1:${gw.port}/v1/stats`);
+    expect(res.status).toBe(503);
+  });
+
+  it('with auth on (the default) a request without a key is 401 even from loopback', async () => {
+    gw = await startGateway({ port: 0, host: '127.0.0.1', scheduler: '127.0.0.1:1', logger: pino({ level: 'silent' }), client: { callTimeoutMs: 300 } });
+    const res = await fetch(`http://127.0.0.1:${gw.port}/v1/stats`);
+    expect(res.status).toBe(401);
+  });
 });
 
 describe('closing', () => {
@@ -91,7 +108,7 @@ describe('closing', () => {
           release = () => resolve({ executions: {} as never, queueDepth: 0, workers: {} as never });
         }),
     });
-    const app = buildApp({ control });
+    const app = buildApp({ control, auth: 'off' });
     let closeBegan!: () => void;
     const closing = new Promise<void>((resolve) => (closeBegan = resolve));
     // Runs after the app's own preClose hook, so the app knows it is closing by then.

@@ -5,6 +5,9 @@
  * `buildApp` never listens and never opens a connection (main.ts does both), so route tests
  * run it with `app.inject()` and a fake client. It must never answer in Fastify's own error
  * shape, and nothing unchecked (a name, an id, a spec) may reach the control client.
+ *
+ * Auth is on unless `auth: 'off'` is passed: every route that does not declare `access: 'open'`
+ * needs a key (auth.ts), checked before anything else about the request, its body included.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,6 +16,8 @@ import { hopTrace } from '../common/hop-trace.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS } from '../common/records.js';
+import { authenticateRequest, checkPathFunction } from './auth.js';
+import { CachingAuthenticator, type Authenticator } from './authenticator.js';
 import type { ControlClient } from './control-client.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { parseJsonBody, useJsonParser } from './json-body.js';
@@ -20,6 +25,8 @@ import { clusterRoutes } from './routes/cluster.js';
 import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
+import { keyRoutes } from './routes/keys.js';
+import { installRateLimit } from './rate-limit.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export interface GatewayAppOptions {
@@ -32,6 +39,13 @@ export interface GatewayAppOptions {
   functionBodyLimit?: number;
   /** ms /readyz waits for the scheduler's ping. */
   readyTimeoutMs?: number;
+  /**
+   * How keys are checked. Default: with the scheduler (control.authenticate), answers cached 1 s.
+   * 'off' (`--no-auth`): no key needed, every request is an admin — main.ts allows it on loopback only.
+   */
+  auth?: Authenticator | 'off';
+  /** Requests per second per key; 0 = no limit. */
+  rateLimit?: number;
 }
 
 export const GATEWAY_APP_DEFAULTS = Object.freeze({
@@ -44,6 +58,8 @@ export const GATEWAY_APP_DEFAULTS = Object.freeze({
   functionBodyLimit: 6 * 1024 * 1024,
   /** ms: /readyz answers 503 when the scheduler is slower than this. */
   readyTimeoutMs: 1000,
+  /** requests per second per key (docs/API.md). */
+  rateLimit: 2000,
 });
 
 export interface ResolvedGatewayAppOptions {
@@ -52,6 +68,8 @@ export interface ResolvedGatewayAppOptions {
   readonly invokeBodyLimit: number;
   readonly functionBodyLimit: number;
   readonly readyTimeoutMs: number;
+  readonly auth: Authenticator | 'off';
+  readonly rateLimit: number;
 }
 
 function positiveInt(name: string, value: number): number {
@@ -72,7 +90,23 @@ export function resolveGatewayOptions(opts: GatewayAppOptions): ResolvedGatewayA
     invokeBodyLimit: positiveInt('invokeBodyLimit', opts.invokeBodyLimit ?? GATEWAY_APP_DEFAULTS.invokeBodyLimit),
     functionBodyLimit: positiveInt('functionBodyLimit', opts.functionBodyLimit ?? GATEWAY_APP_DEFAULTS.functionBodyLimit),
     readyTimeoutMs: positiveInt('readyTimeoutMs', opts.readyTimeoutMs ?? GATEWAY_APP_DEFAULTS.readyTimeoutMs),
+    auth: resolveAuth(opts),
+    rateLimit: nonNegativeInt('rateLimit', opts.rateLimit ?? GATEWAY_APP_DEFAULTS.rateLimit),
   });
+}
+
+function nonNegativeInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`gateway option ${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function resolveAuth(opts: GatewayAppOptions): Authenticator | 'off' {
+  const auth = opts.auth;
+  if (auth === undefined) return new CachingAuthenticator((key) => opts.control.authenticate(key));
+  if (auth === 'off' || (typeof auth === 'object' && typeof auth.authenticate === 'function' && typeof auth.forget === 'function')) return auth;
+  throw new TypeError("gateway option auth must be an Authenticator or 'off'");
 }
 
 /**
@@ -103,6 +137,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   app.setValidatorCompiler(typeboxValidatorCompiler);
   installErrorHandlers(app);
   useJsonParser(app, parseJsonBody);
+  app.decorateRequest('principal', null);
 
   let closing = false;
   app.addHook('preClose', async () => {
@@ -114,7 +149,10 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
       reply.header('connection', 'close');
       throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
     }
+    // Who is asking comes first: an unauthenticated client learns nothing, not even that a name is bad.
+    await authenticateRequest(request, reply, o.auth);
     await guardPathParams(request);
+    checkPathFunction(request);
   });
   // A response finished while closing must end its keep-alive connection, or close() would
   // wait out the idle timeout of every client that had a request in flight.
@@ -130,11 +168,15 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     );
   });
 
+  // Before the routes: it attaches to each route as the route is added.
+  if (o.auth !== 'off') installRateLimit(app, o.rateLimit);
+
   const { control } = o;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   void typed.register(functionRoutes, { control, bodyLimit: o.functionBodyLimit });
   void typed.register(invokeRoutes, { control, bodyLimit: o.invokeBodyLimit });
   void typed.register(executionRoutes, { control });
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
+  void typed.register(keyRoutes, { control, auth: o.auth });
   return app;
 }

@@ -3,6 +3,7 @@
  * scheduler-client.ts; route tests use a fake of this interface.
  * Every method rejects with a TaskForgeError (SCHEDULER_UNAVAILABLE when unreachable).
  */
+import type { ApiKeyInfo, CreatedApiKey, Principal } from '../common/api-keys.js';
 import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
 
 /**
@@ -12,10 +13,12 @@ import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, Wo
 export interface ExecutionText {
   id: string;
   status: ExecutionStatus;
+  /** The execution's function (a key limited to some functions may read only theirs). */
+  function: string;
   json: string;
 }
 
-export const toExecutionText = (e: Execution): ExecutionText => ({ id: e.id, status: e.status, json: JSON.stringify(e) });
+export const toExecutionText = (e: Execution): ExecutionText => ({ id: e.id, status: e.status, function: e.function, json: JSON.stringify(e) });
 
 export interface InvokeArgs {
   function: string;
@@ -33,6 +36,15 @@ export interface ListExecutionsArgs {
   status?: string;
   limit: number;
   cursor?: string;
+  /** Only executions of these functions (the caller's key is limited to them). */
+  functions?: readonly string[];
+}
+
+export interface NewKeyArgs {
+  name: string;
+  scopes: readonly string[];
+  /** null: every function. */
+  functions: readonly string[] | null;
 }
 
 export interface ControlClient {
@@ -48,6 +60,11 @@ export interface ControlClient {
   cancelExecution(id: string): Promise<Execution>;
   listWorkers(): Promise<WorkerInfo[]>;
   stats(): Promise<Stats>;
+  /** The principal of a current key; null for anything else (never which part was wrong). */
+  authenticate(key: string): Promise<Principal | null>;
+  createKey(args: NewKeyArgs): Promise<CreatedApiKey>;
+  listKeys(): Promise<ApiKeyInfo[]>;
+  deleteKey(id: string): Promise<void>;
   /** Resolves when the scheduler answers. */
   ping(timeoutMs: number): Promise<void>;
   close(): void;

@@ -10,7 +10,7 @@ let control: FakeControlClient;
 
 function build(overrides: Parameters<typeof createFakeControlClient>[0] = {}): FastifyInstance {
   control = createFakeControlClient(overrides);
-  app = buildApp({ control });
+  app = buildApp({ control, auth: 'off' });
   return app;
 }
 

@@ -8,4 +8,7 @@ export { startGateway, GATEWAY_DEFAULTS } from './main.js';
 export type { StartGatewayOptions, RunningGateway } from './main.js';
 export { createGrpcControlClient, GRPC_CONTROL_CLIENT_DEFAULTS } from './scheduler-client.js';
 export type { GrpcControlClientOptions } from './scheduler-client.js';
-export type { ControlClient, InvokeArgs, ListExecutionsArgs } from './control-client.js';
+export type { ControlClient, InvokeArgs, ListExecutionsArgs, NewKeyArgs } from './control-client.js';
+export { CachingAuthenticator, KEY_CACHE_DEFAULTS } from './authenticator.js';
+export type { Authenticator, CachingAuthenticatorOptions } from './authenticator.js';
+export { NoAuthRefusedError } from './main.js';

@@ -9,10 +9,12 @@
  * - `parseRawJsonBody` (invoke only): the event is forwarded to the scheduler as JSON text, so
  *   it is parsed once to prove it is JSON and then passed on as the exact text the client sent,
  *   never re-serialised.
- * Neither ever evaluates or transforms the content.
+ * Neither ever evaluates or transforms the content. Both refuse a body nested deeper than
+ * MAX_JSON_DEPTH levels before parsing it (common/json-depth.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TaskForgeError } from '../common/errors.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan } from '../common/json-depth.js';
 
 /** The unmodified JSON text of a request body; `null` for an empty body. */
 export class JsonText {
@@ -26,7 +28,14 @@ function invalidJson(err: unknown): TaskForgeError {
   return new TaskForgeError('VALIDATION_ERROR', 'body is not valid JSON', { errors: [{ field: 'body', reason }] });
 }
 
+/** Checked before JSON.parse: a deep body is a client error, never a stack overflow (500). */
 function parseOrThrow(text: string): unknown {
+  if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, {
+      errors: [{ field: 'body', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` }],
+      maxDepth: MAX_JSON_DEPTH,
+    });
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../common/logger.js';
+import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
 import { buildApp, type GatewayAppOptions } from './app.js';
 import { createGrpcControlClient, type GrpcControlClientOptions } from './scheduler-client.js';
 
@@ -18,8 +19,10 @@ export interface StartGatewayOptions {
   /** host:port of the scheduler's gRPC server. */
   scheduler?: string;
   logger?: Logger;
-  /** Passed to buildApp (body limits, readiness timeout). */
+  /** Passed to buildApp (body limits, readiness timeout, auth, rate limit). */
   app?: Omit<GatewayAppOptions, 'control' | 'logger'>;
+  /** Serve without API keys (`--no-auth`); refused unless `host` is loopback only. */
+  noAuth?: boolean;
   /** Passed to the gRPC control client (deadlines, channel options). */
   client?: GrpcControlClientOptions;
 }
@@ -29,6 +32,11 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   scheduler: '127.0.0.1:50051',
 });
+
+/** startGateway refused `noAuth` on an address other machines can reach. */
+export class NoAuthRefusedError extends Error {
+  override name = 'NoAuthRefusedError';
+}
 
 export interface RunningGateway {
   app: FastifyInstance;
@@ -43,9 +51,13 @@ export async function startGateway(opts: StartGatewayOptions = {}): Promise<Runn
   const host = opts.host ?? GATEWAY_DEFAULTS.host;
   const scheduler = opts.scheduler ?? GATEWAY_DEFAULTS.scheduler;
   const logger = opts.logger ?? createLogger({ component: 'gateway' });
+  const noAuth = opts.noAuth === true || opts.app?.auth === 'off';
+  // Without keys anyone who can connect is an admin: only this machine may connect, then.
+  if (noAuth && !isLoopbackHost(host)) throw new NoAuthRefusedError(noAuthRefusal(host));
+  if (noAuth) logger.warn({ host }, 'API keys are off (--no-auth): every request on this loopback address acts as an admin');
 
   const control = createGrpcControlClient(scheduler, { logger, ...opts.client });
-  const app = buildApp({ ...opts.app, control, logger });
+  const app = buildApp({ ...opts.app, ...(noAuth && { auth: 'off' as const }), control, logger });
   try {
     await app.listen({ port, host });
   } catch (err) {

@@ -5,7 +5,9 @@ import { TaskForgeError, functionNotFound } from '../common/errors.js';
 import { toGrpcError } from '../common/grpc-errors.js';
 import {
   ControlServiceService,
+  type AuthenticateRequest,
   type ControlServiceServer,
+  type CreateKeyRequest,
   type InvokeRequest,
   type ListExecutionsRequest,
   type PutFunctionRequest,
@@ -58,7 +60,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       seen.invokeDeadline = call.getDeadline();
       return { executionJson: JSON.stringify(sampleExecution({ input: JSON.parse(req.inputJson) })), terminal: false, created: true };
     }),
-    getExecution: reply((req) => ({ executionId: req.id, status: 'queued', executionJson: JSON.stringify(sampleExecution({ id: req.id })) })),
+    getExecution: reply((req) => ({ executionId: req.id, status: 'queued', executionJson: JSON.stringify(sampleExecution({ id: req.id })), function: 'hello' })),
     listExecutions: reply((req: ListExecutionsRequest) => {
       seen.listExecutions = req;
       return json({ executions: [], nextCursor: null });
@@ -70,6 +72,21 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     listWorkers: reply(() => json({ workers: [sampleWorker()] })),
     stats: reply(() => ({ json: 'not json' })),
     ping: reply(() => ({})),
+    authenticate: reply((req: AuthenticateRequest) => {
+      if (req.key === 'limited') return { ok: true, keyId: 'k2', name: 'ci', scopes: ['invoke'], restrictFunctions: true, functions: ['a'] };
+      if (req.key === 'admin') return { ok: true, keyId: 'k1', name: 'admin', scopes: ['admin'], restrictFunctions: false, functions: [] };
+      if (req.key === 'garbled') return { ok: true, keyId: 'k3', name: 'x', scopes: ['root'], restrictFunctions: false, functions: [] };
+      return { ok: false, keyId: '', name: '', scopes: [], restrictFunctions: false, functions: [] };
+    }),
+    createKey: reply((req: CreateKeyRequest) => {
+      seen.createKey = req;
+      return json({ id: 'AbCdEf123456', name: req.name, scopes: req.scopes, functions: req.restrictFunctions ? req.functions : null, createdAt: 't', key: 'tfk_x' });
+    }),
+    listKeys: reply(() => json({ keys: [] })),
+    deleteKey: reply((req) => {
+      if (req.id === 'gone') throw new TaskForgeError('NOT_FOUND', "key 'gone' does not exist");
+      return {};
+    }),
     watchEvents: (call) => call.end(),
     session: (call: ServerDuplexStream<SessionRequest, SessionResponse>) => {
       seen.sessions = ((seen.sessions as number | undefined) ?? 0) + 1;
@@ -97,7 +114,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
           setTimeout(() => call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson, terminal: false, created: true, executionId: e.id, status: e.status } } }), delay);
         } else if (c?.$case === 'getExecution') {
           const e = sampleExecution({ id: c.value.id });
-          call.write({ requestId: req.requestId, result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e) } } });
+          call.write({ requestId: req.requestId, result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e), function: e.function } } });
         }
       });
       call.on('end', () => call.end());
@@ -142,7 +159,24 @@ describe('createGrpcControlClient', () => {
     expect(await client.getLogs('ex_1')).toEqual({ executionId: 'ex_1', lines: [], truncated: false });
     expect(await client.listWorkers()).toEqual([sampleWorker()]);
     expect(await client.listExecutions({ limit: 5 })).toEqual({ executions: [], nextCursor: null });
-    expect(seen.listExecutions).toEqual({ function: '', status: '', limit: 5, cursor: '' });
+    expect(seen.listExecutions).toEqual({ function: '', status: '', limit: 5, cursor: '', functions: [] });
+    await client.listExecutions({ limit: 5, functions: ['a', 'b'] });
+    expect(seen.listExecutions).toMatchObject({ functions: ['a', 'b'] });
+  });
+
+  it('key calls: authenticate answers a principal or null, never an error; keys are created, listed, deleted', async () => {
+    client = createGrpcControlClient(await startStub());
+    expect(await client.authenticate('admin')).toEqual({ id: 'k1', name: 'admin', scopes: ['admin'], functions: null });
+    expect(await client.authenticate('limited')).toEqual({ id: 'k2', name: 'ci', scopes: ['invoke'], functions: ['a'] });
+    expect(await client.authenticate('nope')).toBeNull();
+    await expect(client.authenticate('garbled')).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await client.createKey({ name: 'ci', scopes: ['deploy'], functions: null })).toMatchObject({ id: 'AbCdEf123456', functions: null, key: 'tfk_x' });
+    expect(seen.createKey).toEqual({ name: 'ci', scopes: ['deploy'], restrictFunctions: false, functions: [] });
+    await client.createKey({ name: 'ci', scopes: ['invoke'], functions: ['a'] });
+    expect(seen.createKey).toEqual({ name: 'ci', scopes: ['invoke'], restrictFunctions: true, functions: ['a'] });
+    expect(await client.listKeys()).toEqual([]);
+    await expect(client.deleteKey('AbCdEf123456')).resolves.toBeUndefined();
+    await expect(client.deleteKey('gone')).rejects.toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
   });
 
   it('sends the spec as JSON text and returns { function, created }', async () => {

@@ -11,6 +11,7 @@
  * error (or its message text) escape to the routes.
  */
 import { Client, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { isKeyScope, type ApiKeyInfo, type CreatedApiKey } from '../common/api-keys.js';
 import { TaskForgeError } from '../common/errors.js';
 import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '../common/grpc-auth.js';
 import type { Logger } from '../common/logger.js';
@@ -76,11 +77,11 @@ function parseJson<T>(reply: JsonReply | { json?: string }, what: string): T {
 }
 
 /** Checks what the gateway routes on; the record text itself is passed through unparsed. */
-function executionText(id: string, status: string, json: string, what: string): ExecutionText {
-  if (!id || !(EXECUTION_STATUSES as readonly string[]).includes(status) || !json.startsWith('{')) {
+function executionText(id: string, status: string, fn: string, json: string, what: string): ExecutionText {
+  if (!id || !fn || !(EXECUTION_STATUSES as readonly string[]).includes(status) || !json.startsWith('{')) {
     throw new TaskForgeError('INTERNAL', `unreadable ${what} reply from the scheduler`);
   }
-  return { id, status: status as ExecutionStatus, json };
+  return { id, status: status as ExecutionStatus, function: fn, json };
 }
 
 export function createGrpcControlClient(address: string, opts: GrpcControlClientOptions = {}): ControlClient {
@@ -169,13 +170,13 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       const r = await session.request({ $case: 'invoke', value: request }, invokeDeadline(args));
       if (r.$case !== 'invoke') throw new TaskForgeError('INTERNAL', 'mismatched invoke reply from the scheduler');
       const res = r.value;
-      return { execution: executionText(res.executionId, res.status, res.executionJson, 'invoke'), terminal: res.terminal, created: res.created };
+      return { execution: executionText(res.executionId, res.status, args.function, res.executionJson, 'invoke'), terminal: res.terminal, created: res.created };
     },
     async getExecution(id, waitMs) {
       const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;
       const r = await session.request({ $case: 'getExecution', value: { id, waitMs } }, deadline);
       if (r.$case !== 'execution') throw new TaskForgeError('INTERNAL', 'mismatched getExecution reply from the scheduler');
-      return executionText(r.value.executionId, r.value.status, r.value.executionJson, 'getExecution');
+      return executionText(r.value.executionId, r.value.status, r.value.function, r.value.executionJson, 'getExecution');
     },
     async listExecutions(args: ListExecutionsArgs) {
       const page = parseJson<{ executions: Execution[]; nextCursor?: string | null }>(
@@ -184,6 +185,7 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
           status: args.status ?? '',
           limit: args.limit,
           cursor: args.cursor ?? '',
+          functions: args.functions ? [...args.functions] : [],
         }),
         'listExecutions',
       );
@@ -200,6 +202,22 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async stats() {
       return parseJson<Stats>(await call('stats', {}), 'stats');
+    },
+    async authenticate(key) {
+      const r = await call('authenticate', { key });
+      if (!r.ok) return null;
+      if (!r.keyId || r.scopes.length === 0 || !r.scopes.every(isKeyScope)) throw new TaskForgeError('INTERNAL', 'unreadable authenticate reply from the scheduler');
+      return { id: r.keyId, name: r.name, scopes: r.scopes, functions: r.restrictFunctions ? r.functions : null };
+    },
+    async createKey(args) {
+      const request = { name: args.name, scopes: [...args.scopes], restrictFunctions: args.functions !== null, functions: args.functions ? [...args.functions] : [] };
+      return parseJson<CreatedApiKey>(await call('createKey', request), 'createKey');
+    },
+    async listKeys() {
+      return parseJson<{ keys: ApiKeyInfo[] }>(await call('listKeys', {}), 'listKeys').keys;
+    },
+    async deleteKey(id) {
+      await call('deleteKey', { id });
     },
     async ping(timeoutMs) {
       await call('ping', {}, timeoutMs);

@@ -9,7 +9,8 @@
  * which the gateway's onRequest guard does (see app.ts), not VALIDATION_ERROR.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ENV_KEY_RE, HANDLER_RE } from '../common/names.js';
+import { KEY_SCOPES, LIMITS_KEYS } from '../common/api-keys.js';
+import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE } from '../common/names.js';
 import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS } from '../common/records.js';
 
 /** A string that must be exactly one of `values`; reported as "must be one of: …". */
@@ -86,6 +87,12 @@ export const InvokeHeaders = Type.Object({
 
 // ---------- executions ----------
 
+/**
+ * Body of a cancel: none, or an empty object. Anything in it is a field the API does not have,
+ * refused by name like an unknown field anywhere else.
+ */
+export const CancelBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })]);
+
 export const GetExecutionQuery = Type.Object(
   { waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxWaitMs })) },
   { additionalProperties: false },
@@ -104,3 +111,21 @@ export const ListExecutionsQuery = Type.Object(
   { additionalProperties: false },
 );
 export type ListExecutionsQuery = Static<typeof ListExecutionsQuery>;
+
+// ---------- keys ----------
+
+/** Body of POST /v1/keys. `functions` left out: the key may touch every function. */
+export const CreateKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: LIMITS_KEYS.nameChars, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    scopes: Type.Array(OneOf(KEY_SCOPES), { minItems: 1, maxItems: KEY_SCOPES.length, uniqueItems: true }),
+    functions: Type.Optional(
+      Type.Array(Type.String({ pattern: FUNCTION_NAME_RE.source }), { minItems: 1, maxItems: LIMITS_KEYS.functions, uniqueItems: true }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateKeyBody = Static<typeof CreateKeyBody>;
+
+/** Named keyId, not id: the app's guard reads `id` as an execution id. */
+export const KeyIdParams = Type.Object({ keyId: Type.String() });

@@ -59,11 +59,32 @@ function reasonOf(e: ValueError): string {
   }
 }
 
+const jsonTypeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? 'number' : typeof v);
+
+/**
+ * The errors of the one option of a failed union whose type is the value's (`null | {}` sent an
+ * object with a field: that field is the problem, not "the union"), or undefined.
+ */
+function matchingOption(e: ValueError): Iterable<ValueError> | undefined {
+  if (e.type !== ValueErrorType.Union) return undefined;
+  const options = ((e.schema as Record<string, unknown>).anyOf as Array<Record<string, unknown>> | undefined) ?? [];
+  const kind = jsonTypeOf(e.value);
+  const matches = options.flatMap((o, i) => (o.type === kind || (kind === 'number' && o.type === 'integer') ? [i] : []));
+  return matches.length === 1 ? e.errors[matches[0]!] : undefined;
+}
+
 /** The first problem per field, in schema order; at most MAX_REPORTED_ERRORS. */
 export function collectFieldErrors(prefix: string, errors: Iterable<ValueError>): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
-  for (const e of errors) {
+  const flat = function* (list: Iterable<ValueError>): Generator<ValueError> {
+    for (const e of list) {
+      const inner = matchingOption(e);
+      if (inner) yield* flat(inner);
+      else yield e;
+    }
+  };
+  for (const e of flat(errors)) {
     const field = fieldOf(prefix, e.path);
     if (seen.has(field)) continue;
     seen.add(field);

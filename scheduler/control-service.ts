@@ -24,6 +24,7 @@ import { EXECUTION_STATUSES, type Execution, type Stats, type WorkerStatus } fro
 import type { ExecutionEventPayload, ExecutionState } from './execution-state.js';
 import type { ExecutionManager } from './execution-manager.js';
 import { toInfo, type FunctionRegistry } from './function-registry.js';
+import type { KeyRegistry } from './key-registry.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 export interface ControlServiceDeps {
@@ -31,6 +32,7 @@ export interface ControlServiceDeps {
   executions: ExecutionManager;
   state: ExecutionState;
   registry: WorkerRegistry;
+  keys: KeyRegistry;
   log: Logger;
 }
 
@@ -80,7 +82,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
   };
   const getExecution = async (req: GetExecutionRequest): Promise<ExecutionReply> => {
     const e = await executions.getWait(req.id, req.waitMs);
-    return { executionId: e.id, status: e.status, executionJson: JSON.stringify(apiExecution(e)) };
+    return { executionId: e.id, status: e.status, executionJson: JSON.stringify(apiExecution(e)), function: e.function };
   };
 
   const service: ControlServiceServer = {
@@ -153,6 +155,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     getExecution: unary(log, getExecution),
     listExecutions: unary(log, (req) => {
       if (req.function) assertFunctionName(req.function);
+      for (const f of req.functions) assertFunctionName(f);
       if (req.status && !(EXECUTION_STATUSES as readonly string[]).includes(req.status)) {
         throw new TaskForgeError('VALIDATION_ERROR', `status: must be one of ${EXECUTION_STATUSES.join(', ')}`, { field: 'status' });
       }
@@ -161,6 +164,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
         status: req.status || undefined,
         limit: req.limit,
         cursor: req.cursor || undefined,
+        functions: req.functions.length > 0 ? new Set(req.functions) : undefined,
       });
       return json({ executions: page.executions.map((e) => apiExecution(e, false)), nextCursor: page.nextCursor });
     }),
@@ -174,6 +178,20 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       return json(stats);
     }),
     ping: unary(log, () => ({})),
+    createKey: unary(log, async (req) =>
+      json(await deps.keys.create({ name: req.name, scopes: req.scopes, functions: req.restrictFunctions ? req.functions : null })),
+    ),
+    listKeys: unary(log, () => json({ keys: deps.keys.list() })),
+    deleteKey: unary(log, async (req) => {
+      await deps.keys.delete(req.id);
+      return {};
+    }),
+    // An unknown key is an answer (ok: false), not an error: the gateway caches it like any other.
+    authenticate: unary(log, (req) => {
+      const p = deps.keys.authenticate(req.key);
+      if (!p) return { ok: false, keyId: '', name: '', scopes: [], restrictFunctions: false, functions: [] };
+      return { ok: true, keyId: p.id, name: p.name, scopes: [...p.scopes], restrictFunctions: p.functions !== null, functions: p.functions ? [...p.functions] : [] };
+    }),
     watchEvents(call: ServerWritableStream<WatchRequest, ExecutionEvent>): void {
       const filter = call.request.function;
       const onEvent = (e: ExecutionEventPayload): void => {

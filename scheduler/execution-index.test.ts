@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Execution } from '../common/records.js';
-import { ExecutionIndex, decodeCursor } from './execution-index.js';
+import { ExecutionIndex, decodeCursor, inputDigest } from './execution-index.js';
 import { sampleExecution } from '../common/testing/records.js';
 
 const exec = (id: string, ms: number, fn = 'f', status: Execution['status'] = 'succeeded', key: string | null = null): Execution =>
@@ -27,6 +27,16 @@ describe('execution index', () => {
     expect(idx.list({ limit: 10, status: 'failed' }).executions.map((e) => e.id)).toEqual(['ex_2', 'ex_1']);
   });
 
+  it('filters to a set of functions (a key limited to them), and pages within it', () => {
+    const idx = new ExecutionIndex();
+    idx.load([exec('ex_1', 1, 'a'), exec('ex_2', 2, 'b'), exec('ex_3', 3, 'c'), exec('ex_4', 4, 'a')]);
+    const only = new Set(['a', 'c']);
+    const p1 = idx.list({ limit: 2, functions: only });
+    expect(p1.executions.map((e) => e.id)).toEqual(['ex_4', 'ex_3']);
+    expect(idx.list({ limit: 2, functions: only, cursor: p1.nextCursor! }).executions.map((e) => e.id)).toEqual(['ex_1']);
+    expect(idx.list({ limit: 10, functions: only, function: 'b' }).executions).toEqual([]);
+  });
+
   it('counts statuses and follows transitions and removals', () => {
     const idx = new ExecutionIndex();
     idx.load([exec('ex_1', 1, 'a', 'queued'), exec('ex_2', 2, 'a', 'queued')]);
@@ -39,9 +49,19 @@ describe('execution index', () => {
   it('finds an idempotency key within 24 h, per function', () => {
     const idx = new ExecutionIndex();
     idx.add(exec('ex_1', 0, 'a', 'queued', 'k'));
-    expect(idx.findIdempotent('a', 'k', 1000)?.id).toBe('ex_1');
+    expect(idx.findIdempotent('a', 'k', 1000)?.execution.id).toBe('ex_1');
     expect(idx.findIdempotent('b', 'k', 1000)).toBeUndefined();
     expect(idx.findIdempotent('a', 'k', 25 * 3600 * 1000)).toBeUndefined();
+  });
+
+  it('keeps the digest of the input an idempotency key was first used with, also for loaded records', () => {
+    const idx = new ExecutionIndex();
+    idx.load([{ ...exec('ex_1', 0, 'a', 'succeeded', 'k1'), input: { n: 1 } }]);
+    idx.add({ ...exec('ex_2', 0, 'a', 'queued', 'k2'), input: [1, 'x'] });
+    expect(idx.findIdempotent('a', 'k1', 1000)?.digest).toBe(inputDigest({ n: 1 }));
+    expect(idx.findIdempotent('a', 'k2', 1000)?.digest).toBe(inputDigest([1, 'x']));
+    expect(inputDigest({ n: 1 })).not.toBe(inputDigest({ n: 2 }));
+    expect(inputDigest(JSON.parse('{ "n" : 1 }'))).toBe(inputDigest({ n: 1 }));
   });
 
   it('rejects a cursor it did not issue', () => {

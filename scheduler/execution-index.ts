@@ -1,8 +1,10 @@
 /**
  * In-memory indexes over execution records, rebuilt from the store at start: by id, by
- * creation order (for newest-first listing with a cursor), by idempotency key, and counts
- * per status. It never changes a status: it is told about changes by the manager.
+ * creation order (for newest-first listing with a cursor), by idempotency key (with a digest of
+ * the input it was first used with), and counts per status. It never changes a status: it is
+ * told about changes by the manager.
  */
+import { createHash } from 'node:crypto';
 import { TaskForgeError } from '../common/errors.js';
 import { EXECUTION_STATUSES, type Execution, type ExecutionStatus } from '../common/records.js';
 
@@ -10,11 +12,22 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 const orderKey = (e: Execution): string => `${e.createdAt}|${e.id}`;
 
+/**
+ * What an idempotency key's reuse is compared on: SHA-256 of the input as the scheduler stores it
+ * (parsed, then serialised), so the same JSON sent with other whitespace is the same input.
+ */
+export const inputDigest = (input: unknown): string => createHash('sha256').update(JSON.stringify(input ?? null)).digest('hex');
+
+interface IdempotentEntry {
+  id: string;
+  digest: string;
+}
+
 export class ExecutionIndex {
   private readonly byId = new Map<string, Execution>();
   /** Order keys, ascending. New executions almost always go at the end. */
   private readonly order: string[] = [];
-  private readonly idempotency = new Map<string, string>();
+  private readonly idempotency = new Map<string, IdempotentEntry>();
   private readonly counts = Object.fromEntries(EXECUTION_STATUSES.map((s) => [s, 0])) as Record<ExecutionStatus, number>;
 
   get size(): number {
@@ -34,16 +47,17 @@ export class ExecutionIndex {
     for (const e of executions) {
       this.byId.set(e.id, e);
       this.counts[e.status] += 1;
-      if (e.idempotencyKey) this.idempotency.set(idemKey(e.function, e.idempotencyKey), e.id);
+      if (e.idempotencyKey) this.idempotency.set(idemKey(e.function, e.idempotencyKey), { id: e.id, digest: inputDigest(e.input) });
       this.order.push(orderKey(e));
     }
     this.order.sort();
   }
 
-  add(e: Execution): void {
+  /** `digest`: the input's inputDigest when the caller has it already. */
+  add(e: Execution, digest?: string): void {
     this.byId.set(e.id, e);
     this.counts[e.status] += 1;
-    if (e.idempotencyKey) this.idempotency.set(idemKey(e.function, e.idempotencyKey), e.id);
+    if (e.idempotencyKey) this.idempotency.set(idemKey(e.function, e.idempotencyKey), { id: e.id, digest: digest ?? inputDigest(e.input) });
     const key = orderKey(e);
     let i = this.order.length;
     while (i > 0 && this.order[i - 1]! > key) i -= 1;
@@ -55,7 +69,7 @@ export class ExecutionIndex {
     if (!e) return;
     this.byId.delete(id);
     this.counts[e.status] -= 1;
-    if (e.idempotencyKey && this.idempotency.get(idemKey(e.function, e.idempotencyKey)) === id) {
+    if (e.idempotencyKey && this.idempotency.get(idemKey(e.function, e.idempotencyKey))?.id === id) {
       this.idempotency.delete(idemKey(e.function, e.idempotencyKey));
     }
     const i = lowerBound(this.order, orderKey(e));
@@ -72,16 +86,17 @@ export class ExecutionIndex {
     return { ...this.counts };
   }
 
-  /** The execution an idempotency key already started within the window, if any. */
-  findIdempotent(fn: string, key: string, nowMs: number): Execution | undefined {
-    const id = this.idempotency.get(idemKey(fn, key));
-    const e = id ? this.byId.get(id) : undefined;
-    if (!e) return undefined;
+  /** The execution an idempotency key already started within the window, if any, with its input's digest. */
+  findIdempotent(fn: string, key: string, nowMs: number): { execution: Execution; digest: string } | undefined {
+    const entry = this.idempotency.get(idemKey(fn, key));
+    const e = entry ? this.byId.get(entry.id) : undefined;
+    if (!e || !entry) return undefined;
     if (nowMs - Date.parse(e.createdAt) > IDEMPOTENCY_WINDOW_MS) return undefined;
-    return e;
+    return { execution: e, digest: entry.digest };
   }
 
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string }): { executions: Execution[]; nextCursor: string | null } {
+  /** `functions`: only executions of these (a key limited to them is asking). */
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): { executions: Execution[]; nextCursor: string | null } {
     let end = this.order.length;
     if (filter.cursor) {
       const key = decodeCursor(filter.cursor);
@@ -94,6 +109,7 @@ export class ExecutionIndex {
       const e = this.byId.get(id);
       if (!e) continue;
       if (filter.function && e.function !== filter.function) continue;
+      if (filter.functions && !filter.functions.has(e.function)) continue;
       if (filter.status && e.status !== filter.status) continue;
       out.push(e);
     }

@@ -49,6 +49,26 @@ describe('execution manager', () => {
     expect(again.created).toBe(true);
   });
 
+  it('an idempotency key reused with a different body is IDEMPOTENCY_MISMATCH; the same body returns the first execution', async () => {
+    h = createHarness();
+    await h.functions.put('f', { code: CODE }, false);
+    const invoke = (inputJson: string, fn = 'f') => h.executions.invoke({ function: fn, version: 0, inputJson, mode: 'async', idempotencyKey: 'k', waitMs: 0 });
+    // Concurrent: the second arrives while the first is being made durable.
+    const [first, same, other] = await Promise.allSettled([invoke('{"n":1}'), invoke('{ "n": 1 }'), invoke('{"n":2}')]);
+    expect(first.status === 'fulfilled' && first.value.created).toBe(true);
+    const id = first.status === 'fulfilled' ? first.value.execution.id : '';
+    expect(same).toMatchObject({ status: 'fulfilled', value: { created: false, execution: { id } } });
+    expect(other).toMatchObject({ status: 'rejected', reason: { code: 'IDEMPOTENCY_MISMATCH', statusCode: 422 } });
+    // Later: from the index.
+    await expect(invoke('{"n":1}')).resolves.toMatchObject({ created: false, execution: { id } });
+    await expect(invoke('{"n":3}')).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+    await expect(invoke('')).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+    expect(h.state.index.size).toBe(1);
+    // Per function: the same key for another function is another execution.
+    await h.functions.put('g', { code: CODE }, false);
+    await expect(invoke('{"n":9}', 'g')).resolves.toMatchObject({ created: true });
+  });
+
   it('past the queue bound an invoke is QUEUE_FULL', async () => {
     h = createHarness({ maxQueue: 1 });
     await h.functions.put('f', { code: CODE }, false);

@@ -5,11 +5,20 @@
  */
 import { customAlphabet } from 'nanoid';
 import { TaskForgeError, executionNotFound } from '../common/errors.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan } from '../common/json-depth.js';
 import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../common/records.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { ExecutionState } from './execution-state.js';
+import { inputDigest } from './execution-index.js';
 import type { FunctionRegistry } from './function-registry.js';
+
+/** The same idempotency key with another body: a client bug that a replay would hide. */
+const idempotencyMismatch = (fn: string, key: string): TaskForgeError =>
+  new TaskForgeError('IDEMPOTENCY_MISMATCH', `idempotency key '${key}' was already used for function '${fn}' with a different body`, {
+    function: fn,
+    idempotencyKey: key,
+  });
 
 const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 20);
 
@@ -29,8 +38,8 @@ export interface ExecutionManagerOptions {
 }
 
 export class ExecutionManager {
-  /** Idempotent invokes whose record is being made durable: key → the pending result. */
-  private readonly accepting = new Map<string, Promise<Execution>>();
+  /** Idempotent invokes whose record is being made durable: key → the pending result and its input's digest. */
+  private readonly accepting = new Map<string, { accept: Promise<Execution>; digest: string }>();
 
   constructor(
     private readonly state: ExecutionState,
@@ -43,6 +52,10 @@ export class ExecutionManager {
     assertFunctionName(req.function);
     const fn = this.functions.resolve(req.function, req.version);
     let input: unknown;
+    // The gateway refuses deep bodies already; any other control client gets the same answer.
+    if (jsonDeeperThan(req.inputJson, MAX_JSON_DEPTH)) {
+      throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body', maxDepth: MAX_JSON_DEPTH });
+    }
     try {
       input = req.inputJson === '' ? null : JSON.parse(req.inputJson);
     } catch {
@@ -51,22 +64,25 @@ export class ExecutionManager {
     let execution: Execution;
     let created = true;
     const idemKey = req.idempotencyKey ? `${req.function}\u0000${req.idempotencyKey}` : null;
+    const digest = req.idempotencyKey ? inputDigest(input) : undefined;
     const earlier = req.idempotencyKey ? this.state.index.findIdempotent(req.function, req.idempotencyKey, this.state.now()) : undefined;
     const inflight = idemKey ? this.accepting.get(idemKey) : undefined;
     if (earlier) {
-      execution = earlier;
+      if (earlier.digest !== digest) throw idempotencyMismatch(req.function, req.idempotencyKey!);
+      execution = earlier.execution;
       created = false;
     } else if (inflight) {
-      execution = await inflight;
+      if (inflight.digest !== digest) throw idempotencyMismatch(req.function, req.idempotencyKey!);
+      execution = await inflight.accept;
       created = false;
     } else {
       if (this.state.pending.size >= this.opts.maxQueue) {
         throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { limit: this.opts.maxQueue });
       }
       const rec = this.newRecord(fn.name, fn.version, fn.maxRetries, input, req.mode, req.idempotencyKey);
-      const accept = this.accept(rec);
-      if (idemKey) {
-        this.accepting.set(idemKey, accept);
+      const accept = this.accept(rec, digest);
+      if (idemKey && digest) {
+        this.accepting.set(idemKey, { accept, digest });
         accept.finally(() => this.accepting.delete(idemKey)).catch(() => undefined);
       }
       execution = await accept;
@@ -113,13 +129,13 @@ export class ExecutionManager {
     };
   }
 
-  private async accept(rec: Execution): Promise<Execution> {
+  private async accept(rec: Execution, digest: string | undefined): Promise<Execution> {
     if (rec.mode === 'async') {
       await this.state.store.putExecutionDurable(rec);
     } else {
       this.state.store.putExecution(rec);
     }
-    this.state.index.add(rec);
+    this.state.index.add(rec, digest);
     this.state.emit(rec);
     // The answer describes the execution as accepted, before the dispatcher moves it on.
     const accepted = { ...rec };
@@ -141,7 +157,7 @@ export class ExecutionManager {
     return rec;
   }
 
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string }): { executions: Execution[]; nextCursor: string | null } {
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): { executions: Execution[]; nextCursor: string | null } {
     const limit = Math.min(Math.max(1, filter.limit || 50), LIMITS.listLimit);
     return this.state.index.list({ ...filter, limit });
   }

@@ -15,8 +15,10 @@ import { Dispatcher } from './dispatcher.js';
 import { ExecutionManager } from './execution-manager.js';
 import { ExecutionState } from './execution-state.js';
 import { FunctionRegistry } from './function-registry.js';
+import { KeyRegistry } from './key-registry.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
 import { createFileStore } from './store/index.js';
+import { createKeyFile } from './store/key-file.js';
 import { createWorkerService } from './worker-service.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -36,6 +38,9 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   const log = opts.logger;
   const store = opts.store ?? createFileStore({ dataDir: opts.dataDir, groupCommitMs: opts.groupCommitMs, logger: log });
   const started = Date.now();
+  // Keys first: a key file that cannot be trusted stops the start before anything is open.
+  const keys = new KeyRegistry(createKeyFile(opts.dataDir), log);
+  await keys.open();
   const loaded = await store.open();
 
   const state = new ExecutionState(store, log);
@@ -82,7 +87,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       }),
     ],
   });
-  const control = createControlService({ functions, executions, state, registry, log });
+  const control = createControlService({ functions, executions, state, registry, keys, log });
   server.addService(ControlServiceService, control.service);
   server.addService(
     WorkerServiceService,

@@ -6,6 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
+import { authHeaders } from './http.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface LoadOptions {
@@ -57,7 +58,7 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const req: autocannon.Request = {
       method: opts.method ?? 'POST',
       path: opts.path,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authHeaders(opts.url) },
       ...(opts.body !== undefined ? { body: opts.body } : {}),
       ...(opts.onBody ? { onResponse: (status: number, body: string) => opts.onBody!(status, body) } : {}),
     };

@@ -9,16 +9,23 @@
  * `GET /readyz`, of workers `GET /v1/workers` — bounded waits at start, never on an invoke path.
  *
  * BENCH_PROFILE=1 adds `--cpu-prof` to every process (profiles are written when they stop).
+ *
+ * Auth is on, as in production: every request carries the admin key the scheduler wrote to its
+ * data dir (http.ts useApiKey). The per-key rate limit is raised out of reach (BENCH_RATE_LIMIT)
+ * so the bench measures the limiter's cost, not its limit.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDataDir, releaseDataDir } from './data-dirs.js';
 import { freePort } from './ports.js';
-import { request, waitFor } from './http.js';
+import { request, useApiKey, waitFor } from './http.js';
 import { spawnNode, type Proc } from './proc.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.js');
 
 const READY_TIMEOUT_MS = 60_000;
+/** Requests per second per key at the bench's gateway: far above any load it generates. */
+const BENCH_RATE_LIMIT = 1_000_000;
 
 export interface StackOptions {
   workers: number;
@@ -42,6 +49,8 @@ export interface SchedulerStart {
   readyMs: number;
   /** The line itself (startupMs, executions, functions, …). */
   line: Record<string, unknown>;
+  /** The admin API key from the data dir's admin.key. */
+  apiKey: string;
 }
 
 export interface Stack {
@@ -64,7 +73,8 @@ export async function startScheduler(dataDir: string, profileDir?: string | null
   try {
     const { line, atMs } = await proc.waitForLine('scheduler listening', READY_TIMEOUT_MS);
     const tokenFiles = { join: join(dataDir, 'join.token'), control: join(dataDir, 'control.token') };
-    return { proc, grpcPort, tokenFiles, readyMs: atMs - proc.spawnedAt, line };
+    const apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
+    return { proc, grpcPort, tokenFiles, readyMs: atMs - proc.spawnedAt, line, apiKey };
   } catch (err) {
     await proc.stop();
     throw err;
@@ -73,11 +83,10 @@ export async function startScheduler(dataDir: string, profileDir?: string | null
 
 export async function startGateway(scheduler: SchedulerStart, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const args = [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--control-token-file', scheduler.tokenFiles.control, '--log-level', 'warn'];
-  const proc = spawnNode('gateway', args, {
-    nodeArgs: nodeArgs(profileDir, 'gateway'),
-  });
+  const args = [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--control-token-file', scheduler.tokenFiles.control, '--rate-limit', String(BENCH_RATE_LIMIT), '--log-level', 'warn'];
+  const proc = spawnNode('gateway', args, { nodeArgs: nodeArgs(profileDir, 'gateway') });
   const url = `http://127.0.0.1:${port}`;
+  useApiKey(url, scheduler.apiKey);
   try {
     await waitFor('gateway /readyz', READY_TIMEOUT_MS, async () => ((await request(url, 'GET', '/readyz', undefined, 2000)).status === 200 ? true : undefined));
     return { proc, url };

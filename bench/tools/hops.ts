@@ -16,7 +16,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
-import { putFunction } from '../lib/http.js';
+import { authHeaders, putFunction } from '../lib/http.js';
 import { startStack } from '../lib/stack.js';
 import { median } from '../lib/stats.js';
 
@@ -31,7 +31,8 @@ interface Mark {
 
 function post(agent: http.Agent, url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+    const headers = { 'content-type': 'application/json', ...authHeaders(new URL(url).origin) };
+    const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });

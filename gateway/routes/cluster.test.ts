@@ -9,7 +9,7 @@ let control: FakeControlClient;
 
 function build(overrides: Parameters<typeof createFakeControlClient>[0] = {}, readyTimeoutMs?: number): void {
   control = createFakeControlClient(overrides);
-  app = buildApp({ control, ...(readyTimeoutMs !== undefined && { readyTimeoutMs }) });
+  app = buildApp({ control, auth: 'off', ...(readyTimeoutMs !== undefined && { readyTimeoutMs }) });
 }
 
 afterEach(async () => {

@@ -18,13 +18,14 @@ export interface ClusterRoutesOptions {
 }
 
 export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { control, readyTimeoutMs }) => {
-  app.get('/v1/workers', { schema: { querystring: EmptyQuery } }, async () => ({ workers: await control.listWorkers() }));
+  app.get('/v1/workers', { config: { access: 'cluster:read' }, schema: { querystring: EmptyQuery } }, async () => ({ workers: await control.listWorkers() }));
 
-  app.get('/v1/stats', { schema: { querystring: EmptyQuery } }, async () => control.stats());
+  app.get('/v1/stats', { config: { access: 'cluster:read' }, schema: { querystring: EmptyQuery } }, async () => control.stats());
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // The probes are open: a load balancer or supervisor holds no API key.
+  app.get('/healthz', { config: { access: 'open' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (request) => {
+  app.get('/readyz', { config: { access: 'open' } }, async (request) => {
     try {
       await control.ping(readyTimeoutMs);
     } catch (err) {

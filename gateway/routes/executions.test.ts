@@ -118,6 +118,19 @@ describe('logs and cancel', () => {
     expect(control.callsTo('cancelExecution')).toEqual([['ex_1'], ['ex_1']]);
   });
 
+  it('a cancel body with any field is 400 VALIDATION_ERROR naming it, and cancels nothing', async () => {
+    build();
+    const res = await app.inject({ method: 'POST', url: '/v1/executions/ex_1/cancel', payload: { reason: 'x' } });
+    expect(res.statusCode).toBe(400);
+    expect(err(res).code).toBe('VALIDATION_ERROR');
+    expect(JSON.stringify(err(res).details)).toContain('body.reason');
+    for (const payload of ['[]', '"x"', '1']) {
+      const other = await app.inject({ method: 'POST', url: '/v1/executions/ex_1/cancel', headers: { 'content-type': 'application/json' }, payload });
+      expect(other.statusCode, payload).toBe(400);
+    }
+    expect(control.callsTo('cancelExecution')).toEqual([]);
+  });
+
   it('EXECUTION_FINISHED from the client is 409', async () => {
     build({ cancelExecution: async (id) => Promise.reject(new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished`, { status: 'succeeded' })) });
     const res = await app.inject({ method: 'POST', url: '/v1/executions/ex_1/cancel' });

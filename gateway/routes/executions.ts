@@ -4,40 +4,73 @@
  * Execution ids in paths are checked by the app's onRequest guard; the `function` filter of
  * the list is checked here with the same rule as a function name in a path (INVALID_NAME).
  * The records are the scheduler's, returned as they are: the gateway never edits an execution.
+ *
+ * A key limited to some functions lists only their executions, and any other execution is
+ * EXECUTION_NOT_FOUND to it (404, exactly as for an id that does not exist: it learns nothing
+ * about other functions' executions, not even that they exist). That is checked before a
+ * long-poll waits, logs are read or a cancel happens.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { executionNotFound } from '../../common/errors.js';
 import { assertFunctionName } from '../../common/names.js';
+import { mayUseFunction } from '../access.js';
+import { forbidden, principalOf } from '../auth.js';
 import type { ControlClient } from '../control-client.js';
-import { DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
+import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
 
 export interface ExecutionRoutesOptions {
   control: ControlClient;
 }
 
 export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { control }) => {
-  app.get('/v1/executions', { schema: { querystring: ListExecutionsQuery } }, async (request) => {
+  /** For a function-limited key: 404 unless the execution is one of its functions'. */
+  const checkVisible = async (request: FastifyRequest, id: string): Promise<void> => {
+    const p = principalOf(request);
+    if (p.functions === null) return;
+    const e = await control.getExecution(id, 0);
+    if (!mayUseFunction(p, e.function)) throw executionNotFound(id);
+  };
+
+  app.get('/v1/executions', { config: { access: 'executions:read' }, schema: { querystring: ListExecutionsQuery } }, async (request) => {
     const { function: fn, status, limit, cursor } = request.query;
-    if (fn !== undefined) assertFunctionName(fn);
+    const p = principalOf(request);
+    if (fn !== undefined) {
+      assertFunctionName(fn);
+      if (!mayUseFunction(p, fn)) throw forbidden();
+    }
     const page = await control.listExecutions({
       ...(fn !== undefined && { function: fn }),
       ...(status !== undefined && { status }),
       limit: limit ?? DEFAULT_LIST_LIMIT,
       ...(cursor !== undefined && { cursor }),
+      ...(p.functions !== null && { functions: p.functions }),
     });
     return { executions: page.executions, nextCursor: page.nextCursor ?? null };
   });
 
-  app.get('/v1/executions/:id', { schema: { params: IdParams, querystring: GetExecutionQuery } }, async (request, reply) => {
-    const execution = await control.getExecution(request.params.id, request.query.waitMs ?? 0);
+  app.get('/v1/executions/:id', { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: GetExecutionQuery } }, async (request, reply) => {
+    const { id } = request.params;
+    const waitMs = request.query.waitMs ?? 0;
+    // Before a long-poll, so its timing cannot tell when another function's execution ends.
+    if (waitMs > 0) await checkVisible(request, id);
+    const execution = await control.getExecution(id, waitMs);
+    if (!mayUseFunction(principalOf(request), execution.function)) throw executionNotFound(id);
     return reply.type('application/json; charset=utf-8').send(execution.json);
   });
 
-  app.get('/v1/executions/:id/logs', { schema: { params: IdParams, querystring: EmptyQuery } }, async (request) =>
-    control.getLogs(request.params.id),
-  );
+  app.get('/v1/executions/:id/logs', { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: EmptyQuery } }, async (request) => {
+    await checkVisible(request, request.params.id);
+    return control.getLogs(request.params.id);
+  });
 
-  // A cancel takes no body; one that is sent (e.g. `{}`) is parsed as JSON and ignored.
-  app.post('/v1/executions/:id/cancel', { schema: { params: IdParams, querystring: EmptyQuery } }, async (request) =>
-    control.cancelExecution(request.params.id),
+  // A cancel takes no body; `{}` is accepted, any field in it is VALIDATION_ERROR.
+  app.post(
+    '/v1/executions/:id/cancel',
+    { config: { access: 'executions:cancel' }, schema: { params: IdParams, querystring: EmptyQuery, body: CancelBody } },
+    async (request) => {
+      await checkVisible(request, request.params.id);
+      return control.cancelExecution(request.params.id);
+    },
   );
 };

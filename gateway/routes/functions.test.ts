@@ -197,6 +197,15 @@ describe('PUT /v1/functions/:name', () => {
     expect(control.calls).toHaveLength(0);
   });
 
+  it('a spec nested deeper than 512 levels is 400 VALIDATION_ERROR, never a 500', async () => {
+    build();
+    const deep = `{"code":"x","env":${'{"A":'.repeat(100_000)}"v"${'}'.repeat(100_000)}}`;
+    const res = await app.inject({ method: 'PUT', url: '/v1/functions/hello', headers: { 'content-type': 'application/json' }, payload: deep });
+    expect(res.statusCode).toBe(400);
+    expect(err(res)).toMatchObject({ code: 'VALIDATION_ERROR', details: { errors: [{ field: 'body' }] } });
+    expect(control.calls).toHaveLength(0);
+  });
+
   it('INVALID_CODE from the client is 400', async () => {
     build({ putFunction: async () => Promise.reject(new TaskForgeError('INVALID_CODE', "module has no export 'default'")) });
     const res = await app.inject({ method: 'PUT', url: '/v1/functions/hello', payload: { code: 'let x' } });

@@ -5,12 +5,19 @@
  * the scheduler unchanged: defaults, versioning and the code check (INVALID_CODE) are the
  * scheduler's, so a spec sent over gRPC by any other client gets the same treatment.
  * Nothing here may reach the control client before the name and the spec have been checked.
+ *
+ * Keys: writes need `functions:write`, reads `functions:read` (access.ts). A key limited to some
+ * functions sees only those in the list; `env` values go only to admin and deploy keys, the
+ * others get the names with null values.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../../common/api-keys.js';
 import { TaskForgeError } from '../../common/errors.js';
 import { assertFunctionName } from '../../common/names.js';
-import { LIMITS } from '../../common/records.js';
+import { LIMITS, type FunctionInfo } from '../../common/records.js';
+import { mayUseFunction, maySeeEnv } from '../access.js';
+import { forbidden, principalOf } from '../auth.js';
 import type { ControlClient } from '../control-client.js';
 import { validationError } from '../errors.js';
 import { CreateFunctionBody, EmptyQuery, FunctionSpecBody, GetFunctionQuery, NameParams } from '../schemas.js';
@@ -39,10 +46,21 @@ async function rejectOversizedCode(request: FastifyRequest): Promise<void> {
   }
 }
 
-/** POST carries the name in the body; its form is INVALID_NAME, like a name in a path. */
+/**
+ * POST carries the name in the body; its form is INVALID_NAME, like a name in a path, and a
+ * function-limited key may name only its own, like in a path.
+ */
 async function checkBodyName(request: FastifyRequest): Promise<void> {
   const name = bodyField(request.body, 'name');
-  if (typeof name === 'string') assertFunctionName(name);
+  if (typeof name !== 'string') return;
+  assertFunctionName(name);
+  if (!mayUseFunction(principalOf(request), name)) throw forbidden();
+}
+
+/** FunctionInfo as this key may see it: env values only for the keys that can set them. */
+function view(p: Principal, info: FunctionInfo): FunctionInfo | (Omit<FunctionInfo, 'env'> & { env: Record<string, null> }) {
+  if (maySeeEnv(p)) return info;
+  return { ...info, env: Object.fromEntries(Object.keys(info.env ?? {}).map((k) => [k, null])) };
 }
 
 /** The env total is not expressible in JSON Schema. Keys and values count in UTF-8 bytes. */
@@ -60,7 +78,12 @@ const functionUrl = (name: string): string => `/v1/functions/${name}`;
 export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = async (app, { control, bodyLimit }) => {
   app.post(
     '/v1/functions',
-    { bodyLimit, schema: { body: CreateFunctionBody, querystring: EmptyQuery }, preValidation: [rejectOversizedCode, checkBodyName] },
+    {
+      bodyLimit,
+      config: { access: 'functions:write' },
+      schema: { body: CreateFunctionBody, querystring: EmptyQuery },
+      preValidation: [rejectOversizedCode, checkBodyName],
+    },
     async (request, reply) => {
       const { name, ...spec } = request.body;
       checkEnvSize(spec.env);
@@ -73,7 +96,12 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
 
   app.put(
     '/v1/functions/:name',
-    { bodyLimit, schema: { params: NameParams, body: FunctionSpecBody, querystring: EmptyQuery }, preValidation: [rejectOversizedCode] },
+    {
+      bodyLimit,
+      config: { access: 'functions:write' },
+      schema: { params: NameParams, body: FunctionSpecBody, querystring: EmptyQuery },
+      preValidation: [rejectOversizedCode],
+    },
     async (request, reply) => {
       const { name: bodyName, ...spec } = request.body;
       const { name } = request.params;
@@ -87,17 +115,22 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     },
   );
 
-  app.get('/v1/functions', { schema: { querystring: EmptyQuery } }, async () => ({ functions: await control.listFunctions() }));
+  app.get('/v1/functions', { config: { access: 'functions:read' }, schema: { querystring: EmptyQuery } }, async (request) => {
+    const p = principalOf(request);
+    const all = await control.listFunctions();
+    return { functions: all.filter((f) => mayUseFunction(p, f.name)).map((f) => view(p, f)) };
+  });
 
-  app.get('/v1/functions/:name', { schema: { params: NameParams, querystring: GetFunctionQuery } }, async (request) =>
-    control.getFunction(request.params.name, request.query.include === 'code'),
+  app.get('/v1/functions/:name', { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: GetFunctionQuery } }, async (request) =>
+    view(principalOf(request), await control.getFunction(request.params.name, request.query.include === 'code')),
   );
 
-  app.get('/v1/functions/:name/versions', { schema: { params: NameParams, querystring: EmptyQuery } }, async (request) => ({
-    versions: await control.listVersions(request.params.name),
-  }));
+  app.get('/v1/functions/:name/versions', { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: EmptyQuery } }, async (request) => {
+    const p = principalOf(request);
+    return { versions: (await control.listVersions(request.params.name)).map((v) => view(p, v)) };
+  });
 
-  app.delete('/v1/functions/:name', { schema: { params: NameParams, querystring: EmptyQuery } }, async (request, reply) => {
+  app.delete('/v1/functions/:name', { config: { access: 'functions:write' }, schema: { params: NameParams, querystring: EmptyQuery } }, async (request, reply) => {
     await control.deleteFunction(request.params.name);
     return reply.code(204).send();
   });

@@ -73,6 +73,19 @@ describe('POST /v1/functions/:name/invoke — async', () => {
     expect(control.calls).toHaveLength(0);
   });
 
+  it('an event nested deeper than 512 levels is 400 VALIDATION_ERROR, never a 500, and does not invoke', async () => {
+    build();
+    const json = { 'content-type': 'application/json' };
+    const limit = await app.inject({ method: 'POST', url: URL_, headers: json, payload: '['.repeat(512) + ']'.repeat(512) });
+    expect(limit.statusCode).toBe(202);
+    for (const payload of ['['.repeat(513) + ']'.repeat(513), '['.repeat(100_000) + ']'.repeat(100_000), '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)]) {
+      const res = await app.inject({ method: 'POST', url: URL_, headers: json, payload });
+      expect(res.statusCode).toBe(400);
+      expect(err(res)).toMatchObject({ code: 'VALIDATION_ERROR', details: { errors: [{ field: 'body' }], maxDepth: 512 } });
+    }
+    expect(control.callsTo('invoke')).toHaveLength(1);
+  });
+
   it('a non-JSON body is 415', async () => {
     build();
     const res = await app.inject({ method: 'POST', url: URL_, headers: { 'content-type': 'text/plain' }, payload: 'hello' });

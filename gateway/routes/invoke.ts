@@ -40,7 +40,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
 
   app.post(
     '/v1/functions/:name/invoke',
-    { bodyLimit, schema: { params: NameParams, querystring: InvokeQuery, headers: InvokeHeaders } },
+    { bodyLimit, config: { access: 'invoke' }, schema: { params: NameParams, querystring: InvokeQuery, headers: InvokeHeaders } },
     async (request, reply) => {
       hopTrace.mark('G1 gateway route');
       const mode = request.query.mode ?? 'async';

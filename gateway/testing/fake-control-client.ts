@@ -4,9 +4,10 @@
  * records unless a test overrides a method. It has no scheduler logic and must never be used
  * outside tests.
  */
+import type { ApiKeyInfo, KeyScope, Principal } from '../../common/api-keys.js';
 import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app.js';
+import { buildApp, type GatewayAppOptions } from '../app.js';
 import { toExecutionText, type ControlClient } from '../control-client.js';
 import { T0, sampleExecution, sampleFunction } from '../../common/testing/records.js';
 
@@ -19,8 +20,29 @@ export interface RecordedCall {
 
 export type FakeControlClient = ControlClient & { calls: RecordedCall[]; callsTo(method: keyof ControlClient): unknown[][] };
 
+/** A well-formed key (`tfk_<id>_<secret>`) for tests; `tag` is padded into a 12-character id. */
+export const testKey = (tag: string): string => `tfk_${tag.padEnd(12, '0').slice(0, 12)}_${'s'.repeat(40)}`;
 
+/** A principal, as the scheduler would answer for a key. */
+export const testPrincipal = (id: string, scopes: KeyScope[], functions: string[] | null = null): Principal => ({ id, name: `${id} key`, scopes, functions });
 
+/**
+ * An authenticate() that knows exactly these keys (key text → principal), like the scheduler
+ * would answer; anything else is not a key.
+ */
+export const knownKeys =
+  (keys: Record<string, Principal>): ControlClient['authenticate'] =>
+  async (key) =>
+    Object.prototype.hasOwnProperty.call(keys, key) ? keys[key]! : null;
+
+export const sampleKey = (over: Partial<ApiKeyInfo> = {}): ApiKeyInfo => ({
+  id: 'AbCdEf123456',
+  name: 'ci',
+  scopes: ['deploy'],
+  functions: null,
+  createdAt: T0,
+  ...over,
+});
 
 export const sampleWorker = (): WorkerInfo => ({
   id: 'w_1',
@@ -59,6 +81,10 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     cancelExecution: async (id) => sampleExecution({ id, status: 'cancelled' }),
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),
+    authenticate: async () => null,
+    createKey: async (args) => ({ ...sampleKey({ name: args.name, scopes: args.scopes as KeyScope[], functions: args.functions && [...args.functions] }), key: testKey('AbCdEf123456') }),
+    listKeys: async () => [sampleKey()],
+    deleteKey: async () => undefined,
     ping: async () => undefined,
     close: () => undefined,
   };
@@ -77,8 +103,15 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
   });
 }
 
-/** A gateway app over a fresh fake client, for route tests (close the app after each test). */
-export function buildTestApp(overrides: Partial<ControlClient> = {}): { app: FastifyInstance; control: FakeControlClient } {
+/**
+ * A gateway app over a fresh fake client, for route tests (close the app after each test). Auth
+ * is off unless `app` says otherwise: these tests are about the routes; auth.test.ts and
+ * routes/keys.test.ts test the real hook.
+ */
+export function buildTestApp(
+  overrides: Partial<ControlClient> = {},
+  app: Omit<GatewayAppOptions, 'control'> = { auth: 'off' },
+): { app: FastifyInstance; control: FakeControlClient } {
   const control = createFakeControlClient(overrides);
-  return { app: buildApp({ control }), control };
+  return { app: buildApp({ ...app, control }), control };
 }

@@ -13,16 +13,16 @@ export interface AtomicWriteOptions {
   fsync: boolean;
   fs?: StoreFs;
   /**
+   * Permission bits of the new file (e.g. 0o600 for a secret). Set when the temp file is created,
+   * so the content is never readable by others, not even between the write and the rename.
+   */
+  mode?: number;
+  /**
    * How to fsync the directory after the rename (only with `fsync`). Defaults to syncing it
    * right here; a caller that batches writes passes a shared syncer, or `null` to sync the
    * directory itself once for the whole batch.
    */
   syncDir?: ((dir: string) => Promise<void>) | null;
-  /**
-   * Permission bits of the new file (before the umask), set when the temp file is created, so a
-   * secret is never readable by others even for a moment. Default 0o666 & ~umask.
-   */
-  mode?: number;
 }
 
 export const TEMP_PREFIX = '.';

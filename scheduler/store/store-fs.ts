@@ -21,7 +21,7 @@ export interface StoreFileHandle {
 }
 
 export interface StoreFs {
-  /** `mode` applies when the file is created (e.g. 0o600 for secrets). */
+  /** `mode`: permission bits of a file it creates (before the umask); default 0o666. */
   open(path: string, flags: string, mode?: number): Promise<StoreFileHandle>;
   readFile(path: string, encoding: 'utf8'): Promise<string>;
   /**

@@ -138,11 +138,15 @@ async function stop(c, graceMs = 40_000) {
   clearTimeout(timer);
 }
 
+/** The admin API key, read from the data dir once the scheduler has made it. */
+let apiKey = '';
+
 async function http(base, method, path, body) {
-  const init = { method };
+  const headers = { authorization: `Bearer ${apiKey}` };
+  const init = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
   try {
     const res = await fetch(`${base}${path}`, init);
@@ -211,6 +215,7 @@ async function main() {
   // Wired like `taskforge dev`: the tokens the scheduler wrote into its data dir.
   const joinTokenFile = join(dataDir, 'join.token');
   const controlTokenFile = join(dataDir, 'control.token');
+  apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
   const events = watchEvents(address, readFileSync(controlTokenFile, 'utf8').trim());
   const gateway = component('gateway', ['gateway', '--port', String(httpPort), '--scheduler', address, '--control-token-file', controlTokenFile, '--log-level', 'info'], /"msg":"gateway listening"/);
   await gateway.ready;

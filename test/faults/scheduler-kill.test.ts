@@ -14,6 +14,7 @@ import { silentLogger } from '../../common/logger.js';
 import type { AttemptRecord, Execution } from '../../common/records.js';
 import { startGateway, type RunningGateway } from '../../gateway/main.js';
 import { freePort, http, mapLimit, startSchedulerProcess, startWorkerProcess, tokenFiles, type ComponentProcess } from '../helpers/processes.js';
+import { readAdminKey } from '../helpers/stack.js';
 
 const WORK = 'export default async (e, ctx) => { await new Promise((r) => setTimeout(r, 5 + (e.i % 4) * 15)); return { i: e.i, attempt: ctx.attempt } }';
 const TOTAL = 500;
@@ -41,7 +42,8 @@ describe('scheduler killed while accepting and running', () => {
     const controlToken = readTokenFile(tokenFiles(dataDir).control);
     gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: address, logger: silentLogger, client: { controlToken } });
     const base = `http://127.0.0.1:${gateway.port}`;
-    expect((await http(base, 'PUT', '/v1/functions/work', { code: WORK })).status).toBe(201);
+    const key = await readAdminKey(dataDir);
+    expect((await http(base, 'PUT', '/v1/functions/work', { code: WORK }, key)).status).toBe(201);
 
     const accepted = new Map<string, number>();
     const refused = new Map<number, number>();
@@ -59,7 +61,7 @@ describe('scheduler killed while accepting and running', () => {
       async (i) => {
         // A client retries an invoke that was not accepted; only a 202 counts as accepted.
         for (;;) {
-          const r = await http(base, 'POST', '/v1/functions/work/invoke', { i });
+          const r = await http(base, 'POST', '/v1/functions/work/invoke', { i }, key);
           if (r.status === 202) {
             accepted.set(r.body.executionId, i);
             if (accepted.size === KILL_AFTER && !killed) {
@@ -84,7 +86,7 @@ describe('scheduler killed while accepting and running', () => {
     const finals = await mapLimit([...accepted.keys()], 32, async (id) => {
       const end = Date.now() + 40_000;
       for (;;) {
-        const r = await http(base, 'GET', `/v1/executions/${id}?waitMs=10000`);
+        const r = await http(base, 'GET', `/v1/executions/${id}?waitMs=10000`, undefined, key);
         if (r.status === 200 && ['succeeded', 'failed', 'timed_out', 'cancelled'].includes(r.body.status)) return r.body as Execution;
         expect(r.status, `202 id ${id} answered ${r.status}`).not.toBe(404);
         if (Date.now() > end) throw new Error(`${id} is still ${r.body?.status ?? r.status}`);
@@ -102,7 +104,7 @@ describe('scheduler killed while accepting and running', () => {
       expect(attempts[attempts.length - 1]).toMatchObject({ attempt: rec.attempt, errorCode: null });
       expect(attempts.every((a) => a.finishedAt !== null)).toBe(true);
     }
-    const stats = await http(base, 'GET', '/v1/stats');
+    const stats = await http(base, 'GET', '/v1/stats', undefined, key);
     expect(stats.body.executions).toMatchObject({ queued: 0, running: 0 });
 
     // What the API answered is what is on disk once the scheduler stops cleanly.

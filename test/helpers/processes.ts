@@ -111,12 +111,13 @@ export interface HttpReply {
   body: any;
 }
 
-/** One HTTP call with a JSON body; a refused connection is status 0. */
-export async function http(base: string, method: string, path: string, body?: unknown): Promise<HttpReply> {
-  const init: RequestInit = { method };
+/** One HTTP call with a JSON body and, when given, an API key; a refused connection is status 0. */
+export async function http(base: string, method: string, path: string, body?: unknown, key?: string): Promise<HttpReply> {
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  const init: RequestInit = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
   let res: Response;
   try {

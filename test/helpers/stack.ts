@@ -1,12 +1,14 @@
 /**
  * A real TaskForge stack for integration tests: the scheduler and gateway in this process on
  * port 0 (real gRPC and HTTP servers), each worker a real `taskforge worker` child process,
- * and a temp data dir per stack. Nothing here is a fake.
+ * and a temp data dir per stack. Nothing here is a fake: auth is on, and `request` sends the
+ * admin key the scheduler wrote to `<data-dir>/admin.key` at its first start (`requestAs` sends
+ * another key, or none).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTokenFile } from '../../common/grpc-auth.js';
@@ -26,15 +28,22 @@ export interface WorkerProcess {
   output: () => string;
 }
 
+export type Reply = { status: number; body: any; headers: Headers };
+
 export interface Stack {
   url: string;
   dataDir: string;
+  /** The admin key from `<data-dir>/admin.key`. */
+  adminKey: string;
   scheduler: SchedulerHandle;
   gatewayPort: number;
   workers: WorkerProcess[];
   startWorker(opts?: WorkerStartOptions): Promise<WorkerProcess>;
   restartScheduler(opts?: SchedulerOptionsInput): Promise<void>;
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  /** An HTTP call with the admin key. */
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** An HTTP call with `key` (null: no authorization header). */
+  requestAs(key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -51,7 +60,14 @@ export interface StackOptions {
   workers?: number;
   capacity?: number;
   scheduler?: SchedulerOptionsInput;
+  /** Requests per second per key at the gateway (its default when absent). */
+  rateLimit?: number;
   dataDir?: string;
+}
+
+/** The admin key a scheduler wrote at its first start into `dataDir`. */
+export async function readAdminKey(dataDir: string): Promise<string> {
+  return (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
 }
 
 let counter = 0;
@@ -61,9 +77,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'taskforge-test-')));
   const schedOpts: SchedulerOptionsInput = { port: 0, dataDir, heartbeatIntervalMs: 200, ...opts.scheduler };
   let scheduler = await startScheduler(schedOpts);
+  const adminKey = await readAdminKey(dataDir);
   // Wired like `taskforge dev`: the gateway and workers use the tokens the scheduler wrote.
   const gatewayFor = (s: SchedulerHandle) =>
-    startGateway({ port: 0, host: '127.0.0.1', scheduler: s.address, logger: silentLogger, client: { controlToken: readTokenFile(s.tokenFiles.control) } });
+    startGateway({
+      port: 0,
+      host: '127.0.0.1',
+      scheduler: s.address,
+      logger: silentLogger,
+      client: { controlToken: readTokenFile(s.tokenFiles.control) },
+      ...(opts.rateLimit !== undefined && { app: { rateLimit: opts.rateLimit } }),
+    });
   let gateway = await gatewayFor(scheduler);
   const workers: WorkerProcess[] = [];
 
@@ -107,6 +131,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return `http://127.0.0.1:${gateway.port}`;
     },
     dataDir,
+    adminKey,
     get scheduler() {
       return scheduler;
     },
@@ -122,8 +147,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await gateway.close();
       gateway = await gatewayFor(scheduler);
     },
-    async request(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
+    request(method, path, body, headers = {}) {
+      return stack.requestAs(adminKey, method, path, body, headers);
+    },
+    async requestAs(key, method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...(key !== null && { authorization: `Bearer ${key}` }), ...headers } };
       if (body !== undefined) {
         init.body = typeof body === 'string' ? body : JSON.stringify(body);
         (init.headers as Record<string, string>)['content-type'] ??= 'application/json';

@@ -92,20 +92,33 @@ describe('invoke', () => {
     expect(missing.body.error.code).toBe('FUNCTION_NOT_FOUND');
   });
 
-  it('idempotency-key returns the first execution instead of starting another', async () => {
+  it('idempotency-key with the same body returns the first execution instead of starting another', async () => {
     stack = await startStack();
     await stack.request('PUT', '/v1/functions/echo', fn(ECHO));
     const h = { 'idempotency-key': 'order-42' };
     const [a, b] = await Promise.all([
       stack.request('POST', '/v1/functions/echo/invoke', { n: 1 }, h),
-      stack.request('POST', '/v1/functions/echo/invoke', { n: 2 }, h),
+      stack.request('POST', '/v1/functions/echo/invoke', { n: 1 }, h),
     ]);
     expect(a.body.executionId).toBe(b.body.executionId);
-    const c = await stack.request('POST', '/v1/functions/echo/invoke?mode=sync', { n: 3 }, h);
+    const c = await stack.request('POST', '/v1/functions/echo/invoke?mode=sync', '{ "n": 1 }', h);
     expect(c.body.id).toBe(a.body.executionId);
     expect(c.body.idempotencyKey).toBe('order-42');
     const list = await stack.request('GET', '/v1/executions?function=echo');
     expect(list.body.executions).toHaveLength(1);
+  });
+
+  it('idempotency-key reused with a different body is 422 IDEMPOTENCY_MISMATCH and starts nothing', async () => {
+    stack = await startStack();
+    await stack.request('PUT', '/v1/functions/echo', fn(ECHO));
+    const h = { 'idempotency-key': 'order-43' };
+    const first = await stack.request('POST', '/v1/functions/echo/invoke', { n: 1 }, h);
+    expect(first.status).toBe(202);
+    const other = await stack.request('POST', '/v1/functions/echo/invoke', { n: 2 }, h);
+    expect(other.status).toBe(422);
+    expect(other.body).toMatchObject({ error: { code: 'IDEMPOTENCY_MISMATCH', details: { idempotencyKey: 'order-43' } } });
+    const list = await stack.request('GET', '/v1/executions?function=echo');
+    expect(list.body.executions.map((e: { id: string }) => e.id)).toEqual([first.body.executionId]);
   });
 
   it('long-poll answers with the current state after waitMs when not terminal', async () => {

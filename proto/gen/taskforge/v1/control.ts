@@ -81,6 +81,8 @@ export interface ExecutionReply {
   executionId: string;
   status: string;
   executionJson: string;
+  /** The execution's function: a key limited to some functions may read only theirs. */
+  function: string;
 }
 
 export interface GetExecutionRequest {
@@ -93,6 +95,32 @@ export interface ListExecutionsRequest {
   status: string;
   limit: number;
   cursor: string;
+  /** Non-empty: only executions of these functions (the caller's key is limited to them). */
+  functions: string[];
+}
+
+export interface CreateKeyRequest {
+  name: string;
+  /** "admin", "deploy", "invoke", "read". */
+  scopes: string[];
+  /** true: the key may touch only `functions` (and their executions). */
+  restrictFunctions: boolean;
+  functions: string[];
+}
+
+export interface AuthenticateRequest {
+  /** The key exactly as presented (`tfk_<id>_<secret>`). */
+  key: string;
+}
+
+/** `ok` false means "no such key", whatever was wrong with it: never which part. */
+export interface AuthenticateResponse {
+  ok: boolean;
+  keyId: string;
+  name: string;
+  scopes: string[];
+  restrictFunctions: boolean;
+  functions: string[];
 }
 
 export interface WatchRequest {
@@ -970,7 +998,7 @@ export const InvokeResponse: MessageFns<InvokeResponse> = {
 };
 
 function createBaseExecutionReply(): ExecutionReply {
-  return { executionId: "", status: "", executionJson: "" };
+  return { executionId: "", status: "", executionJson: "", function: "" };
 }
 
 export const ExecutionReply: MessageFns<ExecutionReply> = {
@@ -983,6 +1011,9 @@ export const ExecutionReply: MessageFns<ExecutionReply> = {
     }
     if (message.executionJson !== "") {
       writer.uint32(26).string(message.executionJson);
+    }
+    if (message.function !== "") {
+      writer.uint32(34).string(message.function);
     }
     return writer;
   },
@@ -1024,6 +1055,14 @@ export const ExecutionReply: MessageFns<ExecutionReply> = {
             message.executionJson = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.function = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1049,6 +1088,7 @@ export const ExecutionReply: MessageFns<ExecutionReply> = {
         : isSet(object.execution_json)
         ? globalThis.String(object.execution_json)
         : "",
+      function: isSet(object.function) ? globalThis.String(object.function) : "",
     };
   },
 
@@ -1063,6 +1103,9 @@ export const ExecutionReply: MessageFns<ExecutionReply> = {
     if (message.executionJson !== "") {
       obj.executionJson = message.executionJson;
     }
+    if (message.function !== "") {
+      obj.function = message.function;
+    }
     return obj;
   },
 
@@ -1074,6 +1117,7 @@ export const ExecutionReply: MessageFns<ExecutionReply> = {
     message.executionId = object.executionId ?? "";
     message.status = object.status ?? "";
     message.executionJson = object.executionJson ?? "";
+    message.function = object.function ?? "";
     return message;
   },
 };
@@ -1168,7 +1212,7 @@ export const GetExecutionRequest: MessageFns<GetExecutionRequest> = {
 };
 
 function createBaseListExecutionsRequest(): ListExecutionsRequest {
-  return { function: "", status: "", limit: 0, cursor: "" };
+  return { function: "", status: "", limit: 0, cursor: "", functions: [] };
 }
 
 export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
@@ -1184,6 +1228,9 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     }
     if (message.cursor !== "") {
       writer.uint32(34).string(message.cursor);
+    }
+    for (const v of message.functions) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -1233,6 +1280,14 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
             message.cursor = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.functions.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1251,6 +1306,9 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
       status: isSet(object.status) ? globalThis.String(object.status) : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
       cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      functions: globalThis.Array.isArray(object?.functions)
+        ? object.functions.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1268,6 +1326,9 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     if (message.cursor !== "") {
       obj.cursor = message.cursor;
     }
+    if (message.functions?.length) {
+      obj.functions = message.functions;
+    }
     return obj;
   },
 
@@ -1280,6 +1341,356 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     message.status = object.status ?? "";
     message.limit = object.limit ?? 0;
     message.cursor = object.cursor ?? "";
+    message.functions = object.functions?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCreateKeyRequest(): CreateKeyRequest {
+  return { name: "", scopes: [], restrictFunctions: false, functions: [] };
+}
+
+export const CreateKeyRequest: MessageFns<CreateKeyRequest> = {
+  encode(message: CreateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.scopes) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.restrictFunctions !== false) {
+      writer.uint32(24).bool(message.restrictFunctions);
+    }
+    for (const v of message.functions) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopes.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.restrictFunctions = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.functions.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateKeyRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => globalThis.String(e)) : [],
+      restrictFunctions: isSet(object.restrictFunctions)
+        ? globalThis.Boolean(object.restrictFunctions)
+        : isSet(object.restrict_functions)
+        ? globalThis.Boolean(object.restrict_functions)
+        : false,
+      functions: globalThis.Array.isArray(object?.functions)
+        ? object.functions.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CreateKeyRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes;
+    }
+    if (message.restrictFunctions !== false) {
+      obj.restrictFunctions = message.restrictFunctions;
+    }
+    if (message.functions?.length) {
+      obj.functions = message.functions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateKeyRequest>, I>>(base?: I): CreateKeyRequest {
+    return CreateKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateKeyRequest>, I>>(object: I): CreateKeyRequest {
+    const message = createBaseCreateKeyRequest();
+    message.name = object.name ?? "";
+    message.scopes = object.scopes?.map((e) => e) || [];
+    message.restrictFunctions = object.restrictFunctions ?? false;
+    message.functions = object.functions?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseAuthenticateRequest(): AuthenticateRequest {
+  return { key: "" };
+}
+
+export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
+  encode(message: AuthenticateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateRequest {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
+
+  toJSON(message: AuthenticateRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateRequest>, I>>(base?: I): AuthenticateRequest {
+    return AuthenticateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateRequest>, I>>(object: I): AuthenticateRequest {
+    const message = createBaseAuthenticateRequest();
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseAuthenticateResponse(): AuthenticateResponse {
+  return { ok: false, keyId: "", name: "", scopes: [], restrictFunctions: false, functions: [] };
+}
+
+export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
+  encode(message: AuthenticateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(18).string(message.keyId);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    for (const v of message.scopes) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.restrictFunctions !== false) {
+      writer.uint32(40).bool(message.restrictFunctions);
+    }
+    for (const v of message.functions) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scopes.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.restrictFunctions = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.functions.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateResponse {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => globalThis.String(e)) : [],
+      restrictFunctions: isSet(object.restrictFunctions)
+        ? globalThis.Boolean(object.restrictFunctions)
+        : isSet(object.restrict_functions)
+        ? globalThis.Boolean(object.restrict_functions)
+        : false,
+      functions: globalThis.Array.isArray(object?.functions)
+        ? object.functions.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AuthenticateResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes;
+    }
+    if (message.restrictFunctions !== false) {
+      obj.restrictFunctions = message.restrictFunctions;
+    }
+    if (message.functions?.length) {
+      obj.functions = message.functions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateResponse>, I>>(base?: I): AuthenticateResponse {
+    return AuthenticateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateResponse>, I>>(object: I): AuthenticateResponse {
+    const message = createBaseAuthenticateResponse();
+    message.ok = object.ok ?? false;
+    message.keyId = object.keyId ?? "";
+    message.name = object.name ?? "";
+    message.scopes = object.scopes?.map((e) => e) || [];
+    message.restrictFunctions = object.restrictFunctions ?? false;
+    message.functions = object.functions?.map((e) => e) || [];
     return message;
   },
 };
@@ -1988,6 +2399,49 @@ export const ControlServiceService = {
     responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
+  /**
+   * API keys (docs/API.md, "Authentication and keys"). The scheduler keeps them, hashed, with
+   * its data; a gateway asks it about every key it is shown and may cache the answer for 1 s.
+   * CreateKey answers the key record with its `key`, the only time the secret leaves the
+   * scheduler; ListKeys answers `{ "keys": [...] }` without secrets.
+   */
+  createKey: {
+    path: "/taskforge.v1.ControlService/CreateKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateKeyRequest): Buffer => Buffer.from(CreateKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateKeyRequest => CreateKeyRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  listKeys: {
+    path: "/taskforge.v1.ControlService/ListKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  deleteKey: {
+    path: "/taskforge.v1.ControlService/DeleteKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdRequest): Buffer => Buffer.from(IdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdRequest => IdRequest.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
+  authenticate: {
+    path: "/taskforge.v1.ControlService/Authenticate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuthenticateRequest): Buffer => Buffer.from(AuthenticateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuthenticateRequest => AuthenticateRequest.decode(value),
+    responseSerialize: (value: AuthenticateResponse): Buffer =>
+      Buffer.from(AuthenticateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
+  },
   /** Every execution state change, as it happens. */
   watchEvents: {
     path: "/taskforge.v1.ControlService/WatchEvents" as const,
@@ -2028,6 +2482,16 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listWorkers: handleUnaryCall<Empty, JsonReply>;
   stats: handleUnaryCall<Empty, JsonReply>;
   ping: handleUnaryCall<Empty, Empty>;
+  /**
+   * API keys (docs/API.md, "Authentication and keys"). The scheduler keeps them, hashed, with
+   * its data; a gateway asks it about every key it is shown and may cache the answer for 1 s.
+   * CreateKey answers the key record with its `key`, the only time the secret leaves the
+   * scheduler; ListKeys answers `{ "keys": [...] }` without secrets.
+   */
+  createKey: handleUnaryCall<CreateKeyRequest, JsonReply>;
+  listKeys: handleUnaryCall<Empty, JsonReply>;
+  deleteKey: handleUnaryCall<IdRequest, Empty>;
+  authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
   /** Every execution state change, as it happens. */
   watchEvents: handleServerStreamingCall<WatchRequest, ExecutionEvent>;
   /**

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { KEY_SCOPES, type KeyScope } from '../common/api-keys.js';
+import { ACCESS, allows, maySeeEnv, mayUseFunction, type Access } from './access.js';
+import { testPrincipal } from './testing/fake-control-client.js';
+
+/** The whole matrix of docs/API.md "Scopes", one row per scope. */
+const EXPECTED: Record<KeyScope, Access[]> = {
+  admin: ['functions:write', 'functions:read', 'invoke', 'executions:read', 'executions:cancel', 'cluster:read', 'keys'],
+  deploy: ['functions:write', 'functions:read', 'executions:read', 'cluster:read'],
+  invoke: ['functions:read', 'invoke', 'executions:read', 'executions:cancel'],
+  read: ['functions:read', 'executions:read', 'cluster:read'],
+};
+
+describe('access', () => {
+  it.each(KEY_SCOPES)('scope %s grants exactly its row of the table', (scope) => {
+    const p = testPrincipal('k', [scope]);
+    const granted = ACCESS.filter((a) => a !== 'open' && allows(p, a));
+    expect(granted.sort()).toEqual([...EXPECTED[scope]].sort());
+  });
+
+  it('several scopes grant their union', () => {
+    const p = testPrincipal('k', ['read', 'invoke']);
+    expect(allows(p, 'invoke') && allows(p, 'cluster:read')).toBe(true);
+    expect(allows(p, 'functions:write')).toBe(false);
+  });
+
+  it('open needs nothing; a route that declares nothing is for unrestricted admins only', () => {
+    expect(allows(testPrincipal('k', ['read']), 'open')).toBe(true);
+    expect(allows(testPrincipal('k', ['admin']), undefined)).toBe(true);
+    for (const scope of ['deploy', 'invoke', 'read'] as const) expect(allows(testPrincipal('k', [scope]), undefined)).toBe(false);
+    expect(allows(testPrincipal('k', ['admin'], ['a']), undefined)).toBe(false);
+  });
+
+  it('a function-limited key never gets what is about every function, even as admin', () => {
+    const limited = testPrincipal('k', ['admin'], ['a']);
+    expect(allows(limited, 'keys')).toBe(false);
+    expect(allows(limited, 'cluster:read')).toBe(false);
+    expect(allows(limited, 'invoke')).toBe(true);
+    expect(mayUseFunction(limited, 'a')).toBe(true);
+    expect(mayUseFunction(limited, 'b')).toBe(false);
+    expect(mayUseFunction(testPrincipal('k', ['read']), 'b')).toBe(true);
+  });
+
+  it('env values are for admin and deploy keys', () => {
+    expect(KEY_SCOPES.filter((s) => maySeeEnv(testPrincipal('k', [s])))).toEqual(['admin', 'deploy']);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * What each key scope allows (docs/API.md, "Authentication and keys"). Every route declares its
+ * `access` in its Fastify config; this table says which scopes grant it. Pure, so the whole
+ * matrix is pinned by a table test.
+ *
+ * Fail closed: a route that declares nothing is for unrestricted admin keys only, so a route
+ * added later (`/metrics`, `/2015-03-31/…`) is never open by omission. A key limited to some
+ * functions never gets what is about every function (the cluster's workers and stats, keys).
+ */
+import type { KeyScope, Principal } from '../common/api-keys.js';
+
+export const ACCESS = [
+  /** No key needed: the probes, the API's own description. */
+  'open',
+  'functions:write',
+  'functions:read',
+  'invoke',
+  'executions:read',
+  'executions:cancel',
+  'cluster:read',
+  'keys',
+] as const;
+export type Access = (typeof ACCESS)[number];
+
+const READ: readonly Access[] = ['functions:read', 'executions:read', 'cluster:read'];
+
+export const SCOPE_GRANTS: Readonly<Record<KeyScope, ReadonlySet<Access>>> = Object.freeze({
+  admin: new Set<Access>(ACCESS.filter((a) => a !== 'open')),
+  deploy: new Set<Access>(['functions:write', ...READ]),
+  // Reading functions lets an invoker see what it calls (timeout, version), with env values hidden.
+  invoke: new Set<Access>(['invoke', 'executions:cancel', 'executions:read', 'functions:read']),
+  read: new Set<Access>(READ),
+});
+
+/** Accesses about every function at once: never for a key limited to some. */
+const UNRESTRICTED_ONLY: ReadonlySet<Access> = new Set(['cluster:read', 'keys']);
+
+const isUnrestrictedAdmin = (p: Principal): boolean => p.functions === null && p.scopes.includes('admin');
+
+/** Whether `p` may use a route declaring `access` (undefined: declared nothing → admin only). */
+export function allows(p: Principal, access: Access | undefined): boolean {
+  if (access === 'open') return true;
+  if (access === undefined) return isUnrestrictedAdmin(p);
+  if (p.functions !== null && UNRESTRICTED_ONLY.has(access)) return false;
+  return p.scopes.some((s) => SCOPE_GRANTS[s].has(access));
+}
+
+/** Whether `p` may touch function `name` (and its executions). */
+export const mayUseFunction = (p: Principal, name: string): boolean => p.functions === null || p.functions.includes(name);
+
+/** Function `env` values are for the keys that can set them. */
+export const maySeeEnv = (p: Principal): boolean => p.scopes.includes('admin') || p.scopes.includes('deploy');

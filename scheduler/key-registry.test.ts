@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseApiKey } from '../common/api-keys.js';
+import { memoryLog } from '../test/helpers/memory-log.js';
+import { KeyRegistry } from './key-registry.js';
+import { createFaultFs } from './store/fault-fs.js';
+import { ADMIN_KEY_FILE, KEYS_FILE, KeyFileError, createKeyFile } from './store/key-file.js';
+import { nodeStoreFs } from './store/store-fs.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'taskforge-keys-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const mode = async (file: string): Promise<number> => (await stat(join(dir, file))).mode & 0o777;
+const open = async (log = memoryLog()) => {
+  const keys = new KeyRegistry(createKeyFile(dir), log.logger);
+  return { keys, log, opened: await keys.open() };
+};
+
+describe('key registry: the admin key of a first start', () => {
+  it('is made once, written alone on one line to admin.key (0600), logged once, and works', async () => {
+    const { keys, log, opened } = await open();
+    expect(opened.createdAdminKey).toBe(true);
+    const text = await readFile(join(dir, ADMIN_KEY_FILE), 'utf8');
+    expect(text).toMatch(/^tfk_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}\n$/);
+    const key = text.trim();
+    expect(await mode(ADMIN_KEY_FILE)).toBe(0o600);
+    expect(await mode(KEYS_FILE)).toBe(0o600);
+    const shown = log.find((l) => typeof l.key === 'string');
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatchObject({ key, file: join(dir, ADMIN_KEY_FILE) });
+    expect(keys.authenticate(key)).toEqual({ id: parseApiKey(key)!.id, name: 'admin', scopes: ['admin'], functions: null });
+  });
+
+  it('is not made again on a restart: admin.key and the key stay the same, nothing is logged', async () => {
+    await open();
+    const first = await readFile(join(dir, ADMIN_KEY_FILE), 'utf8');
+    const again = await open();
+    expect(again.opened.createdAdminKey).toBe(false);
+    expect(await readFile(join(dir, ADMIN_KEY_FILE), 'utf8')).toBe(first);
+    expect(again.log.find((l) => 'key' in l)).toEqual([]);
+    expect(again.keys.authenticate(first.trim())?.scopes).toEqual(['admin']);
+    expect(again.keys.list()).toHaveLength(1);
+  });
+
+  it('a start that died between admin.key and keys.json makes a fresh admin key next time', async () => {
+    const fs = createFaultFs(nodeStoreFs);
+    fs.fail({ op: 'rename', code: 'EIO', match: (p) => p.includes(`.${KEYS_FILE}.`) });
+    await expect(new KeyRegistry(createKeyFile(dir, fs), memoryLog().logger).open()).rejects.toMatchObject({ code: 'EIO' });
+    const stale = await readFile(join(dir, ADMIN_KEY_FILE), 'utf8');
+    const { keys, opened } = await open();
+    expect(opened.createdAdminKey).toBe(true);
+    const fresh = (await readFile(join(dir, ADMIN_KEY_FILE), 'utf8')).trim();
+    expect(fresh).not.toBe(stale.trim());
+    expect(keys.authenticate(stale.trim())).toBeNull();
+    expect(keys.authenticate(fresh)).not.toBeNull();
+    // No temp file of the failed write is left behind.
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a keys.json that cannot be trusted stops the start with a message naming it, and is left as it was', async () => {
+    for (const text of ['{not json', '{"keys":{}}', '{"keys":[{"id":"short","name":"x","scopes":["admin"],"functions":null,"createdAt":"2024-01-01T00:00:00Z","secretSha256":"00"}]}']) {
+      await writeFile(join(dir, KEYS_FILE), text);
+      const err = await new KeyRegistry(createKeyFile(dir), memoryLog().logger).open().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KeyFileError);
+      expect((err as Error).message).toContain(join(dir, KEYS_FILE));
+      expect(await readFile(join(dir, KEYS_FILE), 'utf8')).toBe(text);
+    }
+  });
+});
+
+describe('key registry: keys', () => {
+  it('stores only a SHA-256 of each secret: the keys file holds no key and no secret', async () => {
+    const { keys } = await open();
+    const created = await keys.create({ name: 'ci', scopes: ['deploy'], functions: null });
+    const admin = (await readFile(join(dir, ADMIN_KEY_FILE), 'utf8')).trim();
+    const stored = await readFile(join(dir, KEYS_FILE), 'utf8');
+    for (const key of [created.key, admin]) {
+      const { id, secret } = parseApiKey(key)!;
+      expect(stored).not.toContain(secret);
+      expect(stored).not.toContain(key);
+      expect(stored).toContain(id);
+      expect(stored).toContain(createHash('sha256').update(secret).digest('hex'));
+    }
+  });
+
+  it('create answers the record with its key once; list never shows a secret; both survive a restart', async () => {
+    const { keys } = await open();
+    const created = await keys.create({ name: 'deployer', scopes: ['deploy', 'read', 'deploy'], functions: ['a', 'b'] });
+    expect(created).toMatchObject({ name: 'deployer', scopes: ['deploy', 'read'], functions: ['a', 'b'] });
+    expect(parseApiKey(created.key)?.id).toBe(created.id);
+    const listed = keys.list();
+    expect(listed.map((k) => k.name)).toEqual(['admin', 'deployer']);
+    expect(JSON.stringify(listed)).not.toContain(parseApiKey(created.key)!.secret);
+    expect(listed.every((k) => !('key' in k) && !('secretSha256' in k))).toBe(true);
+    const restarted = (await open()).keys;
+    expect(restarted.authenticate(created.key)).toEqual({ id: created.id, name: 'deployer', scopes: ['deploy', 'read'], functions: ['a', 'b'] });
+  });
+
+  it('authenticate: anything but a current key is null, whatever part is wrong', async () => {
+    const { keys } = await open();
+    const { key, id } = await keys.create({ name: 'x', scopes: ['read'], functions: null });
+    const secret = parseApiKey(key)!.secret;
+    const flip = (s: string): string => (s[0] === 'a' ? 'b' : 'a') + s.slice(1);
+    for (const bad of [
+      '',
+      'tfk_',
+      `tfk_${id}_${flip(secret)}`,
+      `tfk_${flip(id)}_${secret}`,
+      `tfx_${id}_${secret}`,
+      `tfk_${id}_${secret}x`,
+      `tfk_${id}_${secret.slice(0, 31)}`,
+      `tfk_${id}-${secret}`,
+      ` ${key}`,
+      'x'.repeat(10_000),
+      `tfk_${id}_${'é'.repeat(40)}`,
+    ]) {
+      expect(keys.authenticate(bad), bad.slice(0, 60)).toBeNull();
+    }
+    expect(keys.authenticate(key)).not.toBeNull();
+    await keys.delete(id);
+    expect(keys.authenticate(key)).toBeNull();
+  });
+
+  it('delete: 404 NOT_FOUND for an unknown id, INVALID_NAME for a malformed one, durable before it takes effect', async () => {
+    const { keys } = await open();
+    await expect(keys.delete('AAAAAAAAAAAA')).rejects.toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
+    await expect(keys.delete('../../etc')).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    const { id, key } = await keys.create({ name: 'x', scopes: ['read'], functions: null });
+    await keys.delete(id);
+    expect((await open()).keys.authenticate(key)).toBeNull();
+  });
+
+  it('concurrent creates and deletes are written one after another: none is lost', async () => {
+    const { keys } = await open();
+    const made = await Promise.all(Array.from({ length: 8 }, (_, i) => keys.create({ name: `k${i}`, scopes: ['invoke'], functions: null })));
+    await Promise.all(made.slice(0, 3).map((k) => keys.delete(k.id)));
+    const restarted = (await open()).keys;
+    expect(restarted.list().map((k) => k.name).sort()).toEqual(['admin', 'k3', 'k4', 'k5', 'k6', 'k7']);
+  });
+
+  it('a create whose write fails is STORAGE_UNAVAILABLE and the key never works', async () => {
+    await open();
+    const fs = createFaultFs(nodeStoreFs);
+    const keys = new KeyRegistry(createKeyFile(dir, fs), memoryLog().logger);
+    await keys.open();
+    fs.fail({ op: 'sync', code: 'ENOSPC' });
+    await expect(keys.create({ name: 'x', scopes: ['read'], functions: null })).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', statusCode: 503 });
+    expect(keys.list().map((k) => k.name)).toEqual(['admin']);
+    // The next change goes through.
+    await expect(keys.create({ name: 'y', scopes: ['read'], functions: null })).resolves.toMatchObject({ name: 'y' });
+  });
+
+  it.each([
+    [{ name: '', scopes: ['read'], functions: null }, 'VALIDATION_ERROR', 'name'],
+    [{ name: 'a\nb', scopes: ['read'], functions: null }, 'VALIDATION_ERROR', 'name'],
+    [{ name: 'x'.repeat(101), scopes: ['read'], functions: null }, 'VALIDATION_ERROR', 'name'],
+    [{ name: 'x', scopes: [], functions: null }, 'VALIDATION_ERROR', 'scopes'],
+    [{ name: 'x', scopes: ['root'], functions: null }, 'VALIDATION_ERROR', 'scopes'],
+    [{ name: 'x', scopes: ['read'], functions: [] }, 'VALIDATION_ERROR', 'functions'],
+    [{ name: 'x', scopes: ['read'], functions: ['../etc'] }, 'INVALID_NAME', undefined],
+  ])('create refuses %j', async (k, code, field) => {
+    const { keys } = await open();
+    await expect(keys.create(k)).rejects.toMatchObject({ code, ...(field && { details: expect.objectContaining({ field }) }) });
+    expect(keys.list()).toHaveLength(1);
+  });
+});
