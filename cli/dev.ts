@@ -133,7 +133,7 @@ async function keyHint(cfg: Config): Promise<string> {
   try {
     await access(file);
   } catch {
-    return `no admin API key at ${file}: the scheduler should have written it; see docs/SECURITY-api-keys.md`;
+    return `no admin API key at ${file}: the scheduler should have written it; see docs/SECURITY.md`;
   }
   return `admin API key: ${file}  (KEY=$(cat ${file}); curl -H "authorization: Bearer $KEY" …)`;
 }

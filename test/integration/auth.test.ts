@@ -192,7 +192,7 @@ describe('--no-auth on the real command', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-noauth-'));
     const scheduler = await startScheduler({ port: 0, dataDir });
     try {
-      proc = spawnComponent(['gateway', '--no-auth', '--host', '127.0.0.1', '--port', '0', '--scheduler', scheduler.address]);
+      proc = spawnComponent(['gateway', '--no-auth', '--host', '127.0.0.1', '--port', '0', '--scheduler', scheduler.address, '--control-token-file', scheduler.tokenFiles.control]);
       const line = await proc.waitForLine(/"msg":"gateway listening"/, 20_000);
       const url = (JSON.parse(line) as { url: string }).url;
       const r = await fetch(`${url}/v1/functions`);

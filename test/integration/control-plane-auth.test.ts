@@ -124,13 +124,15 @@ describe('ControlService refuses a gateway without the control token', () => {
     const gw: RunningGateway = await startGateway({ port: 0, scheduler: s.address, logger: log.logger, client: { callTimeoutMs: 2000 } });
     closers.push(() => gw.close());
     const base = `http://127.0.0.1:${gw.port}`;
+    // A well-formed API key: the gateway must ask the scheduler about it, and cannot.
+    const authorization = `Bearer tfk_${'a'.repeat(12)}_${'b'.repeat(40)}`;
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${base}/v1/workers`);
+      const res = await fetch(`${base}/v1/workers`, { headers: { authorization } });
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ error: { code: 'SCHEDULER_UNAVAILABLE' } });
     }
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
-    const invoke = await fetch(`${base}/v1/functions/echo/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const invoke = await fetch(`${base}/v1/functions/echo/invoke`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: '{}' });
     expect(invoke.status).toBe(503);
     const refusals = log.find((l) => l.level === 50 && /refused the control token/.test(String(l.msg)));
     expect(refusals).toHaveLength(1);

@@ -18,6 +18,7 @@ import { startGateway, type RunningGateway } from '../../gateway/main.js';
 import { startBareScheduler, type BareScheduler } from '../helpers/bare-scheduler.js';
 import { FakeWorker, hello } from '../helpers/fake-worker.js';
 import { spawnComponent, tokenFiles, type ComponentProcess } from '../helpers/processes.js';
+import { readAdminKey } from '../helpers/stack.js';
 
 let pki: string;
 let files: { server: TlsFiles; client: TlsFiles; rogue: TlsFiles };
@@ -127,9 +128,10 @@ describe('mTLS on every hop, wired by flags', () => {
       client: { controlToken: readTokenFile(tokenFiles(dataDir).control), tls: client },
     });
     const base = `http://127.0.0.1:${gateway.port}`;
-    const put = await fetch(`${base}/v1/functions/echo`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'export default async (e) => ({ over: e.over })' }) });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${await readAdminKey(dataDir)}` };
+    const put = await fetch(`${base}/v1/functions/echo`, { method: 'PUT', headers, body: JSON.stringify({ code: 'export default async (e) => ({ over: e.over })' }) });
     expect(put.status).toBe(201);
-    const run = await fetch(`${base}/v1/functions/echo/invoke?mode=sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"over":"mtls"}' });
+    const run = await fetch(`${base}/v1/functions/echo/invoke?mode=sync`, { method: 'POST', headers, body: '{"over":"mtls"}' });
     expect(run.status).toBe(200);
     expect(await run.json()).toMatchObject({ status: 'succeeded', output: { over: 'mtls' } });
   });
