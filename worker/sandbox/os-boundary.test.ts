@@ -154,6 +154,13 @@ describe('limits that count real use', () => {
     expect(again).toMatchObject({ ok: true, coldStart: false });
   });
 
+  it("counts node's own memory in the pool's RSS, not bwrap's", async () => {
+    const { pool } = await startPool();
+    await attack(pool, 'return 1;');
+    // bwrap and its init hold ~2 MiB; node alone holds tens of MiB.
+    expect(pool.stats().rssBytes).toBeGreaterThan(20 * 1024 * 1024);
+  });
+
   it('reports the CPU time a run used', async () => {
     const { pool } = await startPool();
     const outcome = await pool.run(req(fn(`export default () => { const end = Date.now() + 200; let n = 0; while (Date.now() < end) n++; return n > 0; };`)));

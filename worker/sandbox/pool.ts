@@ -7,7 +7,6 @@
  * kill, a crash, a failed load or a fatal error. It never lets one function's failure escape as
  * a rejection: every run() resolves to a RunOutcome.
  */
-import { readFileSync } from 'node:fs';
 import { checkCode } from '../../common/code-check.js';
 import { LIMITS } from '../../common/records.js';
 import type { Logger } from '../../common/logger.js';
@@ -196,7 +195,7 @@ export class ProcessSandboxPool implements SandboxPool {
       if (slot.leased) busy += 1;
       const { proc } = slot;
       if (proc.loaded && (proc.state === 'loaded' || proc.state === 'busy')) warm.add(proc.loaded.key);
-      rssBytes += readRssBytes(proc.pid) ?? proc.reportedRssBytes;
+      rssBytes += proc.residentBytes() ?? proc.reportedRssBytes;
     }
     return { processes: this.#slots.size, busy, warm: [...warm].sort(), rssBytes };
   }
@@ -424,15 +423,4 @@ function sameFunction(a: LoadedFunction | null, b: LoadedFunction): boolean {
 
 function isInvalidCode(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'INVALID_CODE';
-}
-
-/** Current RSS from /proc (Linux); null elsewhere or once the process is gone. */
-function readRssBytes(pid: number | undefined): number | null {
-  if (pid === undefined || process.platform !== 'linux') return null;
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
 }

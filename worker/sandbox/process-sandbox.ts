@@ -261,6 +261,12 @@ export class ProcessSandbox {
     }
   }
 
+  /** Resident bytes of node itself (not of bwrap's processes around it), from /proc; null when unknown. */
+  residentBytes(): number | null {
+    const pid = this.#runtimePid ?? this.pid;
+    return pid === undefined || !this.usable ? null : rssBytes(pid);
+  }
+
   /**
    * Between invocations a loaded process holds no work of ours, so it gets no CPU: a timer or a
    * loop the function left behind waits until the next invocation of the same function (or the
