@@ -83,6 +83,8 @@ export type ResultMessage = {
   rssBytes: number;
   /** The process hit an uncaught exception: its state is unknown, it must not be reused. */
   fatal: boolean;
+  /** CPU time (user + system) the invocation used, µs, as the runtime measured it (a report, not a limit). */
+  cpuUs?: number;
 } & ({ ok: true; outputJson: string } | { ok: false; error: WireError });
 
 export type ChildMessage = ReadyMessage | LoadedMessage | LoadErrorMessage | LogMessage | ResultMessage;

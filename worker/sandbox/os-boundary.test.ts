@@ -3,7 +3,7 @@
  * function code in a real sandbox: what Node's permission model alone let through.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,8 @@ describe('limits that count real use', () => {
     expect((await pool.run(req(f))).ok).toBe(true);
     const spawned = events.find((e) => e.type === 'spawned')!;
     const pid = innermostPid(spawned.pid!)!;
+    // Stopped once idle for PAUSE_AFTER_IDLE_MS: state T in /proc/<pid>/stat.
+    await expect.poll(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0], { timeout: 2000 }).toBe('T');
     const before = cpuTimeMs(pid)!;
     // A measurement window, not a wait for an event: the loop left behind would burn ~100 % of a core in it.
     await new Promise((r) => setTimeout(r, 500));

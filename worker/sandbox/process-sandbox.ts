@@ -27,7 +27,7 @@ import type {
 } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 import { insecureIsolation, type Isolation } from './isolation.js';
-import { cpuTimeMs, innermostPid, rssBytes } from './proc-stats.js';
+import { innermostPid, rssBytes } from './proc-stats.js';
 
 /**
  * starting → idle (ready, no code: a prewarmed process) → loading → loaded ⇄ busy.
@@ -90,6 +90,14 @@ export interface ProcessSandboxOptions {
  * resident before any code), its young generation and code space. memoryMb caps the V8 heap.
  */
 export const RSS_ALLOWANCE_BYTES = 96 * 1024 * 1024;
+/**
+ * ms a loaded process may stay idle before it is stopped (SIGSTOP). Stopping at once would put a
+ * stop and a continue (~80 µs) on every back-to-back invocation; this long, a timer left running
+ * gets at most this much CPU before it is frozen until the next invocation.
+ */
+export const PAUSE_AFTER_IDLE_MS = 50;
+/** A run's reported CPU time is capped at this many times its wall time (node's threads at most). */
+const MAX_THREADS_CPU = 8;
 /** How often RSS is sampled while the process holds code that may run, ms. */
 const RSS_SAMPLE_MS = 20;
 /**
@@ -166,7 +174,9 @@ export class ProcessSandbox {
   #exitSignal: NodeJS.Signals | null = null;
   #settle!: (info: ExitInfo) => void;
   #startTimer: NodeJS.Timeout | undefined;
-  #channel: Readable & Writable;
+  /** Replies from the child (fd 3 there); requests go to its stdin. */
+  #channel: Readable;
+  #requests: Writable;
   #decoder = new FrameDecoder(MAX_CHILD_FRAME_BYTES);
   #bytesThisRequest = 0;
   #brokenBecause: string | undefined;
@@ -177,7 +187,8 @@ export class ProcessSandbox {
   #rssLimitBytes: number;
   #rssTimer: NodeJS.Timeout | undefined;
   #lastRss = 0;
-  #cpuAtInvokeMs: number | null = null;
+  #pauseTimer: NodeJS.Timeout | undefined;
+  #invokedAtMs = 0;
   /** CPU time the last invocation used, ms; null when it could not be read. */
   lastRunCpuMs: number | null = null;
 
@@ -190,11 +201,13 @@ export class ProcessSandbox {
     this.#readyPromise = new Promise<void>((resolve, reject) => (this.#pending = { kind: 'ready', resolve, reject }));
     this.#readyPromise.catch(() => {}); // observed through ready(); a prewarmed process may die unobserved
     const plan = isolation.plan(runtimeArgs(opts.runtimePath, opts.memoryMb, { writableTmp: this.#isolated }));
-    // fd 3 is a socket pair end: the only descriptor the child gets besides stdio.
-    this.#child = spawn(plan.command, plan.args, { env: {}, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    // stdin carries requests, fd 3 (a socket pair end) replies: the only descriptors besides stdout/stderr.
+    this.#child = spawn(plan.command, plan.args, { env: {}, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     this.pid = this.#child.pid;
     this.#log = opts.logger.child({ pid: this.pid });
-    this.#channel = this.#child.stdio[3] as Readable & Writable;
+    this.#channel = this.#child.stdio[3] as Readable;
+    this.#requests = this.#child.stdin!;
+    this.#requests.on('error', (err) => this.#log.debug({ err }, 'runtime stdin error'));
     this.#child.stdout?.resume(); // the runtime never writes there; drain so the child cannot block
     this.#child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk.toString('utf8')));
     this.#channel.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -236,8 +249,7 @@ export class ProcessSandbox {
     return new Promise<ResultMessage>((resolve, reject) => {
       this.#pending = { kind: 'invoke', executionId: msg.executionId, resolve, reject, onLog };
       this.#resume();
-      const pid = this.#runtimePid;
-      this.#cpuAtInvokeMs = pid === null ? null : cpuTimeMs(pid);
+      this.#invokedAtMs = Date.now();
       this.lastRunCpuMs = null;
       this.#watchMemory(true);
       hopTrace.mark('W2 worker ipc send');
@@ -284,6 +296,8 @@ export class ProcessSandbox {
   }
 
   #resume(): void {
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
     if (!this.#stopped || this.#runtimePid === null) return;
     this.#stopped = false;
     try {
@@ -311,10 +325,12 @@ export class ProcessSandbox {
     this.#rssTimer.unref();
   }
 
-  /** The process now holds no invocation: stop measuring it and stop it. */
+  /** The process now holds no invocation: stop measuring it, and stop it unless it is used again soon. */
   #idle(): void {
     this.#watchMemory(false);
-    this.#pause();
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = setTimeout(() => this.#pause(), PAUSE_AFTER_IDLE_MS);
+    this.#pauseTimer.unref();
   }
 
   #transition(next: SandboxState): void {
@@ -327,7 +343,7 @@ export class ProcessSandbox {
   #send(msg: ParentMessage): void {
     this.#bytesThisRequest = 0;
     // A write to a dying child fails; its exit rejects the pending request, so nothing is lost.
-    this.#channel.write(encodeFrame(msg), (err) => {
+    this.#requests.write(encodeFrame(msg), (err) => {
       if (err) this.#log.debug({ err }, 'send to runtime process failed');
     });
   }
@@ -376,9 +392,9 @@ export class ProcessSandbox {
       case 'result': {
         if (pending?.kind !== 'invoke' || pending.executionId !== msg.executionId) return this.#protocolError('unexpected result');
         this.#pending = null;
-        const pid = this.#runtimePid;
-        const cpuNow = pid === null ? null : cpuTimeMs(pid);
-        this.lastRunCpuMs = cpuNow !== null && this.#cpuAtInvokeMs !== null ? Math.max(0, cpuNow - this.#cpuAtInvokeMs) : null;
+        // Reported by the child: a lie only misstates its own record, so bound it by what is possible.
+        const wallMs = Date.now() - this.#invokedAtMs;
+        this.lastRunCpuMs = msg.cpuUs === undefined ? null : Math.min(msg.cpuUs / 1000, wallMs * MAX_THREADS_CPU);
         this.#transition('loaded');
         this.#idle();
         return pending.resolve(msg);
@@ -418,6 +434,7 @@ export class ProcessSandbox {
     if (this.#state === 'dead') return;
     clearTimeout(this.#startTimer);
     this.#watchMemory(false);
+    clearTimeout(this.#pauseTimer);
     this.#state = 'dead';
     let code = this.#exitCode ?? this.#child.exitCode;
     let signal = this.#exitSignal ?? this.#child.signalCode;
@@ -460,6 +477,7 @@ export function parseChildMessage(raw: unknown): ChildMessage | null {
       return Array.isArray(m.lines) && m.lines.every(isLogLine) && typeof m.truncated === 'boolean' ? (m as unknown as ChildMessage) : null;
     case 'result': {
       if (typeof m.executionId !== 'string' || !isNum(m.rssBytes) || typeof m.fatal !== 'boolean') return null;
+      if (m.cpuUs !== undefined && !(isNum(m.cpuUs) && m.cpuUs >= 0)) return null;
       if (m.ok === true) return typeof m.outputJson === 'string' ? (m as unknown as ChildMessage) : null;
       if (m.ok === false) return isWireError(m.error) ? (m as unknown as ChildMessage) : null;
       return null;
