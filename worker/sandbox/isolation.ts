@@ -19,6 +19,8 @@ import type { SandboxLevel } from './types.js';
 
 /** The uid/gid a sandboxed function runs as: `nobody`, which owns nothing on the host. */
 export const SANDBOX_UID = 65534;
+/** The sandbox's working directory: empty and read-only. */
+export const SANDBOX_CWD = '/sandbox';
 
 export interface IsolationLimits {
   /** Bytes of the private /tmp (a tmpfs: it counts toward memory, hence a cap). */
@@ -72,7 +74,7 @@ export const insecureIsolation: Isolation = Object.freeze({
 function readOnlyBinds(paths: string[]): string[] {
   // bwrap creates missing parents mode 0700, which the sandbox's uid could not traverse.
   const parents = new Set<string>();
-  for (const p of paths) for (let d = dirname(p); d !== '/' && !parents.has(d); d = dirname(d)) parents.add(d);
+  for (const p of paths) for (let d = dirname(p); d !== '/' && d !== '/tmp' && !parents.has(d); d = dirname(d)) parents.add(d);
   const dirs = [...parents].sort((a, b) => a.length - b.length).flatMap((d) => ['--perms', '0755', '--dir', d]);
   return [...dirs, ...paths.flatMap((p) => ['--ro-bind', p, p])];
 }
@@ -131,13 +133,16 @@ export function namespaceIsolation(opts: NamespaceIsolationOptions): Isolation {
     // No controlling terminal to push keystrokes into (TIOCSTI).
     '--new-session',
     '--hostname', 'sandbox',
-    ...readOnlyBinds([...libs.binds, node, ...(root ? [setpriv!] : []), runtimeDir]),
-    ...libs.links,
+    // The tmpfs first: an installation under /tmp (a checkout there) is bound on top of it, not hidden by it.
+    '--size', String(limits.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp',
     '--proc', '/proc',
     '--dev', '/dev',
-    '--size', String(limits.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp',
-    // cwd read-only: nothing (trace files, reports, heap snapshots) lands beside the worker.
-    '--chdir', runtimeDir,
+    ...readOnlyBinds([...libs.binds, node, ...(root ? [setpriv!] : []), runtimeDir]),
+    ...libs.links,
+    // cwd an empty read-only directory outside /tmp: nothing (trace files, reports, heap
+    // snapshots) lands anywhere, and the permission model refuses before the mount does.
+    '--perms', '0555', '--dir', SANDBOX_CWD,
+    '--chdir', SANDBOX_CWD,
     '--',
   ];
   const drop = root

@@ -3,9 +3,10 @@
  * function code in a real sandbox: what Node's permission model alone let through.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRuntimePath } from './pool-options.js';
 import { cpuTimeMs, innermostPid } from './proc-stats.js';
@@ -169,6 +170,20 @@ describe('limits that count real use', () => {
     expect(outcome).toMatchObject({ ok: true });
     expect(outcome.cpuMs).toBeGreaterThanOrEqual(150);
     expect(outcome.cpuMs).toBeLessThan(1000);
+  });
+});
+
+describe('installation path', () => {
+  it('runs from an installation under /tmp, which the sandbox\'s own /tmp must not hide', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-install-'));
+    chmodSync(dir, 0o755); // as a checkout's directories are; mkdtemp makes 0700
+    try {
+      for (const f of ['runtime.js', 'frames.js']) copyFileSync(join(dirname(defaultRuntimePath()), f), join(dir, f));
+      const { pool } = await startPool({ runtimePath: join(dir, 'runtime.js') });
+      expect(await attack(pool, 'return process.getuid();')).toBe(SANDBOX_UID);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
