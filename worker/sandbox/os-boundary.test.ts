@@ -166,7 +166,9 @@ describe('limits that count real use', () => {
 
   it('reports the CPU time a run used', async () => {
     const { pool } = await startPool();
-    const outcome = await pool.run(req(fn(`export default () => { const end = Date.now() + 200; let n = 0; while (Date.now() < end) n++; return n > 0; };`)));
+    // Burns 200 ms of its own CPU time (not of wall time, which a loaded machine would stretch).
+    const burn = `export default () => { const t0 = process.cpuUsage(); let n = 0; while (process.cpuUsage(t0).user + process.cpuUsage(t0).system < 200_000) n++; return n > 0; };`;
+    const outcome = await pool.run(req(fn(burn)));
     expect(outcome).toMatchObject({ ok: true });
     expect(outcome.cpuMs).toBeGreaterThanOrEqual(150);
     expect(outcome.cpuMs).toBeLessThan(1000);
