@@ -83,7 +83,7 @@ export interface Execution {
   /**
    * Attempts that killed their sandbox or their worker (SANDBOX_CRASH, SANDBOX_PROTOCOL,
    * OUT_OF_MEMORY, or the worker lost while it ran). At POISON_CRASHES the execution is failed,
-   * not retried (scheduler/retry-policy.ts). Absent means 0.
+   * not retried (scheduler/execution/retry-policy.ts). Absent means 0.
    */
   crashes?: number;
   /** Internal: the lease token of the current attempt. Never returned by the API. */

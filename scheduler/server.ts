@@ -11,16 +11,16 @@ import { loadCredentials, type CredentialKind, type Credentials } from './creden
 import { checkCode } from '../common/code-check.js';
 import { SERVER_OPTIONS } from '../common/grpc-options.js';
 import { createControlService } from './control-service.js';
-import { Dispatcher } from './dispatcher.js';
-import { ExecutionManager } from './execution-manager.js';
-import { ExecutionState } from './execution-state.js';
-import { FunctionRegistry } from './function-registry.js';
+import type { Dispatcher } from './dispatch/dispatcher.js';
+import type { ExecutionState } from './execution/state.js';
+import type { FunctionRegistry } from './function-registry.js';
 import { KeyRegistry } from './key-registry.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
 import { createFileStore } from './store/index.js';
 import { createKeyFile } from './store/key-file.js';
 import { createWorkerService } from './worker-service.js';
-import { WorkerRegistry } from './worker-registry.js';
+import { createSchedulerCore } from './wire.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 export interface SchedulerHandle {
   port: number;
@@ -43,28 +43,23 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   await keys.open();
   const loaded = await store.open();
 
-  const state = new ExecutionState(store, log);
-  const functions = new FunctionRegistry(store, checkCode);
-  functions.load(loaded.functions);
-  state.index.load(loaded.executions);
-
-  let dispatcher!: Dispatcher;
-  const registry = new WorkerRegistry({
-    heartbeatIntervalMs: opts.heartbeatIntervalMs,
-    missedHeartbeats: opts.missedHeartbeats,
-    forgetLostAfterMs: opts.forgetLostAfterMs,
-    onLost: (worker, reason) => {
-      log.warn({ workerId: worker.id, reason }, 'worker lost');
-      dispatcher.workerLost(worker);
-    },
-  });
-  dispatcher = new Dispatcher(state, functions, registry, {
+  const { state, functions, registry, dispatcher, executions } = createSchedulerCore({
+    store,
+    log,
+    checkCode,
     retryPolicy: { baseMs: opts.retryBaseMs, capMs: opts.retryCapMs },
     watchdogSlackMs: opts.watchdogSlackMs,
     adoptGraceMs: opts.adoptGraceMs,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    missedHeartbeats: opts.missedHeartbeats,
+    forgetLostAfterMs: opts.forgetLostAfterMs,
+    maxQueue: opts.maxQueue,
+    retentionMs: opts.retentionMs,
     random: opts.random,
+    onWorkerLost: (worker, reason) => log.warn({ workerId: worker.id, reason }, 'worker lost'),
   });
-  const executions = new ExecutionManager(state, functions, dispatcher, { maxQueue: opts.maxQueue, retentionMs: opts.retentionMs });
+  functions.load(loaded.functions);
+  state.index.load(loaded.executions);
   dispatcher.recover(loaded.executions);
   const pruned = await executions.prune();
 
@@ -130,6 +125,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['streams', () => control.endStreams()],
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
         ['dispatcher', () => dispatcher.close()],
+        ['timers', () => state.close()],
         ['store', () => store.close()],
       ];
       for (const [name, step] of steps) {

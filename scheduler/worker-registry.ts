@@ -27,8 +27,10 @@ export type LossReason = 'heartbeat_missed' | 'stream_closed';
 export class RegisteredWorker implements PlacementCandidate {
   status: WorkerStatus = 'ready';
   readonly warm = new Set<string>();
-  /** executionId → lease of every execution sent to this worker and not yet finished. */
+  /** executionId → lease of every execution sent to this worker and not yet finished (assign / unassign). */
   readonly assigned = new Map<string, string>();
+  /** executionId → "name@version" of the same executions. */
+  private readonly assignedKeys = new Map<string, string>();
   /** "name@version" whose code this stream has already carried. */
   readonly codeSent = new Set<string>();
   lastHeartbeatAt: Date | null = null;
@@ -45,6 +47,16 @@ export class RegisteredWorker implements PlacementCandidate {
     readonly connection: WorkerConnection,
     readonly connectedAt: Date,
   ) {}
+
+  assign(executionId: string, lease: string, functionKey: string): void {
+    this.assigned.set(executionId, lease);
+    this.assignedKeys.set(executionId, functionKey);
+  }
+
+  unassign(executionId: string): void {
+    this.assigned.delete(executionId);
+    this.assignedKeys.delete(executionId);
+  }
 
   get ready(): boolean {
     return this.status === 'ready';

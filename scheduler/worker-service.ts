@@ -11,7 +11,7 @@ import { hopTrace } from '../common/hop-trace.js';
 import type { SchedulerMessage, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import type { WorkerServiceServer } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
-import type { Dispatcher } from './dispatcher.js';
+import type { Dispatcher } from './dispatch/dispatcher.js';
 import { checkHeartbeat, checkHello } from './worker-claims.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 

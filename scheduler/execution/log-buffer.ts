@@ -2,7 +2,7 @@
  * Console output of executions still running, capped per execution (LIMITS.logLines lines,
  * LIMITS.logBytes bytes). Handed to the store once the execution ends.
  */
-import { LIMITS, type ExecutionLogs, type LogLine } from '../common/records.js';
+import { LIMITS, type ExecutionLogs, type LogLine } from '../../common/records.js';
 
 interface Entry {
   logs: ExecutionLogs;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHarness, executes, flushMicrotasks, type Harness } from './testing/harness.js';
+import { createHarness, executes, flushMicrotasks, type Harness } from '../testing/harness.js';
 
 const CODE = 'export default async (e) => e';
 let h: Harness;

@@ -4,14 +4,13 @@
  * answer, not before) and waits, pushed by the state machine, for its end.
  */
 import { customAlphabet } from 'nanoid';
-import { TaskForgeError, executionNotFound } from '../common/errors.js';
-import { MAX_JSON_DEPTH, jsonDeeperThan } from '../common/json-depth.js';
-import { assertExecutionId, assertFunctionName } from '../common/names.js';
-import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../common/records.js';
-import type { Dispatcher } from './dispatcher.js';
-import type { ExecutionState } from './execution-state.js';
-import { inputDigest } from './execution-index.js';
-import type { FunctionRegistry } from './function-registry.js';
+import { TaskForgeError, executionNotFound } from '../../common/errors.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan } from '../../common/json-depth.js';
+import { assertExecutionId, assertFunctionName } from '../../common/names.js';
+import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../../common/records.js';
+import type { FunctionRegistry } from '../function-registry.js';
+import { inputDigest } from './record-index.js';
+import type { ExecutionState } from './state.js';
 
 /** The same idempotency key with another body: a client bug that a replay would hide. */
 const idempotencyMismatch = (fn: string, key: string): TaskForgeError =>
@@ -44,7 +43,6 @@ export class ExecutionManager {
   constructor(
     private readonly state: ExecutionState,
     private readonly functions: FunctionRegistry,
-    private readonly dispatcher: Dispatcher,
     private readonly opts: ExecutionManagerOptions,
   ) {}
 
@@ -79,8 +77,11 @@ export class ExecutionManager {
       if (this.state.pending.size >= this.opts.maxQueue) {
         throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { limit: this.opts.maxQueue });
       }
-      const rec = this.newRecord(fn.name, fn.version, fn.maxRetries, input, req.mode, req.idempotencyKey);
-      const accept = this.accept(rec, digest);
+      const accept = this.state.applyDurably(undefined, {
+        type: 'accept',
+        nowMs: this.state.now(),
+        execution: { id: `ex_${newId()}`, function: fn.name, version: fn.version, mode: req.mode, input, maxAttempts: fn.maxRetries + 1, idempotencyKey: req.idempotencyKey, digest },
+      });
       if (idemKey && digest) {
         this.accepting.set(idemKey, { accept, digest });
         accept.finally(() => this.accepting.delete(idemKey)).catch(() => undefined);
@@ -100,47 +101,6 @@ export class ExecutionManager {
       execution = live;
     }
     return { execution, terminal: isTerminal(execution.status), created };
-  }
-
-  private newRecord(fn: string, version: number, maxRetries: number, input: unknown, mode: InvokeMode, key: string | null): Execution {
-    return {
-      id: `ex_${newId()}`,
-      function: fn,
-      version,
-      status: 'queued',
-      mode,
-      input,
-      output: null,
-      error: null,
-      attempt: 1,
-      maxAttempts: maxRetries + 1,
-      workerId: null,
-      coldStart: null,
-      createdAt: new Date(this.state.now()).toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      durationMs: null,
-      timings: null,
-      placement: null,
-      idempotencyKey: key,
-      retryAt: null,
-      attempts: [],
-      lease: null,
-    };
-  }
-
-  private async accept(rec: Execution, digest: string | undefined): Promise<Execution> {
-    if (rec.mode === 'async') {
-      await this.state.store.putExecutionDurable(rec);
-    } else {
-      this.state.store.putExecution(rec);
-    }
-    this.state.index.add(rec, digest);
-    this.state.emit(rec);
-    // The answer describes the execution as accepted, before the dispatcher moves it on.
-    const accepted = { ...rec };
-    this.dispatcher.enqueue(rec);
-    return accepted;
   }
 
   get(id: string): Execution {
@@ -174,15 +134,7 @@ export class ExecutionManager {
     if (isTerminal(rec.status)) {
       throw new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished (${rec.status})`, { id, status: rec.status });
     }
-    const now = new Date(this.state.now()).toISOString();
-    if (rec.status === 'running') this.dispatcher.cancelRunning(rec);
-    const last = rec.attempts?.[rec.attempts.length - 1];
-    if (rec.status === 'running' && last && last.finishedAt === null) {
-      last.finishedAt = now;
-      last.errorCode = 'CANCELLED';
-    }
-    this.state.commit(rec, 'cancelled', { error: { code: 'CANCELLED', message: 'cancelled by request' }, finishedAt: now, lease: null });
-    return rec;
+    return this.state.apply(rec, { type: 'cancel', nowMs: this.state.now() });
   }
 
   /** Deletes terminal executions older than the retention. Returns how many. */

@@ -4,8 +4,8 @@
  * stream of each worker that runs the execution dies under it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Result } from '../proto/gen/taskforge/v1/worker.js';
-import { createHarness, executes, flushMicrotasks, type Harness } from './testing/harness.js';
+import type { Result } from '../../proto/gen/taskforge/v1/worker.js';
+import { createHarness, executes, flushMicrotasks, type Harness } from '../testing/harness.js';
 
 let h: Harness;
 afterEach(() => h?.close());

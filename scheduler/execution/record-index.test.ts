@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Execution } from '../common/records.js';
-import { ExecutionIndex, decodeCursor, inputDigest } from './execution-index.js';
-import { sampleExecution } from '../common/testing/records.js';
+import type { Execution } from '../../common/records.js';
+import { ExecutionIndex, decodeCursor, inputDigest } from './record-index.js';
+import { sampleExecution } from '../../common/testing/records.js';
 
 const exec = (id: string, ms: number, fn = 'f', status: Execution['status'] = 'succeeded', key: string | null = null): Execution =>
   sampleExecution({ id, function: fn, status, maxAttempts: 1, createdAt: new Date(ms).toISOString(), idempotencyKey: key });

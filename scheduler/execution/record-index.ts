@@ -5,8 +5,8 @@
  * told about changes by the manager.
  */
 import { createHash } from 'node:crypto';
-import { TaskForgeError } from '../common/errors.js';
-import { EXECUTION_STATUSES, type Execution, type ExecutionStatus } from '../common/records.js';
+import { TaskForgeError } from '../../common/errors.js';
+import { EXECUTION_STATUSES, type Execution, type ExecutionStatus } from '../../common/records.js';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 

@@ -16,7 +16,7 @@ describe('retry policy', () => {
   });
 });
 
-import type { AttemptRecord, ExecutionErrorCode, InvokeMode } from '../common/records.js';
+import type { AttemptRecord, ExecutionErrorCode, InvokeMode } from '../../common/records.js';
 import { POISON_CRASHES, decideRetry, poisonMessage, type AttemptEnd, type RetryDecision } from './retry-policy.js';
 
 /** The attempts of a record whose attempts ended with `codes`, the last one being the one just ended. */

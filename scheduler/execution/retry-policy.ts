@@ -14,7 +14,7 @@
  *   input cannot take down worker after worker.
  * It is pure: no clock, no I/O, no record mutation.
  */
-import type { Execution, ExecutionErrorCode, InvokeMode } from '../common/records.js';
+import type { Execution, ExecutionErrorCode, InvokeMode } from '../../common/records.js';
 
 export interface RetryPolicy {
   baseMs: number;

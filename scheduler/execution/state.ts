@@ -1,16 +1,20 @@
 /**
- * The shared state of executions and its one commit point. Every status change goes through
- * `commit`: the state machine checks it, the indexes follow, the store gets the new record
- * (group-committed), watchers get an event and, when it is terminal, waiters are woken and
- * the captured logs are stored. Nothing else assigns `status`.
+ * The scheduler's executions and the one place their transitions are applied. `apply` asks
+ * transition.ts what an event does to a record, writes the answer into the record (the only code
+ * that assigns an execution's fields: the object keeps its identity, so the indexes, the queue
+ * and waiters keep pointing at it), keeps the status counts, and runs the effects: persist,
+ * publish to watchers, queue, timers, wake waiters and store logs when terminal. Effects that
+ * reach workers (send an Execute, send a Cancel, pump the queue) go through the DispatchPort the
+ * dispatch side connects (wire.ts does it, for the server and for tests alike).
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { isTerminal, type Execution, type ExecutionStatus } from '../common/records.js';
-import { ExecutionIndex } from './execution-index.js';
+import type { Execution, ExecutionStatus } from '../../common/records.js';
+import type { Store } from '../store/types.js';
 import { LogBuffer } from './log-buffer.js';
-import { transition, type TransitionPatch } from './state-machine.js';
-import type { Store } from './store/types.js';
+import { ExecutionIndex } from './record-index.js';
+import { ExecutionTimers } from './timers.js';
+import { transition, type Effect, type ExecutionEvent, type TransitionContext } from './transition.js';
 import { Waiters } from './waiters.js';
 
 export interface ExecutionEventPayload {
@@ -27,10 +31,24 @@ export interface LiveState {
   queuedSince: number;
   /** Queue time summed over earlier attempts. */
   queuedMs: number;
-  retryTimer: NodeJS.Timeout | null;
-  watchdog: NodeJS.Timeout | null;
-  /** Fires when the execution has been queued past its function's maxQueueMs. */
-  expiry: NodeJS.Timeout | null;
+}
+
+/** What applying a transition needs from the dispatch side. */
+export interface DispatchPort {
+  schedulePump(): void;
+  /** Hands the attempt to its worker (the record is already `running` with this lease). */
+  sendExecute(rec: Execution, effect: Extract<Effect, { type: 'send-execute' }>): void;
+  /** Asks the worker that ran the attempt to kill it; frees what the attempt held. */
+  sendCancel(rec: Execution, workerId: string, lease: string): void;
+  /** The watchdog of an attempt fired: no result within its deadline plus slack. */
+  watchdogFired(executionId: string, lease: string): void;
+}
+
+export interface ExecutionStateOptions extends TransitionContext {
+  /** The maxQueueMs of the function version an execution runs. */
+  maxQueueMs(rec: Execution): number;
+  now?: () => number;
+  random?: () => number;
 }
 
 export class ExecutionState {
@@ -41,56 +59,160 @@ export class ExecutionState {
   /** Ids ready to dispatch, in arrival order (a Map keeps insertion order and deletes in O(1)). */
   readonly pending = new Map<string, true>();
   readonly live = new Map<string, LiveState>();
+  readonly timers: ExecutionTimers;
+  readonly now: () => number;
+  readonly random: () => number;
+  private port: DispatchPort | null = null;
 
   constructor(
     readonly store: Store,
     readonly log: Logger,
-    readonly now: () => number = Date.now,
+    private readonly opts: ExecutionStateOptions,
   ) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
     this.events.setMaxListeners(0);
+    this.timers = new ExecutionTimers({
+      retryDue: (id) => this.fire(id, { type: 'retry-due', nowMs: this.now() }),
+      expired: (id) => {
+        const rec = this.index.get(id);
+        if (rec) this.apply(rec, { type: 'expire', nowMs: this.now(), maxQueueMs: this.opts.maxQueueMs(rec) });
+      },
+      watchdog: (id, lease) => this.dispatch().watchdogFired(id, lease),
+      now: this.now,
+    });
+  }
+
+  /** Connects the dispatch side; done once, by wire.ts. */
+  connect(port: DispatchPort): void {
+    if (this.port) throw new Error('ExecutionState is already connected to a dispatcher');
+    this.port = port;
   }
 
   liveState(id: string): LiveState {
     let s = this.live.get(id);
     if (!s) {
-      s = { queuedSince: this.now(), queuedMs: 0, retryTimer: null, watchdog: null, expiry: null };
+      s = { queuedSince: this.now(), queuedMs: 0 };
       this.live.set(id, s);
     }
     return s;
   }
 
-  commit(rec: Execution, to: ExecutionStatus, patch: TransitionPatch = {}): void {
-    const from = rec.status;
-    transition(rec, to, patch);
-    this.index.statusChanged(from, to);
-    this.store.putExecution(rec);
-    this.emit(rec);
-    if (isTerminal(to)) this.finish(rec);
+  /**
+   * Applies `event` to `rec` (undefined only for `accept`) and runs its effects. Returns the record.
+   * Throws IllegalTransitionError for an event the record's state does not allow, and when the
+   * effects include a durable write (use applyDurably).
+   */
+  apply(rec: Execution | undefined, event: ExecutionEvent): Execution {
+    const { record, effects } = this.decide(rec, event);
+    const target = this.write(rec, record);
+    for (const effect of effects) {
+      if (effect.type === 'persist' && effect.durable) throw new Error(`${event.type} needs a durable write: use applyDurably`);
+      this.run(target, effect);
+    }
+    return target;
   }
 
+  /**
+   * Like apply, but a durable write among the effects is awaited before the effects after it run.
+   * Resolves with a copy of the record as it was when its effects had run (before any dispatch).
+   */
+  async applyDurably(rec: Execution | undefined, event: ExecutionEvent): Promise<Execution> {
+    const { record, effects } = this.decide(rec, event);
+    const target = this.write(rec, record);
+    for (const effect of effects) {
+      if (effect.type === 'persist' && effect.durable) await this.store.putExecutionDurable(target);
+      else this.run(target, effect);
+    }
+    return { ...target };
+  }
+
+  /** Tells watchers about a record's current state. */
   emit(rec: Execution): void {
     if (this.events.listenerCount('event') === 0) return;
-    const payload: ExecutionEventPayload = {
-      executionId: rec.id,
-      function: rec.function,
-      status: rec.status,
-      attempt: rec.attempt,
-      tsMs: this.now(),
-    };
+    const payload: ExecutionEventPayload = { executionId: rec.id, function: rec.function, status: rec.status, attempt: rec.attempt, tsMs: this.now() };
     this.events.emit('event', payload);
   }
 
-  private finish(rec: Execution): void {
-    const s = this.live.get(rec.id);
-    if (s) {
-      if (s.retryTimer) clearTimeout(s.retryTimer);
-      if (s.watchdog) clearTimeout(s.watchdog);
-      if (s.expiry) clearTimeout(s.expiry);
-      this.live.delete(rec.id);
+  close(): void {
+    this.timers.clearAll();
+  }
+
+  private decide(rec: Execution | undefined, event: ExecutionEvent): { record: Execution; effects: Effect[] } {
+    return transition(rec, event, this.opts);
+  }
+
+  /** The one assignment of an execution's fields: the decided record's, onto the live object. */
+  private write(rec: Execution | undefined, record: Execution): Execution {
+    if (!rec) return record;
+    if (record === rec) return rec;
+    const from = rec.status;
+    Object.assign(rec, record);
+    if (from !== rec.status) this.index.statusChanged(from, rec.status);
+    return rec;
+  }
+
+  private fire(id: string, event: ExecutionEvent): void {
+    const rec = this.index.get(id);
+    if (rec) this.apply(rec, event);
+  }
+
+  private dispatch(): DispatchPort {
+    if (!this.port) throw new Error('ExecutionState is not connected to a dispatcher');
+    return this.port;
+  }
+
+  private run(rec: Execution, effect: Effect): void {
+    switch (effect.type) {
+      case 'persist':
+        this.store.putExecution(rec);
+        return;
+      case 'index':
+        this.index.add(rec, effect.digest);
+        return;
+      case 'publish':
+        this.emit(rec);
+        return;
+      case 'enqueue': {
+        this.liveState(rec.id).queuedSince = this.now();
+        this.timers.armExpiryOnce(rec.id, Date.parse(rec.createdAt) + this.opts.maxQueueMs(rec));
+        this.pending.set(rec.id, true);
+        this.dispatch().schedulePump();
+        return;
+      }
+      case 'arm-retry':
+        this.liveState(rec.id);
+        this.timers.armExpiryOnce(rec.id, Date.parse(rec.createdAt) + this.opts.maxQueueMs(rec));
+        this.timers.armRetry(rec.id, effect.delayMs);
+        return;
+      case 'arm-expiry':
+        this.timers.armExpiry(rec.id, effect.atMs);
+        return;
+      case 'clear-expiry':
+        this.timers.clearExpiry(rec.id);
+        return;
+      case 'send-execute': {
+        const s = this.liveState(rec.id);
+        s.queuedMs += Math.max(0, this.now() - s.queuedSince);
+        this.timers.armWatchdog(rec.id, effect.lease, effect.watchdogMs);
+        this.dispatch().sendExecute(rec, effect);
+        return;
+      }
+      case 'send-cancel':
+        this.dispatch().sendCancel(rec, effect.workerId, effect.lease);
+        return;
+      case 'finish': {
+        this.timers.clear(rec.id);
+        this.live.delete(rec.id);
+        this.pending.delete(rec.id);
+        const logs = this.logs.take(rec.id);
+        if (logs) this.store.putLogs(logs);
+        this.waiters.wake(rec.id, rec);
+        return;
+      }
+      case 'log':
+        this.log[effect.level](effect.fields, effect.message);
+        return;
     }
-    this.pending.delete(rec.id);
-    const logs = this.logs.take(rec.id);
-    if (logs) this.store.putLogs(logs);
-    this.waiters.wake(rec.id, rec);
   }
 }

@@ -1,47 +1,322 @@
 /**
- * The execution state machine: the one place that changes an execution's status.
+ * Where every change of an execution is decided: one pure function,
  *
- *   queued → running → succeeded | failed | timed_out | cancelled
- *   running → queued            (attempt lost or failed with retries left)
- *   queued  → failed | cancelled (expired, function deleted, cancelled before it ran)
+ *   transition(record, event, context) → { record, effects }
  *
- * Terminal states have no way out. An illegal transition throws: it is a bug, never a
- * user error, and silently accepting it is how executions end twice.
+ * It reads the record as it is and an event (accepted, dispatched, started, a result, a lost
+ * attempt, a timer that fired, a cancel, an adoption) and answers with the record as it must be
+ * next — a new object, the input is never touched — and the effects that must follow (persist,
+ * publish, wake waiters, queue, arm a timer, send to a worker, log). No clock, no randomness, no
+ * I/O: the time and the retry jitter are part of the event. `ExecutionState.apply` (state.ts) is
+ * the one place that applies the answer and runs the effects.
+ *
+ *   (none)  → queued                     accept
+ *   queued  → running                    dispatch
+ *   queued  → failed                     expire (past maxQueueMs), function-gone
+ *   queued  → cancelled                  cancel
+ *   running → succeeded | failed | timed_out | queued (retry)   result
+ *   running → queued | failed            lost (worker lost, refused, watchdog)
+ *   running → cancelled                  cancel
+ *   running → running                    started, adopt
+ *
+ * Each (state, event) pair is `apply`, `ignore` (a timer or a loss report that arrived after the
+ * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
+ * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import { type Execution, type ExecutionStatus } from '../common/records.js';
+import type { AttemptRecord, Execution, ExecutionError, ExecutionErrorCode, ExecutionStatus, InvokeMode, Placement } from '../../common/records.js';
+import { REASON } from '../../common/logger.js';
+import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
 
-const LEGAL: Readonly<Record<ExecutionStatus, readonly ExecutionStatus[]>> = {
-  queued: ['running', 'failed', 'cancelled'],
-  running: ['succeeded', 'failed', 'timed_out', 'cancelled', 'queued'],
-  succeeded: [],
-  failed: [],
-  timed_out: [],
-  cancelled: [],
-};
+/** What the worker reported about an attempt that ran (or was refused): a Result message, decoded. */
+export interface AttemptReport {
+  ok: boolean;
+  /** The handler's return value, already parsed (null when none or unparseable). */
+  output: unknown;
+  error: { code: string; message: string; name?: string; stack?: string } | null;
+  durationMs: number;
+  initMs: number;
+  /** CPU time the run used; null when it never started (see reportedCpuMs). */
+  cpuMs: number | null;
+  coldStart: boolean;
+  /** Epoch ms; 0 when the worker did not say. */
+  startedAtMs: number;
+  finishedAtMs: number;
+}
+
+/** The fields of an execution being accepted; everything else starts empty. */
+export interface NewExecution {
+  id: string;
+  function: string;
+  version: number;
+  mode: InvokeMode;
+  input: unknown;
+  maxAttempts: number;
+  idempotencyKey: string | null;
+  /** Digest of the input, kept with an idempotency key to refuse a reuse with another body. */
+  digest?: string;
+}
+
+export type ExecutionEvent =
+  | { type: 'accept'; nowMs: number; execution: NewExecution }
+  | { type: 'dispatch'; nowMs: number; lease: string; workerId: string; placement: Placement; timeoutMs: number }
+  /** Its function version was deleted before it could run. */
+  | { type: 'function-gone'; nowMs: number }
+  | { type: 'started'; nowMs: number; startedAtMs: number; coldStart: boolean }
+  | { type: 'result'; nowMs: number; report: AttemptReport; queuedMs: number; jitter: number }
+  /** The attempt ended through no fault of the function. `workerDied`: its worker's stream died while it ran. */
+  | { type: 'lost'; nowMs: number; message: string; workerDied: boolean; jitter: number }
+  /** The expiry timer fired (it may fire a little early: the deadline is checked here). */
+  | { type: 'expire'; nowMs: number; maxQueueMs: number }
+  | { type: 'retry-due'; nowMs: number }
+  | { type: 'cancel'; nowMs: number }
+  /** A worker reconnecting after a scheduler restart still runs it. */
+  | { type: 'adopt'; workerId: string };
+
+export type ExecutionEventType = ExecutionEvent['type'];
+
+export type Effect =
+  /** Write the record to the store: group-committed, or durable before going on (an async accept). */
+  | { type: 'persist'; durable: boolean }
+  /** Add the new record to the in-memory indexes. */
+  | { type: 'index'; digest?: string }
+  /** Tell watchers (live views) of the record's new state. */
+  | { type: 'publish' }
+  /** Put it in the queue of what is ready to dispatch (and make sure its expiry is armed). */
+  | { type: 'enqueue' }
+  | { type: 'arm-retry'; delayMs: number }
+  /** Arm the expiry at the deadline (epoch ms). */
+  | { type: 'arm-expiry'; atMs: number }
+  | { type: 'clear-expiry' }
+  /** Send the attempt to the worker it was placed on, and watch for its result for `watchdogMs`. */
+  | { type: 'send-execute'; workerId: string; lease: string; deadlineMs: number; watchdogMs: number }
+  /** Ask the worker running the attempt to kill it. */
+  | { type: 'send-cancel'; workerId: string; lease: string }
+  /** It is terminal: clear its timers and queue entry, store its logs, wake its waiters. */
+  | { type: 'finish' }
+  | { type: 'log'; level: 'info' | 'warn'; fields: Record<string, unknown>; message: string };
+
+export interface TransitionContext {
+  retryPolicy: RetryPolicy;
+  /** A running attempt with no result this long after its deadline is treated as lost. */
+  watchdogSlackMs: number;
+}
+
+export interface TransitionResult {
+  record: Execution;
+  effects: Effect[];
+}
+
+export type Outcome = 'apply' | 'ignore' | 'illegal';
+export type RecordState = ExecutionStatus | 'none';
 
 export class IllegalTransitionError extends Error {
   constructor(
     readonly executionId: string,
-    readonly from: ExecutionStatus,
-    readonly to: ExecutionStatus,
+    readonly from: RecordState,
+    readonly event: ExecutionEventType,
   ) {
-    super(`illegal transition of ${executionId}: ${from} → ${to}`);
+    super(`illegal transition of ${executionId}: ${event} in state ${from}`);
     this.name = 'IllegalTransitionError';
   }
 }
 
-export function canTransition(from: ExecutionStatus, to: ExecutionStatus): boolean {
-  return LEGAL[from].includes(to);
+const TERMINAL = { accept: 'illegal', dispatch: 'illegal', 'function-gone': 'illegal', started: 'illegal', result: 'illegal', lost: 'ignore', expire: 'ignore', 'retry-due': 'ignore', cancel: 'illegal', adopt: 'illegal' } as const;
+
+/** Every (state, event) pair and what it does. */
+export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEventType, Outcome>>>> = {
+  none: { accept: 'apply', dispatch: 'illegal', 'function-gone': 'illegal', started: 'illegal', result: 'illegal', lost: 'illegal', expire: 'illegal', 'retry-due': 'illegal', cancel: 'illegal', adopt: 'illegal' },
+  queued: { accept: 'illegal', dispatch: 'apply', 'function-gone': 'apply', started: 'illegal', result: 'illegal', lost: 'ignore', expire: 'apply', 'retry-due': 'apply', cancel: 'apply', adopt: 'illegal' },
+  running: { accept: 'illegal', dispatch: 'illegal', 'function-gone': 'illegal', started: 'apply', result: 'apply', lost: 'apply', expire: 'ignore', 'retry-due': 'ignore', cancel: 'apply', adopt: 'apply' },
+  succeeded: TERMINAL,
+  failed: TERMINAL,
+  timed_out: TERMINAL,
+  cancelled: TERMINAL,
+};
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Statuses in which `error` means nothing. */
+const NO_ERROR: ReadonlySet<ExecutionStatus> = new Set(['queued', 'running', 'succeeded']);
+
+function next(rec: Execution, status: ExecutionStatus, patch: Partial<Execution>): Execution {
+  const out: Execution = { ...rec, ...patch, status };
+  if (NO_ERROR.has(status)) out.error = null;
+  return out;
 }
 
-export type TransitionPatch = Partial<Omit<Execution, 'id' | 'status' | 'function' | 'version' | 'createdAt' | 'mode' | 'input'>>;
+/** The attempts list with the open (last) attempt closed. */
+function closeAttempt(rec: Execution, finishedAt: string, code: ExecutionErrorCode | null): AttemptRecord[] {
+  const attempts = rec.attempts ?? [];
+  const last = attempts[attempts.length - 1];
+  if (!last || last.finishedAt !== null) return attempts;
+  return [...attempts.slice(0, -1), { ...last, finishedAt, errorCode: code }];
+}
 
-/** Moves `execution` to `to`, applying `patch`; mutates and returns the same object. */
-export function transition(execution: Execution, to: ExecutionStatus, patch: TransitionPatch = {}): Execution {
-  if (!canTransition(execution.status, to)) throw new IllegalTransitionError(execution.id, execution.status, to);
-  Object.assign(execution, patch);
-  execution.status = to;
-  // error is meaningful only in failed / timed_out / cancelled.
-  if (to === 'succeeded' || to === 'queued' || to === 'running') execution.error = null;
-  return execution;
+const TERMINAL_EFFECTS: Effect[] = [{ type: 'persist', durable: false }, { type: 'publish' }, { type: 'finish' }];
+const terminal = (record: Execution, extra: Effect[] = []): TransitionResult => ({ record, effects: [...extra, ...TERMINAL_EFFECTS] });
+
+export function transition(rec: Execution | undefined, event: ExecutionEvent, ctx: TransitionContext): TransitionResult {
+  const from: RecordState = rec ? rec.status : 'none';
+  const outcome = OUTCOMES[from][event.type];
+  const id = rec?.id ?? (event.type === 'accept' ? event.execution.id : '(none)');
+  if (outcome === 'illegal') throw new IllegalTransitionError(id, from, event.type);
+  if (outcome === 'ignore') return { record: rec!, effects: [] };
+  if (event.type === 'accept') return accept(event);
+  const r = rec!;
+  switch (event.type) {
+    case 'dispatch': {
+      const attempts = [...(r.attempts ?? []), { attempt: r.attempt, workerId: event.workerId, startedAt: iso(event.nowMs), finishedAt: null, errorCode: null }];
+      const record = next(r, 'running', { lease: event.lease, workerId: event.workerId, placement: event.placement, startedAt: iso(event.nowMs), retryAt: null, attempts });
+      return {
+        record,
+        effects: [
+          { type: 'clear-expiry' },
+          { type: 'persist', durable: false },
+          { type: 'publish' },
+          { type: 'send-execute', workerId: event.workerId, lease: event.lease, deadlineMs: event.nowMs + event.timeoutMs, watchdogMs: event.timeoutMs + ctx.watchdogSlackMs },
+        ],
+      };
+    }
+    case 'function-gone':
+      return terminal(
+        next(r, 'failed', { error: { code: 'FUNCTION_DELETED', message: `function '${r.function}' version ${r.version} no longer exists` }, finishedAt: iso(event.nowMs), lease: null, retryAt: null }),
+      );
+    case 'started':
+      return { record: next(r, 'running', { startedAt: iso(event.startedAtMs || event.nowMs), coldStart: event.coldStart }), effects: [{ type: 'persist', durable: false }] };
+    case 'result':
+      return result(r, event, ctx);
+    case 'lost':
+      return lost(r, event.nowMs, event.message, event.workerDied, event.jitter, ctx);
+    case 'expire': {
+      const deadline = Date.parse(r.createdAt) + event.maxQueueMs;
+      // Timers may fire a millisecond before the wall clock reaches the deadline: not yet, look again then.
+      if (event.nowMs < deadline) return { record: r, effects: [{ type: 'arm-expiry', atMs: deadline }] };
+      return terminal(
+        next(r, 'failed', { error: { code: 'EXPIRED', message: `still queued after maxQueueMs (${event.maxQueueMs} ms)` }, finishedAt: iso(event.nowMs), lease: null, retryAt: null }),
+        [{ type: 'log', level: 'warn', fields: { executionId: r.id, maxQueueMs: event.maxQueueMs, reason: REASON.expired }, message: 'expired before it could run' }],
+      );
+    }
+    case 'retry-due':
+      return { record: r, effects: [{ type: 'enqueue' }] };
+    case 'cancel': {
+      const finishedAt = iso(event.nowMs);
+      const running = r.status === 'running';
+      const attempts = running ? closeAttempt(r, finishedAt, 'CANCELLED') : r.attempts;
+      const record = next(r, 'cancelled', { error: { code: 'CANCELLED', message: 'cancelled by request' }, finishedAt, lease: null, attempts });
+      return terminal(record, running ? [{ type: 'send-cancel', workerId: r.workerId ?? '', lease: r.lease ?? '' }] : []);
+    }
+    case 'adopt':
+      if (r.workerId === event.workerId) return { record: r, effects: [] };
+      return { record: next(r, 'running', { workerId: event.workerId }), effects: [{ type: 'persist', durable: false }] };
+  }
+}
+
+function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionResult {
+  const e = event.execution;
+  const record: Execution = {
+    id: e.id,
+    function: e.function,
+    version: e.version,
+    status: 'queued',
+    mode: e.mode,
+    input: e.input,
+    output: null,
+    error: null,
+    attempt: 1,
+    maxAttempts: e.maxAttempts,
+    workerId: null,
+    coldStart: null,
+    createdAt: iso(event.nowMs),
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    timings: null,
+    placement: null,
+    idempotencyKey: e.idempotencyKey,
+    retryAt: null,
+    attempts: [],
+    lease: null,
+  };
+  // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
+  return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'enqueue' }] };
+}
+
+function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>, ctx: TransitionContext): TransitionResult {
+  const m = event.report;
+  const finishedAt = iso(m.finishedAtMs || event.nowMs);
+  const code = (m.ok ? null : (m.error?.code ?? 'SANDBOX_CRASH')) as ExecutionErrorCode | null;
+  const attempts = closeAttempt(r, finishedAt, code);
+  const common: Partial<Execution> = {
+    attempts,
+    durationMs: m.durationMs,
+    coldStart: m.coldStart,
+    startedAt: m.startedAtMs ? iso(m.startedAtMs) : r.startedAt,
+    timings: { queuedMs: event.queuedMs, initMs: m.initMs, runMs: m.durationMs, cpuMs: m.cpuMs },
+  };
+  if (m.ok) return terminal(next(r, 'succeeded', { ...common, output: m.output, finishedAt, lease: null }));
+  if (code === 'WORKER_LOST' || code === 'CANCELLED') {
+    // The worker refused or gave up this attempt (capacity, drain, shutdown): not the function's fault.
+    return lost(r, event.nowMs, m.error?.message ?? 'unknown error', false, event.jitter, ctx, code, finishedAt);
+  }
+  const error: ExecutionError = {
+    code: code!,
+    message: m.error?.message ?? 'unknown error',
+    ...(m.error?.name ? { name: m.error.name } : {}),
+    ...(m.error?.stack ? { stack: m.error.stack } : {}),
+  };
+  const decision = decideRetry({ ...r, attempts }, { code: code! }, ctx.retryPolicy, () => event.jitter);
+  const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};
+  if (decision.retry) {
+    return {
+      record: next(r, 'queued', { ...common, ...crashes, attempt: r.attempt + 1, lease: null, workerId: null, retryAt: event.nowMs + decision.delayMs }),
+      effects: [
+        { type: 'persist', durable: false },
+        { type: 'publish' },
+        { type: 'arm-retry', delayMs: decision.delayMs },
+        { type: 'log', level: 'info', fields: { executionId: r.id, attempt: r.attempt, delayMs: decision.delayMs, code, reason: REASON.retry }, message: 'retry scheduled' },
+      ],
+    };
+  }
+  const logs: Effect[] = [];
+  if (decision.poison) {
+    error.message = poisonMessage(error.message, decision.crashes);
+    logs.push({ type: 'log', level: 'warn', fields: { executionId: r.id, attempt: r.attempt, code, crashes: decision.crashes, reason: REASON.poisonPill }, message: 'poison pill: not retried' });
+  }
+  return terminal(next(r, code === 'TIMEOUT' ? 'timed_out' : 'failed', { ...common, ...crashes, error, finishedAt, lease: null }), logs);
+}
+
+/**
+ * An attempt that ended through no fault of the function: re-queued at once while the retry
+ * policy allows, else failed WORKER_LOST. The open attempt is closed with `code` at `closedAt`.
+ */
+function lost(
+  r: Execution,
+  nowMs: number,
+  message: string,
+  workerDied: boolean,
+  jitter: number,
+  ctx: TransitionContext,
+  code: ExecutionErrorCode = 'WORKER_LOST',
+  closedAt: string = iso(nowMs),
+): TransitionResult {
+  const attempts = closeAttempt(r, closedAt, code);
+  const end: AttemptEnd = { code: 'WORKER_LOST', workerDied };
+  const decision = decideRetry({ ...r, attempts }, end, ctx.retryPolicy, () => jitter);
+  const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};
+  if (decision.retry) {
+    return {
+      record: next(r, 'queued', { ...crashes, attempts, attempt: r.attempt + 1, lease: null, workerId: null, retryAt: null }),
+      effects: [
+        { type: 'persist', durable: false },
+        { type: 'publish' },
+        { type: 'enqueue' },
+        { type: 'log', level: 'warn', fields: { executionId: r.id, workerId: r.workerId, attempt: r.attempt, reason: REASON.workerLost }, message: 'attempt lost, re-queued' },
+      ],
+    };
+  }
+  const logs: Effect[] = decision.poison
+    ? [{ type: 'log', level: 'warn', fields: { executionId: r.id, workerId: r.workerId, attempt: r.attempt, crashes: decision.crashes, reason: REASON.poisonPill }, message: 'poison pill: not retried' }]
+    : [];
+  const text = decision.poison ? poisonMessage(message, decision.crashes) : message;
+  return terminal(next(r, 'failed', { ...crashes, attempts, error: { code: 'WORKER_LOST', message: text }, finishedAt: iso(nowMs), lease: null }), logs);
 }

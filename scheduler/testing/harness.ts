@@ -5,11 +5,12 @@
 import { vi } from 'vitest';
 import type { SchedulerMessage } from '../../proto/gen/taskforge/v1/worker.js';
 import { silentLogger } from '../../common/logger.js';
-import { Dispatcher } from '../dispatcher.js';
-import { ExecutionManager } from '../execution-manager.js';
-import { ExecutionState } from '../execution-state.js';
-import { FunctionRegistry } from '../function-registry.js';
-import { WorkerRegistry, type RegisteredWorker } from '../worker-registry.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { ExecutionManager } from '../execution/manager.js';
+import type { ExecutionState } from '../execution/state.js';
+import type { FunctionRegistry } from '../function-registry.js';
+import { createSchedulerCore } from '../wire.js';
+import type { RegisteredWorker, WorkerRegistry } from '../worker-registry.js';
 import { MemoryStore } from './memory-store.js';
 
 export interface Harness {
@@ -23,24 +24,34 @@ export interface Harness {
   close(): void;
 }
 
-export function createHarness(opts: { maxQueue?: number; retentionMs?: number; retryBaseMs?: number; retryCapMs?: number; random?: () => number; store?: MemoryStore } = {}): Harness {
+export interface HarnessOptions {
+  maxQueue?: number;
+  retentionMs?: number;
+  retryBaseMs?: number;
+  retryCapMs?: number;
+  heartbeatIntervalMs?: number;
+  random?: () => number;
+  now?: () => number;
+  store?: MemoryStore;
+}
+
+export function createHarness(opts: HarnessOptions = {}): Harness {
   const store = opts.store ?? new MemoryStore();
-  const state = new ExecutionState(store, silentLogger);
-  const functions = new FunctionRegistry(store, () => ({ format: 'esm' }));
-  let dispatcher!: Dispatcher;
-  const registry = new WorkerRegistry({
-    heartbeatIntervalMs: 1000,
-    missedHeartbeats: 3,
-    forgetLostAfterMs: 60_000,
-    onLost: (w) => dispatcher.workerLost(w),
-  });
-  dispatcher = new Dispatcher(state, functions, registry, {
+  const { state, functions, registry, dispatcher, executions } = createSchedulerCore({
+    store,
+    log: silentLogger,
+    checkCode: () => ({ format: 'esm' }),
     retryPolicy: { baseMs: opts.retryBaseMs ?? 1000, capMs: opts.retryCapMs ?? 60_000 },
     watchdogSlackMs: 30_000,
     adoptGraceMs: 10_000,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
+    missedHeartbeats: 3,
+    forgetLostAfterMs: 60_000,
+    maxQueue: opts.maxQueue ?? 100,
+    retentionMs: opts.retentionMs ?? 1000,
+    now: opts.now,
     random: opts.random ?? (() => 0.5),
   });
-  const executions = new ExecutionManager(state, functions, dispatcher, { maxQueue: opts.maxQueue ?? 100, retentionMs: opts.retentionMs ?? 1000 });
   return {
     store,
     state,
@@ -59,6 +70,7 @@ export function createHarness(opts: { maxQueue?: number; retentionMs?: number; r
     close() {
       registry.close();
       dispatcher.close();
+      state.close();
       state.waiters.releaseAll();
     },
   };

@@ -5,7 +5,7 @@
  * worker exits cleanly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionEventPayload } from '../../scheduler/execution-state.js';
+import type { ExecutionEventPayload } from '../../scheduler/execution/state.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 import { memoryLog } from '../helpers/memory-log.js';
 

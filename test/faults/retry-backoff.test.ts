@@ -7,45 +7,10 @@
  * fake worker connection that records every Execute with the (fake) time it was sent.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../../common/logger.js';
-import type { Execution, ExecutionLogs } from '../../common/records.js';
 import type { Execute, Result, SchedulerMessage } from '../../proto/gen/taskforge/v1/worker.js';
-import { Dispatcher } from '../../scheduler/dispatcher.js';
-import { ExecutionManager } from '../../scheduler/execution-manager.js';
-import { ExecutionState } from '../../scheduler/execution-state.js';
-import { FunctionRegistry } from '../../scheduler/function-registry.js';
 import { SCHEDULER_DEFAULTS } from '../../scheduler/options.js';
-import type { LoadedState, Store, StoredFunction } from '../../scheduler/store/types.js';
-import { WorkerRegistry, type RegisteredWorker } from '../../scheduler/worker-registry.js';
-
-class MemoryStore implements Store {
-  readonly executions = new Map<string, Execution>();
-  readonly functions = new Map<string, StoredFunction>();
-  async open(): Promise<LoadedState> {
-    return { functions: [], executions: [], quarantined: [], sweptTempFiles: 0 };
-  }
-  async putFunction(fn: StoredFunction): Promise<void> {
-    this.functions.set(fn.name, structuredClone(fn));
-  }
-  async deleteFunction(name: string): Promise<void> {
-    this.functions.delete(name);
-  }
-  async putExecutionDurable(e: Execution): Promise<void> {
-    this.executions.set(e.id, structuredClone(e));
-  }
-  putExecution(e: Execution): void {
-    this.executions.set(e.id, structuredClone(e));
-  }
-  async deleteExecution(id: string): Promise<void> {
-    this.executions.delete(id);
-  }
-  putLogs(_logs: ExecutionLogs): void {}
-  async getLogs(): Promise<ExecutionLogs | null> {
-    return null;
-  }
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
-}
+import { createHarness } from '../../scheduler/testing/harness.js';
+import type { RegisteredWorker } from '../../scheduler/worker-registry.js';
 
 interface Sent {
   at: number;
@@ -60,19 +25,9 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
     drawn.push(v);
     return v;
   };
-  const store = new MemoryStore();
-  const state = new ExecutionState(store, silentLogger);
-  const functions = new FunctionRegistry(store, () => undefined);
-  let dispatcher!: Dispatcher;
   // Liveness is not under test: the fake worker never misses a heartbeat on this time scale.
-  const registry = new WorkerRegistry({
-    heartbeatIntervalMs: 24 * 3_600_000,
-    missedHeartbeats: 3,
-    forgetLostAfterMs: 24 * 3_600_000,
-    onLost: (w) => dispatcher.workerLost(w),
-  });
-  dispatcher = new Dispatcher(state, functions, registry, { retryPolicy: retry, watchdogSlackMs: 30_000, adoptGraceMs: 10_000, random });
-  const manager = new ExecutionManager(state, functions, dispatcher, { maxQueue: 1000, retentionMs: 7 * 24 * 3_600_000 });
+  const h = createHarness({ retryBaseMs: retry.baseMs, retryCapMs: retry.capMs, random, heartbeatIntervalMs: 24 * 3_600_000, maxQueue: 1000, retentionMs: 7 * 24 * 3_600_000 });
+  const { state, functions, executions: manager, dispatcher, registry, store } = h;
   const sent: Sent[] = [];
   const connection = {
     send(m: SchedulerMessage): void {

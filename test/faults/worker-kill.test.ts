@@ -5,7 +5,7 @@
  * worker, and none is left `running`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionEventPayload } from '../../scheduler/execution-state.js';
+import type { ExecutionEventPayload } from '../../scheduler/execution/state.js';
 import type { LossReason, RegisteredWorker } from '../../scheduler/worker-registry.js';
 import { eventWithin, fn, startStack, type Stack } from '../helpers/stack.js';
 

@@ -2,7 +2,7 @@
  * Invocations end to end: real scheduler, gateway and worker processes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionEventPayload } from '../../scheduler/execution-state.js';
+import type { ExecutionEventPayload } from '../../scheduler/execution/state.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 const ECHO = 'export default async (event, ctx) => ({ echo: event, id: ctx.executionId, attempt: ctx.attempt })';
