@@ -58,6 +58,18 @@ export class RegisteredWorker implements PlacementCandidate {
     this.assignedKeys.delete(executionId);
   }
 
+  /**
+   * A heartbeat's warm list is a snapshot the worker took before it had seen, or finished
+   * loading, what is in flight to it now. The function versions of those attempts stay warm:
+   * their sandboxes are loading or running, and the next heartbeat after they finish says
+   * whether they are still there.
+   */
+  setWarm(reported: readonly string[]): void {
+    this.warm.clear();
+    for (const key of reported) this.warm.add(key);
+    for (const key of this.assignedKeys.values()) this.warm.add(key);
+  }
+
   get ready(): boolean {
     return this.status === 'ready';
   }
@@ -136,8 +148,7 @@ export class WorkerRegistry {
     worker.reportedInFlight = hb.inFlight;
     worker.rssBytes = hb.rssBytes;
     worker.capacity = hb.capacity;
-    worker.warm.clear();
-    for (const key of hb.warm) worker.warm.add(key);
+    worker.setWarm(hb.warm);
     if (hb.draining && worker.status === 'ready') worker.status = 'draining';
     worker.lossTimer?.refresh();
   }

@@ -1,10 +1,13 @@
 /**
- * Bugs seen in the field, each pinned at its cause:
+ * Two bugs seen in the field, each pinned at its cause:
  * - the queue expiry fired by a timer whose clock ran ~1 ms ahead of the wall clock, and failed
- *   the execution 999 ms into a 1,000 ms maxQueueMs (test/faults/max-age saw it now and then).
+ *   the execution 999 ms into a 1,000 ms maxQueueMs (test/faults/max-age saw it now and then);
+ * - a heartbeat's warm list, snapshotted before the worker had loaded what was in flight to it,
+ *   replaced the scheduler's warm set, so the next invoke landed cold on another worker.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHarness, type Harness } from '../testing/harness.js';
+import type { Heartbeat, Result } from '../../proto/gen/taskforge/v1/worker.js';
+import { createHarness, executes, flushMicrotasks, type Harness } from '../testing/harness.js';
 
 const CODE = 'export default async (e) => e';
 let h: Harness;
@@ -33,6 +36,43 @@ describe('queue expiry', () => {
     expect(rec.status).toBe('failed');
     expect(rec.error?.code).toBe('EXPIRED');
     expect(Date.parse(rec.finishedAt!) - Date.parse(rec.createdAt)).toBe(1_000);
+  });
+});
+
+describe('warm set', () => {
+  it('a heartbeat snapshotted before a cold start finished does not make the next invoke cold on another worker', async () => {
+    // Placement draws: the first (cold, two equal workers) picks the last, later draws the first.
+    const draws = [0.99];
+    h = createHarness({ random: () => draws.shift() ?? 0 });
+    await h.functions.put('f', { code: CODE }, false);
+    const a = h.connect('w_a');
+    const b = h.connect('w_b');
+    await h.executions.invoke({ function: 'f', version: 0, inputJson: '1', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    await flushMicrotasks();
+    const [first] = executes(b.sent);
+    expect(first).toBeDefined();
+    // w_b's heartbeat was taken while the sandbox was still loading: nothing warm yet.
+    const beat: Heartbeat = { inFlight: 1, capacity: 2, warm: [], rssBytes: 1, seq: 1, draining: false };
+    h.registry.heartbeat(b.worker, beat);
+    h.dispatcher.onResult(b.worker, okResult(first!.executionId, first!.lease));
+    await h.executions.invoke({ function: 'f', version: 0, inputJson: '2', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    await flushMicrotasks();
+    expect(executes(a.sent)).toHaveLength(0);
+    const [, second] = executes(b.sent);
+    expect(second).toBeDefined();
+    expect(h.state.index.get(second!.executionId)?.placement).toMatchObject({ workerId: 'w_b', warm: true });
+  });
+
+  it('the next heartbeat after the run is the truth: a sandbox the worker no longer has is not warm', async () => {
+    h = createHarness();
+    await h.functions.put('f', { code: CODE }, false);
+    const b = h.connect('w_b');
+    await h.executions.invoke({ function: 'f', version: 0, inputJson: '1', mode: 'async', idempotencyKey: null, waitMs: 0 });
+    await flushMicrotasks();
+    const [ex] = executes(b.sent);
+    h.dispatcher.onResult(b.worker, okResult(ex!.executionId, ex!.lease));
+    h.registry.heartbeat(b.worker, { inFlight: 0, capacity: 2, warm: [], rssBytes: 1, seq: 2, draining: false });
+    expect([...b.worker.warm]).toEqual([]);
   });
 });
 
