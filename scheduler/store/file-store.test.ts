@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TaskForgeError } from '../../common/errors.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
-import { createFaultFs, type FaultFs } from './fault-fs.js';
+import { createFaultFs, type FaultFs } from './testing/fault-fs.js';
 import { createFileStore, resolveFileStoreOptions } from './file-store.js';
-import { nodeStoreFs, type StoreFs } from './store-fs.js';
+import { nodeStoreFs, type StoreFs } from './files/store-fs.js';
 import type { Store } from './types.js';
 import { sampleExecution } from '../../common/testing/records.js';
 

@@ -17,16 +17,16 @@
 import { TaskForgeError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
-import { Checkpointer } from './checkpoint.js';
-import { inProcessFileWriter, threadedFileWriter } from './file-batch.js';
-import { createFileSystemSyncer, type SyncFileSystem } from './fs-sync.js';
-import { Journal, type JournalEntry } from './journal.js';
-import { readJournal, type JournalReplay } from './journal-replay.js';
-import { createLayout } from './layout.js';
-import { loadState, quarantineFile, sortExecutions, type LoadContext } from './load-state.js';
-import { checkLogs, QUARANTINE_REASON } from './record-shape.js';
-import { RecordWriter, type Ready } from './record-writer.js';
-import { errnoCode, nodeStoreFs, type StoreFs } from './store-fs.js';
+import { Checkpointer } from './journal/checkpoint.js';
+import { inProcessFileWriter, threadedFileWriter } from './files/file-batch.js';
+import { createFileSystemSyncer, type SyncFileSystem } from './files/fs-sync.js';
+import { Journal, type JournalEntry } from './journal/journal.js';
+import { readJournal, type JournalReplay } from './journal/journal-replay.js';
+import { createLayout } from './files/layout.js';
+import { loadState, quarantineFile, sortExecutions, type LoadContext } from './load/load-state.js';
+import { checkLogs, QUARANTINE_REASON } from './load/record-shape.js';
+import { RecordWriter, type Ready } from './files/record-writer.js';
+import { errnoCode, nodeStoreFs, type StoreFs } from './files/store-fs.js';
 import type { LoadedState, Store, StoredFunction } from './types.js';
 
 export interface FileStoreOptions {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFaultFs } from './fault-fs.js';
+import { createFaultFs } from '../testing/fault-fs.js';
 import { FileBatcher, MAX_BATCH, inProcessFileWriter, threadedFileWriter, type FileBatchWriter, type FileWrite } from './file-batch.js';
 import { nodeStoreFs } from './store-fs.js';
 
