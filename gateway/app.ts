@@ -12,7 +12,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TaskForgeError } from '../common/errors.js';
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS } from '../common/records.js';
@@ -144,7 +144,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     closing = true;
   });
   app.addHook('onRequest', async (request, reply) => {
-    hopTrace.mark('G0 gateway onRequest');
+    markHop('G0 gateway onRequest');
     if (closing) {
       reply.header('connection', 'close');
       throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
@@ -161,7 +161,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    hopTrace.mark('G4 gateway onResponse');
+    markHop('G4 gateway onResponse');
     request.log.debug(
       { reqId: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',
