@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OptionsError } from '../common/options-error.js';
 import { ConfigError, parseConfig, usage } from './config.js';
 
 describe('cli config', () => {
@@ -27,6 +28,23 @@ describe('cli config', () => {
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => parseConfig(argv as string[], {})).toThrowError(ConfigError);
     expect(() => parseConfig(argv as string[], {})).toThrowError(message as RegExp);
+    expect(() => parseConfig(argv as string[], {})).toThrowError(OptionsError);
+    expect(() => parseConfig(argv as string[], {})).toThrowError(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION' }));
+  });
+  it('names the flag at fault in the error', () => {
+    const optionOf = (argv: string[], env: NodeJS.ProcessEnv = {}): string => {
+      try {
+        parseConfig(argv, env);
+      } catch (err) {
+        return (err as ConfigError).option;
+      }
+      throw new Error('accepted');
+    };
+    expect(optionOf(['--port', 'abc'])).toBe('--port');
+    expect(optionOf(['--capacity', '20'])).toBe('--max-sandboxes');
+    expect(optionOf([], { TASKFORGE_NO_AUTH: 'maybe' })).toBe('--no-auth');
+    expect(optionOf(['--no-auth', '--host', '0.0.0.0'])).toBe('--no-auth');
+    expect(optionOf(['--bogus', '1'])).toBe('argv');
   });
   it('--rate-limit and --no-auth, by flag or environment', () => {
     expect(parseConfig(['--rate-limit', '5', '--no-auth'], {})).toMatchObject({ rateLimit: 5, noAuth: true });

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
+import { OptionsError } from '../common/options-error.js';
 
 export interface Setting {
   flag: string;
@@ -47,11 +48,17 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : (typeof SETTINGS)[K]['kind'] extends 'bool' ? boolean : string };
 
-export class ConfigError extends Error {
+/**
+ * A command line or environment the CLI cannot run with: an OptionsError (code
+ * ERR_TASKFORGE_OPTION) whose `option` is the flag at fault, or `argv` when the command line
+ * itself does not parse.
+ */
+export class ConfigError extends OptionsError {
+  override name = 'ConfigError';
   /** false: the message says it all; the usage text would bury it. */
   readonly showUsage: boolean;
-  constructor(message: string, opts: { showUsage?: boolean } = {}) {
-    super(message);
+  constructor(message: string, opts: { option?: string; showUsage?: boolean } = {}) {
+    super(opts.option ?? 'argv', message);
     this.showUsage = opts.showUsage ?? true;
   }
 }
@@ -73,29 +80,29 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     const flag = values[s.flag];
     if (s.kind === 'bool') {
       const text = (env[s.env] ?? s.default).toLowerCase();
-      if (flag === undefined && !(text in BOOL_TEXT)) throw new ConfigError(`${s.env} must be 1, true, 0 or false, got '${env[s.env]}'`);
+      if (flag === undefined && !(text in BOOL_TEXT)) throw new ConfigError(`${s.env} must be 1, true, 0 or false, got '${env[s.env]}'`, { option: `--${s.flag}` });
       out[key] = flag === true || (flag === undefined && BOOL_TEXT[text] === true);
       continue;
     }
     const raw = (flag as string | undefined) ?? env[s.env] ?? s.default;
     if (s.kind === 'int') {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`);
+      if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`, { option: `--${s.flag}` });
       out[key] = n;
     } else {
       out[key] = raw;
     }
   }
-  if (!['json', 'pretty'].includes(out.logFormat as string)) throw new ConfigError(`--log-format must be json or pretty`);
-  if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1');
+  if (!['json', 'pretty'].includes(out.logFormat as string)) throw new ConfigError(`--log-format must be json or pretty`, { option: '--log-format' });
+  if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1', { option: '--capacity' });
   // A slot without a runtime process to run in would be a lie to the scheduler.
   if ((out.maxSandboxes as number) < (out.capacity as number)) {
-    throw new ConfigError(`--max-sandboxes (${out.maxSandboxes}) must be at least --capacity (${out.capacity})`);
+    throw new ConfigError(`--max-sandboxes (${out.maxSandboxes}) must be at least --capacity (${out.capacity})`, { option: '--max-sandboxes' });
   }
   const tls = [out.tlsCert, out.tlsKey, out.tlsCa].filter((v) => v !== '').length;
-  if (tls !== 0 && tls !== 3) throw new ConfigError('--tls-cert, --tls-key and --tls-ca go together: give all three or none');
+  if (tls !== 0 && tls !== 3) throw new ConfigError('--tls-cert, --tls-key and --tls-ca go together: give all three or none', { option: '--tls-cert' });
   // Without keys anyone who can connect is an admin: only this machine may connect, then.
-  if (out.noAuth === true && !isLoopbackHost(out.host as string)) throw new ConfigError(noAuthRefusal(out.host as string), { showUsage: false });
+  if (out.noAuth === true && !isLoopbackHost(out.host as string)) throw new ConfigError(noAuthRefusal(out.host as string), { option: '--no-auth', showUsage: false });
   return out as Config;
 }
 

@@ -2,6 +2,7 @@
  * `taskforge <command>`: runs one component in this process (scheduler, gateway, worker), or
  * the whole stack as child processes (dev). SIGINT/SIGTERM close the component cleanly.
  */
+import { installHopTraceFileFromEnv } from '../common/hop-trace-file.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
 import { controlToken, joinToken, tlsIdentity } from './credentials.js';
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
     process.exitCode = await runDev(cfg);
     return;
   }
+  // Hop marks go to TASKFORGE_TRACE_FILE when it is set (bench/tools/hops.ts); else nothing listens.
+  installHopTraceFileFromEnv();
   const log = createLogger({ component: command, level: cfg.logLevel });
   let component: Closeable & { closed?: Promise<void> };
   try {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { OptionsError } from '../common/options-error.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { GATEWAY_APP_DEFAULTS, buildApp, resolveGatewayOptions } from './app.js';
@@ -19,6 +20,11 @@ describe('resolveGatewayOptions', () => {
     expect(() => resolveGatewayOptions({ control, invokeBodyLimit: 0 })).toThrow(/invokeBodyLimit/);
     expect(() => resolveGatewayOptions({ control, functionBodyLimit: 1.5 })).toThrow(/functionBodyLimit/);
     expect(() => resolveGatewayOptions({} as never)).toThrow(/control/);
+    expect(() => resolveGatewayOptions({ control, invokeBodyLimit: 0 })).toThrow(OptionsError);
+    expect(() => resolveGatewayOptions({ control, invokeBodyLimit: 0 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'invokeBodyLimit' }));
+    expect(() => resolveGatewayOptions({ control, rateLimit: -1 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'rateLimit' }));
+    expect(() => resolveGatewayOptions({ control, auth: 'on' as never })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'auth' }));
+    expect(() => resolveGatewayOptions({} as never)).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'control' }));
   });
 
   it('a smaller invokeBodyLimit is enforced', async () => {
@@ -78,6 +84,7 @@ describe('startGateway', () => {
 
   it('rejects a port out of range before doing anything', async () => {
     await expect(startGateway({ port: 70_000 })).rejects.toThrow(/port/);
+    await expect(startGateway({ port: 70_000 })).rejects.toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'port' }));
   });
 
   it('noAuth is refused unless the gateway listens on loopback only', async () => {

@@ -12,10 +12,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TaskForgeError } from '../common/errors.js';
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { assertExecutionId, assertFunctionName } from '../common/names.js';
 import { LIMITS } from '../common/records.js';
+import { OptionsError } from '../common/options-error.js';
 import { authenticateRequest, checkPathFunction } from './auth.js';
 import { CachingAuthenticator, type Authenticator } from './authenticator.js';
 import type { ControlClient } from './control-client.js';
@@ -74,7 +75,7 @@ export interface ResolvedGatewayAppOptions {
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new TypeError(`gateway option ${name} must be a positive integer, got ${String(value)}`);
+    throw new OptionsError(name, `gateway option ${name} must be a positive integer, got ${String(value)}`);
   }
   return value;
 }
@@ -82,7 +83,7 @@ function positiveInt(name: string, value: number): number {
 /** Fills defaults and checks every option once, at start, with a message naming the option. */
 export function resolveGatewayOptions(opts: GatewayAppOptions): ResolvedGatewayAppOptions {
   if (!opts || typeof opts.control?.invoke !== 'function') {
-    throw new TypeError('gateway option control must be a ControlClient');
+    throw new OptionsError('control', 'gateway option control must be a ControlClient');
   }
   return Object.freeze({
     control: opts.control,
@@ -97,7 +98,7 @@ export function resolveGatewayOptions(opts: GatewayAppOptions): ResolvedGatewayA
 
 function nonNegativeInt(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`gateway option ${name} must be a non-negative integer, got ${String(value)}`);
+    throw new OptionsError(name, `gateway option ${name} must be a non-negative integer, got ${String(value)}`);
   }
   return value;
 }
@@ -106,7 +107,7 @@ function resolveAuth(opts: GatewayAppOptions): Authenticator | 'off' {
   const auth = opts.auth;
   if (auth === undefined) return new CachingAuthenticator((key) => opts.control.authenticate(key));
   if (auth === 'off' || (typeof auth === 'object' && typeof auth.authenticate === 'function' && typeof auth.forget === 'function')) return auth;
-  throw new TypeError("gateway option auth must be an Authenticator or 'off'");
+  throw new OptionsError('auth', "gateway option auth must be an Authenticator or 'off'");
 }
 
 /**
@@ -144,7 +145,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     closing = true;
   });
   app.addHook('onRequest', async (request, reply) => {
-    hopTrace.mark('G0 gateway onRequest');
+    markHop('G0 gateway onRequest');
     if (closing) {
       reply.header('connection', 'close');
       throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
@@ -161,7 +162,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    hopTrace.mark('G4 gateway onResponse');
+    markHop('G4 gateway onResponse');
     request.log.debug(
       { reqId: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OptionsError } from '../common/options-error.js';
 import type { Principal } from '../common/api-keys.js';
 import { TaskForgeError } from '../common/errors.js';
 import { CachingAuthenticator } from './authenticator.js';
@@ -75,5 +76,7 @@ describe('CachingAuthenticator', () => {
 
   it('refuses a cache longer than the contract allows', () => {
     expect(() => new CachingAuthenticator(async () => null, { ttlMs: 1001 })).toThrow(/ttlMs/);
+    expect(() => new CachingAuthenticator(async () => null, { ttlMs: 1001 })).toThrow(OptionsError);
+    expect(() => new CachingAuthenticator(async () => null, { maxEntries: 0 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'maxEntries' }));
   });
 });

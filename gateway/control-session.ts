@@ -11,7 +11,7 @@
 import { Metadata, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { TaskForgeError, isErrorCode } from '../common/errors.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import { ControlServiceService, type SessionRequest, type SessionResponse } from '../proto/gen/taskforge/v1/control.js';
 
 type Call = NonNullable<SessionRequest['call']>;
@@ -55,7 +55,7 @@ export class ControlSession {
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
       stream.write({ requestId, call });
-      hopTrace.mark('G2 gateway session write');
+      markHop('G2 gateway session write');
     });
   }
 

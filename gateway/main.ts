@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../common/logger.js';
 import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
+import { OptionsError } from '../common/options-error.js';
 import { buildApp, type GatewayAppOptions } from './app.js';
 import { createGrpcControlClient, type GrpcControlClientOptions } from './scheduler-client.js';
 
@@ -47,7 +48,7 @@ export interface RunningGateway {
 
 export async function startGateway(opts: StartGatewayOptions = {}): Promise<RunningGateway> {
   const port = opts.port ?? GATEWAY_DEFAULTS.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`gateway port must be 0…65535, got ${String(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new OptionsError('port', `gateway port must be 0…65535, got ${String(port)}`);
   const host = opts.host ?? GATEWAY_DEFAULTS.host;
   const scheduler = opts.scheduler ?? GATEWAY_DEFAULTS.scheduler;
   const logger = opts.logger ?? createLogger({ component: 'gateway' });

@@ -16,6 +16,7 @@ import { TaskForgeError } from '../common/errors.js';
 import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '../common/grpc-auth.js';
 import type { Logger } from '../common/logger.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
+import { OptionsError } from '../common/options-error.js';
 import { EXECUTION_STATUSES, LIMITS, type Execution, type ExecutionStatus, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
 import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
 import type { ControlClient, ExecutionText, InvokeArgs, ListExecutionsArgs } from './control-client.js';
@@ -63,7 +64,7 @@ type Req<K extends UnaryName> = Parameters<Methods[K]['requestSerialize']>[0];
 type Res<K extends UnaryName> = ReturnType<Methods[K]['responseDeserialize']>;
 
 function positive(name: string, v: number): number {
-  if (!Number.isFinite(v) || v <= 0) throw new TypeError(`control client option ${name} must be a positive number, got ${String(v)}`);
+  if (!Number.isFinite(v) || v <= 0) throw new OptionsError(name, `control client option ${name} must be a positive number, got ${String(v)}`);
   return v;
 }
 

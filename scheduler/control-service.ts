@@ -18,7 +18,7 @@ import type {
 } from '../proto/gen/taskforge/v1/control.js';
 import { toGrpcError } from '../common/grpc-errors.js';
 import { TaskForgeError } from '../common/errors.js';
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import { assertFunctionName } from '../common/names.js';
 import { EXECUTION_STATUSES, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
 import type { ExecutionEventPayload, ExecutionState } from './execution/state.js';
@@ -89,12 +89,12 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     session(call: ServerDuplexStream<SessionRequest, SessionResponse>): void {
       let open = true;
       const reply = (res: SessionResponse): void => {
-        hopTrace.mark('S4 scheduler session reply');
+        markHop('S4 scheduler session reply');
         if (open) call.write(res);
       };
       call.on('data', (req: SessionRequest) => {
         const requestId = req.requestId;
-        hopTrace.mark('S1 scheduler session read');
+        markHop('S1 scheduler session read');
         const c = req.call;
         const work: Promise<SessionResponse['result']> =
           c?.$case === 'invoke'

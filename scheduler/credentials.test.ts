@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFaultFs } from './store/fault-fs.js';
-import { nodeStoreFs } from './store/store-fs.js';
+import { createFaultFs } from './store/testing/fault-fs.js';
+import { nodeStoreFs } from './store/index.js';
 import { CredentialsError, loadCredentials, newToken } from './credentials.js';
 
 describe('scheduler credentials', () => {

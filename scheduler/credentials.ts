@@ -16,8 +16,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isToken } from '../common/grpc-auth.js';
-import { writeFileAtomic } from './store/atomic-write.js';
-import { errnoCode, nodeStoreFs, type StoreFs } from './store/store-fs.js';
+import { errnoCode, nodeStoreFs, writeFileAtomic, type StoreFs } from './store/index.js';
 
 export const CREDENTIAL_KINDS = ['join', 'control'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];

@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseApiKey } from '../common/api-keys.js';
 import { memoryLog } from '../test/helpers/memory-log.js';
 import { KeyRegistry } from './key-registry.js';
-import { createFaultFs } from './store/fault-fs.js';
+import { createFaultFs } from './store/testing/fault-fs.js';
 import { ADMIN_KEY_FILE, KEYS_FILE, KeyFileError, createKeyFile } from './store/key-file.js';
-import { nodeStoreFs } from './store/store-fs.js';
+import { nodeStoreFs } from './store/index.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { TlsIdentity } from '../common/grpc-auth.js';
 import { silentLogger } from '../common/logger.js';
+import { OptionsError } from '../common/options-error.js';
 import type { Store } from './store/types.js';
 
 export const SCHEDULER_DEFAULTS = Object.freeze({
@@ -62,11 +63,11 @@ export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): Sche
   for (const key of Object.keys(SCHEDULER_DEFAULTS) as (keyof typeof SCHEDULER_DEFAULTS)[]) {
     const v = o[key];
     if (typeof SCHEDULER_DEFAULTS[key] === 'number' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
-      throw new Error(`scheduler option ${key} must be a non-negative number, got ${String(v)}`);
+      throw new OptionsError(key, `scheduler option ${key} must be a non-negative number, got ${String(v)}`);
     }
   }
-  if (o.port > 65535) throw new Error(`scheduler option port must be ≤ 65535, got ${o.port}`);
-  if (o.heartbeatIntervalMs < 10) throw new Error('scheduler option heartbeatIntervalMs must be ≥ 10');
-  if (o.missedHeartbeats < 1) throw new Error('scheduler option missedHeartbeats must be ≥ 1');
+  if (o.port > 65535) throw new OptionsError('port', `scheduler option port must be ≤ 65535, got ${o.port}`);
+  if (o.heartbeatIntervalMs < 10) throw new OptionsError('heartbeatIntervalMs', 'scheduler option heartbeatIntervalMs must be ≥ 10');
+  if (o.missedHeartbeats < 1) throw new OptionsError('missedHeartbeats', 'scheduler option missedHeartbeats must be ≥ 1');
   return Object.freeze(o);
 }

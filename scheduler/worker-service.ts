@@ -7,7 +7,7 @@
  */
 import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import type { SchedulerMessage, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import type { WorkerServiceServer } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
@@ -106,7 +106,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
               deps.dispatcher.onLog(worker, m.value);
               break;
             case 'result':
-              hopTrace.mark('S3 scheduler result read');
+              markHop('S3 scheduler result read');
               deps.dispatcher.onResult(worker, m.value);
               break;
             case 'hello':

@@ -13,7 +13,7 @@
  */
 import { status as GrpcStatus, type Client } from '@grpc/grpc-js';
 import { authMetadata } from '../common/grpc-auth.js';
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import type { Cancel, Execute, SchedulerMessage, Welcome, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import { REASON } from '../common/logger.js';
 import { assertTransition, isDraining, type AgentState } from './agent-state.js';
@@ -290,7 +290,7 @@ class Agent implements WorkerAgent {
   #onMessage(msg: SchedulerMessage, session: StreamSession): void {
     switch (msg.msg?.$case) {
       case 'execute':
-        hopTrace.mark('W1 worker execute read');
+        markHop('W1 worker execute read');
         return this.#onExecute(msg.msg.value, session);
       case 'cancel':
         return this.#onCancel(msg.msg.value);

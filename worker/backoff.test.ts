@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OptionsError } from '../common/options-error.js';
 import { Backoff, fullJitterDelay } from './backoff.js';
 
 describe('fullJitterDelay', () => {
@@ -53,7 +54,9 @@ describe('Backoff', () => {
   });
 
   it('rejects a cap below the base', () => {
-    expect(() => new Backoff({ baseMs: 100, capMs: 50 })).toThrow(RangeError);
-    expect(() => new Backoff({ baseMs: 0, capMs: 50 })).toThrow(RangeError);
+    expect(() => new Backoff({ baseMs: 100, capMs: 50 })).toThrow(OptionsError);
+    expect(() => new Backoff({ baseMs: 100, capMs: 50 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'capMs' }));
+    expect(() => new Backoff({ baseMs: 0, capMs: 50 })).toThrow(OptionsError);
+    expect(() => new Backoff({ baseMs: 0, capMs: 50 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'baseMs' }));
   });
 });

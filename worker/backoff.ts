@@ -4,6 +4,7 @@
  * fleet of workers from stampeding a scheduler that just came back.
  * It only computes delays; it never sleeps or schedules anything itself.
  */
+import { OptionsError } from '../common/options-error.js';
 
 export interface BackoffOptions {
   /** First window, ms. */
@@ -30,7 +31,7 @@ export class Backoff {
 
   constructor(opts: BackoffOptions) {
     if (!(opts.baseMs > 0) || !(opts.capMs >= opts.baseMs)) {
-      throw new RangeError(`backoff needs 0 < baseMs <= capMs (got baseMs=${opts.baseMs}, capMs=${opts.capMs})`);
+      throw new OptionsError(opts.baseMs > 0 ? 'capMs' : 'baseMs', `backoff needs 0 < baseMs <= capMs (got baseMs=${opts.baseMs}, capMs=${opts.capMs})`);
     }
     this.#baseMs = opts.baseMs;
     this.#capMs = opts.capMs;

@@ -5,7 +5,7 @@
  * It never talks to gRPC itself (the agent's `send` does), never sends anything once killed, and
  * reports a shutdown abort as WORKER_LOST so the scheduler re-queues rather than cancels.
  */
-import { hopTrace } from '../common/hop-trace.js';
+import { markHop } from '../common/diagnostics.js';
 import type { Logger } from '../common/logger.js';
 import type { Execute, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import { LogBatcher } from './log-batcher.js';
@@ -142,7 +142,7 @@ export class ExecutionRun {
       this.#log.info({}, 'finished after kill; result dropped');
     } else {
       this.#log.debug({ ok: outcome.ok, code: outcome.ok ? undefined : outcome.error.code, durationMs: outcome.durationMs }, 'finished');
-      hopTrace.mark('W4 worker result write');
+      markHop('W4 worker result write');
       this.#deliver(resultMessage(this.executionId, this.lease, outcome));
     }
     this.#opts.onFinished(this);

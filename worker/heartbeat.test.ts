@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OptionsError } from '../common/options-error.js';
 import { Heartbeat } from './heartbeat.js';
 
 describe('Heartbeat', () => {
@@ -82,6 +83,7 @@ describe('Heartbeat', () => {
   });
 
   it('rejects a non-positive interval', () => {
-    expect(() => new Heartbeat({ intervalMs: 0, send: () => {} })).toThrow(RangeError);
+    expect(() => new Heartbeat({ intervalMs: 0, send: () => {} })).toThrow(OptionsError);
+    expect(() => new Heartbeat({ intervalMs: 0, send: () => {} })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'intervalMs' }));
   });
 });

@@ -3,6 +3,7 @@
  * number that only ever grows (also across reconnects, so the scheduler can drop stale beats).
  * It never builds or writes messages itself and never keeps the process alive (timers are unref'd).
  */
+import { OptionsError } from '../common/options-error.js';
 
 export interface HeartbeatOptions {
   /** ms between beats. */
@@ -73,5 +74,5 @@ export class Heartbeat {
 }
 
 function assertInterval(ms: number): void {
-  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`heartbeat interval must be a positive number of ms (got ${ms})`);
+  if (!Number.isFinite(ms) || ms <= 0) throw new OptionsError('intervalMs', `heartbeat interval must be a positive number of ms (got ${ms})`);
 }

@@ -11,7 +11,7 @@
  * `error.code = "CANCELLED"`; so it shares 502 rather than pretending success with 200.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { hopTrace } from '../../common/hop-trace.js';
+import { markHop } from '../../common/diagnostics.js';
 import type { ExecutionStatus } from '../../common/records.js';
 import type { ControlClient } from '../control-client.js';
 import { validationError } from '../errors.js';
@@ -42,7 +42,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
     '/v1/functions/:name/invoke',
     { bodyLimit, config: { access: 'invoke' }, schema: { params: NameParams, querystring: InvokeQuery, headers: InvokeHeaders } },
     async (request, reply) => {
-      hopTrace.mark('G1 gateway route');
+      markHop('G1 gateway route');
       const mode = request.query.mode ?? 'async';
       const { waitMs, version } = request.query;
       if (mode === 'async' && waitMs !== undefined) {
@@ -60,7 +60,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
         waitMs: waitMs ?? 0,
       });
 
-      hopTrace.mark('G3 gateway reply read');
+      markHop('G3 gateway reply read');
       const statusUrl = executionUrl(execution.id);
       // An idempotency key matched an earlier execution: say so, as Stripe-style APIs do.
       if (!created) reply.header('idempotent-replayed', 'true');

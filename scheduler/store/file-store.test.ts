@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TaskForgeError } from '../../common/errors.js';
+import { OptionsError } from '../../common/options-error.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
-import { createFaultFs, type FaultFs } from './fault-fs.js';
+import { createFaultFs, type FaultFs } from './testing/fault-fs.js';
 import { createFileStore, resolveFileStoreOptions } from './file-store.js';
-import { nodeStoreFs, type StoreFs } from './store-fs.js';
+import { nodeStoreFs, type StoreFs } from './files/store-fs.js';
 import type { Store } from './types.js';
 import { sampleExecution } from '../../common/testing/records.js';
 
@@ -337,7 +338,8 @@ describe('file store options', () => {
     [{ writeConcurrency: 0 }, 'writeConcurrency must be an integer >= 1'],
     [{ dataDir: '' }, 'dataDir must be a non-empty path'],
   ])('rejects %o', (over, message) => {
-    expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', message: `invalid file store option: ${message}` }));
+    expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: message.split(' ')[0], message: `invalid file store option: ${message}` }));
+    expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(OptionsError);
   });
 
   it('defaults lazyCommitMs to a few ms and keeps an explicit 0', () => {

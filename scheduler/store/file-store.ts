@@ -16,17 +16,18 @@
  */
 import { TaskForgeError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
+import { OptionsError } from '../../common/options-error.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
-import { Checkpointer } from './checkpoint.js';
-import { inProcessFileWriter, threadedFileWriter } from './file-batch.js';
-import { createFileSystemSyncer, type SyncFileSystem } from './fs-sync.js';
-import { Journal, type JournalEntry } from './journal.js';
-import { readJournal, type JournalReplay } from './journal-replay.js';
-import { createLayout } from './layout.js';
-import { loadState, quarantineFile, sortExecutions, type LoadContext } from './load-state.js';
-import { checkLogs, QUARANTINE_REASON } from './record-shape.js';
-import { RecordWriter, type Ready } from './record-writer.js';
-import { errnoCode, nodeStoreFs, type StoreFs } from './store-fs.js';
+import { Checkpointer } from './journal/checkpoint.js';
+import { inProcessFileWriter, threadedFileWriter } from './files/file-batch.js';
+import { createFileSystemSyncer, type SyncFileSystem } from './files/fs-sync.js';
+import { Journal, type JournalEntry } from './journal/journal.js';
+import { readJournal, type JournalReplay } from './journal/journal-replay.js';
+import { createLayout } from './files/layout.js';
+import { loadState, quarantineFile, sortExecutions, type LoadContext } from './load/load-state.js';
+import { checkLogs, QUARANTINE_REASON } from './load/record-shape.js';
+import { RecordWriter, type Ready } from './files/record-writer.js';
+import { errnoCode, nodeStoreFs, type StoreFs } from './files/store-fs.js';
 import type { LoadedState, Store, StoredFunction } from './types.js';
 
 export interface FileStoreOptions {
@@ -99,18 +100,18 @@ export const FILE_STORE_DEFAULTS = {
 } as const;
 
 export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileStoreOptions {
-  const invalid = (what: string): TaskForgeError =>
-    new TaskForgeError('VALIDATION_ERROR', `invalid file store option: ${what}`, { option: what });
-  if (typeof opts.dataDir !== 'string' || opts.dataDir.length === 0) throw invalid('dataDir must be a non-empty path');
+  const invalid = (option: keyof FileStoreOptions, why: string): OptionsError =>
+    new OptionsError(option, `invalid file store option: ${option} ${why}`);
+  if (typeof opts.dataDir !== 'string' || opts.dataDir.length === 0) throw invalid('dataDir', 'must be a non-empty path');
   const groupCommitMs = opts.groupCommitMs ?? FILE_STORE_DEFAULTS.groupCommitMs;
-  if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0) throw invalid('groupCommitMs must be a number >= 0');
+  if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0) throw invalid('groupCommitMs', 'must be a number >= 0');
   const lazyCommitMs = opts.lazyCommitMs ?? FILE_STORE_DEFAULTS.lazyCommitMs;
-  if (!Number.isFinite(lazyCommitMs) || lazyCommitMs < 0) throw invalid('lazyCommitMs must be a number >= 0');
+  if (!Number.isFinite(lazyCommitMs) || lazyCommitMs < 0) throw invalid('lazyCommitMs', 'must be a number >= 0');
   const checkpointIntervalMs = opts.checkpointIntervalMs ?? FILE_STORE_DEFAULTS.checkpointIntervalMs;
-  if (!Number.isFinite(checkpointIntervalMs) || checkpointIntervalMs < 0) throw invalid('checkpointIntervalMs must be a number >= 0');
+  if (!Number.isFinite(checkpointIntervalMs) || checkpointIntervalMs < 0) throw invalid('checkpointIntervalMs', 'must be a number >= 0');
   const positive = (name: keyof typeof FILE_STORE_DEFAULTS & keyof FileStoreOptions): number => {
     const value = opts[name] ?? FILE_STORE_DEFAULTS[name];
-    if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be an integer >= 1`);
+    if (!Number.isInteger(value) || value < 1) throw invalid(name, 'must be an integer >= 1');
     return value;
   };
   return Object.freeze({

@@ -11,8 +11,8 @@
 import { join } from 'node:path';
 import { isFunctionName } from '../../common/names.js';
 import { isKeyId, isKeyScope, type ApiKeyInfo } from '../../common/api-keys.js';
-import { isTempFileName, writeFileAtomic } from './atomic-write.js';
-import { errnoCode, nodeStoreFs, type StoreFs } from './store-fs.js';
+import { isTempFileName, writeFileAtomic } from './files/atomic-write.js';
+import { errnoCode, nodeStoreFs, type StoreFs } from './files/store-fs.js';
 
 export const KEYS_FILE = 'keys.json';
 export const ADMIN_KEY_FILE = 'admin.key';

@@ -11,8 +11,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import type { LoadedState } from '../../scheduler/store/types.js';
-import { isTempFileName } from '../../scheduler/store/atomic-write.js';
-import { createFaultFs, type FaultFs, type FsOp } from '../../scheduler/store/fault-fs.js';
+import { isTempFileName } from '../../scheduler/store/files/atomic-write.js';
+import { createFaultFs, type FaultFs, type FsOp } from '../../scheduler/store/testing/fault-fs.js';
 import { createFileStore, nodeStoreFs } from '../../scheduler/store/index.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/records.js';
-import { isTempFileName } from '../../scheduler/store/atomic-write.js';
+import { isTempFileName } from '../../scheduler/store/files/atomic-write.js';
 import { createFileStore } from '../../scheduler/store/index.js';
 
 const SCRIPT = join(import.meta.dirname, 'fixtures', 'store-storm.mjs');

@@ -2,6 +2,7 @@
  * The pool over time: idle reaping, the process cap and LRU eviction, stats, close, options.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { OptionsError } from '../../common/options-error.js';
 import { createSandboxPool, resolveSandboxPoolOptions, SANDBOX_POOL_DEFAULTS, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
 import { fn, req } from '../testing/sandbox-fixtures.js';
 import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
@@ -175,6 +176,11 @@ describe('options', () => {
     expect(() => resolveSandboxPoolOptions({ reserveEvictIdleMs: -1 })).toThrow(/reserveEvictIdleMs must be an integer ≥ 0, got -1/);
     expect(() => resolveSandboxPoolOptions({ maxProcesses: 2, prewarm: 3 })).toThrow(/prewarm \(3\) must not exceed maxProcesses \(2\)/);
     expect(() => resolveSandboxPoolOptions({ runtimePath: '/nonexistent/runtime.js' })).toThrow(/runtime script not found/);
+    expect(() => resolveSandboxPoolOptions({ maxProcesses: 0 })).toThrow(OptionsError);
+    expect(() => resolveSandboxPoolOptions({ maxProcesses: 0 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'maxProcesses' }));
+    expect(() => resolveSandboxPoolOptions({ maxProcesses: 2, prewarm: 3 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'prewarm' }));
+    expect(() => resolveSandboxPoolOptions({ runtimePath: '/nonexistent/runtime.js' })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'runtimePath' }));
+    expect(() => resolveSandboxPoolOptions({ isolation: 'none' as never })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'isolation' }));
   });
 
   it('refuses to run before start', async () => {

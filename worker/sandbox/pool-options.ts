@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { FUNCTION_DEFAULTS } from '../../common/records.js';
+import { OptionsError } from '../../common/options-error.js';
 import { resolveIsolation, type Isolation, type IsolationLimits, type IsolationMode } from './isolation.js';
 
 export const SANDBOX_POOL_DEFAULTS = {
@@ -83,13 +84,13 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
   const d = SANDBOX_POOL_DEFAULTS;
   const maxProcesses = integer('maxProcesses', opts.maxProcesses ?? d.maxProcesses, 1);
   const prewarm = integer('prewarm', opts.prewarm ?? d.prewarm, 0);
-  if (prewarm > maxProcesses) throw new RangeError(`sandbox pool option prewarm (${prewarm}) must not exceed maxProcesses (${maxProcesses})`);
+  if (prewarm > maxProcesses) throw new OptionsError('prewarm', `sandbox pool option prewarm (${prewarm}) must not exceed maxProcesses (${maxProcesses})`);
   const runtimePath = opts.runtimePath ?? defaultRuntimePath();
   if (!existsSync(runtimePath)) {
-    throw new Error(`sandbox runtime script not found at ${runtimePath}: build it with \`npx tsc -p tsconfig.json\``);
+    throw new OptionsError('runtimePath', `sandbox runtime script not found at ${runtimePath}: build it with \`npx tsc -p tsconfig.json\``);
   }
   const isolation = opts.isolation ?? d.isolation;
-  if (isolation !== 'namespaces' && isolation !== 'insecure') throw new RangeError(`sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
+  if (isolation !== 'namespaces' && isolation !== 'insecure') throw new OptionsError('isolation', `sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
   // The permission model compares real paths: a symlinked path would deny the script itself.
   const realRuntimePath = realpathSync(runtimePath);
   return Object.freeze({
@@ -112,7 +113,7 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
 
 function integer(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`sandbox pool option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
+    throw new OptionsError(name, `sandbox pool option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
   }
   return value;
 }

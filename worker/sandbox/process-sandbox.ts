@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { hopTrace } from '../../common/hop-trace.js';
+import { markHop } from '../../common/diagnostics.js';
 import type { Logger } from '../../common/logger.js';
 import type { SandboxFunction } from './types.js';
 import type {
@@ -252,7 +252,7 @@ export class ProcessSandbox {
       this.#invokedAtMs = Date.now();
       this.lastRunCpuMs = null;
       this.#watchMemory(true);
-      hopTrace.mark('W2 worker ipc send');
+      markHop('W2 worker ipc send');
       this.#send({ type: 'invoke', ...msg });
     });
   }
@@ -361,7 +361,7 @@ export class ProcessSandbox {
   }
 
   #onMessage(raw: unknown): void {
-    hopTrace.mark('W3 worker ipc receive');
+    markHop('W3 worker ipc receive');
     const msg = parseChildMessage(raw);
     if (!msg) return this.#protocolError('malformed message');
     if ('rssBytes' in msg) this.reportedRssBytes = msg.rssBytes;

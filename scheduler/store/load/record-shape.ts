@@ -3,8 +3,8 @@
  * or misplaced files (an execution whose id is not its file name), not every field: the store
  * must never hand the scheduler a record whose identity or status it cannot trust.
  */
-import { EXECUTION_STATUSES } from '../../common/records.js';
-import { isExecutionId, isFunctionName } from '../../common/names.js';
+import { EXECUTION_STATUSES } from '../../../common/records.js';
+import { isExecutionId, isFunctionName } from '../../../common/names.js';
 
 /** Why a file was quarantined: a small fixed vocabulary, so log lines can be counted. */
 export const QUARANTINE_REASON = {

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { TEMP_PREFIX, TEMP_SUFFIX, writeFileAtomic } from './atomic-write.js';
 import { mapLimited } from './limiter.js';
 import type { StoreFs } from './store-fs.js';
+import type { WriteReply, WriteRequest, WriterThreadData } from './writer-thread.js';
 
 export interface FileWrite {
   path: string;
@@ -48,62 +49,36 @@ export function inProcessFileWriter(fs: StoreFs, concurrency: number): FileBatch
   };
 }
 
-/** The thread's whole program: plain CommonJS, Node built-ins only (it runs from a string). */
-const THREAD_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const { basename, dirname, join } = require('node:path');
-const { randomBytes } = require('node:crypto');
-const PREFIX = ${JSON.stringify(TEMP_PREFIX)};
-const SUFFIX = ${JSON.stringify(TEMP_SUFFIX)};
-function writeOne(target, data) {
-  const tmp = join(dirname(target), PREFIX + basename(target) + '.' + randomBytes(6).toString('hex') + SUFFIX);
-  let fd = -1;
-  let created = false;
-  try {
-    fd = fs.openSync(tmp, 'wx');
-    created = true;
-    fs.writeFileSync(fd, data);
-    const f = fd;
-    fd = -1;
-    fs.closeSync(f);
-    fs.renameSync(tmp, target);
-    return null;
-  } catch (err) {
-    if (fd >= 0) { try { fs.closeSync(fd); } catch {} }
-    if (created) { try { fs.unlinkSync(tmp); } catch {} }
-    return { code: typeof err.code === 'string' ? err.code : 'EUNKNOWN', message: String(err.message) };
-  }
-}
-parentPort.on('message', ({ id, writes }) => {
-  parentPort.postMessage({ id, errors: writes.map((w) => writeOne(w.path, w.data)) });
-});
-`;
-
-interface Reply {
-  id: number;
-  errors: ({ code: string; message: string } | null)[];
-}
+/**
+ * The thread's module, beside this one: the compiled writer-thread.js when this runs from dist/,
+ * the writer-thread.ts source (run with Node's type stripping) when this runs from sources, as
+ * in the tests. Both are the same program; nothing else is ever run in the thread.
+ */
+export const WRITER_THREAD_URL = new URL(
+  new URL(import.meta.url).pathname.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js',
+  import.meta.url,
+);
 
 /**
  * Writes in one worker thread, started on first use. The thread keeps the process alive only
  * while a batch is in flight. If it dies, the batches in flight fail (the record writer retries
- * them) and the next batch starts a new thread. `source` replaces the thread's program (tests).
+ * them) and the next batch starts a new thread. `thread` replaces the thread's module (tests).
  */
-export function threadedFileWriter(opts: { source?: string } = {}): FileBatchWriter {
-  const source = opts.source ?? THREAD_SOURCE;
+export function threadedFileWriter(opts: { thread?: URL } = {}): FileBatchWriter {
+  const thread = opts.thread ?? WRITER_THREAD_URL;
+  const workerData: WriterThreadData = { tempPrefix: TEMP_PREFIX, tempSuffix: TEMP_SUFFIX };
   let worker: Worker | null = null;
   let closed = false;
   let nextId = 1;
-  const waiting = new Map<number, { resolve: (r: Reply['errors']) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (r: WriteReply['errors']) => void; reject: (e: Error) => void }>();
 
   const fail = (err: Error): void => {
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
   };
   const start = (): Worker => {
-    const w = new Worker(source, { eval: true });
-    w.on('message', (reply: Reply) => {
+    const w = new Worker(thread, { workerData });
+    w.on('message', (reply: WriteReply) => {
       const p = waiting.get(reply.id);
       if (!p) return;
       waiting.delete(reply.id);
@@ -127,10 +102,11 @@ export function threadedFileWriter(opts: { source?: string } = {}): FileBatchWri
       if (writes.length === 0) return [];
       const w = (worker ??= start());
       const id = nextId++;
-      const errors = await new Promise<Reply['errors']>((resolve, reject) => {
+      const errors = await new Promise<WriteReply['errors']>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         w.ref();
-        w.postMessage({ id, writes });
+        const request: WriteRequest = { id, writes };
+        w.postMessage(request);
       });
       return errors.map((e, i) => (e ? errnoError(e.code, e.message, writes[i]!.path) : null));
     },

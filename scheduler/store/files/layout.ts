@@ -4,7 +4,7 @@
  * exists, so it can never reach the file system.
  */
 import { join } from 'node:path';
-import { assertExecutionId, assertFunctionName } from '../../common/names.js';
+import { assertExecutionId, assertFunctionName } from '../../../common/names.js';
 
 export const LAYOUT_DIRS = ['functions', 'executions', 'logs', 'quarantine', 'journal'] as const;
 export type LayoutDir = (typeof LAYOUT_DIRS)[number];

@@ -2,12 +2,12 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Execution, ExecutionLogs } from '../../common/records.js';
-import { memoryLog } from '../../test/helpers/memory-log.js';
-import { createFaultFs } from './fault-fs.js';
-import { createFileStore } from './file-store.js';
-import { nodeStoreFs } from './store-fs.js';
-import { sampleExecution } from '../../common/testing/records.js';
+import type { Execution, ExecutionLogs } from '../../../common/records.js';
+import { memoryLog } from '../../../test/helpers/memory-log.js';
+import { createFaultFs } from '../testing/fault-fs.js';
+import { createFileStore } from '../file-store.js';
+import { nodeStoreFs } from '../files/store-fs.js';
+import { sampleExecution } from '../../../common/testing/records.js';
 
 const execution = (id: string, over: Partial<Execution> = {}): Execution =>
   sampleExecution({ id, input: { n: 1 }, createdAt: '2025-01-01T00:00:00.000Z', ...over });

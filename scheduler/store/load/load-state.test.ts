@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Execution, FunctionVersion } from '../../common/records.js';
-import { createFaultFs } from './fault-fs.js';
-import { createFileStore } from './file-store.js';
-import { nodeStoreFs } from './store-fs.js';
-import type { StoredFunction } from './types.js';
-import { sampleExecution } from '../../common/testing/records.js';
+import type { Execution, FunctionVersion } from '../../../common/records.js';
+import { createFaultFs } from '../testing/fault-fs.js';
+import { createFileStore } from '../file-store.js';
+import { nodeStoreFs } from '../files/store-fs.js';
+import type { StoredFunction } from '../types.js';
+import { sampleExecution } from '../../../common/testing/records.js';
 
 const execution = (id: string, createdAt = '2025-01-01T00:00:00.000Z'): Execution =>
   sampleExecution({ id, status: 'running', workerId: 'w1', coldStart: true, createdAt });

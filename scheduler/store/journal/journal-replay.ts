@@ -8,12 +8,12 @@
  * the result.
  */
 import { basename } from 'node:path';
-import type { Logger } from '../../common/logger.js';
-import { isExecutionId } from '../../common/names.js';
-import type { Execution, ExecutionLogs } from '../../common/records.js';
-import { segmentNumber, type Layout } from './layout.js';
-import { checkExecution, checkLogs } from './record-shape.js';
-import { errnoCode, type StoreFs } from './store-fs.js';
+import type { Logger } from '../../../common/logger.js';
+import { isExecutionId } from '../../../common/names.js';
+import type { Execution, ExecutionLogs } from '../../../common/records.js';
+import { segmentNumber, type Layout } from '../files/layout.js';
+import { checkExecution, checkLogs } from '../load/record-shape.js';
+import { errnoCode, type StoreFs } from '../files/store-fs.js';
 
 export interface ReplayContext {
   layout: Layout;

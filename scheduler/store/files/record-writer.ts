@@ -16,7 +16,7 @@
  * never poll: the flush timer is armed only while something is staged, and it is unref'd.
  */
 import { dirname } from 'node:path';
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../../../common/logger.js';
 import { syncDirectory, writeFileAtomic } from './atomic-write.js';
 import { createDirSyncer, type DirSyncer } from './dir-sync.js';
 import { FileBatcher, inProcessFileWriter, type FileBatchWriter } from './file-batch.js';

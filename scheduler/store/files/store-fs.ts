@@ -4,7 +4,8 @@
  * Nothing in the store may import `node:fs` directly; everything goes through a StoreFs,
  * the journal's appends and fdatasyncs and the start-up's synchronous reads included. One
  * exception: with the real file system (`nodeStoreFs`), journaled JSON files are written by a
- * worker thread with `node:fs` (file-batch.ts); an injected StoreFs gets those writes itself.
+ * worker thread with `node:fs` (writer-thread.ts, started by file-batch.ts); an injected StoreFs gets
+ * those writes itself.
  */
 import { readFile as readFileCb, readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';

@@ -13,7 +13,7 @@
  * failure that says the command is not there (or not on Linux at all) it stops trying.
  */
 import { execFile } from 'node:child_process';
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../../../common/logger.js';
 
 /** Syncs the file system of each directory given; true once all are durable. */
 export type SyncFileSystem = (dirs: readonly string[]) => Promise<boolean>;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTempFileName, tempFileName, writeFileAtomic } from './atomic-write.js';
-import { createFaultFs } from './fault-fs.js';
+import { createFaultFs } from '../testing/fault-fs.js';
 import { nodeStoreFs } from './store-fs.js';
 
 describe('writeFileAtomic', () => {

@@ -1,9 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFaultFs } from './fault-fs.js';
-import { FileBatcher, MAX_BATCH, inProcessFileWriter, threadedFileWriter, type FileBatchWriter, type FileWrite } from './file-batch.js';
+import { createFaultFs } from '../testing/fault-fs.js';
+import { FileBatcher, MAX_BATCH, WRITER_THREAD_URL, inProcessFileWriter, threadedFileWriter, type FileBatchWriter, type FileWrite } from './file-batch.js';
 import { nodeStoreFs } from './store-fs.js';
 
 let dir: string;
@@ -15,6 +16,10 @@ afterEach(async () => {
 });
 
 describe('threadedFileWriter', () => {
+  it('runs its thread from the module file beside it (the .ts source here, the .js one in dist/)', () => {
+    expect(WRITER_THREAD_URL.href).toBe(new URL('./writer-thread.ts', import.meta.url).href);
+  });
+
   it('writes and replaces whole files, leaving no temp file', async () => {
     const w = threadedFileWriter();
     try {
@@ -63,13 +68,16 @@ describe('threadedFileWriter', () => {
   });
 
   it('fails the batches in flight when its thread dies, and starts a new thread for the next', async () => {
-    const source = `
-      const { parentPort } = require('node:worker_threads');
+    const thread = join(dir, 'dying-thread.mjs');
+    await writeFile(
+      thread,
+      `import { parentPort } from 'node:worker_threads';
       parentPort.on('message', ({ id, writes }) => {
         if (writes[0].data === 'die') process.exit(3);
         parentPort.postMessage({ id, errors: writes.map(() => null) });
-      });`;
-    const w = threadedFileWriter({ source });
+      });`,
+    );
+    const w = threadedFileWriter({ thread: pathToFileURL(thread) });
     try {
       await expect(w.writeFiles([{ path: 'p', data: 'die' }])).rejects.toThrow('file writer thread exited (3)');
       await expect(w.writeFiles([{ path: 'p', data: 'fine' }])).resolves.toEqual([null]);

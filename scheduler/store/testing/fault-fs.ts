@@ -3,7 +3,7 @@
  * code, so tests (and fault drills) can show what the store does when the disk is full or broken.
  * It must never be the default: only code that asks for faults gets one.
  */
-import type { StoreFileHandle, StoreFs } from './store-fs.js';
+import type { StoreFileHandle, StoreFs } from '../files/store-fs.js';
 
 /** `sync` covers fdatasync too, and `readFile` the synchronous read: a fault on either hits both. */
 export type FsOp = 'open' | 'readFile' | 'readdir' | 'rename' | 'unlink' | 'mkdir' | 'writeFile' | 'sync' | 'truncate' | 'close';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryLog } from '../../test/helpers/memory-log.js';
+import { memoryLog } from '../../../test/helpers/memory-log.js';
 import { createFileSystemSyncer } from './fs-sync.js';
 
 describe('createFileSystemSyncer', () => {

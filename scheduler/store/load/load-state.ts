@@ -6,15 +6,15 @@
  * scheduler down, and it must never be deleted, since a person may want to repair it.
  */
 import { join } from 'node:path';
-import type { Logger } from '../../common/logger.js';
-import { isExecutionId, isFunctionName } from '../../common/names.js';
-import type { Execution } from '../../common/records.js';
-import { isTempFileName } from './atomic-write.js';
-import { LAYOUT_DIRS, recordKey, type Layout, type LayoutDir } from './layout.js';
-import { mapLimited } from './limiter.js';
+import type { Logger } from '../../../common/logger.js';
+import { isExecutionId, isFunctionName } from '../../../common/names.js';
+import type { Execution } from '../../../common/records.js';
+import { isTempFileName } from '../files/atomic-write.js';
+import { LAYOUT_DIRS, recordKey, type Layout, type LayoutDir } from '../files/layout.js';
+import { mapLimited } from '../files/limiter.js';
 import { checkExecution, checkFunction, QUARANTINE_REASON, type QuarantineReason } from './record-shape.js';
-import { errnoCode, type StoreFs } from './store-fs.js';
-import type { LoadedState, StoredFunction } from './types.js';
+import { errnoCode, type StoreFs } from '../files/store-fs.js';
+import type { LoadedState, StoredFunction } from '../types.js';
 
 export interface LoadContext {
   layout: Layout;

@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../../common/logger.js';
-import { createFaultFs, type FaultFs } from './fault-fs.js';
+import { silentLogger } from '../../../common/logger.js';
+import { createFaultFs, type FaultFs } from '../testing/fault-fs.js';
 import { Journal } from './journal.js';
-import { createLayout, type Layout } from './layout.js';
-import { nodeStoreFs, type StoreFs } from './store-fs.js';
+import { createLayout, type Layout } from '../files/layout.js';
+import { nodeStoreFs, type StoreFs } from '../files/store-fs.js';
 
 const rec = (id: string): string => JSON.stringify({ id, status: 'queued' });
 

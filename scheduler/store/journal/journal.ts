@@ -20,10 +20,10 @@
  * write to a segment after a failure in it, and never delete a segment (checkpoint.ts decides).
  */
 import { dirname } from 'node:path';
-import type { Logger } from '../../common/logger.js';
-import { syncDirectory } from './atomic-write.js';
-import { segmentNumber, type Layout } from './layout.js';
-import { datasync, errnoCode, type StoreFileHandle, type StoreFs } from './store-fs.js';
+import type { Logger } from '../../../common/logger.js';
+import { syncDirectory } from '../files/atomic-write.js';
+import { segmentNumber, type Layout } from '../files/layout.js';
+import { datasync, errnoCode, type StoreFileHandle, type StoreFs } from '../files/store-fs.js';
 
 /** What an entry carries; `rec` is the record's compact JSON, already serialised. */
 export type JournalEntry = { t: 'exec'; rec: string } | { t: 'logs'; rec: string } | { t: 'del'; id: string };

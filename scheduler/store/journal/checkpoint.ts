@@ -13,12 +13,12 @@
  * of order: replay relies on the remaining segments being the newest ones.
  */
 import { dirname } from 'node:path';
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../../../common/logger.js';
 import type { Journal } from './journal.js';
-import { mapLimited } from './limiter.js';
-import type { RecordWriter } from './record-writer.js';
-import type { SyncFileSystem } from './fs-sync.js';
-import { errnoCode, type StoreFs } from './store-fs.js';
+import { mapLimited } from '../files/limiter.js';
+import type { RecordWriter } from '../files/record-writer.js';
+import type { SyncFileSystem } from '../files/fs-sync.js';
+import { errnoCode, type StoreFs } from '../files/store-fs.js';
 
 export interface CheckpointerOptions {
   journal: Journal;

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { OptionsError } from '../common/options-error.js';
+import { resolveSchedulerOptions, SCHEDULER_DEFAULTS } from './options.js';
+
+describe('scheduler options', () => {
+  it('fills the defaults into a frozen object', () => {
+    const o = resolveSchedulerOptions({ port: 0 });
+    expect(o).toMatchObject({ ...SCHEDULER_DEFAULTS, port: 0 });
+    expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  it.each([
+    [{ maxQueue: -1 }, 'maxQueue', /scheduler option maxQueue must be a non-negative number, got -1/],
+    [{ retentionMs: Number.NaN }, 'retentionMs', /retentionMs must be a non-negative number/],
+    [{ port: 70_000 }, 'port', /port must be ≤ 65535, got 70000/],
+    [{ heartbeatIntervalMs: 5 }, 'heartbeatIntervalMs', /heartbeatIntervalMs must be ≥ 10/],
+    [{ missedHeartbeats: 0 }, 'missedHeartbeats', /missedHeartbeats must be ≥ 1/],
+  ])('rejects %o as an OptionsError naming the option', (input, option, message) => {
+    expect(() => resolveSchedulerOptions(input)).toThrow(OptionsError);
+    expect(() => resolveSchedulerOptions(input)).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option }));
+    expect(() => resolveSchedulerOptions(input)).toThrow(message);
+  });
+});
