@@ -1,6 +1,6 @@
 /**
  * Where the latency of one warm sync invoke goes: starts a stack with hop tracing on
- * (TASKFORGE_TRACE_FILE, common/hop-trace.ts), sends sequential sync invokes of the trivial
+ * (TASKFORGE_TRACE_FILE, common/diagnostics.ts (hop marks) and common/hop-trace-file.ts (the file subscriber)), sends sequential sync invokes of the trivial
  * handler over one keep-alive connection, and prints the median time between consecutive marks:
  * client → gateway → scheduler → worker → sandbox and back. Usage:
  *   node dist/bench/tools/hops.js [invokes, default 500] [--cold] [--pace ms]

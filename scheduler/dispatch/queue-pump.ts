@@ -7,7 +7,7 @@
  * Execute (with a fresh lease: Started / Log / Result with any other lease are dropped).
  */
 import { nanoid } from 'nanoid';
-import { hopTrace } from '../../common/hop-trace.js';
+import { markHop } from '../../common/diagnostics.js';
 import type { Execution } from '../../common/records.js';
 import type { ExecutionState } from '../execution/state.js';
 import type { Effect } from '../execution/transition.js';
@@ -71,7 +71,7 @@ export class QueuePump {
     const sendCode = !worker.codeSent.has(key);
     worker.codeSent.add(key);
     this.state.log.debug({ executionId: rec.id, workerId: worker.id, attempt: rec.attempt }, 'dispatched');
-    hopTrace.mark('S2 scheduler execute write');
+    markHop('S2 scheduler execute write');
     worker.connection.send({
       msg: {
         $case: 'execute',
