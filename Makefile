@@ -13,12 +13,12 @@ export PATH := $(PINNED_NODE):$(PATH)
 # No process of the stack or its tests opens an inspector on SIGUSR1 (sandboxes get it as a flag).
 export NODE_OPTIONS := --disable-sigusr1
 
-.PHONY: help install build proto proto-check test unit dev bench chaos clean sandbox-deps
+.PHONY: help install build proto proto-check test unit dev bench bench-build bench-test chaos clean sandbox-deps
 
 help:
 	@echo "make dev     install, build, run scheduler + gateway + 2 workers on 127.0.0.1:8080 (data in ./data)"
 	@echo "make test    install, build, check generated code, run every test"
-	@echo "make build | make proto | make bench | make chaos | make clean"
+	@echo "make build | make proto | make bench | make bench-test | make chaos | make clean"
 
 # npm ci only when the lockfile changed since the last install.
 $(NPM_STAMP): package-lock.json package.json
@@ -60,8 +60,16 @@ test: build proto-check
 dev: build
 	./bin/taskforge dev
 
-bench: build
+# bench/ is a tool beside the product, with its own tsconfig and tests (docs/PERFORMANCE.md).
+bench-build: build
+	$(TSC) -p bench/tsconfig.json
+
+bench: bench-build
 	node dist/bench/run.js
+
+bench-test: bench-build
+	$(TSC) -p bench/tsconfig.test.json
+	$(VITEST) run --config bench/vitest.config.ts
 
 chaos: build
 	node test/chaos/soak.mjs

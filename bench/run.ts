@@ -89,7 +89,7 @@ async function main(): Promise<number> {
       }
     } catch (err) {
       failed++;
-      // Results may be committed: no paths of this machine in them.
+      // Results get pasted into docs and issues: no paths of this machine in them.
       result.error = ((err as Error).stack ?? String(err)).replaceAll(REPO_ROOT, '.').replaceAll(tmpdir(), '$TMPDIR');
       console.log(`${stamp()} ${s.name} FAILED: ${result.error}`);
       await stopAll();

@@ -1,6 +1,6 @@
 /**
  * The suite's settings: one frozen object per mode. `BENCH_QUICK=1` shortens every run and
- * shrinks every data set but keeps every scenario; the full mode is what the README quotes.
+ * shrinks every data set but keeps every scenario; the full mode is what docs/PERFORMANCE.md quotes.
  * Nothing else in the suite picks a duration or a count.
  */
 export interface BenchConfig {

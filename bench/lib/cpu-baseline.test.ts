@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bareCpuRate } from './cpu-baseline.js';
-import { TempDirs } from './temp-dirs.js';
+import { TempDirs } from './testing/temp-dirs.js';
 
 describe('bare CPU baseline', () => {
   const temp = new TempDirs();

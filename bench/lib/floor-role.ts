@@ -1,4 +1,8 @@
 /**
+ * FROZEN — the design floor is the yardstick every TaskForge number is read against
+ * (docs/PERFORMANCE.md). Changing what it does changes every ratio quoted to it: a commit that
+ * changes this file says why in its message, and the numbers quoted to the floor are measured again.
+ *
  * The design floor (scenario 1, lib/floor.ts): TaskForge's processes and transports on a sync
  * invoke's path, doing nothing but forwarding — and two other shapes of the same path, measured
  * beside it to say which shape would reach the targets. One script, one role per process:

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { floorPids, startFloor, type Floor, type FloorShape } from './floor.js';
 import { libChildScript, spawnNode, stopAll } from './proc.js';
 import { procStats } from './proc-memory.js';
-import { TempDirs } from './temp-dirs.js';
+import { TempDirs } from './testing/temp-dirs.js';
 
 const invoke = async (url: string, event: unknown, mode = 'sync'): Promise<{ status: number; body: unknown }> => {
   const res = await fetch(`${url}/v1/functions/f/invoke?mode=${mode}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });

@@ -1,4 +1,8 @@
 /**
+ * FROZEN — the design floor is the yardstick every TaskForge number is read against
+ * (docs/PERFORMANCE.md). Changing what it does changes every ratio quoted to it: a commit that
+ * changes this file says why in its message, and the numbers quoted to the floor are measured again.
+ *
  * Starts and stops a floor (lib/floor-role.ts), each of its parts its own process on 127.0.0.1:
  * - `design`: TaskForge's shape — a scheduler, `workers` workers with `sandboxes` sandboxes each,
  *   and a gateway; the ceiling scenario loads it exactly like the bare Fastify app and TaskForge;

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileCreateCpuUs, processRoundTrip } from './machine-baseline.js';
-import { TempDirs } from './temp-dirs.js';
+import { TempDirs } from './testing/temp-dirs.js';
 
 describe('machine baseline', () => {
   const temp = new TempDirs();

@@ -2,6 +2,8 @@
  * Memory of a process and its children, read from /proc (Linux): VmRSS from /proc/<pid>/status,
  * Pss from /proc/<pid>/smaps_rollup (shared pages split between the processes sharing them, so
  * a sum of Pss does not count Node's shared code once per sandbox), children by their ppid.
+ * Under the OS boundary a worker's child is the wrapper (prlimit → bwrap → setpriv → node),
+ * so a sandbox is the whole tree under that child, not the child alone.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -57,10 +59,31 @@ export function procStats(): Array<{ pid: number; ppid: number; fields: string[]
 }
 
 /** Direct children of `pid`. */
-export function childPids(pid: number): number[] {
-  return procStats()
-    .filter((p) => p.ppid === pid)
-    .map((p) => p.pid);
+export function childPids(pid: number, stats = procStats()): number[] {
+  return stats.filter((p) => p.ppid === pid).map((p) => p.pid);
+}
+
+/** Every process below `pid` (children, theirs, …), in no particular order. */
+export function descendantPids(pid: number, stats = procStats()): number[] {
+  const out: number[] = [];
+  for (let frontier = [pid]; frontier.length > 0; ) {
+    const next = stats.filter((p) => frontier.includes(p.ppid)).map((p) => p.pid);
+    out.push(...next);
+    frontier = next;
+  }
+  return out;
+}
+
+/**
+ * One sandbox's memory: the tree under a worker's child. RSS is its largest process's (the node
+ * running the function; the wrappers hold ~2 MiB each and share little), PSS is the tree's sum.
+ */
+export function sandboxMemory(childPid: number, stats = procStats()): ProcMemory | null {
+  const tree = [childPid, ...descendantPids(childPid, stats)].map(processMemory).filter((m): m is ProcMemory => m !== null);
+  if (tree.length === 0) return null;
+  const largest = tree.reduce((a, b) => (b.rssBytes > a.rssBytes ? b : a));
+  const pss = tree.every((m) => m.pssBytes !== null) ? tree.reduce((sum, m) => sum + m.pssBytes!, 0) : null;
+  return { pid: largest.pid, rssBytes: largest.rssBytes, pssBytes: pss };
 }
 
 export const MiB = 1024 * 1024;

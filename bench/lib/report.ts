@@ -1,8 +1,10 @@
 /**
  * What a scenario reports, and how a run is printed and written: a table of every metric (with
  * its target and pass/fail where the issue sets one), `bench/results/latest.json` (one object per
- * scenario: its numbers and the ceiling's) and `bench/results/latest.md`. Files are written to a
- * temp name and renamed, so a crashed run never leaves half a result.
+ * scenario: its numbers and the ceiling's) and `bench/results/latest.md`. bench/results/ is
+ * git-ignored: a run's output is never committed; the numbers worth keeping are quoted, with
+ * their date and machine, in docs/PERFORMANCE.md. Files are written to a temp name and renamed,
+ * so a crashed run never leaves half a result.
  */
 import { rename, writeFile, mkdir } from 'node:fs/promises';
 import { cpus, availableParallelism, totalmem, release } from 'node:os';

@@ -1,12 +1,13 @@
 /**
  * CPU time of each part of a running stack, from /proc (user + system, Linux): gateway,
  * scheduler (its main thread, and its other threads: the file writer and libuv's pool), workers,
- * their sandboxes (the workers' children, live or already reaped) and this process, the load
+ * their sandboxes (every process below a worker — under the OS boundary node runs under bwrap's
+ * wrappers — live or already reaped) and this process, the load
  * generator. Two readings around a load run, divided by the executions it made, tell where an
  * execution's CPU goes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { procStats, statFields } from './proc-memory.js';
+import { descendantPids, procStats, statFields } from './proc-memory.js';
 
 const TICKS_PER_SECOND = 100;
 
@@ -56,8 +57,10 @@ export function readRoleCpu(pids: StackPids): RoleCpu {
     const s = stats.find((p) => p.pid === pid);
     return s ? ticksOf(s.fields, withChildren) : 0;
   };
-  // A sandbox that exited meanwhile is in its worker's reaped-children time; live ones count themselves.
-  const live = stats.filter((p) => pids.workers.includes(p.ppid)).reduce((sum, p) => sum + ticksOf(p.fields, true), 0);
+  // A sandbox process that exited meanwhile is in its parent's reaped-children time (the worker's,
+  // or a live wrapper's); live ones count themselves.
+  const below = new Set(pids.workers.flatMap((w) => descendantPids(w, stats)));
+  const live = stats.filter((p) => below.has(p.pid)).reduce((sum, p) => sum + ticksOf(p.fields, true), 0);
   const reaped = pids.workers.reduce((sum, pid) => sum + own(pid, true) - own(pid, false), 0);
   const scheduler = threadTicks(pids.scheduler);
   const self = process.cpuUsage();

@@ -3,10 +3,14 @@
  * are separate `taskforge` processes (dist/cli/main.js) on 127.0.0.1, with a data dir of its own
  * (data-dirs.ts: removed with the run, not with the stack).
  *
- * Log levels: workers and the gateway run at `warn` (workers log every execution at info). The
- * scheduler runs at `info` because its 'scheduler listening' line is the readiness signal and
- * carries `startupMs`; it logs nothing per execution at info. Readiness of the gateway is
- * `GET /readyz`, of workers `GET /v1/workers` — bounded waits at start, never on an invoke path.
+ * Ports: the scheduler and the gateway listen on port 0 and report the port they got in their
+ * 'listening' line, so two stacks never race for a port picked as free.
+ *
+ * Log levels: workers run at `warn` (they log every execution at info). The scheduler and the
+ * gateway run at `info` because their 'listening' lines are the readiness signals (the
+ * scheduler's carries `startupMs`); neither logs anything per execution at info. Readiness of the
+ * gateway is then `GET /readyz`, of workers `GET /v1/workers` — bounded waits at start, never on
+ * an invoke path.
  *
  * BENCH_PROFILE=1 adds `--cpu-prof` to every process (profiles are written when they stop).
  *
@@ -17,7 +21,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDataDir, releaseDataDir } from './data-dirs.js';
-import { freePort } from './ports.js';
 import { request, useApiKey, waitFor } from './http.js';
 import { spawnNode, type Proc } from './proc.js';
 
@@ -66,12 +69,12 @@ const nodeArgs = (profileDir: string | null | undefined, role: string): string[]
   profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : [];
 
 export async function startScheduler(dataDir: string, profileDir?: string | null): Promise<SchedulerStart> {
-  const grpcPort = await freePort();
-  const proc = spawnNode('scheduler', [CLI, 'scheduler', '--grpc-port', String(grpcPort), '--data-dir', dataDir, '--log-level', 'info'], {
+  const proc = spawnNode('scheduler', [CLI, 'scheduler', '--grpc-port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
     nodeArgs: nodeArgs(profileDir, 'scheduler'),
   });
   try {
     const { line, atMs } = await proc.waitForLine('scheduler listening', READY_TIMEOUT_MS);
+    const grpcPort = line.port as number;
     const tokenFiles = { join: join(dataDir, 'join.token'), control: join(dataDir, 'control.token') };
     const apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
     return { proc, grpcPort, tokenFiles, readyMs: atMs - proc.spawnedAt, line, apiKey };
@@ -82,12 +85,11 @@ export async function startScheduler(dataDir: string, profileDir?: string | null
 }
 
 export async function startGateway(scheduler: SchedulerStart, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
-  const port = await freePort();
-  const args = [CLI, 'gateway', '--port', String(port), '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--control-token-file', scheduler.tokenFiles.control, '--rate-limit', String(BENCH_RATE_LIMIT), '--log-level', 'warn'];
+  const args = [CLI, 'gateway', '--port', '0', '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--control-token-file', scheduler.tokenFiles.control, '--rate-limit', String(BENCH_RATE_LIMIT), '--log-level', 'info'];
   const proc = spawnNode('gateway', args, { nodeArgs: nodeArgs(profileDir, 'gateway') });
-  const url = `http://127.0.0.1:${port}`;
-  useApiKey(url, scheduler.apiKey);
   try {
+    const url = (await proc.waitForLine('gateway listening', READY_TIMEOUT_MS)).line.url as string;
+    useApiKey(url, scheduler.apiKey);
     await waitFor('gateway /readyz', READY_TIMEOUT_MS, async () => ((await request(url, 'GET', '/readyz', undefined, 2000)).status === 200 ? true : undefined));
     return { proc, url };
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { TRIVIAL_CODE } from '../lib/handlers.js';
 import { invokeSync, putFunction, request, sleep } from '../lib/http.js';
-import { MiB, childPids, processMemory, type ProcMemory } from '../lib/proc-memory.js';
+import { MiB, childPids, processMemory, sandboxMemory, type ProcMemory } from '../lib/proc-memory.js';
 import type { Metric } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import { startStack } from '../lib/stack.js';
@@ -31,7 +31,7 @@ async function snapshot(url: string, workerPid: number, functions: number): Prom
   await sleep(SETTLE_MS);
   const worker = processMemory(workerPid);
   if (!worker) throw new Error('worker process is gone');
-  const kids = childPids(workerPid).map(processMemory).filter((m): m is ProcMemory => m !== null);
+  const kids = childPids(workerPid).map((pid) => sandboxMemory(pid)).filter((m): m is ProcMemory => m !== null);
   const workers = (await request<{ workers: Array<{ warm: string[] }> }>(url, 'GET', '/v1/workers')).body.workers;
   const rss = summarize(kids.map((k) => k.rssBytes / MiB));
   const pssKnown = worker.pssBytes !== null && kids.every((k) => k.pssBytes !== null);
