@@ -13,7 +13,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 # No process of the stack or its tests opens an inspector on SIGUSR1 (sandboxes get it as a flag).
 export NODE_OPTIONS := --disable-sigusr1
 
-.PHONY: help install build proto proto-check test unit dev bench chaos clean sandbox-deps
+.PHONY: help install build build-bench proto proto-check test unit dev bench chaos clean sandbox-deps
 
 help:
 	@echo "make dev     install, build, run scheduler + gateway + 2 workers on 127.0.0.1:8080 (data in ./data)"
@@ -39,8 +39,13 @@ sandbox-deps:
 	  fi; \
 	fi
 
+# The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 build: $(NPM_STAMP) sandbox-deps
 	$(TSC) -p tsconfig.json
+
+# bench/ (and the bench tests' child scripts) into dist/bench, beside the product build.
+build-bench: build
+	$(TSC) -p tsconfig.bench.json
 
 proto: $(NPM_STAMP)
 	rm -rf proto/gen
@@ -52,7 +57,7 @@ proto-check: $(NPM_STAMP)
 	if diff -r proto/gen $$tmp/proto/gen >/dev/null; then echo "proto/gen is up to date"; rm -rf $$tmp; \
 	else diff -r proto/gen $$tmp/proto/gen | head -20; rm -rf $$tmp; echo "proto/gen is stale: run make proto"; exit 1; fi
 
-test: build proto-check
+test: build build-bench proto-check
 	@rm -f .test-results.json
 	@$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \
 	node scripts/test-summary.mjs .test-results.json; exit $$rc
@@ -60,7 +65,7 @@ test: build proto-check
 dev: build
 	./bin/taskforge dev
 
-bench: build
+bench: build-bench
 	node dist/bench/run.js
 
 chaos: build
