@@ -58,7 +58,8 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     invoke: reply((req: InvokeRequest, call) => {
       seen.invoke = req;
       seen.invokeDeadline = call.getDeadline();
-      return { executionJson: JSON.stringify(sampleExecution({ input: JSON.parse(req.inputJson) })), terminal: false, created: true };
+      const execution = sampleExecution({ input: JSON.parse(req.inputJson) });
+      return { executionId: execution.id, status: execution.status, executionJson: JSON.stringify(execution), terminal: false, created: true };
     }),
     getExecution: reply((req) => ({ executionId: req.id, status: 'queued', executionJson: JSON.stringify(sampleExecution({ id: req.id })), function: 'hello' })),
     listExecutions: reply((req: ListExecutionsRequest) => {
