@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   // Started by `taskforge dev`: stop when dev goes away, however it went.
   if (process.send) process.on('disconnect', () => stop('parent-exit'));
   // A worker told to drain by the scheduler exits once it has.
-  component.closed?.then(() => {
+  void component.closed?.then(() => {
     if (!stopping) process.exit(0);
   });
 }

@@ -5,7 +5,7 @@
  * outside tests.
  */
 import type { ApiKeyInfo, KeyScope, Principal } from '../../common/api-keys.js';
-import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
+import type { Stats, WorkerInfo } from '../../common/records.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type GatewayAppOptions } from '../app.js';
 import { toExecutionText, type ControlClient } from '../control-client.js';

@@ -63,7 +63,6 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
   const store = new MemoryStore();
   const state = new ExecutionState(store, silentLogger);
   const functions = new FunctionRegistry(store, () => undefined);
-  let dispatcher!: Dispatcher;
   // Liveness is not under test: the fake worker never misses a heartbeat on this time scale.
   const registry = new WorkerRegistry({
     heartbeatIntervalMs: 24 * 3_600_000,
@@ -71,7 +70,7 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
     forgetLostAfterMs: 24 * 3_600_000,
     onLost: (w) => dispatcher.workerLost(w),
   });
-  dispatcher = new Dispatcher(state, functions, registry, { retryPolicy: retry, watchdogSlackMs: 30_000, adoptGraceMs: 10_000, random });
+  const dispatcher = new Dispatcher(state, functions, registry, { retryPolicy: retry, watchdogSlackMs: 30_000, adoptGraceMs: 10_000, random });
   const manager = new ExecutionManager(state, functions, dispatcher, { maxQueue: 1000, retentionMs: 7 * 24 * 3_600_000 });
   const sent: Sent[] = [];
   const connection = {

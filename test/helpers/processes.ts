@@ -56,8 +56,8 @@ export function spawnComponent(args: string[], env: NodeJS.ProcessEnv = {}): Com
       for (const w of [...watchers]) w(line);
     }
   };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   let gone = false;
   void exited.then(() => (gone = true));

@@ -91,7 +91,7 @@ describe('the worker process', () => {
     const args = ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--bwrap', '/nonexistent/bwrap', '--log-level', 'warn'];
     const refused = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    refused.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const [code] = (await once(refused, 'exit')) as [number];
     expect(code).toBe(2);
     expect(err).toContain('the worker cannot sandbox functions: bubblewrap (bwrap) is not installed at /nonexistent/bwrap');
@@ -108,8 +108,8 @@ describe('the worker process', () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'taskforge');
     const proc = spawn(bin, ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--name', 'usr1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await expect.poll(() => stack.scheduler.internals.registry.all().some((w) => w.name === 'usr1'), { timeout: 15_000 }).toBe(true);
       process.kill(proc.pid!, 'SIGUSR1');

@@ -3,9 +3,9 @@
  * uncaught exceptions — each with its error code, and the pool serving the next run afterwards.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import type { ProcessEvent } from './pool.js';
 import { closePools, fn, req, startPool } from '../testing/sandbox-fixtures.js';
-import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
+import type { RunOutcome } from './types.js';
 
 
 

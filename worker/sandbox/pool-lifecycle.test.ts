@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandboxPool, resolveSandboxPoolOptions, SANDBOX_POOL_DEFAULTS, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
 import { fn, req } from '../testing/sandbox-fixtures.js';
-import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
+import type { RunOutcome, SandboxFunction, SandboxPool } from './types.js';
 
 const pools: SandboxPool[] = [];
 const lifeFn = (code: string, over: Partial<SandboxFunction> = {}): SandboxFunction => fn(code, over, 'life');

@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../common/records.js';
-import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import type { ProcessEvent } from './pool.js';
 import { closePools, fn, req, startPool } from '../testing/sandbox-fixtures.js';
-import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
+import type { RunOutcome } from './types.js';
 
 
 

@@ -17,7 +17,6 @@ import type {
   InvokeMessage,
   LoadMessage,
   ParentMessage,
-  ResultMessage,
   RuntimeLimits,
   WireError,
   WireLogLine,
@@ -113,7 +112,7 @@ function captureStream(stream: 'stdout' | 'stderr'): void {
     const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
     if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
     return true;
-  }) as typeof target.write;
+  });
 }
 
 // ---- loading -----------------------------------------------------------------------------------
@@ -224,7 +223,7 @@ function finish(executionId: string, outcome: Outcome, fatal: boolean): void {
   flushLogs();
   const used = cpuAtInvoke ? cpuUsage(cpuAtInvoke) : null;
   const cpu = used ? { cpuUs: used.user + used.system } : {};
-  send({ type: 'result', executionId, rssBytes: process.memoryUsage.rss(), fatal, ...cpu, ...outcome } as ResultMessage);
+  send({ type: 'result', executionId, rssBytes: process.memoryUsage.rss(), fatal, ...cpu, ...outcome });
 }
 
 function serialise(value: unknown): Outcome {
@@ -269,6 +268,7 @@ function userFrames(stack: string): string {
 
 function safeString(value: unknown): string {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever a function threw or logged, as String() renders it
     return typeof value === 'string' ? value : value === undefined ? '' : String(value);
   } catch {
     return '';
