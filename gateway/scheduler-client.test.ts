@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { TaskForgeError, functionNotFound } from '../common/errors.js';
 import { toGrpcError } from '../common/grpc-errors.js';
@@ -18,13 +18,15 @@ import { toExecutionText, type ControlClient } from './control-client.js';
 import { createGrpcControlClient } from './scheduler-client.js';
 import { sampleExecution, sampleFunction, sampleWorker } from './testing/fake-control-client.js';
 
-/** A port that was free a moment ago and has nothing listening on it now. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+/**
+ * An address where no scheduler answers: a TCP server on port 0 that resets every connection (as
+ * a closed port does), held for the test so no other server can take the port meanwhile.
+ */
+let dead: NetServer | undefined;
+async function deadAddress(): Promise<string> {
+  dead = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => dead!.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(dead.address() as AddressInfo).port}`;
 }
 
 const json = (value: unknown) => ({ json: JSON.stringify(value) });
@@ -136,11 +138,13 @@ afterEach(async () => {
   client = undefined;
   if (server) await new Promise<void>((resolve) => server!.tryShutdown(() => resolve()));
   server = undefined;
+  if (dead) await new Promise<void>((resolve) => dead!.close(() => resolve()));
+  dead = undefined;
 });
 
 describe('createGrpcControlClient', () => {
-  it('rejects with SCHEDULER_UNAVAILABLE when nothing listens at the address', async () => {
-    client = createGrpcControlClient(`127.0.0.1:${await deadPort()}`, { callTimeoutMs: 500 });
+  it('rejects with SCHEDULER_UNAVAILABLE when nothing at the address answers', async () => {
+    client = createGrpcControlClient(await deadAddress(), { callTimeoutMs: 500 });
     const started = Date.now();
     const err = await client.ping(500).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskForgeError);

@@ -11,7 +11,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, fn, startStack, type Stack } from '../helpers/stack.js';
+import { CLI } from '../helpers/processes.js';
+import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let scratch: string;
