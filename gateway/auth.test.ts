@@ -165,7 +165,11 @@ describe('401: no, malformed or unknown key', () => {
 describe('403: each scope on a route it allows and one it does not', () => {
   const CASES: Array<[keyof typeof KEYS, Call, Call]> = [
     ['admin', { method: 'POST', url: '/v1/keys', payload: { name: 'x', scopes: ['read'] } }, { method: 'GET', url: '/v1/nothing' }],
-    ['deploy', { method: 'PUT', url: '/v1/functions/hello', payload: { code: 'export default () => 1' } }, { method: 'POST', url: '/v1/functions/hello/invoke' }],
+    [
+      'deploy',
+      { method: 'PUT', url: '/v1/functions/hello', payload: { code: 'export default () => 1' } },
+      { method: 'POST', url: '/v1/functions/hello/invoke' },
+    ],
     ['deploy', { method: 'GET', url: '/v1/executions' }, { method: 'GET', url: '/v1/keys' }],
     ['invoke', { method: 'POST', url: '/v1/functions/hello/invoke' }, { method: 'PUT', url: '/v1/functions/hello', payload: { code: 'x' } }],
     ['invoke', { method: 'POST', url: '/v1/executions/ex_1/cancel' }, { method: 'GET', url: '/v1/workers' }],
@@ -204,7 +208,10 @@ describe('routes added later', () => {
     build();
     app.get('/metrics', async () => 'metrics');
     app.post('/2015-03-31/functions/:name/invocations', async () => ({}));
-    for (const req of [{ method: 'GET', url: '/metrics' }, { method: 'POST', url: '/2015-03-31/functions/hello/invocations' }] as Call[]) {
+    for (const req of [
+      { method: 'GET', url: '/metrics' },
+      { method: 'POST', url: '/2015-03-31/functions/hello/invocations' },
+    ] as Call[]) {
       expect((await app.inject(req)).statusCode, req.url).toBe(401);
       expect((await as(KEYS.read, req)).statusCode, req.url).toBe(403);
       expect((await as(KEYS.limitedAdmin, req)).statusCode, req.url).toBe(403);

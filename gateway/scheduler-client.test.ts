@@ -63,7 +63,12 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       const execution = sampleExecution({ input: JSON.parse(req.inputJson) });
       return { executionId: execution.id, status: execution.status, executionJson: JSON.stringify(execution), terminal: false, created: true };
     }),
-    getExecution: reply((req) => ({ executionId: req.id, status: 'queued', executionJson: JSON.stringify(sampleExecution({ id: req.id })), function: 'hello' })),
+    getExecution: reply((req) => ({
+      executionId: req.id,
+      status: 'queued',
+      executionJson: JSON.stringify(sampleExecution({ id: req.id })),
+      function: 'hello',
+    })),
     listExecutions: reply((req: ListExecutionsRequest) => {
       seen.listExecutions = req;
       return json({ executions: [], nextCursor: null });
@@ -83,7 +88,14 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     }),
     createKey: reply((req: CreateKeyRequest) => {
       seen.createKey = req;
-      return json({ id: 'AbCdEf123456', name: req.name, scopes: req.scopes, functions: req.restrictFunctions ? req.functions : null, createdAt: 't', key: 'tfk_x' });
+      return json({
+        id: 'AbCdEf123456',
+        name: req.name,
+        scopes: req.scopes,
+        functions: req.restrictFunctions ? req.functions : null,
+        createdAt: 't',
+        key: 'tfk_x',
+      });
     }),
     listKeys: reply(() => json({ keys: [] })),
     deleteKey: reply((req) => {
@@ -99,11 +111,17 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
           seen.invoke = c.value;
           if (c.value.function === 'silent') return; // never answered: the client's deadline must fire
           if (c.value.function === 'ghost') {
-            call.write({ requestId: req.requestId, result: { $case: 'error', value: { code: 'FUNCTION_NOT_FOUND', message: 'nope', detailsJson: '{"name":"ghost"}' } } });
+            call.write({
+              requestId: req.requestId,
+              result: { $case: 'error', value: { code: 'FUNCTION_NOT_FOUND', message: 'nope', detailsJson: '{"name":"ghost"}' } },
+            });
             return;
           }
           if (c.value.function === 'garbled') {
-            call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson: '{}', terminal: false, created: true, executionId: 'ex_1', status: 'exploded' } } });
+            call.write({
+              requestId: req.requestId,
+              result: { $case: 'invoke', value: { executionJson: '{}', terminal: false, created: true, executionId: 'ex_1', status: 'exploded' } },
+            });
             return;
           }
           if (c.value.function === 'hangup') {
@@ -114,10 +132,20 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
           const executionJson = JSON.stringify(e);
           // answer slow requests later, so responses arrive out of request order
           const delay = c.value.waitMs === 123 ? 50 : 0;
-          setTimeout(() => call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson, terminal: false, created: true, executionId: e.id, status: e.status } } }), delay);
+          setTimeout(
+            () =>
+              call.write({
+                requestId: req.requestId,
+                result: { $case: 'invoke', value: { executionJson, terminal: false, created: true, executionId: e.id, status: e.status } },
+              }),
+            delay,
+          );
         } else if (c?.$case === 'getExecution') {
           const e = sampleExecution({ id: c.value.id });
-          call.write({ requestId: req.requestId, result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e), function: e.function } } });
+          call.write({
+            requestId: req.requestId,
+            result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e), function: e.function } },
+          });
         }
       });
       call.on('end', () => call.end());
@@ -254,10 +282,9 @@ describe('createGrpcControlClient', () => {
   });
 
   it('a scheduler slower than the deadline is SCHEDULER_UNAVAILABLE', async () => {
-    client = createGrpcControlClient(
-      await startStub({ listWorkers: (_call, cb) => void setTimeout(() => cb(null, json({ workers: [] })), 1_000) }),
-      { callTimeoutMs: 100 },
-    );
+    client = createGrpcControlClient(await startStub({ listWorkers: (_call, cb) => void setTimeout(() => cb(null, json({ workers: [] })), 1_000) }), {
+      callTimeoutMs: 100,
+    });
     await expect(client.listWorkers()).rejects.toMatchObject({ code: 'SCHEDULER_UNAVAILABLE' });
   });
 });

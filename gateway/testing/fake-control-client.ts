@@ -82,7 +82,10 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),
     authenticate: async () => null,
-    createKey: async (args) => ({ ...sampleKey({ name: args.name, scopes: args.scopes as KeyScope[], functions: args.functions && [...args.functions] }), key: testKey('AbCdEf123456') }),
+    createKey: async (args) => ({
+      ...sampleKey({ name: args.name, scopes: args.scopes as KeyScope[], functions: args.functions && [...args.functions] }),
+      key: testKey('AbCdEf123456'),
+    }),
     listKeys: async () => [sampleKey()],
     deleteKey: async () => undefined,
     ping: async () => undefined,

@@ -205,13 +205,21 @@ async function main() {
   const controlTokenFile = join(dataDir, 'control.token');
   apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
   const events = watchEvents(address, readFileSync(controlTokenFile, 'utf8').trim());
-  const gateway = component('gateway', ['gateway', '--port', '0', '--scheduler', address, '--control-token-file', controlTokenFile, '--log-level', 'info'], /"msg":"gateway listening"/);
+  const gateway = component(
+    'gateway',
+    ['gateway', '--port', '0', '--scheduler', address, '--control-token-file', controlTokenFile, '--log-level', 'info'],
+    /"msg":"gateway listening"/,
+  );
   const base = JSON.parse(await gateway.ready).url;
 
   let generation = 0;
   const startWorker = async (slot) => {
     const name = `soak-w${slot}-g${++generation}`;
-    const w = component(name, ['worker', '--scheduler', address, '--join-token-file', joinTokenFile, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'], /"msg":"welcomed"/);
+    const w = component(
+      name,
+      ['worker', '--scheduler', address, '--join-token-file', joinTokenFile, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'],
+      /"msg":"welcomed"/,
+    );
     await w.ready;
     return w;
   };
@@ -376,7 +384,7 @@ async function main() {
     ['  failure codes', fmtCounts(failedCodes)],
     ['lost (missing / not terminal)', `${lost} (${missing} / ${stuck})`],
     ['duplicated completions (attempts / events)', `${duplicated} (${dupAttempts} / ${dupEvents})`],
-    ['succeeded with another execution\'s output', wrongOutput],
+    ["succeeded with another execution's output", wrongOutput],
     ['attempts recorded', attemptsTotal],
     ['  of which WORKER_LOST', lostAttempts],
     ['records not from a 202 (stored, never acknowledged)', unaccepted],

@@ -4,7 +4,7 @@
  * restart: readiness by log line, servers on port 0 that say in that line which port they got, and
  * a small HTTP client. Everything a process prints is kept so a failure can show it.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The built command line (make build): integration tests run the real entry point. */
@@ -43,7 +43,7 @@ export function spawnComponent(args: string[], opts: SpawnOptions = {}): Compone
     while (stdio.length < Number(at)) stdio.push('ignore');
     stdio[Number(at)] = fd;
   }
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: stdio as StdioOptions, env: { ...process.env, ...opts.env } });
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: stdio, env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   let size = 0;
   let partial = '';
@@ -113,7 +113,19 @@ export async function startSchedulerProcess(dataDir: string, port = 0, args: str
 
 /** `taskforge worker` joining with the join token of the scheduler on `dataDir`; resolves once it is welcomed. */
 export async function startWorkerProcess(scheduler: string, dataDir: string, name: string, capacity: number): Promise<ComponentProcess> {
-  const p = spawnComponent(['worker', '--scheduler', scheduler, '--join-token-file', tokenFiles(dataDir).join, '--capacity', String(capacity), '--name', name, '--log-level', 'info']);
+  const p = spawnComponent([
+    'worker',
+    '--scheduler',
+    scheduler,
+    '--join-token-file',
+    tokenFiles(dataDir).join,
+    '--capacity',
+    String(capacity),
+    '--name',
+    name,
+    '--log-level',
+    'info',
+  ]);
   await p.waitForLine(/"msg":"welcomed"/, 20_000);
   return p;
 }

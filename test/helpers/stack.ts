@@ -98,7 +98,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       };
       scheduler.internals.registry.events.on('registered', onReg);
     });
-    const args = ['worker', '--scheduler', scheduler.address, '--join-token-file', scheduler.tokenFiles.join, '--capacity', String(w.capacity ?? opts.capacity ?? 2), '--name', name, '--log-level', 'warn', ...(w.args ?? [])];
+    const args = [
+      'worker',
+      '--scheduler',
+      scheduler.address,
+      '--join-token-file',
+      scheduler.tokenFiles.join,
+      '--capacity',
+      String(w.capacity ?? opts.capacity ?? 2),
+      '--name',
+      name,
+      '--log-level',
+      'warn',
+      ...(w.args ?? []),
+    ];
     const p = spawnComponent(args, { env: { TASKFORGE_TEST_SECRET: 'worker-secret' }, ...(w.inherit && { inherit: w.inherit }) });
     const rw = await Promise.race([
       registered,

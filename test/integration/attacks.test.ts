@@ -89,7 +89,17 @@ describe('from inside a function', () => {
 
 describe('the worker process', () => {
   it('refuses to start where it cannot build the OS boundary, unless told --insecure-sandbox', async () => {
-    const args = ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--bwrap', '/nonexistent/bwrap', '--log-level', 'warn'];
+    const args = [
+      'worker',
+      '--scheduler',
+      stack.scheduler.address,
+      '--join-token-file',
+      stack.scheduler.tokenFiles.join,
+      '--bwrap',
+      '/nonexistent/bwrap',
+      '--log-level',
+      'warn',
+    ];
     const refused = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -107,7 +117,11 @@ describe('the worker process', () => {
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // the command itself must carry the flag
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'taskforge');
-    const proc = spawn(bin, ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--name', 'usr1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const proc = spawn(
+      bin,
+      ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--name', 'usr1', '--log-level', 'warn'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env },
+    );
     let out = '';
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -116,7 +130,11 @@ describe('the worker process', () => {
       process.kill(proc.pid!, 'SIGUSR1');
       // Node opens the inspector synchronously on the signal and says so on stderr; a later
       // heartbeat shows the worker handled the signal's moment and is still alive.
-      const lastBeat = (): number => stack.scheduler.internals.registry.all().find((w) => w.name === 'usr1')!.lastHeartbeatAt?.getTime() ?? 0;
+      const lastBeat = (): number =>
+        stack.scheduler.internals.registry
+          .all()
+          .find((w) => w.name === 'usr1')!
+          .lastHeartbeatAt?.getTime() ?? 0;
       const before = lastBeat();
       await expect.poll(lastBeat, { timeout: 5000 }).toBeGreaterThan(before);
       const probe = await new Promise<string>((resolve) => {

@@ -105,7 +105,9 @@ describe('maxProcesses', () => {
     pidOf(await pool.run(req(b)));
     pidOf(await pool.run(req(c))); // a, b, c warm: the cap is full, so a goes for the reserve
     expect(await log.waitFor((e) => e.type === 'exited' && e.pid === pidA)).toMatchObject({ reason: 'evicted' });
-    const reserve = await log.waitFor((e) => e.type === 'spawned' && e.pid !== pidA && log.events.indexOf(e) > log.events.findIndex((x) => x.type === 'exited'));
+    const reserve = await log.waitFor(
+      (e) => e.type === 'spawned' && e.pid !== pidA && log.events.indexOf(e) > log.events.findIndex((x) => x.type === 'exited'),
+    );
     expect(reserve).toMatchObject({ prewarm: true });
     const outcome = await pool.run(req(d));
     expect(outcome).toMatchObject({ coldStart: true });

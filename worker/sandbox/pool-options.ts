@@ -89,7 +89,8 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
     throw new Error(`sandbox runtime script not found at ${runtimePath}: build it with \`npx tsc -p tsconfig.json\``);
   }
   const isolation = opts.isolation ?? d.isolation;
-  if (isolation !== 'namespaces' && isolation !== 'insecure') throw new RangeError(`sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
+  if (isolation !== 'namespaces' && isolation !== 'insecure')
+    throw new RangeError(`sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
   // The permission model compares real paths: a symlinked path would deny the script itself.
   const realRuntimePath = realpathSync(runtimePath);
   return Object.freeze({

@@ -12,15 +12,7 @@ import { writeSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { inspect } from 'node:util';
 import { compileFunction } from 'node:vm';
-import type {
-  ChildMessage,
-  InvokeMessage,
-  LoadMessage,
-  ParentMessage,
-  RuntimeLimits,
-  WireError,
-  WireLogLine,
-} from './messages.js';
+import type { ChildMessage, InvokeMessage, LoadMessage, ParentMessage, RuntimeLimits, WireError, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
 type Handler = (event: unknown, context: InvocationContext) => unknown;
@@ -107,12 +99,12 @@ function flushLogs(): void {
 function captureStream(stream: 'stdout' | 'stderr'): void {
   const target = stream === 'stdout' ? process.stdout : process.stderr;
   // The global console writes through these same methods, so this one override covers both.
-  target.write = ((chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
+  target.write = (chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
     capture(stream, chunk);
     const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
     if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
     return true;
-  });
+  };
 }
 
 // ---- loading -----------------------------------------------------------------------------------
