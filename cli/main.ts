@@ -21,7 +21,15 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
       const { startGateway } = await import('../gateway/main.js');
       const tls = tlsIdentity(cfg);
       const client = { controlToken: controlToken(cfg), ...(tls ? { tls } : {}) };
-      const gw = await startGateway({ host: cfg.host, port: cfg.port, scheduler: cfg.scheduler, logger: log, client, noAuth: cfg.noAuth, app: { rateLimit: cfg.rateLimit } });
+      const gw = await startGateway({
+        host: cfg.host,
+        port: cfg.port,
+        scheduler: cfg.scheduler,
+        logger: log,
+        client,
+        noAuth: cfg.noAuth,
+        app: { rateLimit: cfg.rateLimit },
+      });
       log.info({ url: `http://${cfg.host}:${gw.port}` }, 'gateway listening');
       return gw;
     }
@@ -46,8 +54,11 @@ async function runComponent(command: string, cfg: Config, log: Logger): Promise<
           ...(cfg.bwrap ? { bwrapPath: cfg.bwrap } : {}),
         },
       });
-      log.info({ workerId: w.id, scheduler: cfg.scheduler, capacity: cfg.capacity, sandbox: cfg.insecureSandbox ? 'insecure' : 'namespaces' }, 'worker started');
-      if (cfg.insecureSandbox) log.warn('sandboxes run without the OS boundary (--insecure-sandbox): only Node\'s permission model confines function code');
+      log.info(
+        { workerId: w.id, scheduler: cfg.scheduler, capacity: cfg.capacity, sandbox: cfg.insecureSandbox ? 'insecure' : 'namespaces' },
+        'worker started',
+      );
+      if (cfg.insecureSandbox) log.warn("sandboxes run without the OS boundary (--insecure-sandbox): only Node's permission model confines function code");
       return w;
     }
     default:
@@ -88,7 +99,9 @@ async function main(): Promise<void> {
       return;
     }
     if (err instanceof Error && err.name === 'IsolationUnavailableError') {
-      process.stderr.write(`taskforge: the worker cannot sandbox functions: ${err.message}\n(start it with --insecure-sandbox to run them with Node's permission model only)\n`);
+      process.stderr.write(
+        `taskforge: the worker cannot sandbox functions: ${err.message}\n(start it with --insecure-sandbox to run them with Node's permission model only)\n`,
+      );
       process.exitCode = 2;
       return;
     }
@@ -119,7 +132,7 @@ async function main(): Promise<void> {
   // Started by `taskforge dev`: stop when dev goes away, however it went.
   if (process.send) process.on('disconnect', () => stop('parent-exit'));
   // A worker told to drain by the scheduler exits once it has.
-  component.closed?.then(() => {
+  void component.closed?.then(() => {
     if (!stopping) process.exit(0);
   });
 }

@@ -4,8 +4,16 @@ import { normalizeSpec, sameSpec } from './function-spec.js';
 describe('function spec', () => {
   it('applies the documented defaults', () => {
     expect(normalizeSpec({ code: 'export default () => 1' })).toEqual({
-      code: 'export default () => 1', handler: 'default', runtime: 'nodejs', timeoutMs: 30000, memoryMb: 128,
-      maxRetries: 2, concurrency: 0, maxQueueMs: 3600000, env: {}, description: '',
+      code: 'export default () => 1',
+      handler: 'default',
+      runtime: 'nodejs',
+      timeoutMs: 30000,
+      memoryMb: 128,
+      maxRetries: 2,
+      concurrency: 0,
+      maxQueueMs: 3600000,
+      env: {},
+      description: '',
     });
   });
 

@@ -38,7 +38,7 @@ export function readTokenFile(path: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
   const token = text.trim();
   if (!isToken(token)) throw new Error(`token file ${path} does not hold a token (32-512 printable characters, no spaces)`);
@@ -50,7 +50,7 @@ export function readTlsFiles(files: TlsFiles): TlsIdentity {
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new Error(`cannot read TLS ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`cannot read TLS ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
   };
   return { cert: read('certificate', files.cert), key: read('key', files.key), ca: read('CA', files.ca) };

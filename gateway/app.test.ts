@@ -92,7 +92,14 @@ describe('startGateway', () => {
       await expect(startGateway({ port: 0, host, noAuth: true, logger: pino({ level: 'silent' }) })).rejects.toBeInstanceOf(NoAuthRefusedError);
       await expect(startGateway({ port: 0, host, app: { auth: 'off' }, logger: pino({ level: 'silent' }) })).rejects.toThrow(/not loopback only/);
     }
-    gw = await startGateway({ port: 0, host: '127.0.0.1', noAuth: true, scheduler: '127.0.0.1:1', logger: pino({ level: 'silent' }), client: { callTimeoutMs: 300 } });
+    gw = await startGateway({
+      port: 0,
+      host: '127.0.0.1',
+      noAuth: true,
+      scheduler: '127.0.0.1:1',
+      logger: pino({ level: 'silent' }),
+      client: { callTimeoutMs: 300 },
+    });
     // Auth is off: the request reaches the (absent) scheduler instead of being refused for want of a key.
     const res = await fetch(`http://127.0.0.1:${gw.port}/v1/stats`);
     expect(res.status).toBe(503);

@@ -124,6 +124,7 @@ async function guardPathParams(request: FastifyRequest): Promise<void> {
 export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   const o = resolveGatewayOptions(opts);
   const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it sets the instance's logger type parameter
     loggerInstance: o.logger as FastifyBaseLogger,
     // Per-request info lines would dominate the log at invoke rates; completion is logged at debug.
     logController: new LogController({ disableRequestLogging: true }),

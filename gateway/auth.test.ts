@@ -49,6 +49,9 @@ afterEach(async () => {
   await app?.close();
 });
 
+/** A request these tests name in their messages: always a method and a path. */
+type Call = InjectOptions & { method: string; url: string };
+
 const as = (key: string, req: InjectOptions) => app.inject({ ...req, headers: { ...req.headers, authorization: `Bearer ${key}` } });
 const code = (res: { json(): unknown }) => (res.json() as { error: { code: string } }).error.code;
 const UNAUTHORIZED = { error: { code: 'UNAUTHORIZED', message: 'a valid API key is required: authorization: Bearer <key>', details: {} } };
@@ -114,7 +117,7 @@ describe('401: no, malformed or unknown key', () => {
       { method: 'PUT', url: '/v1/functions/Bad_Name', headers: json, payload: '{}' },
       { method: 'GET', url: '/v1/executions/..%2F..%2Fetc' },
       { method: 'GET', url: '/v1/nothing-here' },
-    ] as InjectOptions[]) {
+    ] as Call[]) {
       const res = await app.inject(req);
       expect(res.statusCode, `${req.method} ${req.url}`).toBe(401);
     }
@@ -160,9 +163,13 @@ describe('401: no, malformed or unknown key', () => {
 });
 
 describe('403: each scope on a route it allows and one it does not', () => {
-  const CASES: Array<[keyof typeof KEYS, InjectOptions, InjectOptions]> = [
+  const CASES: Array<[keyof typeof KEYS, Call, Call]> = [
     ['admin', { method: 'POST', url: '/v1/keys', payload: { name: 'x', scopes: ['read'] } }, { method: 'GET', url: '/v1/nothing' }],
-    ['deploy', { method: 'PUT', url: '/v1/functions/hello', payload: { code: 'export default () => 1' } }, { method: 'POST', url: '/v1/functions/hello/invoke' }],
+    [
+      'deploy',
+      { method: 'PUT', url: '/v1/functions/hello', payload: { code: 'export default () => 1' } },
+      { method: 'POST', url: '/v1/functions/hello/invoke' },
+    ],
     ['deploy', { method: 'GET', url: '/v1/executions' }, { method: 'GET', url: '/v1/keys' }],
     ['invoke', { method: 'POST', url: '/v1/functions/hello/invoke' }, { method: 'PUT', url: '/v1/functions/hello', payload: { code: 'x' } }],
     ['invoke', { method: 'POST', url: '/v1/executions/ex_1/cancel' }, { method: 'GET', url: '/v1/workers' }],
@@ -201,11 +208,14 @@ describe('routes added later', () => {
     build();
     app.get('/metrics', async () => 'metrics');
     app.post('/2015-03-31/functions/:name/invocations', async () => ({}));
-    for (const req of [{ method: 'GET', url: '/metrics' }, { method: 'POST', url: '/2015-03-31/functions/hello/invocations' }] as InjectOptions[]) {
-      expect((await app.inject(req)).statusCode, req.url as string).toBe(401);
-      expect((await as(KEYS.read, req)).statusCode, req.url as string).toBe(403);
-      expect((await as(KEYS.limitedAdmin, req)).statusCode, req.url as string).toBe(403);
-      expect((await as(KEYS.admin, req)).statusCode, req.url as string).toBe(200);
+    for (const req of [
+      { method: 'GET', url: '/metrics' },
+      { method: 'POST', url: '/2015-03-31/functions/hello/invocations' },
+    ] as Call[]) {
+      expect((await app.inject(req)).statusCode, req.url).toBe(401);
+      expect((await as(KEYS.read, req)).statusCode, req.url).toBe(403);
+      expect((await as(KEYS.limitedAdmin, req)).statusCode, req.url).toBe(403);
+      expect((await as(KEYS.admin, req)).statusCode, req.url).toBe(200);
     }
   });
 });
@@ -231,7 +241,7 @@ describe('a key limited to some functions', () => {
       { method: 'POST', url: '/v1/functions/other/invoke' },
       { method: 'POST', url: '/v1/functions', payload: { name: 'other', code: 'x' } },
       { method: 'GET', url: '/v1/executions?function=other' },
-    ] as InjectOptions[]) {
+    ] as Call[]) {
       const res = await as(KEYS.limited, req);
       expect(res.statusCode, `${req.method} ${req.url}`).toBe(403);
     }
@@ -257,9 +267,9 @@ describe('a key limited to some functions', () => {
       { method: 'GET', url: '/v1/executions/ex_other?waitMs=30000' },
       { method: 'GET', url: '/v1/executions/ex_other/logs' },
       { method: 'POST', url: '/v1/executions/ex_other/cancel' },
-    ] as InjectOptions[]) {
+    ] as Call[]) {
       const res = await as(KEYS.limited, req);
-      expect(res.statusCode, req.url as string).toBe(404);
+      expect(res.statusCode, req.url).toBe(404);
       expect(res.json()).toEqual({ error: { code: 'EXECUTION_NOT_FOUND', message: "execution 'ex_other' does not exist", details: { id: 'ex_other' } } });
     }
     expect(control.callsTo('getExecution').every(([, waitMs]) => waitMs === 0)).toBe(true);

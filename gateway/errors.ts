@@ -80,8 +80,7 @@ export function toHttpError(err: unknown, limits: { bodyLimit?: number } = {}): 
   const fe = err as Partial<FastifyError> | null;
   const known = typeof fe?.code === 'string' ? FASTIFY_ERRORS[fe.code] : undefined;
   if (known) {
-    const details: Record<string, unknown> =
-      known.code === 'PAYLOAD_TOO_LARGE' && limits.bodyLimit !== undefined ? { limitBytes: limits.bodyLimit } : {};
+    const details: Record<string, unknown> = known.code === 'PAYLOAD_TOO_LARGE' && limits.bodyLimit !== undefined ? { limitBytes: limits.bodyLimit } : {};
     const status = known.code === 'INVALID_NAME' || known.code === 'VALIDATION_ERROR' ? 400 : (fe!.statusCode ?? 400);
     return make(known.code, status, known.message, details);
   }

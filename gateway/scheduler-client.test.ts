@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { TaskForgeError, functionNotFound } from '../common/errors.js';
 import { toGrpcError } from '../common/grpc-errors.js';
@@ -18,13 +18,15 @@ import { toExecutionText, type ControlClient } from './control-client.js';
 import { createGrpcControlClient } from './scheduler-client.js';
 import { sampleExecution, sampleFunction, sampleWorker } from './testing/fake-control-client.js';
 
-/** A port that was free a moment ago and has nothing listening on it now. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+/**
+ * An address where no scheduler answers: a TCP server on port 0 that resets every connection (as
+ * a closed port does), held for the test so no other server can take the port meanwhile.
+ */
+let dead: NetServer | undefined;
+async function deadAddress(): Promise<string> {
+  dead = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => dead!.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(dead.address() as AddressInfo).port}`;
 }
 
 const json = (value: unknown) => ({ json: JSON.stringify(value) });
@@ -58,9 +60,15 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     invoke: reply((req: InvokeRequest, call) => {
       seen.invoke = req;
       seen.invokeDeadline = call.getDeadline();
-      return { executionJson: JSON.stringify(sampleExecution({ input: JSON.parse(req.inputJson) })), terminal: false, created: true };
+      const execution = sampleExecution({ input: JSON.parse(req.inputJson) });
+      return { executionId: execution.id, status: execution.status, executionJson: JSON.stringify(execution), terminal: false, created: true };
     }),
-    getExecution: reply((req) => ({ executionId: req.id, status: 'queued', executionJson: JSON.stringify(sampleExecution({ id: req.id })), function: 'hello' })),
+    getExecution: reply((req) => ({
+      executionId: req.id,
+      status: 'queued',
+      executionJson: JSON.stringify(sampleExecution({ id: req.id })),
+      function: 'hello',
+    })),
     listExecutions: reply((req: ListExecutionsRequest) => {
       seen.listExecutions = req;
       return json({ executions: [], nextCursor: null });
@@ -80,7 +88,14 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     }),
     createKey: reply((req: CreateKeyRequest) => {
       seen.createKey = req;
-      return json({ id: 'AbCdEf123456', name: req.name, scopes: req.scopes, functions: req.restrictFunctions ? req.functions : null, createdAt: 't', key: 'tfk_x' });
+      return json({
+        id: 'AbCdEf123456',
+        name: req.name,
+        scopes: req.scopes,
+        functions: req.restrictFunctions ? req.functions : null,
+        createdAt: 't',
+        key: 'tfk_x',
+      });
     }),
     listKeys: reply(() => json({ keys: [] })),
     deleteKey: reply((req) => {
@@ -96,11 +111,17 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
           seen.invoke = c.value;
           if (c.value.function === 'silent') return; // never answered: the client's deadline must fire
           if (c.value.function === 'ghost') {
-            call.write({ requestId: req.requestId, result: { $case: 'error', value: { code: 'FUNCTION_NOT_FOUND', message: 'nope', detailsJson: '{"name":"ghost"}' } } });
+            call.write({
+              requestId: req.requestId,
+              result: { $case: 'error', value: { code: 'FUNCTION_NOT_FOUND', message: 'nope', detailsJson: '{"name":"ghost"}' } },
+            });
             return;
           }
           if (c.value.function === 'garbled') {
-            call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson: '{}', terminal: false, created: true, executionId: 'ex_1', status: 'exploded' } } });
+            call.write({
+              requestId: req.requestId,
+              result: { $case: 'invoke', value: { executionJson: '{}', terminal: false, created: true, executionId: 'ex_1', status: 'exploded' } },
+            });
             return;
           }
           if (c.value.function === 'hangup') {
@@ -111,10 +132,20 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
           const executionJson = JSON.stringify(e);
           // answer slow requests later, so responses arrive out of request order
           const delay = c.value.waitMs === 123 ? 50 : 0;
-          setTimeout(() => call.write({ requestId: req.requestId, result: { $case: 'invoke', value: { executionJson, terminal: false, created: true, executionId: e.id, status: e.status } } }), delay);
+          setTimeout(
+            () =>
+              call.write({
+                requestId: req.requestId,
+                result: { $case: 'invoke', value: { executionJson, terminal: false, created: true, executionId: e.id, status: e.status } },
+              }),
+            delay,
+          );
         } else if (c?.$case === 'getExecution') {
           const e = sampleExecution({ id: c.value.id });
-          call.write({ requestId: req.requestId, result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e), function: e.function } } });
+          call.write({
+            requestId: req.requestId,
+            result: { $case: 'execution', value: { executionId: e.id, status: e.status, executionJson: JSON.stringify(e), function: e.function } },
+          });
         }
       });
       call.on('end', () => call.end());
@@ -135,11 +166,13 @@ afterEach(async () => {
   client = undefined;
   if (server) await new Promise<void>((resolve) => server!.tryShutdown(() => resolve()));
   server = undefined;
+  if (dead) await new Promise<void>((resolve) => dead!.close(() => resolve()));
+  dead = undefined;
 });
 
 describe('createGrpcControlClient', () => {
-  it('rejects with SCHEDULER_UNAVAILABLE when nothing listens at the address', async () => {
-    client = createGrpcControlClient(`127.0.0.1:${await deadPort()}`, { callTimeoutMs: 500 });
+  it('rejects with SCHEDULER_UNAVAILABLE when nothing at the address answers', async () => {
+    client = createGrpcControlClient(await deadAddress(), { callTimeoutMs: 500 });
     const started = Date.now();
     const err = await client.ping(500).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskForgeError);
@@ -249,10 +282,9 @@ describe('createGrpcControlClient', () => {
   });
 
   it('a scheduler slower than the deadline is SCHEDULER_UNAVAILABLE', async () => {
-    client = createGrpcControlClient(
-      await startStub({ listWorkers: (_call, cb) => void setTimeout(() => cb(null, json({ workers: [] })), 1_000) }),
-      { callTimeoutMs: 100 },
-    );
+    client = createGrpcControlClient(await startStub({ listWorkers: (_call, cb) => void setTimeout(() => cb(null, json({ workers: [] })), 1_000) }), {
+      callTimeoutMs: 100,
+    });
     await expect(client.listWorkers()).rejects.toMatchObject({ code: 'SCHEDULER_UNAVAILABLE' });
   });
 });

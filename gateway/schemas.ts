@@ -47,10 +47,7 @@ const specFields = {
  * Body of PUT /v1/functions/{name}. `name` is tolerated so the same spec file can be POSTed
  * and PUT; when present it must equal the path (checked in the route).
  */
-export const FunctionSpecBody = Type.Object(
-  { ...specFields, name: Type.Optional(Type.String()) },
-  { additionalProperties: false },
-);
+export const FunctionSpecBody = Type.Object({ ...specFields, name: Type.Optional(Type.String()) }, { additionalProperties: false });
 export type FunctionSpecBody = Static<typeof FunctionSpecBody>;
 
 /** Body of POST /v1/functions. The name's form is checked before the schema (INVALID_NAME). */
@@ -60,10 +57,7 @@ export type CreateFunctionBody = Static<typeof CreateFunctionBody>;
 export const NameParams = Type.Object({ name: Type.String() });
 export const IdParams = Type.Object({ id: Type.String() });
 
-export const GetFunctionQuery = Type.Object(
-  { include: Type.Optional(OneOf(['code'] as const)) },
-  { additionalProperties: false },
-);
+export const GetFunctionQuery = Type.Object({ include: Type.Optional(OneOf(['code'] as const)) }, { additionalProperties: false });
 
 export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 

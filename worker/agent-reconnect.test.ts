@@ -94,7 +94,12 @@ describe('Reconnect', () => {
     first.end();
     const second = await scheduler.stream(1);
     const hello = await second.waitFor('hello');
-    expect(hello.held).toEqual(expect.arrayContaining([{ executionId: 'e1', lease: 'L1' }, { executionId: 'e2', lease: 'L2' }]));
+    expect(hello.held).toEqual(
+      expect.arrayContaining([
+        { executionId: 'e1', lease: 'L1' },
+        { executionId: 'e2', lease: 'L2' },
+      ]),
+    );
     await waitUntilTrue(() => run1.abortedWith !== undefined);
     expect(run1.abortedWith).toBe('cancel');
     expect(run2.abortedWith).toBeUndefined();
@@ -103,7 +108,9 @@ describe('Reconnect', () => {
     run2.succeed();
     await second.waitFor('result', (r) => r.executionId === 'e2');
     await barrier(second);
-    const forE1 = second.messages.filter((m) => m.msg?.$case !== 'hello' && m.msg?.$case !== 'heartbeat' && (m.msg?.value as { executionId?: string }).executionId === 'e1');
+    const forE1 = second.messages.filter(
+      (m) => m.msg?.$case !== 'hello' && m.msg?.$case !== 'heartbeat' && (m.msg?.value as { executionId?: string }).executionId === 'e1',
+    );
     expect(forE1).toEqual([]);
     // And the next Hello no longer claims it.
     second.end();
@@ -218,7 +225,7 @@ describe('Drain', () => {
     expect(result).toMatchObject({ lease: 'L1', ok: false, error: { code: 'WORKER_LOST' } });
   });
 
-  it('drains on the scheduler\'s Drain and settles `closed`', async () => {
+  it("drains on the scheduler's Drain and settles `closed`", async () => {
     const scheduler = await startScheduler();
     const { agent, pool } = await startAgent(scheduler.address);
     const stream = await scheduler.stream(0);

@@ -249,14 +249,13 @@ class Agent implements WorkerAgent {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wakeSleeper = null;
+        resolve();
+      };
       const timer = setTimeout(done, ms);
       timer.unref();
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#wakeSleeper = null;
-        resolve();
-      }
       this.#wakeSleeper = done;
     });
   }

@@ -4,12 +4,5 @@
  */
 export { startWorker, type StartWorkerOptions, type RunningWorker } from './main.js';
 export { createWorkerAgent, type WorkerAgent, type AgentState } from './agent.js';
-export {
-  resolveWorkerOptions,
-  WORKER_DEFAULTS,
-  AGENT_VERSION,
-  type WorkerOptions,
-  type ResolvedWorkerOptions,
-  type PoolFactory,
-} from './worker-options.js';
+export { resolveWorkerOptions, WORKER_DEFAULTS, AGENT_VERSION, type WorkerOptions, type ResolvedWorkerOptions, type PoolFactory } from './worker-options.js';
 export type { SandboxPool } from './sandbox/types.js';

@@ -25,7 +25,9 @@ export function closeInheritedDescriptors(): number[] {
   if (typeof channelFd === 'number') keep.add(channelFd);
   let fds: number[];
   try {
-    fds = readdirSync('/proc/self/fd').map(Number).filter((fd) => Number.isInteger(fd) && !keep.has(fd));
+    fds = readdirSync('/proc/self/fd')
+      .map(Number)
+      .filter((fd) => Number.isInteger(fd) && !keep.has(fd));
   } catch {
     return [];
   }

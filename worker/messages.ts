@@ -4,15 +4,7 @@
  * nothing here does I/O.
  */
 import type { LogLine as RecordLogLine } from '../common/records.js';
-import type {
-  Execute,
-  FunctionCode,
-  Heartbeat,
-  HeldExecution,
-  LogLine as WireLogLine,
-  Result,
-  WorkerMessage,
-} from '../proto/gen/taskforge/v1/worker.js';
+import type { Execute, FunctionCode, Heartbeat, HeldExecution, LogLine as WireLogLine, Result, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
 import type { RunError, RunOutcome, SandboxFunction } from './sandbox/types.js';
 
 /** Error codes the agent itself puts in a Result (the sandbox reports the rest). */
@@ -39,11 +31,7 @@ export function heartbeatMessage(hb: Heartbeat): WorkerMessage {
   return { msg: { $case: 'heartbeat', value: hb } };
 }
 
-export function startedMessage(
-  executionId: string,
-  lease: string,
-  info: { coldStart: boolean; initMs: number; startedAtMs: number },
-): WorkerMessage {
+export function startedMessage(executionId: string, lease: string, info: { coldStart: boolean; initMs: number; startedAtMs: number }): WorkerMessage {
   return {
     msg: {
       $case: 'started',

@@ -41,7 +41,11 @@ describe('GET /v1/executions/:id', () => {
     build();
     const bad = ['ex.abc', 'ex%20abc', '..%2F..%2Fetc', 'x'.repeat(65)];
     for (const id of bad) {
-      for (const [method, suffix] of [['GET', ''], ['GET', '/logs'], ['POST', '/cancel']] as const) {
+      for (const [method, suffix] of [
+        ['GET', ''],
+        ['GET', '/logs'],
+        ['POST', '/cancel'],
+      ] as const) {
         const res = await app.inject({ method, url: `/v1/executions/${id}${suffix}` });
         expect(res.statusCode, `${method} ${id}${suffix}`).toBe(400);
         expect(err(res).code).toBe('INVALID_NAME');
@@ -132,7 +136,9 @@ describe('logs and cancel', () => {
   });
 
   it('EXECUTION_FINISHED from the client is 409', async () => {
-    build({ cancelExecution: async (id) => Promise.reject(new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished`, { status: 'succeeded' })) });
+    build({
+      cancelExecution: async (id) => Promise.reject(new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished`, { status: 'succeeded' })),
+    });
     const res = await app.inject({ method: 'POST', url: '/v1/executions/ex_1/cancel' });
     expect(res.statusCode).toBe(409);
     expect(res.json()).toEqual({ error: { code: 'EXECUTION_FINISHED', message: "execution 'ex_1' already finished", details: { status: 'succeeded' } } });

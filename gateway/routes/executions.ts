@@ -49,15 +49,19 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     return { executions: page.executions, nextCursor: page.nextCursor ?? null };
   });
 
-  app.get('/v1/executions/:id', { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: GetExecutionQuery } }, async (request, reply) => {
-    const { id } = request.params;
-    const waitMs = request.query.waitMs ?? 0;
-    // Before a long-poll, so its timing cannot tell when another function's execution ends.
-    if (waitMs > 0) await checkVisible(request, id);
-    const execution = await control.getExecution(id, waitMs);
-    if (!mayUseFunction(principalOf(request), execution.function)) throw executionNotFound(id);
-    return reply.type('application/json; charset=utf-8').send(execution.json);
-  });
+  app.get(
+    '/v1/executions/:id',
+    { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: GetExecutionQuery } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const waitMs = request.query.waitMs ?? 0;
+      // Before a long-poll, so its timing cannot tell when another function's execution ends.
+      if (waitMs > 0) await checkVisible(request, id);
+      const execution = await control.getExecution(id, waitMs);
+      if (!mayUseFunction(principalOf(request), execution.function)) throw executionNotFound(id);
+      return reply.type('application/json; charset=utf-8').send(execution.json);
+    },
+  );
 
   app.get('/v1/executions/:id/logs', { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: EmptyQuery } }, async (request) => {
     await checkVisible(request, request.params.id);

@@ -125,13 +125,21 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     view(principalOf(request), await control.getFunction(request.params.name, request.query.include === 'code')),
   );
 
-  app.get('/v1/functions/:name/versions', { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: EmptyQuery } }, async (request) => {
-    const p = principalOf(request);
-    return { versions: (await control.listVersions(request.params.name)).map((v) => view(p, v)) };
-  });
+  app.get(
+    '/v1/functions/:name/versions',
+    { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: EmptyQuery } },
+    async (request) => {
+      const p = principalOf(request);
+      return { versions: (await control.listVersions(request.params.name)).map((v) => view(p, v)) };
+    },
+  );
 
-  app.delete('/v1/functions/:name', { config: { access: 'functions:write' }, schema: { params: NameParams, querystring: EmptyQuery } }, async (request, reply) => {
-    await control.deleteFunction(request.params.name);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/v1/functions/:name',
+    { config: { access: 'functions:write' }, schema: { params: NameParams, querystring: EmptyQuery } },
+    async (request, reply) => {
+      await control.deleteFunction(request.params.name);
+      return reply.code(204).send();
+    },
+  );
 };

@@ -5,7 +5,7 @@
  * outside tests.
  */
 import type { ApiKeyInfo, KeyScope, Principal } from '../../common/api-keys.js';
-import type { Execution, FunctionInfo, Stats, WorkerInfo } from '../../common/records.js';
+import type { Stats, WorkerInfo } from '../../common/records.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type GatewayAppOptions } from '../app.js';
 import { toExecutionText, type ControlClient } from '../control-client.js';
@@ -82,7 +82,10 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),
     authenticate: async () => null,
-    createKey: async (args) => ({ ...sampleKey({ name: args.name, scopes: args.scopes as KeyScope[], functions: args.functions && [...args.functions] }), key: testKey('AbCdEf123456') }),
+    createKey: async (args) => ({
+      ...sampleKey({ name: args.name, scopes: args.scopes as KeyScope[], functions: args.functions && [...args.functions] }),
+      key: testKey('AbCdEf123456'),
+    }),
     listKeys: async () => [sampleKey()],
     deleteKey: async () => undefined,
     ping: async () => undefined,

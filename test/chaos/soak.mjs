@@ -20,7 +20,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -84,18 +83,10 @@ function inputFor(kind, k) {
   return { k };
 }
 
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** Every process started, so a failed run leaves none behind. */
 const children = new Set();
 
-/** A component process; `ready` resolves on the first output line matching readyRe. */
+/** A component process; `ready` resolves with the first output line matching readyRe (a JSON log line). */
 function component(label, args, readyRe) {
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
@@ -114,7 +105,7 @@ function component(label, args, readyRe) {
     for (const line of lines) {
       tail.push(line);
       if (tail.length > 50) tail.shift();
-      if (readyRe.test(line)) onReady();
+      if (readyRe.test(line)) onReady(line);
     }
   };
   proc.stdout.on('data', onData);
@@ -204,26 +195,31 @@ async function mapLimit(items, limit, task) {
 
 async function main() {
   const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-soak-'));
-  const grpcPort = await freePort();
-  const httpPort = await freePort();
-  const address = `127.0.0.1:${grpcPort}`;
-  const base = `http://127.0.0.1:${httpPort}`;
   log(`seed ${SEED}; ${EXECUTIONS} executions over ${SUBMIT_MS / 1000} s; ${WORKERS} workers × ${CAPACITY}; data in ${dataDir}`);
 
-  const scheduler = component('scheduler', ['scheduler', '--grpc-port', String(grpcPort), '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
-  await scheduler.ready;
+  // Every server listens on port 0 and says in its "listening" line which port it got.
+  const scheduler = component('scheduler', ['scheduler', '--grpc-port', '0', '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
+  const address = `127.0.0.1:${JSON.parse(await scheduler.ready).port}`;
   // Wired like `taskforge dev`: the tokens the scheduler wrote into its data dir.
   const joinTokenFile = join(dataDir, 'join.token');
   const controlTokenFile = join(dataDir, 'control.token');
   apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
   const events = watchEvents(address, readFileSync(controlTokenFile, 'utf8').trim());
-  const gateway = component('gateway', ['gateway', '--port', String(httpPort), '--scheduler', address, '--control-token-file', controlTokenFile, '--log-level', 'info'], /"msg":"gateway listening"/);
-  await gateway.ready;
+  const gateway = component(
+    'gateway',
+    ['gateway', '--port', '0', '--scheduler', address, '--control-token-file', controlTokenFile, '--log-level', 'info'],
+    /"msg":"gateway listening"/,
+  );
+  const base = JSON.parse(await gateway.ready).url;
 
   let generation = 0;
   const startWorker = async (slot) => {
     const name = `soak-w${slot}-g${++generation}`;
-    const w = component(name, ['worker', '--scheduler', address, '--join-token-file', joinTokenFile, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'], /"msg":"welcomed"/);
+    const w = component(
+      name,
+      ['worker', '--scheduler', address, '--join-token-file', joinTokenFile, '--capacity', String(CAPACITY), '--name', name, '--log-level', 'info'],
+      /"msg":"welcomed"/,
+    );
     await w.ready;
     return w;
   };
@@ -388,7 +384,7 @@ async function main() {
     ['  failure codes', fmtCounts(failedCodes)],
     ['lost (missing / not terminal)', `${lost} (${missing} / ${stuck})`],
     ['duplicated completions (attempts / events)', `${duplicated} (${dupAttempts} / ${dupEvents})`],
-    ['succeeded with another execution\'s output', wrongOutput],
+    ["succeeded with another execution's output", wrongOutput],
     ['attempts recorded', attemptsTotal],
     ['  of which WORKER_LOST', lostAttempts],
     ['records not from a 202 (stored, never acknowledged)', unaccepted],

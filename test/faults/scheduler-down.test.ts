@@ -48,6 +48,11 @@ describe('scheduler down for 10 s', () => {
     expect(workers.map((w) => w.id).sort()).toEqual(ids);
     expect(workers.every((w) => w.status === 'ready')).toBe(true);
     const registry = s.scheduler.internals.registry;
-    expect(registry.all().map((w) => w.id).sort()).toEqual(ids);
+    expect(
+      registry
+        .all()
+        .map((w) => w.id)
+        .sort(),
+    ).toEqual(ids);
   });
 });

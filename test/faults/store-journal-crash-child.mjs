@@ -11,9 +11,26 @@ await store.open();
 process.stdout.write('ready\n');
 
 const execution = (id, over = {}) => ({
-  id, function: 'hello', version: 1, status: 'queued', mode: 'async', input: { n: id }, output: null, error: null,
-  attempt: 1, maxAttempts: 3, workerId: null, coldStart: null, createdAt: new Date().toISOString(), startedAt: null,
-  finishedAt: null, durationMs: null, timings: null, placement: null, idempotencyKey: null, ...over,
+  id,
+  function: 'hello',
+  version: 1,
+  status: 'queued',
+  mode: 'async',
+  input: { n: id },
+  output: null,
+  error: null,
+  attempt: 1,
+  maxAttempts: 3,
+  workerId: null,
+  coldStart: null,
+  createdAt: new Date().toISOString(),
+  startedAt: null,
+  finishedAt: null,
+  durationMs: null,
+  timings: null,
+  placement: null,
+  idempotencyKey: null,
+  ...over,
 });
 
 let n = 0;

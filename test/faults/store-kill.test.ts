@@ -31,11 +31,11 @@ async function stormAndKill(dir: string, acks: number): Promise<{ acked: Set<str
   const acked = new Set<string>();
   let partial = '';
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<string | null>((resolve) => proc.on('exit', (_code, signal) => resolve(signal)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`storm did not reach ${acks} acks (got ${acked.size}):\n${stderr}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       const lines = (partial + d.toString()).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) if (line.startsWith('ack ')) acked.add(line.slice(4));
@@ -51,7 +51,7 @@ async function stormAndKill(dir: string, acks: number): Promise<{ acked: Set<str
     });
   });
   // Lines still in the pipe were printed before the kill: their writes were acknowledged too.
-  await new Promise<void>((resolve) => proc.stdout!.on('end', () => resolve()));
+  await new Promise<void>((resolve) => proc.stdout.on('end', () => resolve()));
   for (const line of partial.split('\n')) if (line.startsWith('ack ')) acked.add(line.slice(4));
   return { acked, signal: await exited };
 }

@@ -10,7 +10,8 @@ import type { LossReason, RegisteredWorker } from '../../scheduler/worker-regist
 import { eventWithin, fn, startStack, type Stack } from '../helpers/stack.js';
 import { memoryLog } from '../helpers/memory-log.js';
 
-const SLOW = 'export default async (e, ctx) => { console.log("started attempt " + ctx.attempt); await new Promise((r) => setTimeout(r, e.ms)); return { attempt: ctx.attempt } }';
+const SLOW =
+  'export default async (e, ctx) => { console.log("started attempt " + ctx.attempt); await new Promise((r) => setTimeout(r, e.ms)); return { attempt: ctx.attempt } }';
 
 let stack: Stack | undefined;
 afterEach(async () => {

@@ -27,8 +27,17 @@ export function hello(workerId: string, over: Partial<Hello> = {}): Hello {
 export function okResult(executionId: string, lease: string, output: unknown): Result {
   const now = Date.now();
   return {
-    executionId, lease, ok: true, outputJson: JSON.stringify(output), error: undefined,
-    durationMs: 1, initMs: 0, coldStart: false, startedAtMs: now, finishedAtMs: now, cpuMs: 1,
+    executionId,
+    lease,
+    ok: true,
+    outputJson: JSON.stringify(output),
+    error: undefined,
+    durationMs: 1,
+    initMs: 0,
+    coldStart: false,
+    startedAtMs: now,
+    finishedAtMs: now,
+    cpuMs: 1,
   };
 }
 

@@ -1,30 +1,20 @@
 /**
- * TaskForge components as real child processes (`node dist/cli/main.js <command>`), for fault
- * tests that must SIGKILL, SIGSTOP or restart them: free ports, readiness by log line, and a
- * small HTTP client. Everything a process prints is kept so a failure can show it.
+ * TaskForge components as real child processes (`node dist/cli/main.js <command>`) — the one way
+ * tests start one, whether a stack's worker or a fault test's scheduler it will SIGKILL, SIGSTOP or
+ * restart: readiness by log line, servers on port 0 that say in that line which port they got, and
+ * a small HTTP client. Everything a process prints is kept so a failure can show it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CLI } from './stack.js';
+
+/** The built command line (make build): integration tests run the real entry point. */
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** Where a scheduler started on `dataDir` keeps the tokens workers and gateways need. */
 export const tokenFiles = (dataDir: string): { join: string; control: string } => ({
   join: join(dataDir, 'join.token'),
   control: join(dataDir, 'control.token'),
 });
-
-/** A port nobody listens on right now (listen on 0, read it, close). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface ComponentProcess {
   proc: ChildProcess;
@@ -40,8 +30,20 @@ export interface ComponentProcess {
 
 const MAX_OUTPUT = 2 * 1024 * 1024;
 
-export function spawnComponent(args: string[], env: NodeJS.ProcessEnv = {}): ComponentProcess {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+export interface SpawnOptions {
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Descriptors the child inherits beyond stdio, by number (as a shell's `exec 251<file` would leave them). */
+  inherit?: Record<number, number>;
+}
+
+export function spawnComponent(args: string[], opts: SpawnOptions = {}): ComponentProcess {
+  const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
+  for (const [at, fd] of Object.entries(opts.inherit ?? {})) {
+    while (stdio.length < Number(at)) stdio.push('ignore');
+    stdio[Number(at)] = fd;
+  }
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: stdio, env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   let size = 0;
   let partial = '';
@@ -92,16 +94,38 @@ export function spawnComponent(args: string[], env: NodeJS.ProcessEnv = {}): Com
   };
 }
 
-/** `taskforge scheduler` on a fixed port; resolves once it listens. */
-export async function startSchedulerProcess(port: number, dataDir: string): Promise<ComponentProcess> {
-  const p = spawnComponent(['scheduler', '--grpc-port', String(port), '--data-dir', dataDir, '--log-level', 'info']);
-  await p.waitForLine(/"msg":"scheduler listening"/, 20_000);
-  return p;
+export interface SchedulerProcess extends ComponentProcess {
+  /** The port it listens on, as its "scheduler listening" line says. */
+  port: number;
+  /** `127.0.0.1:<port>`, for workers and gateways. */
+  address: string;
+}
+
+/**
+ * `taskforge scheduler` on `dataDir`; resolves once it listens. On port 0 unless told a port: a
+ * restart after a kill passes the port the first start got, so workers find it where they were.
+ */
+export async function startSchedulerProcess(dataDir: string, port = 0, args: string[] = []): Promise<SchedulerProcess> {
+  const p = spawnComponent(['scheduler', '--grpc-port', String(port), '--data-dir', dataDir, '--log-level', 'info', ...args]);
+  const listening = JSON.parse(await p.waitForLine(/"msg":"scheduler listening"/, 20_000)) as { port: number };
+  return { ...p, port: listening.port, address: `127.0.0.1:${listening.port}` };
 }
 
 /** `taskforge worker` joining with the join token of the scheduler on `dataDir`; resolves once it is welcomed. */
 export async function startWorkerProcess(scheduler: string, dataDir: string, name: string, capacity: number): Promise<ComponentProcess> {
-  const p = spawnComponent(['worker', '--scheduler', scheduler, '--join-token-file', tokenFiles(dataDir).join, '--capacity', String(capacity), '--name', name, '--log-level', 'info']);
+  const p = spawnComponent([
+    'worker',
+    '--scheduler',
+    scheduler,
+    '--join-token-file',
+    tokenFiles(dataDir).join,
+    '--capacity',
+    String(capacity),
+    '--name',
+    name,
+    '--log-level',
+    'info',
+  ]);
   await p.waitForLine(/"msg":"welcomed"/, 20_000);
   return p;
 }

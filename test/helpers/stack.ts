@@ -1,11 +1,10 @@
 /**
  * A real TaskForge stack for integration tests: the scheduler and gateway in this process on
- * port 0 (real gRPC and HTTP servers), each worker a real `taskforge worker` child process,
- * and a temp data dir per stack. Nothing here is a fake: auth is on, and `request` sends the
+ * port 0 (real gRPC and HTTP servers), each worker a real `taskforge worker` child process
+ * (processes.ts), and a temp data dir per stack. Nothing here is a fake: auth is on, and `request` sends the
  * admin key the scheduler wrote to `<data-dir>/admin.key` at its first start (`requestAs` sends
  * another key, or none).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,15 +16,12 @@ import { startGateway } from '../../gateway/main.js';
 import { startScheduler, type SchedulerHandle } from '../../scheduler/server.js';
 import type { SchedulerOptionsInput } from '../../scheduler/options.js';
 import type { RegisteredWorker } from '../../scheduler/worker-registry.js';
+import { CLI, spawnComponent, type ComponentProcess } from './processes.js';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-
-export interface WorkerProcess {
+/** A `taskforge worker` child process, registered with the stack's scheduler as `id`. */
+export interface WorkerProcess extends ComponentProcess {
   name: string;
-  proc: ChildProcess;
   id: string;
-  exited: Promise<number | null>;
-  output: () => string;
 }
 
 export type Reply = { status: number; body: any; headers: Headers };
@@ -102,24 +98,28 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       };
       scheduler.internals.registry.events.on('registered', onReg);
     });
-    const args = [CLI, 'worker', '--scheduler', scheduler.address, '--join-token-file', scheduler.tokenFiles.join, '--capacity', String(w.capacity ?? opts.capacity ?? 2), '--name', name, '--log-level', 'warn', ...(w.args ?? [])];
-    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
-    for (const [at, fd] of Object.entries(w.inherit ?? {})) {
-      while (stdio.length < Number(at)) stdio.push('ignore');
-      stdio[Number(at)] = fd;
-    }
-    const proc = spawn(process.execPath, args, { stdio, env: { ...process.env, TASKFORGE_TEST_SECRET: 'worker-secret' } });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const args = [
+      'worker',
+      '--scheduler',
+      scheduler.address,
+      '--join-token-file',
+      scheduler.tokenFiles.join,
+      '--capacity',
+      String(w.capacity ?? opts.capacity ?? 2),
+      '--name',
+      name,
+      '--log-level',
+      'warn',
+      ...(w.args ?? []),
+    ];
+    const p = spawnComponent(args, { env: { TASKFORGE_TEST_SECRET: 'worker-secret' }, ...(w.inherit && { inherit: w.inherit }) });
     const rw = await Promise.race([
       registered,
-      exited.then((code) => {
-        throw new Error(`worker ${name} exited (${code}) before registering:\n${out}`);
+      p.exited.then((code) => {
+        throw new Error(`worker ${name} exited (${code}) before registering:\n${p.output()}`);
       }),
     ]);
-    const wp: WorkerProcess = { name, proc, id: rw.id, exited, output: () => out };
+    const wp: WorkerProcess = { ...p, name, id: rw.id };
     workers.push(wp);
     return wp;
   };
@@ -167,10 +167,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async close() {
-      for (const w of workers) {
-        if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
-      }
-      await Promise.all(workers.map((w) => w.exited));
+      await Promise.all(workers.map((w) => w.kill('SIGKILL')));
       await gateway.close();
       await scheduler.close();
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });

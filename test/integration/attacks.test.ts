@@ -11,7 +11,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, fn, startStack, type Stack } from '../helpers/stack.js';
+import { CLI } from '../helpers/processes.js';
+import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let scratch: string;
@@ -88,10 +89,20 @@ describe('from inside a function', () => {
 
 describe('the worker process', () => {
   it('refuses to start where it cannot build the OS boundary, unless told --insecure-sandbox', async () => {
-    const args = ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--bwrap', '/nonexistent/bwrap', '--log-level', 'warn'];
+    const args = [
+      'worker',
+      '--scheduler',
+      stack.scheduler.address,
+      '--join-token-file',
+      stack.scheduler.tokenFiles.join,
+      '--bwrap',
+      '/nonexistent/bwrap',
+      '--log-level',
+      'warn',
+    ];
     const refused = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    refused.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const [code] = (await once(refused, 'exit')) as [number];
     expect(code).toBe(2);
     expect(err).toContain('the worker cannot sandbox functions: bubblewrap (bwrap) is not installed at /nonexistent/bwrap');
@@ -106,16 +117,24 @@ describe('the worker process', () => {
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // the command itself must carry the flag
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'taskforge');
-    const proc = spawn(bin, ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--name', 'usr1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const proc = spawn(
+      bin,
+      ['worker', '--scheduler', stack.scheduler.address, '--join-token-file', stack.scheduler.tokenFiles.join, '--name', 'usr1', '--log-level', 'warn'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env },
+    );
     let out = '';
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await expect.poll(() => stack.scheduler.internals.registry.all().some((w) => w.name === 'usr1'), { timeout: 15_000 }).toBe(true);
       process.kill(proc.pid!, 'SIGUSR1');
       // Node opens the inspector synchronously on the signal and says so on stderr; a later
       // heartbeat shows the worker handled the signal's moment and is still alive.
-      const lastBeat = (): number => stack.scheduler.internals.registry.all().find((w) => w.name === 'usr1')!.lastHeartbeatAt?.getTime() ?? 0;
+      const lastBeat = (): number =>
+        stack.scheduler.internals.registry
+          .all()
+          .find((w) => w.name === 'usr1')!
+          .lastHeartbeatAt?.getTime() ?? 0;
       const before = lastBeat();
       await expect.poll(lastBeat, { timeout: 5000 }).toBeGreaterThan(before);
       const probe = await new Promise<string>((resolve) => {

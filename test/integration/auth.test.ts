@@ -32,7 +32,12 @@ describe('API keys on the real stack', () => {
   it('a function cannot be listed, read or invoked without a key; with the admin key it can', async () => {
     stack = await startStack({ workers: 0 });
     expect((await stack.request('PUT', '/v1/functions/echo', fn(ECHO))).status).toBe(201);
-    for (const [method, path] of [['GET', '/v1/functions'], ['GET', '/v1/functions/echo'], ['POST', '/v1/functions/echo/invoke'], ['GET', '/v1/executions']] as const) {
+    for (const [method, path] of [
+      ['GET', '/v1/functions'],
+      ['GET', '/v1/functions/echo'],
+      ['POST', '/v1/functions/echo/invoke'],
+      ['GET', '/v1/executions'],
+    ] as const) {
       const anon = await stack.requestAs(null, method, path);
       expect(anon.status, `${method} ${path}`).toBe(401);
       expect(anon.body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String), details: {} } });
@@ -192,7 +197,18 @@ describe('--no-auth on the real command', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-noauth-'));
     const scheduler = await startScheduler({ port: 0, dataDir });
     try {
-      proc = spawnComponent(['gateway', '--no-auth', '--host', '127.0.0.1', '--port', '0', '--scheduler', scheduler.address, '--control-token-file', scheduler.tokenFiles.control]);
+      proc = spawnComponent([
+        'gateway',
+        '--no-auth',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--scheduler',
+        scheduler.address,
+        '--control-token-file',
+        scheduler.tokenFiles.control,
+      ]);
       const line = await proc.waitForLine(/"msg":"gateway listening"/, 20_000);
       const url = (JSON.parse(line) as { url: string }).url;
       const r = await fetch(`${url}/v1/functions`);

@@ -92,7 +92,14 @@ describe('ControlService refuses a gateway without the control token', () => {
   it('WatchEvents without the token ends UNAUTHENTICATED and carries no event', async () => {
     s = await startBareScheduler();
     const def = ControlServiceService.watchEvents;
-    const call = rawClient(s.address).makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { function: '' }, new grpc.Metadata(), {});
+    const call = rawClient(s.address).makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      { function: '' },
+      new grpc.Metadata(),
+      {},
+    );
     const events: ExecutionEvent[] = [];
     call.on('data', (e: ExecutionEvent) => events.push(e));
     call.on('error', () => undefined);
@@ -111,7 +118,10 @@ describe('ControlService refuses a gateway without the control token', () => {
     const replies: SessionResponse[] = [];
     call.on('data', (r: SessionResponse) => replies.push(r));
     call.on('error', () => undefined);
-    call.write({ requestId: 1, call: { $case: 'invoke', value: { function: 'echo', version: 0, inputJson: '1', mode: 'async', idempotencyKey: '', waitMs: 0 } } });
+    call.write({
+      requestId: 1,
+      call: { $case: 'invoke', value: { function: 'echo', version: 0, inputJson: '1', mode: 'async', idempotencyKey: '', waitMs: 0 } },
+    });
     const st = await new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     expect(st.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(replies).toEqual([]);
@@ -132,7 +142,11 @@ describe('ControlService refuses a gateway without the control token', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'SCHEDULER_UNAVAILABLE' } });
     }
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
-    const invoke = await fetch(`${base}/v1/functions/echo/invoke`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: '{}' });
+    const invoke = await fetch(`${base}/v1/functions/echo/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: '{}',
+    });
     expect(invoke.status).toBe(503);
     const refusals = log.find((l) => l.level === 50 && /refused the control token/.test(String(l.msg)));
     expect(refusals).toHaveLength(1);
@@ -163,7 +177,12 @@ describe('the tokens on disk', () => {
     expect(digests).not.toContain(s.joinToken);
     expect(digests).not.toContain(s.controlToken);
     expect(digests).not.toContain(s.joinToken.slice(4, 20));
-    expect(JSON.parse(digests)).toEqual({ format: 1, algorithm: 'sha256', join: expect.stringMatching(/^[0-9a-f]{64}$/), control: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(digests)).toEqual({
+      format: 1,
+      algorithm: 'sha256',
+      join: expect.stringMatching(/^[0-9a-f]{64}$/),
+      control: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 
   it('keep working after the operator deleted the token files; a new start makes no new ones', async () => {
@@ -216,7 +235,14 @@ describe('a worker agent the scheduler refuses', () => {
   it('logs one clear error line (no stack) and keeps retrying with its backoff', async () => {
     s = await startBareScheduler();
     const log = memoryLog('debug');
-    agent = createWorkerAgent({ schedulerAddress: s.address, joinToken: nearMiss(s.joinToken), pool: new FakePool(), reconnectBaseMs: 10, reconnectCapMs: 40, logger: log.logger });
+    agent = createWorkerAgent({
+      schedulerAddress: s.address,
+      joinToken: nearMiss(s.joinToken),
+      pool: new FakePool(),
+      reconnectBaseMs: 10,
+      reconnectCapMs: 40,
+      logger: log.logger,
+    });
     await agent.start();
     // Several refused attempts in a row.
     for (let n = 1; n <= 4; n++) await log.waitFor((l) => l.msg === 'scheduler stream lost; reconnecting' && l.attempt === n, 5000, `attempt ${n}`);

@@ -84,8 +84,18 @@ describe('functions API', () => {
     const created = await stack.request('POST', '/v1/functions', fn('export default async () => 1', { name: 'crud', description: 'd' }));
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
-      name: 'crud', version: 1, handler: 'default', runtime: 'nodejs', timeoutMs: 30000, memoryMb: 128, maxRetries: 2,
-      concurrency: 0, env: {}, description: 'd', codeBytes: 28, codeSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      name: 'crud',
+      version: 1,
+      handler: 'default',
+      runtime: 'nodejs',
+      timeoutMs: 30000,
+      memoryMb: 128,
+      maxRetries: 2,
+      concurrency: 0,
+      env: {},
+      description: 'd',
+      codeBytes: 28,
+      codeSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(created.body).not.toHaveProperty('code');
     const same = await stack.request('PUT', '/v1/functions/crud', fn('export default async () => 1', { description: 'd' }));

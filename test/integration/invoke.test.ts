@@ -165,7 +165,11 @@ describe('invoke', () => {
 
   it('async function errors retry up to maxRetries, each attempt visible', async () => {
     stack = await startStack({ scheduler: { retryBaseMs: 20, retryCapMs: 40 } });
-    await stack.request('PUT', '/v1/functions/flaky', fn('export default async (e, ctx) => { if (ctx.attempt < 3) throw new Error("try " + ctx.attempt); return ctx.attempt }', { maxRetries: 2 }));
+    await stack.request(
+      'PUT',
+      '/v1/functions/flaky',
+      fn('export default async (e, ctx) => { if (ctx.attempt < 3) throw new Error("try " + ctx.attempt); return ctx.attempt }', { maxRetries: 2 }),
+    );
     const r = await stack.request('POST', '/v1/functions/flaky/invoke', {});
     const done = await stack.request('GET', `/v1/executions/${r.body.executionId}?waitMs=10000`);
     expect(done.body).toMatchObject({ status: 'succeeded', output: 3, attempt: 3, maxAttempts: 3 });

@@ -32,15 +32,60 @@ function openssl(...args: string[]): void {
 
 /** A CA, and a certificate for `name` signed by it (usable as both TLS server and client). */
 async function issue(ca: string, name: string): Promise<void> {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  );
   await writeFile(join(pki, `${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 beforeAll(async () => {
   pki = await mkdtemp(join(tmpdir(), 'taskforge-pki-'));
   for (const ca of ['ca', 'rogue-ca']) {
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=${ca}`);
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.crt`,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${ca}`,
+    );
   }
   await issue('ca', 'scheduler');
   await issue('ca', 'member');
@@ -117,7 +162,20 @@ describe('mTLS on every hop, wired by flags', () => {
     const listening = JSON.parse(await scheduler.waitForLine(/"msg":"scheduler listening"/, 20_000)) as { port: number; tls: boolean };
     expect(listening.tls).toBe(true);
     const address = `127.0.0.1:${listening.port}`;
-    const worker = spawnComponent(['worker', '--scheduler', address, '--join-token-file', tokenFiles(dataDir).join, '--capacity', '1', '--name', 'tls-w', '--log-level', 'info', ...tlsFlags(files.client)]);
+    const worker = spawnComponent([
+      'worker',
+      '--scheduler',
+      address,
+      '--join-token-file',
+      tokenFiles(dataDir).join,
+      '--capacity',
+      '1',
+      '--name',
+      'tls-w',
+      '--log-level',
+      'info',
+      ...tlsFlags(files.client),
+    ]);
     procs.push(worker);
     await worker.waitForLine(/"msg":"welcomed"/, 20_000);
 
@@ -129,7 +187,11 @@ describe('mTLS on every hop, wired by flags', () => {
     });
     const base = `http://127.0.0.1:${gateway.port}`;
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${await readAdminKey(dataDir)}` };
-    const put = await fetch(`${base}/v1/functions/echo`, { method: 'PUT', headers, body: JSON.stringify({ code: 'export default async (e) => ({ over: e.over })' }) });
+    const put = await fetch(`${base}/v1/functions/echo`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ code: 'export default async (e) => ({ over: e.over })' }),
+    });
     expect(put.status).toBe(201);
     const run = await fetch(`${base}/v1/functions/echo/invoke?mode=sync`, { method: 'POST', headers, body: '{"over":"mtls"}' });
     expect(run.status).toBe(200);

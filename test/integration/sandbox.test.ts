@@ -31,7 +31,10 @@ describe('sandbox', () => {
   });
 
   it('a heap bomb fails with OUT_OF_MEMORY', async () => {
-    const r = await run('bomb', 'export default async () => { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())) }', { memoryMb: 32, timeoutMs: 20000 });
+    const r = await run('bomb', 'export default async () => { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())) }', {
+      memoryMb: 32,
+      timeoutMs: 20000,
+    });
     expect(r.status).toBe(502);
     expect(r.body.error.code).toBe('OUT_OF_MEMORY');
   });
@@ -45,7 +48,10 @@ describe('sandbox', () => {
   it('cannot write files', async () => {
     // A host directory outside /tmp: the sandbox's /tmp is its own, writable by design.
     const target = join(import.meta.dirname, '..', '..', 'dist', `taskforge-denied-${process.pid}.txt`);
-    const r = await run('writer', `import { writeFileSync } from 'node:fs'; export default async () => { writeFileSync(${JSON.stringify(target)}, 'x'); return 'wrote' }`);
+    const r = await run(
+      'writer',
+      `import { writeFileSync } from 'node:fs'; export default async () => { writeFileSync(${JSON.stringify(target)}, 'x'); return 'wrote' }`,
+    );
     expect(r.body.status).toBe('failed');
     expect(r.body.error.code).toBe('FUNCTION_ERROR');
     // EACCES where the checkout lives under /tmp: the permission model allows /tmp, and the
@@ -67,7 +73,10 @@ describe('sandbox', () => {
   });
 
   it('cannot start worker threads', async () => {
-    const r = await run('threads', `import { Worker } from 'node:worker_threads'; export default async () => { new Worker('1', { eval: true }); return 'started' }`);
+    const r = await run(
+      'threads',
+      `import { Worker } from 'node:worker_threads'; export default async () => { new Worker('1', { eval: true }); return 'started' }`,
+    );
     expect(r.body.status).toBe('failed');
     expect(r.body.error.message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
   });

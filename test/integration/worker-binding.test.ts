@@ -123,7 +123,10 @@ describe('Attempt lease: reports for executions a worker was not given are dropp
     // The forger knows the execution id and even the lease (the worst case), but was not given it.
     const forger = await worker('w_forger', { capacity: 1 });
     forger.send({ $case: 'started', value: { executionId: ex.executionId, lease: ex.lease, coldStart: true, initMs: 1, startedAtMs: Date.now() } });
-    forger.send({ $case: 'log', value: { executionId: ex.executionId, lease: ex.lease, lines: [{ tsMs: Date.now(), stream: 'stdout', message: 'forged' }], truncated: false } });
+    forger.send({
+      $case: 'log',
+      value: { executionId: ex.executionId, lease: ex.lease, lines: [{ tsMs: Date.now(), stream: 'stdout', message: 'forged' }], truncated: false },
+    });
     forger.send({ $case: 'result', value: okResult(ex.executionId, ex.lease, { forged: true }) });
     // A heartbeat round trip on the forger's stream: everything it sent before has been read.
     forger.send({ $case: 'heartbeat', value: { inFlight: 0, capacity: 1, warm: [], rssBytes: 0, seq: 1, draining: false } });

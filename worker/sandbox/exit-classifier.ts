@@ -18,7 +18,10 @@ export function classifyExit(exit: ExitInfo, memoryMb: number): RunError {
   }
   if (exit.killReason === 'memory') {
     const mib = Math.round((exit.rssBytes ?? 0) / (1024 * 1024));
-    return { code: 'OUT_OF_MEMORY', message: `function used too much memory (resident ${mib} MiB; memoryMb ${memoryMb} allows ${memoryMb} MiB of heap plus the runtime's own)` };
+    return {
+      code: 'OUT_OF_MEMORY',
+      message: `function used too much memory (resident ${mib} MiB; memoryMb ${memoryMb} allows ${memoryMb} MiB of heap plus the runtime's own)`,
+    };
   }
   if (exit.killReason === 'protocol') {
     return { code: 'SANDBOX_PROTOCOL', message: `runtime process broke the IPC protocol and was killed: ${exit.protocolError ?? 'invalid message'}` };

@@ -59,7 +59,11 @@ export class IsolationUnavailableError extends Error {
   override readonly name = 'IsolationUnavailableError';
 }
 
-const TOOLS = { bwrap: ['/usr/bin/bwrap', '/bin/bwrap'], setpriv: ['/usr/bin/setpriv', '/bin/setpriv'], prlimit: ['/usr/bin/prlimit', '/bin/prlimit'] } as const;
+const TOOLS = {
+  bwrap: ['/usr/bin/bwrap', '/bin/bwrap'],
+  setpriv: ['/usr/bin/setpriv', '/bin/setpriv'],
+  prlimit: ['/usr/bin/prlimit', '/bin/prlimit'],
+} as const;
 
 function findTool(name: keyof typeof TOOLS): string | null {
   return TOOLS[name].find((p) => existsSync(p)) ?? null;
@@ -107,7 +111,8 @@ export function namespaceIsolation(opts: NamespaceIsolationOptions): Isolation {
   const bwrap = opts.bwrapPath ?? findTool('bwrap');
   const prlimit = findTool('prlimit');
   const setpriv = findTool('setpriv');
-  if (!bwrap || !existsSync(bwrap)) throw new IsolationUnavailableError(`bubblewrap (bwrap) is not installed${bwrap ? ` at ${bwrap}` : ''}: apt-get install bubblewrap`);
+  if (!bwrap || !existsSync(bwrap))
+    throw new IsolationUnavailableError(`bubblewrap (bwrap) is not installed${bwrap ? ` at ${bwrap}` : ''}: apt-get install bubblewrap`);
   if (!prlimit) throw new IsolationUnavailableError('prlimit (util-linux) is not installed');
   const root = process.getuid?.() === 0;
   if (root && !setpriv) throw new IsolationUnavailableError('setpriv (util-linux) is not installed');
@@ -132,17 +137,29 @@ export function namespaceIsolation(opts: NamespaceIsolationOptions): Isolation {
     '--die-with-parent',
     // No controlling terminal to push keystrokes into (TIOCSTI).
     '--new-session',
-    '--hostname', 'sandbox',
+    '--hostname',
+    'sandbox',
     // The tmpfs first: an installation under /tmp (a checkout there) is bound on top of it, not hidden by it.
-    '--size', String(limits.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp',
-    '--proc', '/proc',
-    '--dev', '/dev',
+    '--size',
+    String(limits.tmpBytes),
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
     ...readOnlyBinds([...libs.binds, node, ...(root ? [setpriv!] : []), runtimeDir]),
     ...libs.links,
     // cwd an empty read-only directory outside /tmp: nothing (trace files, reports, heap
     // snapshots) lands anywhere, and the permission model refuses before the mount does.
-    '--perms', '0555', '--dir', SANDBOX_CWD,
-    '--chdir', SANDBOX_CWD,
+    '--perms',
+    '0555',
+    '--dir',
+    SANDBOX_CWD,
+    '--chdir',
+    SANDBOX_CWD,
     '--',
   ];
   const drop = root

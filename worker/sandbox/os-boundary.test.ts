@@ -47,7 +47,10 @@ describe('identity and processes', () => {
   it('runs the function as an unprivileged uid/gid that cannot become root', async () => {
     const { pool } = await startPool();
     expect(pool.level).toBe('namespaces');
-    const ids = await attack(pool, `let setuid; try { process.setuid(0); setuid = 'allowed'; } catch (err) { setuid = err.code; } return { uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), setuid };`);
+    const ids = await attack(
+      pool,
+      `let setuid; try { process.setuid(0); setuid = 'allowed'; } catch (err) { setuid = err.code; } return { uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), setuid };`,
+    );
     expect(ids).toEqual({ uid: SANDBOX_UID, gid: SANDBOX_UID, groups: [SANDBOX_UID], setuid: 'EPERM' });
   });
 
@@ -66,7 +69,7 @@ describe('identity and processes', () => {
     expect(victim.signalCode).toBeNull();
   });
 
-  it("SIGUSR1 to its parent opens no inspector anywhere", async () => {
+  it('SIGUSR1 to its parent opens no inspector anywhere', async () => {
     const { pool } = await startPool();
     // Its parent is bwrap's init, in the sandbox's PID namespace: the worker is out of reach.
     expect(await attack(pool, errCode(`process.kill(process.ppid, 'SIGUSR1')`))).toBe('EPERM');
@@ -102,10 +105,14 @@ describe('network', () => {
 describe('file system', () => {
   it('has a private, writable, size-capped /tmp that no other sandbox sees', async () => {
     const { pool } = await startPool();
-    const wrote = await attack(pool, `const fs = await import('node:fs'); fs.writeFileSync('/tmp/mine', 'secret'); return fs.readFileSync('/tmp/mine', 'utf8');`);
+    const wrote = await attack(
+      pool,
+      `const fs = await import('node:fs'); fs.writeFileSync('/tmp/mine', 'secret'); return fs.readFileSync('/tmp/mine', 'utf8');`,
+    );
     expect(wrote).toBe('secret');
     expect(await attack(pool, errCode(`(await import('node:fs')).readFileSync('/tmp/mine')`))).toBe('ENOENT');
-    const write = (file: string, mib: number): string => `{ const fs = await import('node:fs'); const mb = Buffer.alloc(1 << 20, 1); const fd = fs.openSync('${file}', 'w'); try { for (let i = 0; i < ${mib}; i++) fs.writeSync(fd, mb); } finally { fs.closeSync(fd); } }`;
+    const write = (file: string, mib: number): string =>
+      `{ const fs = await import('node:fs'); const mb = Buffer.alloc(1 << 20, 1); const fd = fs.openSync('${file}', 'w'); try { for (let i = 0; i < ${mib}; i++) fs.writeSync(fd, mb); } finally { fs.closeSync(fd); } }`;
     // One file past RLIMIT_FSIZE; two that fit it but not the tmpfs together.
     expect(await attack(pool, errCode(write('/tmp/big', 80)))).toBe('EFBIG');
     expect(await attack(pool, errCode(`${write('/tmp/a', 40)}; ${write('/tmp/b', 40)}`))).toBe('ENOSPC');
@@ -115,7 +122,10 @@ describe('file system', () => {
   it('sees only stdio and its channel among inherited descriptors, and few files at once', async () => {
     const { pool } = await startPool();
     // Every descriptor the process can fstat: node's own (epoll, eventfd…) are not files.
-    const seen = (await attack(pool, `const fs = await import('node:fs'); const open = []; for (let fd = 0; fd < 1024; fd++) { try { const st = fs.fstatSync(fd); if (st.isFile() || st.isDirectory()) open.push(fd); } catch {} } const files = []; let emfile = null; try { for (let i = 0; i < 1000; i++) files.push(fs.openSync('/tmp/f' + i, 'w')); } catch (err) { emfile = err.code; } const opened = files.length; for (const f of files) fs.closeSync(f); return { open, emfile, opened };`)) as { open: number[]; emfile: string; opened: number };
+    const seen = (await attack(
+      pool,
+      `const fs = await import('node:fs'); const open = []; for (let fd = 0; fd < 1024; fd++) { try { const st = fs.fstatSync(fd); if (st.isFile() || st.isDirectory()) open.push(fd); } catch {} } const files = []; let emfile = null; try { for (let i = 0; i < 1000; i++) files.push(fs.openSync('/tmp/f' + i, 'w')); } catch (err) { emfile = err.code; } const opened = files.length; for (const f of files) fs.closeSync(f); return { open, emfile, opened };`,
+    )) as { open: number[]; emfile: string; opened: number };
     expect(seen.open).toEqual([]);
     expect(seen.emfile).toBe('EMFILE');
     expect(seen.opened).toBeLessThan(256);
@@ -124,7 +134,12 @@ describe('file system', () => {
   it('writes no trace-event file into any directory', async () => {
     const { pool } = await startPool();
     const before = readdirSync(process.cwd());
-    const got = await attack(pool, errCode(`const t = (await import('node:trace_events')).createTracing({ categories: ['v8', 'node'] }); t.enable(); await new Promise((r) => setTimeout(r, 100))`));
+    const got = await attack(
+      pool,
+      errCode(
+        `const t = (await import('node:trace_events')).createTracing({ categories: ['v8', 'node'] }); t.enable(); await new Promise((r) => setTimeout(r, 100))`,
+      ),
+    );
     expect(got).toBe('ERR_ACCESS_DENIED');
     expect(readdirSync(process.cwd()).filter((f) => !before.includes(f))).toEqual([]);
     expect(readdirSync(dirname(defaultRuntimePath())).filter((f) => f.startsWith('node_trace'))).toEqual([]);
@@ -134,16 +149,23 @@ describe('file system', () => {
 describe('limits that count real use', () => {
   it('kills a function whose Buffers pass memoryMb with OUT_OF_MEMORY, and the pool serves on', async () => {
     const { pool } = await startPool();
-    const f = fn(`export default async () => { const keep = []; for (let i = 0; i < 32; i++) { keep.push(Buffer.alloc(64 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); } return keep.length; };`, { memoryMb: 16 });
+    const f = fn(
+      `export default async () => { const keep = []; for (let i = 0; i < 32; i++) { keep.push(Buffer.alloc(64 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); } return keep.length; };`,
+      { memoryMb: 16 },
+    );
     const outcome: RunOutcome = await pool.run(req(f));
     expect(outcome).toMatchObject({ ok: false, error: { code: 'OUT_OF_MEMORY' } });
-    expect(!outcome.ok && outcome.error.message).toMatch(/^function used too much memory \(resident \d+ MiB; memoryMb 16 allows 16 MiB of heap plus the runtime's own\)$/);
+    expect(!outcome.ok && outcome.error.message).toMatch(
+      /^function used too much memory \(resident \d+ MiB; memoryMb 16 allows 16 MiB of heap plus the runtime's own\)$/,
+    );
     expect(await attack(pool, 'return 1;')).toBe(1);
   });
 
   it('gives a warm sandbox no CPU after its handler returned, and runs it again on the next invoke', async () => {
     const { pool, events } = await startPool();
-    const f = fn(`let ticks = 0; export default async () => { setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); ticks++; }, 1); return ticks; };`);
+    const f = fn(
+      `let ticks = 0; export default async () => { setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); ticks++; }, 1); return ticks; };`,
+    );
     expect((await pool.run(req(f))).ok).toBe(true);
     const spawned = events.find((e) => e.type === 'spawned')!;
     const pid = innermostPid(spawned.pid!)!;
@@ -176,7 +198,7 @@ describe('limits that count real use', () => {
 });
 
 describe('installation path', () => {
-  it('runs from an installation under /tmp, which the sandbox\'s own /tmp must not hide', async () => {
+  it("runs from an installation under /tmp, which the sandbox's own /tmp must not hide", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tf-install-'));
     chmodSync(dir, 0o755); // as a checkout's directories are; mkdtemp makes 0700
     try {
@@ -193,7 +215,6 @@ describe('insecure', () => {
   it('runs without the OS boundary only when asked, and says so', async () => {
     const { pool } = await startPool({ isolation: 'insecure' });
     expect(pool.level).toBe('insecure');
-    expect(await attack(pool, 'return process.getuid();')).toBe(process.getuid());
+    expect(await attack(pool, 'return process.getuid();')).toBe(process.getuid!());
   });
 });
-

@@ -3,20 +3,16 @@
  * uncaught exceptions — each with its error code, and the pool serving the next run afterwards.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import type { ProcessEvent } from './pool.js';
 import { closePools, fn, req, startPool } from '../testing/sandbox-fixtures.js';
-import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
-
-
-
+import type { RunOutcome } from './types.js';
 
 const pidOf = (outcome: RunOutcome): number => {
   if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
   return JSON.parse(outcome.outputJson) as number;
 };
 
-const exitOf = (events: ProcessEvent[], pid: number | undefined): ProcessEvent | undefined =>
-  events.find((e) => e.type === 'exited' && e.pid === pid);
+const exitOf = (events: ProcessEvent[], pid: number | undefined): ProcessEvent | undefined => events.find((e) => e.type === 'exited' && e.pid === pid);
 
 const PID_FN = 'export default () => process.pid;';
 const HANG_FN = 'export default async () => { await new Promise(() => {}); };';
@@ -130,16 +126,23 @@ export default async () => { ${write}; await new Promise(() => {}); };`;
 
   it('kills a process that sends a well-framed message outside the protocol: SANDBOX_PROTOCOL', async () => {
     const { pool, events } = await startPool();
-    const f = fn(attack("const b = Buffer.from(JSON.stringify({ type: 'result', forged: true })); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); fs.writeSync(3, Buffer.concat([h, b]))"));
+    const f = fn(
+      attack(
+        "const b = Buffer.from(JSON.stringify({ type: 'result', forged: true })); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); fs.writeSync(3, Buffer.concat([h, b]))",
+      ),
+    );
     const outcome = await pool.run(req(f));
-    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL', message: 'runtime process broke the IPC protocol and was killed: malformed message' } });
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { code: 'SANDBOX_PROTOCOL', message: 'runtime process broke the IPC protocol and was killed: malformed message' },
+    });
     expect(events.filter((e) => e.type === 'exited')).toEqual([expect.objectContaining({ reason: 'protocol' })]);
   });
 
   it('kills a process that writes 64 MiB without framing, and the worker stays up', async () => {
     const { pool, events } = await startPool();
     // Node's IPC parser buffered this looking for a newline until the worker crashed.
-    const f = fn(attack("fs.writeSync(3, Buffer.alloc(64 * 1024 * 1024, 0x41))"));
+    const f = fn(attack('fs.writeSync(3, Buffer.alloc(64 * 1024 * 1024, 0x41))'));
     const outcome = await pool.run(req(f));
     expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL' } });
     expect(!outcome.ok && outcome.error.message).toMatch(/frame of \d+ bytes exceeds the 8388608-byte cap/);
@@ -149,9 +152,11 @@ export default async () => { ${write}; await new Promise(() => {}); };`;
 
   it('kills a process that floods valid frames past the per-request budget', async () => {
     const { pool } = await startPool();
-    const f = fn(attack(`const b = Buffer.from(JSON.stringify({ type: 'log', lines: [{ ts: 'x', stream: 'stdout', message: 'a'.repeat(1 << 20) }], truncated: false }));
+    const f = fn(
+      attack(`const b = Buffer.from(JSON.stringify({ type: 'log', lines: [{ ts: 'x', stream: 'stdout', message: 'a'.repeat(1 << 20) }], truncated: false }));
       const h = Buffer.alloc(4); h.writeUInt32BE(b.length); const frame = Buffer.concat([h, b]);
-      for (let i = 0; i < 64; i++) fs.writeSync(3, frame)`));
+      for (let i = 0; i < 64; i++) fs.writeSync(3, frame)`),
+    );
     const outcome = await pool.run(req(f));
     expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL' } });
     expect(!outcome.ok && outcome.error.message).toMatch(/sent more than 33554432 bytes for one request/);
@@ -159,8 +164,11 @@ export default async () => { ${write}; await new Promise(() => {}); };`;
 
   it('kills a process that sends bytes that are not JSON', async () => {
     const { pool } = await startPool();
-    const f = fn(attack("fs.writeSync(3, Buffer.from([0, 0, 0, 3, 0x7b, 0x7b, 0x7b]))"));
+    const f = fn(attack('fs.writeSync(3, Buffer.from([0, 0, 0, 3, 0x7b, 0x7b, 0x7b]))'));
     const outcome = await pool.run(req(f));
-    expect(outcome).toMatchObject({ ok: false, error: { code: 'SANDBOX_PROTOCOL', message: 'runtime process broke the IPC protocol and was killed: frame is not JSON' } });
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { code: 'SANDBOX_PROTOCOL', message: 'runtime process broke the IPC protocol and was killed: frame is not JSON' },
+    });
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OptionsError } from '../../common/options-error.js';
 import { createSandboxPool, resolveSandboxPoolOptions, SANDBOX_POOL_DEFAULTS, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
 import { fn, req } from '../testing/sandbox-fixtures.js';
-import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
+import type { RunOutcome, SandboxFunction, SandboxPool } from './types.js';
 
 const pools: SandboxPool[] = [];
 const lifeFn = (code: string, over: Partial<SandboxFunction> = {}): SandboxFunction => fn(code, over, 'life');
@@ -106,7 +106,9 @@ describe('maxProcesses', () => {
     pidOf(await pool.run(req(b)));
     pidOf(await pool.run(req(c))); // a, b, c warm: the cap is full, so a goes for the reserve
     expect(await log.waitFor((e) => e.type === 'exited' && e.pid === pidA)).toMatchObject({ reason: 'evicted' });
-    const reserve = await log.waitFor((e) => e.type === 'spawned' && e.pid !== pidA && log.events.indexOf(e) > log.events.findIndex((x) => x.type === 'exited'));
+    const reserve = await log.waitFor(
+      (e) => e.type === 'spawned' && e.pid !== pidA && log.events.indexOf(e) > log.events.findIndex((x) => x.type === 'exited'),
+    );
     expect(reserve).toMatchObject({ prewarm: true });
     const outcome = await pool.run(req(d));
     expect(outcome).toMatchObject({ coldStart: true });

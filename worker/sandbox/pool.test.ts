@@ -4,12 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../../common/records.js';
-import { createSandboxPool, type ProcessEvent, type SandboxPoolOptions } from './pool.js';
+import type { ProcessEvent } from './pool.js';
 import { closePools, fn, req, startPool } from '../testing/sandbox-fixtures.js';
-import type { RunOutcome, RunRequest, SandboxFunction, SandboxPool } from './types.js';
-
-
-
+import type { RunOutcome } from './types.js';
 
 function output(outcome: RunOutcome): unknown {
   if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
@@ -76,7 +73,9 @@ describe('handlers', () => {
 
   it('keeps a thrown error’s name, message and stack, without the runtime’s frames', async () => {
     const { pool } = await startPool();
-    const f = fn('class ValidationError extends Error { name = "ValidationError"; }\nexport default () => { throw new ValidationError("bad input"); };', { name: 'thrower' });
+    const f = fn('class ValidationError extends Error { name = "ValidationError"; }\nexport default () => { throw new ValidationError("bad input"); };', {
+      name: 'thrower',
+    });
     const outcome = await pool.run(req(f));
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;

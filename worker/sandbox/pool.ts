@@ -94,7 +94,16 @@ export class ProcessSandboxPool implements SandboxPool {
     if (this.#state === 'created') throw new Error('sandbox pool not started');
     const runStartMs = Date.now();
     if (this.#state !== 'running') {
-      return { coldStart: false, initMs: 0, durationMs: 0, startedAtMs: runStartMs, finishedAtMs: runStartMs, logsTruncated: false, ok: false, error: { code: 'WORKER_LOST', message: 'the sandbox pool is closed' } };
+      return {
+        coldStart: false,
+        initMs: 0,
+        durationMs: 0,
+        startedAtMs: runStartMs,
+        finishedAtMs: runStartMs,
+        logsTruncated: false,
+        ok: false,
+        error: { code: 'WORKER_LOST', message: 'the sandbox pool is closed' },
+      };
     }
     const { executionId, fn } = req;
     const log = this.#log.child({ executionId });
@@ -114,7 +123,7 @@ export class ProcessSandboxPool implements SandboxPool {
     const done = (result: { ok: true; outputJson: string } | { ok: false; error: RunError }): RunOutcome => {
       const finishedAtMs = Date.now();
       const started = startedAtMs ?? runStartMs;
-      const cpuMs = startedAtMs === null ? null : slot?.proc.lastRunCpuMs ?? null;
+      const cpuMs = startedAtMs === null ? null : (slot?.proc.lastRunCpuMs ?? null);
       return {
         coldStart,
         initMs,

@@ -17,7 +17,11 @@ describe('runtime process flags', () => {
   });
 
   it('allows writes to /tmp only when the OS boundary made it private', () => {
-    expect(runtimeArgs('/opt/tf/runtime.js', 64, { writableTmp: true }).filter((a) => a.startsWith('--allow-'))).toEqual(['--allow-fs-read=/opt/tf', '--allow-fs-read=/tmp', '--allow-fs-write=/tmp']);
+    expect(runtimeArgs('/opt/tf/runtime.js', 64, { writableTmp: true }).filter((a) => a.startsWith('--allow-'))).toEqual([
+      '--allow-fs-read=/opt/tf',
+      '--allow-fs-read=/tmp',
+      '--allow-fs-write=/tmp',
+    ]);
   });
 });
 

@@ -12,16 +12,7 @@ import { writeSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { inspect } from 'node:util';
 import { compileFunction } from 'node:vm';
-import type {
-  ChildMessage,
-  InvokeMessage,
-  LoadMessage,
-  ParentMessage,
-  ResultMessage,
-  RuntimeLimits,
-  WireError,
-  WireLogLine,
-} from './messages.js';
+import type { ChildMessage, InvokeMessage, LoadMessage, ParentMessage, RuntimeLimits, WireError, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
 type Handler = (event: unknown, context: InvocationContext) => unknown;
@@ -108,12 +99,12 @@ function flushLogs(): void {
 function captureStream(stream: 'stdout' | 'stderr'): void {
   const target = stream === 'stdout' ? process.stdout : process.stderr;
   // The global console writes through these same methods, so this one override covers both.
-  target.write = ((chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
+  target.write = (chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
     capture(stream, chunk);
     const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
     if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
     return true;
-  }) as typeof target.write;
+  };
 }
 
 // ---- loading -----------------------------------------------------------------------------------
@@ -224,7 +215,7 @@ function finish(executionId: string, outcome: Outcome, fatal: boolean): void {
   flushLogs();
   const used = cpuAtInvoke ? cpuUsage(cpuAtInvoke) : null;
   const cpu = used ? { cpuUs: used.user + used.system } : {};
-  send({ type: 'result', executionId, rssBytes: process.memoryUsage.rss(), fatal, ...cpu, ...outcome } as ResultMessage);
+  send({ type: 'result', executionId, rssBytes: process.memoryUsage.rss(), fatal, ...cpu, ...outcome });
 }
 
 function serialise(value: unknown): Outcome {
@@ -269,6 +260,7 @@ function userFrames(stack: string): string {
 
 function safeString(value: unknown): string {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever a function threw or logged, as String() renders it
     return typeof value === 'string' ? value : value === undefined ? '' : String(value);
   } catch {
     return '';

@@ -23,7 +23,13 @@ function fn(code: string, over: Partial<SandboxFunction> = {}): SandboxFunction 
 
 async function run(f: SandboxFunction, input: unknown = null): Promise<unknown> {
   seq += 1;
-  const outcome: RunOutcome = await pool.run({ executionId: `ex_${seq}`, fn: f, inputJson: JSON.stringify(input), attempt: 1, deadlineMs: Date.now() + f.timeoutMs });
+  const outcome: RunOutcome = await pool.run({
+    executionId: `ex_${seq}`,
+    fn: f,
+    inputJson: JSON.stringify(input),
+    attempt: 1,
+    deadlineMs: Date.now() + f.timeoutMs,
+  });
   if (!outcome.ok) throw new Error(`run failed: ${outcome.error.code} ${outcome.error.message}`);
   return JSON.parse(outcome.outputJson);
 }
@@ -78,7 +84,9 @@ describe('permission model', () => {
   });
 
   it('denies reading through CommonJS require as well', async () => {
-    const f = fn("exports.handler = () => { try { require('fs').readFileSync('/etc/hostname'); return 'allowed'; } catch (err) { return err.code; } };", { handler: 'handler' });
+    const f = fn("exports.handler = () => { try { require('fs').readFileSync('/etc/hostname'); return 'allowed'; } catch (err) { return err.code; } };", {
+      handler: 'handler',
+    });
     expect(await run(f)).toBe('ERR_ACCESS_DENIED');
   });
 

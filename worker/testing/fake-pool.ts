@@ -51,7 +51,7 @@ export class FakePool implements SandboxPool {
       if (done) return;
       done = true;
       const now = Date.now();
-      resolve({ ...startedInfo, durationMs: now - startedInfo.startedAtMs, finishedAtMs: now, logsTruncated: false, ...o } as RunOutcome);
+      resolve({ ...startedInfo, durationMs: now - startedInfo.startedAtMs, finishedAtMs: now, logsTruncated: false, ...o });
       setImmediate(markSettled);
     };
     const run: FakeRun = {

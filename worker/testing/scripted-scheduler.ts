@@ -4,13 +4,7 @@
  * the test send Execute/Cancel/Drain or end a stream. It holds no scheduling logic at all.
  */
 import * as grpc from '@grpc/grpc-js';
-import {
-  WorkerServiceService,
-  type Hello,
-  type SchedulerMessage,
-  type Welcome,
-  type WorkerMessage,
-} from '../../proto/gen/taskforge/v1/worker.js';
+import { WorkerServiceService, type Hello, type SchedulerMessage, type Welcome, type WorkerMessage } from '../../proto/gen/taskforge/v1/worker.js';
 
 type Case = NonNullable<WorkerMessage['msg']>['$case'];
 type ValueOf<K extends Case> = Extract<NonNullable<WorkerMessage['msg']>, { $case: K }>['value'];
