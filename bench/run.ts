@@ -34,7 +34,9 @@ const OTHER_LOAD_WARN_CPUS = 0.2;
 const SCENARIOS: Scenario[] = [ceilingScenario, syncScenario, asyncScenario, coldStartScenario, cpuBoundScenario, memoryScenario, storeScaleScenario];
 
 function selected(env: NodeJS.ProcessEnv): Scenario[] {
-  const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!only?.length) return SCENARIOS;
   const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -64,7 +66,15 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const stamp = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
   const profileDir = process.env.BENCH_PROFILE === '1' ? await mkdtemp(join(tmpdir(), 'taskforge-bench-profile-')) : null;
-  const report: RunReport = { command: command(process.env), quick: cfg.quick, startedAt: new Date().toISOString(), seconds: 0, machine: machine(), ceiling: null, scenarios: [] };
+  const report: RunReport = {
+    command: command(process.env),
+    quick: cfg.quick,
+    startedAt: new Date().toISOString(),
+    seconds: 0,
+    machine: machine(),
+    ceiling: null,
+    scenarios: [],
+  };
   console.log(`${stamp()} TaskForge bench (${cfg.quick ? 'quick' : 'full'}): ${scenarios.map((s) => s.name).join(', ')}`);
   let ceiling: Ceiling | null = null;
   let failed = 0;
@@ -100,7 +110,9 @@ async function main(): Promise<number> {
       result.numbers.cpuShare = cpu;
       result.metrics.push({ metric: 'CPUs used by other processes (avg)', value: cpu.otherCpus, unit: `of ${report.machine.cpus}` });
       if (cpu.otherCpus > OTHER_LOAD_WARN_CPUS) {
-        result.notes.push(`other processes used ${cpu.otherCpus.toFixed(2)} CPUs on average during this scenario: its numbers are lower than on an idle machine.`);
+        result.notes.push(
+          `other processes used ${cpu.otherCpus.toFixed(2)} CPUs on average during this scenario: its numbers are lower than on an idle machine.`,
+        );
       }
     }
     console.log(`${stamp()} ${s.name} done in ${result.seconds.toFixed(1)} s`);

@@ -5,13 +5,30 @@ import { ConfigError, parseConfig, usage } from './config.js';
 describe('cli config', () => {
   it('has defaults that make dev work with no configuration', () => {
     expect(parseConfig([], {})).toMatchObject({
-      port: 8080, grpcPort: 50051, host: '127.0.0.1', dataDir: './data', workers: 2, scheduler: '127.0.0.1:50051',
-      capacity: 4, prewarm: 2, maxSandboxes: 16, logLevel: 'info', logFormat: 'json', rateLimit: 2000, noAuth: false,
+      port: 8080,
+      grpcPort: 50051,
+      host: '127.0.0.1',
+      dataDir: './data',
+      workers: 2,
+      scheduler: '127.0.0.1:50051',
+      capacity: 4,
+      prewarm: 2,
+      maxSandboxes: 16,
+      logLevel: 'info',
+      logFormat: 'json',
+      rateLimit: 2000,
+      noAuth: false,
     });
   });
   it('reads the credential settings from flags or their environment variables', () => {
-    expect(parseConfig(['--join-token-file', '/j'], { TASKFORGE_CONTROL_TOKEN_FILE: '/c', TASKFORGE_TLS_CERT: 'c', TASKFORGE_TLS_KEY: 'k', TASKFORGE_TLS_CA: 'a' })).toMatchObject({
-      joinTokenFile: '/j', controlTokenFile: '/c', tlsCert: 'c', tlsKey: 'k', tlsCa: 'a',
+    expect(
+      parseConfig(['--join-token-file', '/j'], { TASKFORGE_CONTROL_TOKEN_FILE: '/c', TASKFORGE_TLS_CERT: 'c', TASKFORGE_TLS_KEY: 'k', TASKFORGE_TLS_CA: 'a' }),
+    ).toMatchObject({
+      joinTokenFile: '/j',
+      controlTokenFile: '/c',
+      tlsCert: 'c',
+      tlsKey: 'k',
+      tlsCa: 'a',
     });
   });
   it('reads a flag before its environment variable', () => {
@@ -54,7 +71,11 @@ describe('cli config', () => {
     expect(() => parseConfig([], { TASKFORGE_NO_AUTH: 'maybe' })).toThrowError(/TASKFORGE_NO_AUTH/);
   });
   it('refuses --no-auth unless the host is loopback only, in one line without the usage text', () => {
-    for (const argv of [['--no-auth', '--host', '0.0.0.0'], ['--host', '192.168.1.2', '--no-auth'], ['--no-auth', '--host', 'localhost']]) {
+    for (const argv of [
+      ['--no-auth', '--host', '0.0.0.0'],
+      ['--host', '192.168.1.2', '--no-auth'],
+      ['--no-auth', '--host', 'localhost'],
+    ]) {
       const err = (() => {
         try {
           parseConfig(argv, {});
@@ -72,7 +93,28 @@ describe('cli config', () => {
     expect(() => parseConfig(['--host', '0.0.0.0'], { TASKFORGE_NO_AUTH: '1' })).toThrowError(/--no-auth is refused/);
   });
   it('lists every flag with its environment variable in the usage text', () => {
-    for (const flag of ['--port', '--grpc-port', '--data-dir', '--workers', '--scheduler', '--capacity', '--name', '--prewarm', '--max-sandboxes', '--join-token-file', '--control-token-file', '--tls-cert', '--tls-key', '--tls-ca', 'TASKFORGE_JOIN_TOKEN', 'TASKFORGE_CONTROL_TOKEN', '--rate-limit', '--no-auth', '--insecure-sandbox', '--bwrap']) {
+    for (const flag of [
+      '--port',
+      '--grpc-port',
+      '--data-dir',
+      '--workers',
+      '--scheduler',
+      '--capacity',
+      '--name',
+      '--prewarm',
+      '--max-sandboxes',
+      '--join-token-file',
+      '--control-token-file',
+      '--tls-cert',
+      '--tls-key',
+      '--tls-ca',
+      'TASKFORGE_JOIN_TOKEN',
+      'TASKFORGE_CONTROL_TOKEN',
+      '--rate-limit',
+      '--no-auth',
+      '--insecure-sandbox',
+      '--bwrap',
+    ]) {
       expect(usage()).toContain(flag);
     }
   });

@@ -118,14 +118,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     const flag = values[s.flag];
     if (s.kind === 'bool') {
       const text = (env[s.env] ?? s.default).toLowerCase();
-      if (flag === undefined && !(text in BOOL_TEXT)) throw new ConfigError(`${s.env} must be 1, true, 0 or false, got '${env[s.env]}'`, { option: `--${s.flag}` });
+      if (flag === undefined && !(text in BOOL_TEXT))
+        throw new ConfigError(`${s.env} must be 1, true, 0 or false, got '${env[s.env]}'`, { option: `--${s.flag}` });
       out[key] = flag === true || (flag === undefined && BOOL_TEXT[text] === true);
       continue;
     }
     const raw = (flag as string | undefined) ?? env[s.env] ?? s.default;
     if (s.kind === 'int') {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`, { option: `--${s.flag}` });
+      if (!Number.isInteger(n) || n < 0)
+        throw new ConfigError(`--${s.flag} (${s.env}) must be a non-negative integer, got '${raw}'`, { option: `--${s.flag}` });
       out[key] = n;
     } else {
       out[key] = raw;
@@ -140,7 +142,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const tls = [out.tlsCert, out.tlsKey, out.tlsCa].filter((v) => v !== '').length;
   if (tls !== 0 && tls !== 3) throw new ConfigError('--tls-cert, --tls-key and --tls-ca go together: give all three or none', { option: '--tls-cert' });
   // Without keys anyone who can connect is an admin: only this machine may connect, then.
-  if (out.noAuth === true && !isLoopbackHost(out.host as string)) throw new ConfigError(noAuthRefusal(out.host as string), { option: '--no-auth', showUsage: false });
+  if (out.noAuth === true && !isLoopbackHost(out.host as string))
+    throw new ConfigError(noAuthRefusal(out.host as string), { option: '--no-auth', showUsage: false });
   return out as Config;
 }
 

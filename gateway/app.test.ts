@@ -21,7 +21,9 @@ describe('resolveGatewayOptions', () => {
     expect(() => resolveGatewayOptions({ control, functionBodyLimit: 1.5 })).toThrow(/functionBodyLimit/);
     expect(() => resolveGatewayOptions({} as never)).toThrow(/control/);
     expect(() => resolveGatewayOptions({ control, invokeBodyLimit: 0 })).toThrow(OptionsError);
-    expect(() => resolveGatewayOptions({ control, invokeBodyLimit: 0 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'invokeBodyLimit' }));
+    expect(() => resolveGatewayOptions({ control, invokeBodyLimit: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'invokeBodyLimit' }),
+    );
     expect(() => resolveGatewayOptions({ control, rateLimit: -1 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'rateLimit' }));
     expect(() => resolveGatewayOptions({ control, auth: 'on' as never })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'auth' }));
     expect(() => resolveGatewayOptions({} as never)).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'control' }));

@@ -77,6 +77,8 @@ describe('CachingAuthenticator', () => {
   it('refuses a cache longer than the contract allows', () => {
     expect(() => new CachingAuthenticator(async () => null, { ttlMs: 1001 })).toThrow(/ttlMs/);
     expect(() => new CachingAuthenticator(async () => null, { ttlMs: 1001 })).toThrow(OptionsError);
-    expect(() => new CachingAuthenticator(async () => null, { maxEntries: 0 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'maxEntries' }));
+    expect(() => new CachingAuthenticator(async () => null, { maxEntries: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'maxEntries' }),
+    );
   });
 });

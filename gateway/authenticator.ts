@@ -50,7 +50,8 @@ export class CachingAuthenticator implements Authenticator {
     const ttlMs = opts.ttlMs ?? KEY_CACHE_DEFAULTS.ttlMs;
     if (!Number.isFinite(ttlMs) || ttlMs < 0 || ttlMs > 1000) throw new OptionsError('ttlMs', `key cache ttlMs must be 0…1000, got ${String(ttlMs)}`);
     const maxEntries = opts.maxEntries ?? KEY_CACHE_DEFAULTS.maxEntries;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new OptionsError('maxEntries', `key cache maxEntries must be a positive integer, got ${String(maxEntries)}`);
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
+      throw new OptionsError('maxEntries', `key cache maxEntries must be a positive integer, got ${String(maxEntries)}`);
     this.ttlMs = ttlMs;
     this.maxEntries = maxEntries;
     this.now = opts.now ?? (() => Date.now());

@@ -17,7 +17,16 @@ import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '
 import type { Logger } from '../common/logger.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
 import { OptionsError } from '../common/options-error.js';
-import { EXECUTION_STATUSES, LIMITS, type Execution, type ExecutionStatus, type ExecutionLogs, type FunctionInfo, type Stats, type WorkerInfo } from '../common/records.js';
+import {
+  EXECUTION_STATUSES,
+  LIMITS,
+  type Execution,
+  type ExecutionStatus,
+  type ExecutionLogs,
+  type FunctionInfo,
+  type Stats,
+  type WorkerInfo,
+} from '../common/records.js';
 import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
 import type { ControlClient, ExecutionText, InvokeArgs, ListExecutionsArgs } from './control-client.js';
 import { ControlSession } from './control-session.js';
@@ -44,7 +53,6 @@ export const GRPC_CONTROL_CLIENT_DEFAULTS = Object.freeze({
   /** ms: on top of a wait, for the scheduler to notice the end and answer. */
   waitSlackMs: 10_000,
 });
-
 
 /**
  * Keepalive finds a dead scheduler (or a dropped NAT mapping) within ~15 s even when idle;
@@ -99,7 +107,7 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     if (!refused) {
       opts.logger?.error(
         { reason: 'unauthenticated', code: (err as ServiceError).code },
-        'the scheduler refused the control token (check --control-token-file / TASKFORGE_CONTROL_TOKEN against the scheduler\'s <data-dir>/control.token)',
+        "the scheduler refused the control token (check --control-token-file / TASKFORGE_CONTROL_TOKEN against the scheduler's <data-dir>/control.token)",
       );
     }
     refused = true;
@@ -171,7 +179,11 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       const r = await session.request({ $case: 'invoke', value: request }, invokeDeadline(args));
       if (r.$case !== 'invoke') throw new TaskForgeError('INTERNAL', 'mismatched invoke reply from the scheduler');
       const res = r.value;
-      return { execution: executionText(res.executionId, res.status, args.function, res.executionJson, 'invoke'), terminal: res.terminal, created: res.created };
+      return {
+        execution: executionText(res.executionId, res.status, args.function, res.executionJson, 'invoke'),
+        terminal: res.terminal,
+        created: res.created,
+      };
     },
     async getExecution(id, waitMs) {
       const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;
@@ -207,11 +219,17 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     async authenticate(key) {
       const r = await call('authenticate', { key });
       if (!r.ok) return null;
-      if (!r.keyId || r.scopes.length === 0 || !r.scopes.every(isKeyScope)) throw new TaskForgeError('INTERNAL', 'unreadable authenticate reply from the scheduler');
+      if (!r.keyId || r.scopes.length === 0 || !r.scopes.every(isKeyScope))
+        throw new TaskForgeError('INTERNAL', 'unreadable authenticate reply from the scheduler');
       return { id: r.keyId, name: r.name, scopes: r.scopes, functions: r.restrictFunctions ? r.functions : null };
     },
     async createKey(args) {
-      const request = { name: args.name, scopes: [...args.scopes], restrictFunctions: args.functions !== null, functions: args.functions ? [...args.functions] : [] };
+      const request = {
+        name: args.name,
+        scopes: [...args.scopes],
+        restrictFunctions: args.functions !== null,
+        functions: args.functions ? [...args.functions] : [],
+      };
       return parseJson<CreatedApiKey>(await call('createKey', request), 'createKey');
     },
     async listKeys() {

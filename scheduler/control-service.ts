@@ -190,7 +190,14 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     authenticate: unary(log, (req) => {
       const p = deps.keys.authenticate(req.key);
       if (!p) return { ok: false, keyId: '', name: '', scopes: [], restrictFunctions: false, functions: [] };
-      return { ok: true, keyId: p.id, name: p.name, scopes: [...p.scopes], restrictFunctions: p.functions !== null, functions: p.functions ? [...p.functions] : [] };
+      return {
+        ok: true,
+        keyId: p.id,
+        name: p.name,
+        scopes: [...p.scopes],
+        restrictFunctions: p.functions !== null,
+        functions: p.functions ? [...p.functions] : [],
+      };
     }),
     watchEvents(call: ServerWritableStream<WatchRequest, ExecutionEvent>): void {
       const filter = call.request.function;

@@ -104,9 +104,7 @@ export async function loadCredentials(dataDir: string, opts: { fs?: StoreFs; log
     }
     const known = stored[kind];
     if (known && fromFile !== null && !timingSafeEqual(known, digestOf(fromFile))) {
-      throw new CredentialsError(
-        `${files[kind]} does not match its digest in ${digestsPath}: put the right token back, or delete both to make a new one`,
-      );
+      throw new CredentialsError(`${files[kind]} does not match its digest in ${digestsPath}: put the right token back, or delete both to make a new one`);
     }
     if (known) {
       digests[kind] = known;

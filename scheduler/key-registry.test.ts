@@ -66,7 +66,11 @@ describe('key registry: the admin key of a first start', () => {
   });
 
   it('a keys.json that cannot be trusted stops the start with a message naming it, and is left as it was', async () => {
-    for (const text of ['{not json', '{"keys":{}}', '{"keys":[{"id":"short","name":"x","scopes":["admin"],"functions":null,"createdAt":"2024-01-01T00:00:00Z","secretSha256":"00"}]}']) {
+    for (const text of [
+      '{not json',
+      '{"keys":{}}',
+      '{"keys":[{"id":"short","name":"x","scopes":["admin"],"functions":null,"createdAt":"2024-01-01T00:00:00Z","secretSha256":"00"}]}',
+    ]) {
       await writeFile(join(dir, KEYS_FILE), text);
       const err = await new KeyRegistry(createKeyFile(dir), memoryLog().logger).open().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KeyFileError);
@@ -143,7 +147,12 @@ describe('key registry: keys', () => {
     const made = await Promise.all(Array.from({ length: 8 }, (_, i) => keys.create({ name: `k${i}`, scopes: ['invoke'], functions: null })));
     await Promise.all(made.slice(0, 3).map((k) => keys.delete(k.id)));
     const restarted = (await open()).keys;
-    expect(restarted.list().map((k) => k.name).sort()).toEqual(['admin', 'k3', 'k4', 'k5', 'k6', 'k7']);
+    expect(
+      restarted
+        .list()
+        .map((k) => k.name)
+        .sort(),
+    ).toEqual(['admin', 'k3', 'k4', 'k5', 'k6', 'k7']);
   });
 
   it('a create whose write fails is STORAGE_UNAVAILABLE and the key never works', async () => {

@@ -78,7 +78,13 @@ function checkNewKey(k: NewKey): { name: string; scopes: KeyScope[]; functions: 
   return { name: k.name, scopes, functions };
 }
 
-const info = (k: StoredKey): ApiKeyInfo => ({ id: k.id, name: k.name, scopes: [...k.scopes], functions: k.functions && [...k.functions], createdAt: k.createdAt });
+const info = (k: StoredKey): ApiKeyInfo => ({
+  id: k.id,
+  name: k.name,
+  scopes: [...k.scopes],
+  functions: k.functions && [...k.functions],
+  createdAt: k.createdAt,
+});
 
 export class KeyRegistry {
   private keys = new Map<string, StoredKey>();
@@ -134,13 +140,18 @@ export class KeyRegistry {
         throw invalid('keys', `at most ${LIMITS_KEYS.keys} keys; delete unused ones first`);
       }
       const { stored, key } = this.mint(checked);
-      return { next: [...this.keys.values(), stored], done: () => ({ ...info(stored), key }), log: { keyId: stored.id, name: stored.name, scopes: stored.scopes, msg: 'api key created' } };
+      return {
+        next: [...this.keys.values(), stored],
+        done: () => ({ ...info(stored), key }),
+        log: { keyId: stored.id, name: stored.name, scopes: stored.scopes, msg: 'api key created' },
+      };
     });
   }
 
   /** Deletes a key; NOT_FOUND when there is none with this id. */
   delete(id: string): Promise<void> {
-    if (!isKeyId(id)) return Promise.reject(new TaskForgeError('INVALID_NAME', 'invalid key id: must be 12 characters [A-Za-z0-9]', { id: String(id).slice(0, 100) }));
+    if (!isKeyId(id))
+      return Promise.reject(new TaskForgeError('INVALID_NAME', 'invalid key id: must be 12 characters [A-Za-z0-9]', { id: String(id).slice(0, 100) }));
     return this.change(() => {
       if (!this.keys.has(id)) throw new TaskForgeError('NOT_FOUND', `key '${id}' does not exist`, { id });
       return { next: [...this.keys.values()].filter((k) => k.id !== id), done: () => undefined, log: { keyId: id, msg: 'api key deleted' } };

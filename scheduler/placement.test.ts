@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { pickWorker, type PlacementCandidate } from './placement.js';
 
 const w = (id: string, taken: number, capacity: number, warm: string[] = [], ready = true): PlacementCandidate => ({
-  id, taken, capacity, warm: new Set(warm), ready,
+  id,
+  taken,
+  capacity,
+  warm: new Set(warm),
+  ready,
 });
 
 describe('placement', () => {

@@ -90,7 +90,9 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   );
   const port = await new Promise<number>((resolve, reject) => {
     // checkClientCertificate: with TLS on, a client without a certificate signed by the CA is refused.
-    const creds = opts.tls ? ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], true) : ServerCredentials.createInsecure();
+    const creds = opts.tls
+      ? ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], true)
+      : ServerCredentials.createInsecure();
     server.bindAsync(`${opts.host}:${opts.port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
   });
   log.info(

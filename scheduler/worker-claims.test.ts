@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { Heartbeat, Hello } from '../proto/gen/taskforge/v1/worker.js';
 import { CLAIM_LIMITS, checkHeartbeat, checkHello } from './worker-claims.js';
 
-const hello = (over: Partial<Hello> = {}): Hello => ({ workerId: 'w_a', name: 'a', capacity: 4, runtimes: ['nodejs'], held: [], agentVersion: 't', sandboxLevel: 'namespaces', ...over });
+const hello = (over: Partial<Hello> = {}): Hello => ({
+  workerId: 'w_a',
+  name: 'a',
+  capacity: 4,
+  runtimes: ['nodejs'],
+  held: [],
+  agentVersion: 't',
+  sandboxLevel: 'namespaces',
+  ...over,
+});
 const hb = (over: Partial<Heartbeat> = {}): Heartbeat => ({ inFlight: 0, capacity: 4, warm: [], rssBytes: 0, seq: 1, draining: false, ...over });
 
 describe('worker claims', () => {
@@ -19,7 +28,10 @@ describe('worker claims', () => {
     ['a name with a newline', { name: 'a\nfake log line' }],
     ['a bad worker id', { workerId: '../etc' }],
     ['an empty worker id', { workerId: '' }],
-    ['more held executions than any worker holds', { held: Array.from({ length: CLAIM_LIMITS.heldEntries + 1 }, (_, i) => ({ executionId: `ex_${i}`, lease: 'l' })) }],
+    [
+      'more held executions than any worker holds',
+      { held: Array.from({ length: CLAIM_LIMITS.heldEntries + 1 }, (_, i) => ({ executionId: `ex_${i}`, lease: 'l' })) },
+    ],
   ] as [string, Partial<Hello>][]) {
     it(`refuses a Hello with ${what}`, () => {
       const r = checkHello(hello(over));

@@ -53,7 +53,10 @@ export function checkHello(hello: Hello): Checked<WorkerClaims> {
     return refuse(`name must be at most ${CLAIM_LIMITS.nameChars} printable characters`);
   }
   if (hello.held.length > CLAIM_LIMITS.heldEntries) return refuse(`held may list at most ${CLAIM_LIMITS.heldEntries} executions`);
-  return { ok: true, value: { workerId: hello.workerId, name: hello.name || hello.workerId, capacity: hello.capacity, sandbox: sandboxLevel(hello.sandboxLevel) } };
+  return {
+    ok: true,
+    value: { workerId: hello.workerId, name: hello.name || hello.workerId, capacity: hello.capacity, sandbox: sandboxLevel(hello.sandboxLevel) },
+  };
 }
 
 export function checkHeartbeat(hb: Heartbeat): Checked<Heartbeat> {

@@ -82,7 +82,10 @@ describe('worker registry liveness', () => {
     expect(second.status).toBe('lost');
     const third = register(reg, 'w_a');
     expect(reg.live()).toEqual([third]);
-    expect(lost).toEqual([['w_a', 'stream_closed'], ['w_a', 'heartbeat_missed']]);
+    expect(lost).toEqual([
+      ['w_a', 'stream_closed'],
+      ['w_a', 'heartbeat_missed'],
+    ]);
   });
 
   it('a draining heartbeat makes the worker ineligible for placement', () => {

@@ -71,7 +71,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
             const registered = deps.registry.register(checked.value, connection);
             if (!registered.ok) {
               // Bound to its connection: a second Hello for a live id is refused, the live worker is untouched.
-              deps.log.warn({ workerId: hello.workerId, reason: REASON.duplicateWorker, peer: call.getPeer() }, 'Hello for a worker id that is still connected refused');
+              deps.log.warn(
+                { workerId: hello.workerId, reason: REASON.duplicateWorker, peer: call.getPeer() },
+                'Hello for a worker id that is still connected refused',
+              );
               refuse(GrpcStatus.ALREADY_EXISTS, `worker ${hello.workerId} is already connected on another stream; retry once that stream is gone`);
               return;
             }
@@ -79,7 +82,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerServiceServe
             worker = w;
             const kill = deps.dispatcher.adopt(w, hello.held);
             connection.send({ msg: { $case: 'welcome', value: { workerId: w.id, heartbeatIntervalMs: deps.heartbeatIntervalMs, kill } } });
-            deps.log.info({ workerId: w.id, name: w.name, capacity: w.capacity, sandbox: w.sandbox, held: hello.held.length, kill: kill.length }, 'worker connected');
+            deps.log.info(
+              { workerId: w.id, name: w.name, capacity: w.capacity, sandbox: w.sandbox, held: hello.held.length, kill: kill.length },
+              'worker connected',
+            );
             deps.dispatcher.schedulePump();
             return;
           }

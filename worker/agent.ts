@@ -169,7 +169,7 @@ class Agent implements WorkerAgent {
     const code = end.code;
     const why =
       code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED
-        ? 'the scheduler refused the join token (check --join-token-file / TASKFORGE_JOIN_TOKEN against the scheduler\'s <data-dir>/join.token)'
+        ? "the scheduler refused the join token (check --join-token-file / TASKFORGE_JOIN_TOKEN against the scheduler's <data-dir>/join.token)"
         : code === GrpcStatus.ALREADY_EXISTS
           ? 'the scheduler still has a live stream for this worker id; retrying until it lapses'
           : code === GrpcStatus.INVALID_ARGUMENT
@@ -177,7 +177,11 @@ class Agent implements WorkerAgent {
             : null;
     if (why === null || code === undefined || this.#refusal === code) return;
     this.#refusal = code;
-    const fields = { reason: code === GrpcStatus.ALREADY_EXISTS ? REASON.duplicateWorker : code === GrpcStatus.INVALID_ARGUMENT ? REASON.badClaim : REASON.unauthenticated, code, retryInMs: delayMs };
+    const fields = {
+      reason: code === GrpcStatus.ALREADY_EXISTS ? REASON.duplicateWorker : code === GrpcStatus.INVALID_ARGUMENT ? REASON.badClaim : REASON.unauthenticated,
+      code,
+      retryInMs: delayMs,
+    };
     if (code === GrpcStatus.ALREADY_EXISTS) this.#log.warn(fields, why);
     else this.#log.error(fields, why);
   }
@@ -202,10 +206,7 @@ class Agent implements WorkerAgent {
 
   #hello(): WorkerMessage {
     // Finished-but-undelivered runs are held too: the scheduler may still kill them in its Welcome.
-    const held = [
-      ...[...this.#runs.values()].filter((r) => !r.killed).map((r) => ({ executionId: r.executionId, lease: r.lease })),
-      ...this.#pending.held(),
-    ];
+    const held = [...[...this.#runs.values()].filter((r) => !r.killed).map((r) => ({ executionId: r.executionId, lease: r.lease })), ...this.#pending.held()];
     return helloMessage({
       workerId: this.options.workerId,
       name: this.options.name,

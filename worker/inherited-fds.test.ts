@@ -32,11 +32,34 @@ console.log(JSON.stringify({ fd, closed, extra: tls.getCACertificates('extra').l
 
 describe.runIf(process.platform === 'linux')('closing inherited descriptors', () => {
   it('waits for OpenSSL to finish reading NODE_EXTRA_CA_CERTS instead of closing the file under it', async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=tf-test', '-days', '1'], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'ca.key'),
+        '-out',
+        join(dir, 'ca.crt'),
+        '-subj',
+        '/CN=tf-test',
+        '-days',
+        '1',
+      ],
+      { stdio: 'pipe' },
+    );
     const pem = readFileSync(join(dir, 'ca.crt'));
     const fifo = join(dir, 'certs.pem');
     execFileSync('mkfifo', [fifo]);
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { env: { ...process.env, NODE_EXTRA_CA_CERTS: fifo }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: fifo },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

@@ -23,7 +23,9 @@ export interface BareCpuRate {
  * `script` replaces the burn child (tests).
  */
 export async function bareCpuRate(iterations: number, processes: number, seconds: number, script = BURN_CHILD): Promise<BareCpuRate> {
-  const children = Array.from({ length: processes }, () => fork(script, [String(iterations), String(seconds)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+  const children = Array.from({ length: processes }, () =>
+    fork(script, [String(iterations), String(seconds)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+  );
   try {
     const outcomes = children.map((child) => {
       let ready!: () => void;

@@ -231,7 +231,14 @@ function httpFront(submit: (m: Invoke) => void): { answer: (m: Answer) => void; 
   const app = Fastify({ logger: false });
   app.post('/v1/functions/:name/invoke', (request, reply) => {
     const id = ++seq;
-    waiting.set(id, (m) => void reply.code(m.status ?? 200).type('application/json').send(m.out));
+    waiting.set(
+      id,
+      (m) =>
+        void reply
+          .code(m.status ?? 200)
+          .type('application/json')
+          .send(m.out),
+    );
     const async = (request.query as { mode?: string }).mode === 'async';
     submit({ id, input: JSON.stringify(request.body ?? null), ...(async ? { async } : {}) });
     return reply;
@@ -242,7 +249,8 @@ function httpFront(submit: (m: Invoke) => void): { answer: (m: Answer) => void; 
       waiting.delete(m.id);
       answer?.(m);
     },
-    listen: () => void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready('floor http listening', { port: (app.server.address() as AddressInfo).port })),
+    listen: () =>
+      void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready('floor http listening', { port: (app.server.address() as AddressInfo).port })),
   };
 }
 

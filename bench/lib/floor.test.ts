@@ -8,11 +8,18 @@ import { procStats } from './proc-memory.js';
 import { TempDirs } from './testing/temp-dirs.js';
 
 const invoke = async (url: string, event: unknown, mode = 'sync'): Promise<{ status: number; body: unknown }> => {
-  const res = await fetch(`${url}/v1/functions/f/invoke?mode=${mode}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  const res = await fetch(`${url}/v1/functions/f/invoke?mode=${mode}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
   return { status: res.status, body: await res.json() };
 };
 
-const childrenOf = (pid: number): number[] => procStats().filter((p) => p.ppid === pid).map((p) => p.pid);
+const childrenOf = (pid: number): number[] =>
+  procStats()
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
 /** A process still in /proc and not a zombie (state is the first field after the command). */
 const alive = (pid: number): boolean => procStats().some((p) => p.pid === pid && p.fields[0] !== 'Z');
 
@@ -71,21 +78,33 @@ describe('design floor', () => {
   it('rejects a floor without workers or sandboxes, or of an unknown shape, before starting anything', async () => {
     await expect(startFloor(0, 4)).rejects.toThrow(RangeError);
     await expect(startFloor(2, 1.5)).rejects.toThrow(/floor sandboxes must be a whole number ≥ 1, got 1.5/);
-    await expect(startFloor(1, 1, 'triangle' as FloorShape)).rejects.toThrow(/floor shape must be one of design, http-in-scheduler, single-process, got triangle/);
+    await expect(startFloor(1, 1, 'triangle' as FloorShape)).rejects.toThrow(
+      /floor shape must be one of design, http-in-scheduler, single-process, got triangle/,
+    );
     await expect(startFloor(1, 1, 'design', { burn: 0 })).rejects.toThrow(/floor burn must be a whole number ≥ 1, got 0/);
-    await expect(startFloor(1, 1, 'single-process', { durableDir: '/tmp/x' })).rejects.toThrow(/durableDir needs the design shape and a path, got single-process and '\/tmp\/x'/);
+    await expect(startFloor(1, 1, 'single-process', { durableDir: '/tmp/x' })).rejects.toThrow(
+      /durableDir needs the design shape and a path, got single-process and '\/tmp\/x'/,
+    );
     await expect(startFloor(1, 1, 'design', { durableDir: '' })).rejects.toThrow(/durableDir needs the design shape and a path/);
     expect(procStats().filter((p) => p.ppid === process.pid)).toEqual([]);
   });
 
   it('exits 2 with its usage when a role is unknown or lacks its arguments', async () => {
     const bad = [['nope'], ['worker', '50051'], ['worker', '50051', '1', '0'], ['worker', '50051', '1', '5', '5'], ['gateway', 'x'], ['gateway', '50051', '1']];
-    bad.push(['scheduler', '--https'], ['scheduler', '--http', '1'], ['scheduler', '--durable'], ['scheduler', '--durable', ''], ['scheduler', '--http', '--durable', 'd']);
+    bad.push(
+      ['scheduler', '--https'],
+      ['scheduler', '--http', '1'],
+      ['scheduler', '--durable'],
+      ['scheduler', '--durable', ''],
+      ['scheduler', '--http', '--durable', 'd'],
+    );
     bad.push(['single'], ['single', '0'], ['single', '2', 'many']);
     for (const args of bad) {
       const p = spawnNode('floor role', [libChildScript('floor-role'), ...args]);
       expect((await p.exited).code).toBe(2);
-      expect(p.output()).toContain('usage: floor-role.js scheduler [--http | --durable <dir>] | worker <port> <sandboxes> [<burn>] | gateway <port> | single <sandboxes> [<burn>]');
+      expect(p.output()).toContain(
+        'usage: floor-role.js scheduler [--http | --durable <dir>] | worker <port> <sandboxes> [<burn>] | gateway <port> | single <sandboxes> [<burn>]',
+      );
     }
   });
 });
@@ -185,7 +204,9 @@ describe('the async floor (design shape with a durable dir)', () => {
     await symlink('/dev/full', join(dir, 'journal.log'));
     floor = await startFloor(1, 1, 'design', { durableDir: dir });
     const scheduler = floor.procs[0]!;
-    await fetch(`${floor.url}/v1/functions/f/invoke?mode=async`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }).catch(() => undefined);
+    await fetch(`${floor.url}/v1/functions/f/invoke?mode=async`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }).catch(
+      () => undefined,
+    );
     expect((await scheduler.exited).code).toBe(1);
     expect(scheduler.output()).toContain('floor: journal write failed');
   });

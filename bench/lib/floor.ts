@@ -38,12 +38,17 @@ export interface FloorOptions {
 }
 
 export async function startFloor(workers: number, sandboxes: number, shape: FloorShape = 'design', opts: FloorOptions = {}): Promise<Floor> {
-  for (const [name, n] of [['workers', workers], ['sandboxes', sandboxes], ['burn', opts.burn ?? 1]] as const) {
+  for (const [name, n] of [
+    ['workers', workers],
+    ['sandboxes', sandboxes],
+    ['burn', opts.burn ?? 1],
+  ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`floor ${name} must be a whole number ≥ 1, got ${n}`);
   }
   const burn = opts.burn === undefined ? [] : [String(opts.burn)];
   if (!FLOOR_SHAPES.includes(shape)) throw new RangeError(`floor shape must be one of ${FLOOR_SHAPES.join(', ')}, got ${String(shape)}`);
-  if (opts.durableDir !== undefined && (shape !== 'design' || !opts.durableDir)) throw new RangeError(`a floor's durableDir needs the design shape and a path, got ${shape} and '${opts.durableDir}'`);
+  if (opts.durableDir !== undefined && (shape !== 'design' || !opts.durableDir))
+    throw new RangeError(`a floor's durableDir needs the design shape and a path, got ${shape} and '${opts.durableDir}'`);
   const procs: Proc[] = [];
   // In reverse start order, the scheduler last: each process exits when the one it depends on goes.
   const close = async (): Promise<void> => {

@@ -66,7 +66,7 @@ export function childPids(pid: number, stats = procStats()): number[] {
 /** Every process below `pid` (children, theirs, …), in no particular order. */
 export function descendantPids(pid: number, stats = procStats()): number[] {
   const out: number[] = [];
-  for (let frontier = [pid]; frontier.length > 0; ) {
+  for (let frontier = [pid]; frontier.length > 0;) {
     const next = stats.filter((p) => frontier.includes(p.ppid)).map((p) => p.pid);
     out.push(...next);
     frontier = next;

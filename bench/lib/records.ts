@@ -23,7 +23,12 @@ export function syntheticExecution(fn: string, i: number, now: number): Executio
   const workerId = `w_bench${i % 2}`;
   const iso = (t: number): string => new Date(t).toISOString();
   const error =
-    status === 'succeeded' ? null : { code: status === 'timed_out' ? ('TIMEOUT' as const) : status === 'cancelled' ? ('CANCELLED' as const) : ('FUNCTION_ERROR' as const), message: 'synthetic' };
+    status === 'succeeded'
+      ? null
+      : {
+          code: status === 'timed_out' ? ('TIMEOUT' as const) : status === 'cancelled' ? ('CANCELLED' as const) : ('FUNCTION_ERROR' as const),
+          message: 'synthetic',
+        };
   return {
     id,
     function: fn,

@@ -68,7 +68,10 @@ export function verdict(m: Metric): Verdict {
   return ok ? 'pass' : 'FAIL';
 }
 
-const targetText = (m: Metric): string => (m.target ? `${m.target.op === '>=' ? '≥' : '≤'} ${m.target.value}${m.unit === '%' ? ' %' : m.unit ? ` ${m.unit}` : ''}${m.targetNote ? ` (${m.targetNote})` : ''}` : '');
+const targetText = (m: Metric): string =>
+  m.target
+    ? `${m.target.op === '>=' ? '≥' : '≤'} ${m.target.value}${m.unit === '%' ? ' %' : m.unit ? ` ${m.unit}` : ''}${m.targetNote ? ` (${m.targetNote})` : ''}`
+    : '';
 const valueText = (m: Metric): string => (Number.isFinite(m.value) ? `${round(m.value).toLocaleString('en-US')}${m.unit ? ` ${m.unit}` : ''}` : 'n/a');
 
 function rows(report: RunReport): string[][] {
@@ -85,7 +88,11 @@ const HEAD = ['scenario', 'metric', 'value', 'target', 'result'];
 export function textTable(report: RunReport): string {
   const all = [HEAD, ...rows(report)];
   const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
 }
 
@@ -127,7 +134,14 @@ export async function writeResults(report: RunReport): Promise<{ json: string; m
     metrics: s.metrics.map((x) => ({ ...x, value: round(x.value), result: verdict(x) })),
     notes: s.notes,
   }));
-  const body = { command: report.command, quick: report.quick, startedAt: report.startedAt, seconds: round(report.seconds), machine: report.machine, scenarios };
+  const body = {
+    command: report.command,
+    quick: report.quick,
+    startedAt: report.startedAt,
+    seconds: round(report.seconds),
+    machine: report.machine,
+    scenarios,
+  };
   await writeAtomic(json, `${JSON.stringify(body, null, 2)}\n`);
   await writeAtomic(md, markdown(report));
   return { json, md };

@@ -85,7 +85,20 @@ export async function startScheduler(dataDir: string, profileDir?: string | null
 }
 
 export async function startGateway(scheduler: SchedulerStart, profileDir?: string | null): Promise<{ proc: Proc; url: string }> {
-  const args = [CLI, 'gateway', '--port', '0', '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--control-token-file', scheduler.tokenFiles.control, '--rate-limit', String(BENCH_RATE_LIMIT), '--log-level', 'info'];
+  const args = [
+    CLI,
+    'gateway',
+    '--port',
+    '0',
+    '--scheduler',
+    `127.0.0.1:${scheduler.grpcPort}`,
+    '--control-token-file',
+    scheduler.tokenFiles.control,
+    '--rate-limit',
+    String(BENCH_RATE_LIMIT),
+    '--log-level',
+    'info',
+  ];
   const proc = spawnNode('gateway', args, { nodeArgs: nodeArgs(profileDir, 'gateway') });
   try {
     const url = (await proc.waitForLine('gateway listening', READY_TIMEOUT_MS)).line.url as string;
@@ -107,10 +120,28 @@ export async function startWorkers(url: string, scheduler: SchedulerStart, opts:
     const name = `bench-w${++workerSeq}`;
     names.push(name);
     procs.push(
-      spawnNode(name, [CLI, 'worker', '--scheduler', `127.0.0.1:${scheduler.grpcPort}`, '--join-token-file', scheduler.tokenFiles.join, '--capacity', String(opts.capacity), ...(opts.maxSandboxes ? ['--max-sandboxes', String(opts.maxSandboxes)] : []), '--name', name, '--log-level', 'warn'], {
-        nodeArgs: nodeArgs(opts.profileDir, 'worker'),
-        env: { ...process.env, ...opts.workerEnv },
-      }),
+      spawnNode(
+        name,
+        [
+          CLI,
+          'worker',
+          '--scheduler',
+          `127.0.0.1:${scheduler.grpcPort}`,
+          '--join-token-file',
+          scheduler.tokenFiles.join,
+          '--capacity',
+          String(opts.capacity),
+          ...(opts.maxSandboxes ? ['--max-sandboxes', String(opts.maxSandboxes)] : []),
+          '--name',
+          name,
+          '--log-level',
+          'warn',
+        ],
+        {
+          nodeArgs: nodeArgs(opts.profileDir, 'worker'),
+          env: { ...process.env, ...opts.workerEnv },
+        },
+      ),
     );
   }
   try {

@@ -46,7 +46,9 @@ async function listAll(url: string): Promise<ListedExecution[]> {
 
 /** The sync warm-up both TaskForge and the floor get before the async load. */
 const warmUp = async (url: string, path: string, cfg: ScenarioContext['cfg']): Promise<string> =>
-  describeLoad(await runLoad({ url, path, body: EVENT_BODY, expectStatus: 200, connections: cfg.workers * cfg.capacity * 2, durationSeconds: cfg.warmupSeconds }));
+  describeLoad(
+    await runLoad({ url, path, body: EVENT_BODY, expectStatus: 200, connections: cfg.workers * cfg.capacity * 2, durationSeconds: cfg.warmupSeconds }),
+  );
 
 /** Reads `count` every 100 ms until it reaches `target` or `timeoutMs` has passed; the last reading. */
 async function countUntil(count: () => Promise<number> | number, target: number, timeoutMs: number): Promise<number> {
@@ -79,13 +81,24 @@ function floorFiles(dir: string): { count: number; lastMs: number } {
  * The async load on the design floor: accept rate, and completions per second from the first 202
  * to the last execution file written (to now, if some were not written within `timeoutMs`).
  */
-async function floorAsync(cfg: ScenarioContext['cfg'], progress: ScenarioContext['progress']): Promise<{ r: LoadResult; completionRate: number; complete: boolean }> {
+async function floorAsync(
+  cfg: ScenarioContext['cfg'],
+  progress: ScenarioContext['progress'],
+): Promise<{ r: LoadResult; completionRate: number; complete: boolean }> {
   const dir = await makeDataDir('floor-async');
   const floor = await startFloor(cfg.workers, cfg.capacity, 'design', { durableDir: dir });
   try {
     const path = '/v1/functions/floor/invoke';
     progress(`design floor warm-up: ${await warmUp(floor.url, `${path}?mode=sync`, cfg)}`);
-    const r = await runLoad({ url: floor.url, path: `${path}?mode=async`, body: EVENT_BODY, connections: cfg.asyncConnections, amount: cfg.asyncInvokes, maxSeconds: cfg.asyncSendMaxSeconds, expectStatus: 202 });
+    const r = await runLoad({
+      url: floor.url,
+      path: `${path}?mode=async`,
+      body: EVENT_BODY,
+      connections: cfg.asyncConnections,
+      amount: cfg.asyncInvokes,
+      maxSeconds: cfg.asyncSendMaxSeconds,
+      expectStatus: 202,
+    });
     const complete = (await countUntil(() => floorFiles(dir).count, r.ok, cfg.asyncCompleteTimeoutMs)) >= r.ok;
     const files = floorFiles(dir);
     const { rate: completionRate } = completionPerSecond(files.count, performance.timeOrigin + r.firstOkAt, complete ? files.lastMs : null);
@@ -135,11 +148,14 @@ async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Prom
     const byStatus: Record<string, number> = {};
     for (const e of listed) byStatus[e.status] = (byStatus[e.status] ?? 0) + 1;
     const { seconds: completionSeconds, rate: completionRate } = completionPerSecond(finished.length, firstAcceptWall, complete ? lastFinish : null);
-    progress(`async completion: ${finished.length} finished in ${completionSeconds.toFixed(2)} s → ${Math.round(completionRate)}/s ${JSON.stringify(byStatus)}`);
+    progress(
+      `async completion: ${finished.length} finished in ${completionSeconds.toFixed(2)} s → ${Math.round(completionRate)}/s ${JSON.stringify(byStatus)}`,
+    );
 
     const ceil = ceilingAt(ceiling, cfg.asyncConnections);
     const notes = [`${cfg.asyncInvokes} invokes over ${cfg.asyncConnections} connections; ${cfg.workers} workers × capacity ${cfg.capacity}.`];
-    if (sampled !== durable) notes.push(`${sampled - durable} of ${sampled} sampled 202s were not on disk (execution file or journal) when the answer arrived.`);
+    if (sampled !== durable)
+      notes.push(`${sampled - durable} of ${sampled} sampled 202s were not on disk (execution file or journal) when the answer arrived.`);
     if (!complete) notes.push(`only ${done} of ${r.ok} accepted executions finished within ${cfg.asyncCompleteTimeoutMs} ms.`);
     if (r.ok < cfg.asyncInvokes) notes.push(`only ${r.ok} of ${cfg.asyncInvokes} invokes were accepted within ${cfg.asyncSendMaxSeconds} s.`);
     if (r.unexpected + r.errors + r.timeouts) notes.push(`non-202 answers: ${JSON.stringify(r.statusCounts)}, errors ${r.errors}, timeouts ${r.timeouts}.`);
@@ -184,7 +200,12 @@ export const asyncScenario: Scenario = {
     const out = await taskforgeAsync(ctx);
     const floor = await floorAsync(ctx.cfg, ctx.progress);
     const { acceptPerSecond, completionPerSecond } = out.numbers as { acceptPerSecond: number; completionPerSecond: number };
-    out.numbers.floor = { acceptPerSecond: floor.r.rps, acceptLatencyP50Ms: floor.r.latency.p50, completionPerSecond: floor.completionRate, complete: floor.complete };
+    out.numbers.floor = {
+      acceptPerSecond: floor.r.rps,
+      acceptLatencyP50Ms: floor.r.latency.p50,
+      completionPerSecond: floor.completionRate,
+      complete: floor.complete,
+    };
     out.metrics.push(
       { metric: 'design floor: accepted (202) /s', value: floor.r.rps, unit: '/s' },
       { metric: 'accepted /s ÷ design floor', value: pctOf(acceptPerSecond, floor.r.rps), unit: '%' },
@@ -195,7 +216,8 @@ export const asyncScenario: Scenario = {
       `design floor (lib/floor.ts): gateway, scheduler and ${ctx.cfg.workers} workers × ${ctx.cfg.capacity} sandboxes forwarding over the same transports; the scheduler answers 202 once the invoke's journal entry is fdatasynced (one write and fdatasync for all that arrived meanwhile) and, when it has run, writes its file (temp + rename, no fsync) — the least the design's store does. Same load and warm-up; completion is counted from its first 202 to its last file's mtime.`,
     );
     if (!floor.complete) out.notes.push(`design floor: not every accepted execution's file was written within ${ctx.cfg.asyncCompleteTimeoutMs} ms.`);
-    if (floor.r.unexpected + floor.r.errors + floor.r.timeouts) out.notes.push(`design floor: non-202 answers: ${JSON.stringify(floor.r.statusCounts)}, errors ${floor.r.errors}, timeouts ${floor.r.timeouts}.`);
+    if (floor.r.unexpected + floor.r.errors + floor.r.timeouts)
+      out.notes.push(`design floor: non-202 answers: ${JSON.stringify(floor.r.statusCounts)}, errors ${floor.r.errors}, timeouts ${floor.r.timeouts}.`);
     return out;
   },
 };

@@ -81,7 +81,9 @@ export const coldStartScenario: Scenario = {
   async run(ctx) {
     const on = await measure(ctx, true);
     const off = await measure(ctx, false);
-    const notes = [`${ctx.cfg.coldFunctions} fresh functions per case, one worker, ${ctx.cfg.coldPaceMs} ms between cold starts; latency is the client's, of a sync invoke.`];
+    const notes = [
+      `${ctx.cfg.coldFunctions} fresh functions per case, one worker, ${ctx.cfg.coldPaceMs} ms between cold starts; latency is the client's, of a sync invoke.`,
+    ];
     if (off.idleChildren > 0) {
       notes.push(`TASKFORGE_PREWARM=0 was not honoured: the worker still kept ${off.idleChildren} idle runtime processes, so "prewarm off" is not measured.`);
     }

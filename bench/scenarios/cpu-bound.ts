@@ -63,7 +63,13 @@ export const cpuBoundScenario: Scenario = {
     const bare = await bareCpuRate(iterations, cores, cfg.cpuBaselineSeconds);
     const barePct = (100 * bare.perSecond) / theoretical;
     progress(`bare: ${cores} processes ran the handler ${Math.round(bare.perSecond)} times/s = ${barePct.toFixed(1)} % of ${Math.round(theoretical)}/s`);
-    const load = { path: `/v1/functions/${FN}/invoke?mode=sync`, body: EVENT_BODY, expectStatus: 200, connections: cfg.cpuConnections, durationSeconds: cfg.loadSeconds };
+    const load = {
+      path: `/v1/functions/${FN}/invoke?mode=sync`,
+      body: EVENT_BODY,
+      expectStatus: 200,
+      connections: cfg.cpuConnections,
+      durationSeconds: cfg.loadSeconds,
+    };
     const stack = await startStack({ workers: cfg.workers, capacity: cfg.capacity });
     let tf: { r: LoadResult; split: Record<string, number>; aloneMs: number; sandboxCpuMs: number };
     try {
@@ -84,7 +90,9 @@ export const cpuBoundScenario: Scenario = {
     }
     const { r, split, aloneMs, sandboxCpuMs } = tf;
     const pct = (100 * r.rps) / theoretical;
-    progress(`cpu-bound: ${describeLoad(r)} = ${pct.toFixed(1)} % of ${Math.round(theoretical)}/s; handler alone ${aloneMs} ms (${sandboxCpuMs.toFixed(2)} ms CPU in the sandbox)`);
+    progress(
+      `cpu-bound: ${describeLoad(r)} = ${pct.toFixed(1)} % of ${Math.round(theoretical)}/s; handler alone ${aloneMs} ms (${sandboxCpuMs.toFixed(2)} ms CPU in the sandbox)`,
+    );
     progress(`cpu-bound: CPU ms per execution: ${splitText(split)}`);
 
     // The same load, warm-up included, on the design floor with the same handler and sandboxes.
@@ -96,7 +104,9 @@ export const cpuBoundScenario: Scenario = {
       await floorStack.close();
     }
     const floorPct = (100 * floor.r.rps) / theoretical;
-    progress(`design floor: ${describeLoad(floor.r)} = ${floorPct.toFixed(1)} % of ${Math.round(theoretical)}/s; CPU ms per execution: ${splitText(floor.split)}`);
+    progress(
+      `design floor: ${describeLoad(floor.r)} = ${floorPct.toFixed(1)} % of ${Math.round(theoretical)}/s; CPU ms per execution: ${splitText(floor.split)}`,
+    );
 
     const ceil = ceilingAt(ceiling, cfg.cpuConnections);
     const notes = [
@@ -105,8 +115,12 @@ export const cpuBoundScenario: Scenario = {
       `CPU ms per execution during the measured run (/proc): ${splitText(split)}.`,
       `design floor (lib/floor.ts: gateway, scheduler and ${cfg.workers} workers × ${cfg.capacity} sandboxes forwarding over the same transports, no records or disk), the same handler, connections and warm-up: ${describeLoad(floor.r)}; CPU ms per execution: ${splitText(floor.split)}.`,
     ];
-    for (const [who, run] of [['TaskForge', r], ['design floor', floor.r]] as const) {
-      if (run.unexpected + run.errors + run.timeouts) notes.push(`${who}: non-200 answers: ${JSON.stringify(run.statusCounts)}, errors ${run.errors}, timeouts ${run.timeouts}.`);
+    for (const [who, run] of [
+      ['TaskForge', r],
+      ['design floor', floor.r],
+    ] as const) {
+      if (run.unexpected + run.errors + run.timeouts)
+        notes.push(`${who}: non-200 answers: ${JSON.stringify(run.statusCounts)}, errors ${run.errors}, timeouts ${run.timeouts}.`);
     }
     return {
       numbers: {

@@ -31,7 +31,9 @@ async function snapshot(url: string, workerPid: number, functions: number): Prom
   await sleep(SETTLE_MS);
   const worker = processMemory(workerPid);
   if (!worker) throw new Error('worker process is gone');
-  const kids = childPids(workerPid).map((pid) => sandboxMemory(pid)).filter((m): m is ProcMemory => m !== null);
+  const kids = childPids(workerPid)
+    .map((pid) => sandboxMemory(pid))
+    .filter((m): m is ProcMemory => m !== null);
   const workers = (await request<{ workers: Array<{ warm: string[] }> }>(url, 'GET', '/v1/workers')).body.workers;
   const rss = summarize(kids.map((k) => k.rssBytes / MiB));
   const pssKnown = worker.pssBytes !== null && kids.every((k) => k.pssBytes !== null);
@@ -74,7 +76,7 @@ export const memoryScenario: Scenario = {
       await warmUp(1, cfg.memoryFunctions);
       const many = await snapshot(stack.url, pid, cfg.memoryFunctions);
       progress(`memory ${describe(many)}`);
-      const notes = ['RSS counts shared pages (Node\'s code) in every process; PSS splits them, so PSS totals are the memory really used.'];
+      const notes = ["RSS counts shared pages (Node's code) in every process; PSS splits them, so PSS totals are the memory really used."];
       if (many.warmReported < cfg.memoryFunctions) {
         notes.push(`${cfg.memoryFunctions} functions invoked, but the worker kept ${many.warmReported} warm: the worker's --max-sandboxes cap was reached.`);
       }

@@ -80,17 +80,42 @@ export const storeScaleScenario: Scenario = {
           await gateway.proc.stop();
           await sched!.proc.stop();
         }
-        const point = { records: size, loaded, spawnToListeningMs: median(readyMs), startupMsLogged: median(startupMs), allSpawnToListeningMs: readyMs, listP50Ms: list.p50, listP99Ms: list.p99, listed };
+        const point = {
+          records: size,
+          loaded,
+          spawnToListeningMs: median(readyMs),
+          startupMsLogged: median(startupMs),
+          allSpawnToListeningMs: readyMs,
+          listP50Ms: list.p50,
+          listP99Ms: list.p99,
+          listed,
+        };
         points.push(point);
-        progress(`store ${size}: start-up ${Math.round(point.spawnToListeningMs)} ms (startupMs ${point.startupMsLogged}), list p50 ${list.p50.toFixed(2)} ms p99 ${list.p99.toFixed(2)} ms`);
+        progress(
+          `store ${size}: start-up ${Math.round(point.spawnToListeningMs)} ms (startupMs ${point.startupMsLogged}), list p50 ${list.p50.toFixed(2)} ms p99 ${list.p99.toFixed(2)} ms`,
+        );
         const k = `${Math.round(size / 1000)}k`;
         const note = size === TARGET_RECORDS ? undefined : `target is for ${TARGET_RECORDS / 1000}k`;
-        metrics.push({ metric: `start-up, ${k} records (spawn → listening)`, value: point.spawnToListeningMs, unit: 'ms', target: { op: '<=', value: 5000 }, ...(note ? { targetNote: note } : {}) });
+        metrics.push({
+          metric: `start-up, ${k} records (spawn → listening)`,
+          value: point.spawnToListeningMs,
+          unit: 'ms',
+          target: { op: '<=', value: 5000 },
+          ...(note ? { targetNote: note } : {}),
+        });
         metrics.push({ metric: `startupMs logged, ${k}`, value: point.startupMsLogged, unit: 'ms' });
-        metrics.push({ metric: `list limit=50 p50, ${k}`, value: list.p50, unit: 'ms', target: { op: '<=', value: 20 }, ...(note ? { targetNote: note } : {}) });
+        metrics.push({
+          metric: `list limit=50 p50, ${k}`,
+          value: list.p50,
+          unit: 'ms',
+          target: { op: '<=', value: 20 },
+          ...(note ? { targetNote: note } : {}),
+        });
         metrics.push({ metric: `list limit=50 p99, ${k}`, value: list.p99, unit: 'ms' });
       }
-      const notes = [`start-up is the median of ${cfg.storeStartupRuns} run(s) with the files in the page cache; list latency over ${cfg.listSamples} sequential requests.`];
+      const notes = [
+        `start-up is the median of ${cfg.storeStartupRuns} run(s) with the files in the page cache; list latency over ${cfg.listSamples} sequential requests.`,
+      ];
       for (const p of points) {
         if (p.loaded !== p.records) notes.push(`${p.records} records written but the scheduler loaded ${p.loaded}.`);
         if (p.listed !== 50) notes.push(`list returned ${p.listed} executions, not 50.`);

@@ -34,12 +34,22 @@ async function main(): Promise<void> {
     const before = await terminalCount(stack.url);
     const start = readRoleCpu(roles);
     const startedAt = performance.now();
-    const r = await runLoad({ url: stack.url, path: `/v1/functions/${FN}/invoke`, body: EVENT_BODY, connections: CONNECTIONS, amount: invokes, maxSeconds: 120, expectStatus: 202 });
+    const r = await runLoad({
+      url: stack.url,
+      path: `/v1/functions/${FN}/invoke`,
+      body: EVENT_BODY,
+      connections: CONNECTIONS,
+      amount: invokes,
+      maxSeconds: 120,
+      expectStatus: 202,
+    });
     while ((await terminalCount(stack.url)) - before < r.ok) await sleep(50);
     const seconds = (performance.now() - startedAt) / 1000;
     const end = readRoleCpu(roles);
     console.log(`accept: ${describeLoad(r)}`);
-    console.log(`${r.ok} executions finished in ${seconds.toFixed(2)} s → ${Math.round(r.ok / seconds)}/s, capacity ${capacity} × 2 workers, data in ${stack.dataDir}`);
+    console.log(
+      `${r.ok} executions finished in ${seconds.toFixed(2)} s → ${Math.round(r.ok / seconds)}/s, capacity ${capacity} × 2 workers, data in ${stack.dataDir}`,
+    );
     let total = 0;
     for (const { part, us } of cpuPerExecution(start, end, r.ok)) {
       total += us;

@@ -113,7 +113,12 @@ async function main(): Promise<void> {
     const kind = `${cold ? 'cold' : 'warm'}${paceMs > 0 ? `, ${paceMs} ms apart` : ''}`;
     console.log(`${invokes} sequential sync invokes (${kind}), p50 ${total.toFixed(3)} ms; median per step (steps seen in ≥ half the invokes):`);
     for (const s of rows) console.log(`  ${s.ms.toFixed(3).padStart(7)} ms  ${s.step}${s.n < invokes ? `  (${s.n} of ${invokes})` : ''}`);
-    console.log(`  ${rows.reduce((a, s) => a + s.ms, 0).toFixed(3).padStart(7)} ms  sum of the medians`);
+    console.log(
+      `  ${rows
+        .reduce((a, s) => a + s.ms, 0)
+        .toFixed(3)
+        .padStart(7)} ms  sum of the medians`,
+    );
   } finally {
     agent.destroy();
     await stack.close();

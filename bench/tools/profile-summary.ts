@@ -29,9 +29,7 @@ interface Profile {
 const IDLE = new Set(['(idle)']);
 
 function files(paths: string[]): string[] {
-  return paths.flatMap((p) =>
-    statSync(p).isDirectory() ? readdirSync(p).flatMap((e) => files([join(p, e)])) : p.endsWith('.cpuprofile') ? [p] : [],
-  );
+  return paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).flatMap((e) => files([join(p, e)])) : p.endsWith('.cpuprofile') ? [p] : []));
 }
 
 /** node_modules/<pkg>/… or the path under the repo, instead of a whole file URL. */
@@ -93,12 +91,15 @@ function main(argv: string[]): void {
     process.exitCode = 2;
     return;
   }
-  for (const root of paths) for (const file of files([root])) {
-    const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, top);
-    const label = relative(root, file) || basename(file);
-    console.log(`\n${label}: ${(s.totalMs / 1000).toFixed(1)} s profiled, ${(s.busyMs / 1000).toFixed(1)} s busy (${((100 * s.busyMs) / s.totalMs).toFixed(0)} %)`);
-    for (const r of s.rows) console.log(`  ${r.pct.toFixed(1).padStart(5)} %  ${r.ms.toFixed(0).padStart(6)} ms  ${r.name}`);
-  }
+  for (const root of paths)
+    for (const file of files([root])) {
+      const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, top);
+      const label = relative(root, file) || basename(file);
+      console.log(
+        `\n${label}: ${(s.totalMs / 1000).toFixed(1)} s profiled, ${(s.busyMs / 1000).toFixed(1)} s busy (${((100 * s.busyMs) / s.totalMs).toFixed(0)} %)`,
+      );
+      for (const r of s.rows) console.log(`  ${r.pct.toFixed(1).padStart(5)} %  ${r.ms.toFixed(0).padStart(6)} ms  ${r.name}`);
+    }
 }
 
 main(process.argv.slice(2));

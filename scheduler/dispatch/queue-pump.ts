@@ -55,7 +55,8 @@ export class QueuePump {
       const fn = this.functions.anyVersion(rec.function, rec.version);
       const nowMs = state.now();
       if (!fn) state.apply(rec, { type: 'function-gone', nowMs });
-      else state.apply(rec, { type: 'dispatch', nowMs, lease: nanoid(16), workerId: decision.worker.id, placement: decision.placement, timeoutMs: fn.timeoutMs });
+      else
+        state.apply(rec, { type: 'dispatch', nowMs, lease: nanoid(16), workerId: decision.worker.id, placement: decision.placement, timeoutMs: fn.timeoutMs });
     }
   }
 

@@ -6,8 +6,17 @@ let h: Harness;
 afterEach(() => h?.close());
 
 const result = (id: string, lease: string, ok = true) => ({
-  executionId: id, lease, ok, outputJson: ok ? '{"r":1}' : '', error: ok ? undefined : { code: 'FUNCTION_ERROR', message: 'x', name: 'Error', stack: '' },
-  durationMs: 3, initMs: 0, coldStart: false, startedAtMs: Date.now(), finishedAtMs: Date.now(), cpuMs: 0,
+  executionId: id,
+  lease,
+  ok,
+  outputJson: ok ? '{"r":1}' : '',
+  error: ok ? undefined : { code: 'FUNCTION_ERROR', message: 'x', name: 'Error', stack: '' },
+  durationMs: 3,
+  initMs: 0,
+  coldStart: false,
+  startedAtMs: Date.now(),
+  finishedAtMs: Date.now(),
+  cpuMs: 0,
 });
 
 describe('execution manager', () => {
@@ -149,7 +158,12 @@ describe('what a worker reports is recorded', () => {
     await flushMicrotasks();
     const [a, b] = executes(sent);
     h.dispatcher.onResult(worker, { ...result(a!.executionId, a!.lease), cpuMs: 7 });
-    h.dispatcher.onResult(worker, { ...result(b!.executionId, b!.lease, false), durationMs: 0, cpuMs: 0, error: { code: 'SANDBOX_CRASH', message: 'did not start', name: '', stack: '' } });
+    h.dispatcher.onResult(worker, {
+      ...result(b!.executionId, b!.lease, false),
+      durationMs: 0,
+      cpuMs: 0,
+      error: { code: 'SANDBOX_CRASH', message: 'did not start', name: '', stack: '' },
+    });
     expect(h.state.index.get(ok.execution.id)!.timings).toEqual({ queuedMs: expect.any(Number), initMs: 0, runMs: 3, cpuMs: 7 });
     expect(h.state.index.get(bad.execution.id)!.timings).toMatchObject({ cpuMs: null });
   });

@@ -80,7 +80,16 @@ export class ExecutionManager {
       const accept = this.state.applyDurably(undefined, {
         type: 'accept',
         nowMs: this.state.now(),
-        execution: { id: `ex_${newId()}`, function: fn.name, version: fn.version, mode: req.mode, input, maxAttempts: fn.maxRetries + 1, idempotencyKey: req.idempotencyKey, digest },
+        execution: {
+          id: `ex_${newId()}`,
+          function: fn.name,
+          version: fn.version,
+          mode: req.mode,
+          input,
+          maxAttempts: fn.maxRetries + 1,
+          idempotencyKey: req.idempotencyKey,
+          digest,
+        },
       });
       if (idemKey && digest) {
         this.accepting.set(idemKey, { accept, digest });
@@ -117,7 +126,10 @@ export class ExecutionManager {
     return rec;
   }
 
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): { executions: Execution[]; nextCursor: string | null } {
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): {
+    executions: Execution[];
+    nextCursor: string | null;
+  } {
     const limit = Math.min(Math.max(1, filter.limit || 50), LIMITS.listLimit);
     return this.state.index.list({ ...filter, limit });
   }

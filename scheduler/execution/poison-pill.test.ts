@@ -13,9 +13,17 @@ afterEach(() => h?.close());
 const CODE = 'export default async (e) => e';
 
 const crashResult = (executionId: string, lease: string, code: string): Result => ({
-  executionId, lease, ok: false, outputJson: '',
+  executionId,
+  lease,
+  ok: false,
+  outputJson: '',
   error: { code, message: 'sandbox exited', name: '', stack: '' },
-  durationMs: 1, initMs: 0, coldStart: false, startedAtMs: Date.now(), finishedAtMs: Date.now(), cpuMs: 0,
+  durationMs: 1,
+  initMs: 0,
+  coldStart: false,
+  startedAtMs: Date.now(),
+  finishedAtMs: Date.now(),
+  cpuMs: 0,
 });
 
 async function invoke(mode: 'async' | 'sync', maxRetries: number): Promise<string> {
@@ -42,7 +50,10 @@ describe('poison pills', () => {
     expect(rec.attempt).toBe(2);
     expect(rec.crashes).toBe(2);
     expect(rec.error).toEqual({ code: 'WORKER_LOST', message: 'worker w_2 was lost; killed its sandbox or worker 2 times; not retried' });
-    expect(rec.attempts!.map((a) => [a.workerId, a.errorCode])).toEqual([['w_1', 'WORKER_LOST'], ['w_2', 'WORKER_LOST']]);
+    expect(rec.attempts!.map((a) => [a.workerId, a.errorCode])).toEqual([
+      ['w_1', 'WORKER_LOST'],
+      ['w_2', 'WORKER_LOST'],
+    ]);
     // A third worker gets nothing.
     const third = h.connect('w_3');
     await flushMicrotasks();

@@ -16,7 +16,10 @@ const orderKey = (e: Execution): string => `${e.createdAt}|${e.id}`;
  * What an idempotency key's reuse is compared on: SHA-256 of the input as the scheduler stores it
  * (parsed, then serialised), so the same JSON sent with other whitespace is the same input.
  */
-export const inputDigest = (input: unknown): string => createHash('sha256').update(JSON.stringify(input ?? null)).digest('hex');
+export const inputDigest = (input: unknown): string =>
+  createHash('sha256')
+    .update(JSON.stringify(input ?? null))
+    .digest('hex');
 
 interface IdempotentEntry {
   id: string;
@@ -96,7 +99,10 @@ export class ExecutionIndex {
   }
 
   /** `functions`: only executions of these (a key limited to them is asking). */
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): { executions: Execution[]; nextCursor: string | null } {
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): {
+    executions: Execution[];
+    nextCursor: string | null;
+  } {
     let end = this.order.length;
     if (filter.cursor) {
       const key = decodeCursor(filter.cursor);

@@ -78,5 +78,17 @@ describe('warm set', () => {
 
 function okResult(executionId: string, lease: string): Result {
   const now = Date.now();
-  return { executionId, lease, ok: true, outputJson: '1', error: undefined, durationMs: 1, initMs: 1, cpuMs: 1, coldStart: true, startedAtMs: now, finishedAtMs: now };
+  return {
+    executionId,
+    lease,
+    ok: true,
+    outputJson: '1',
+    error: undefined,
+    durationMs: 1,
+    initMs: 1,
+    cpuMs: 1,
+    coldStart: true,
+    startedAtMs: now,
+    finishedAtMs: now,
+  };
 }

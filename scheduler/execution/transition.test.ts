@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { EXECUTION_STATUSES, type Execution, type ExecutionStatus } from '../../common/records.js';
 import { T0, sampleExecution } from '../../common/testing/records.js';
 import { POISON_CRASHES } from './retry-policy.js';
-import { IllegalTransitionError, OUTCOMES, transition, type AttemptReport, type Effect, type ExecutionEvent, type ExecutionEventType, type RecordState, type TransitionContext } from './transition.js';
+import {
+  IllegalTransitionError,
+  OUTCOMES,
+  transition,
+  type AttemptReport,
+  type Effect,
+  type ExecutionEvent,
+  type ExecutionEventType,
+  type RecordState,
+  type TransitionContext,
+} from './transition.js';
 
 const CTX: TransitionContext = { retryPolicy: { baseMs: 1000, capMs: 60_000 }, watchdogSlackMs: 30_000 };
 const NOW = Date.parse(T0) + 5_000;
@@ -38,12 +48,24 @@ function report(over: Partial<AttemptReport> = {}): AttemptReport {
   return { ok: true, output: { n: 1 }, error: null, durationMs: 12, initMs: 3, cpuMs: 10, coldStart: true, startedAtMs: NOW - 12, finishedAtMs: NOW, ...over };
 }
 
-const failure = (code: string, message = 'boom'): AttemptReport => report({ ok: false, output: null, error: { code, message, name: 'Error', stack: 'Error: boom' } });
+const failure = (code: string, message = 'boom'): AttemptReport =>
+  report({ ok: false, output: null, error: { code, message, name: 'Error', stack: 'Error: boom' } });
 
 /** One representative event of each type. */
 const EVENTS: Record<ExecutionEventType, ExecutionEvent> = {
-  accept: { type: 'accept', nowMs: NOW, execution: { id: 'ex_new', function: 'f', version: 1, mode: 'async', input: { a: 1 }, maxAttempts: 3, idempotencyKey: null } },
-  dispatch: { type: 'dispatch', nowMs: NOW, lease: 'lease-2', workerId: 'w_2', placement: { workerId: 'w_2', load: 0, warm: false, candidates: 1 }, timeoutMs: 1000 },
+  accept: {
+    type: 'accept',
+    nowMs: NOW,
+    execution: { id: 'ex_new', function: 'f', version: 1, mode: 'async', input: { a: 1 }, maxAttempts: 3, idempotencyKey: null },
+  },
+  dispatch: {
+    type: 'dispatch',
+    nowMs: NOW,
+    lease: 'lease-2',
+    workerId: 'w_2',
+    placement: { workerId: 'w_2', load: 0, warm: false, candidates: 1 },
+    timeoutMs: 1000,
+  },
   'function-gone': { type: 'function-gone', nowMs: NOW },
   started: { type: 'started', nowMs: NOW, startedAtMs: NOW - 1, coldStart: false },
   result: { type: 'result', nowMs: NOW, report: report(), queuedMs: 4, jitter: 0.5 },
@@ -103,13 +125,28 @@ describe('every (state, event) pair', () => {
 describe('accept', () => {
   it('makes a queued record that an async invoke writes durably before going on', () => {
     const { record, effects } = transition(undefined, EVENTS.accept, CTX);
-    expect(record).toMatchObject({ id: 'ex_new', status: 'queued', attempt: 1, maxAttempts: 3, input: { a: 1 }, createdAt: new Date(NOW).toISOString(), attempts: [], lease: null });
+    expect(record).toMatchObject({
+      id: 'ex_new',
+      status: 'queued',
+      attempt: 1,
+      maxAttempts: 3,
+      input: { a: 1 },
+      createdAt: new Date(NOW).toISOString(),
+      attempts: [],
+      lease: null,
+    });
     expect(effects).toEqual([{ type: 'persist', durable: true }, { type: 'index', digest: undefined }, { type: 'publish' }, { type: 'enqueue' }]);
   });
 
   it('writes a sync invoke group-committed: its answer acknowledges it', () => {
-    const ev: ExecutionEvent = { ...EVENTS.accept, execution: { ...(EVENTS.accept as Extract<ExecutionEvent, { type: 'accept' }>).execution, mode: 'sync', digest: 'd1' } } as ExecutionEvent;
-    expect(transition(undefined, ev, CTX).effects.slice(0, 2)).toEqual([{ type: 'persist', durable: false }, { type: 'index', digest: 'd1' }]);
+    const ev: ExecutionEvent = {
+      ...EVENTS.accept,
+      execution: { ...(EVENTS.accept as Extract<ExecutionEvent, { type: 'accept' }>).execution, mode: 'sync', digest: 'd1' },
+    } as ExecutionEvent;
+    expect(transition(undefined, ev, CTX).effects.slice(0, 2)).toEqual([
+      { type: 'persist', durable: false },
+      { type: 'index', digest: 'd1' },
+    ]);
   });
 });
 
@@ -173,7 +210,11 @@ describe('result', () => {
   });
 
   it(`the ${POISON_CRASHES}nd crash of the same execution fails it as a poison pill, attempts left or not`, () => {
-    const { record, effects } = transition(inState('running', { crashes: POISON_CRASHES - 1, maxAttempts: 10 }), ev(failure('OUT_OF_MEMORY', 'over 128 MB')), CTX);
+    const { record, effects } = transition(
+      inState('running', { crashes: POISON_CRASHES - 1, maxAttempts: 10 }),
+      ev(failure('OUT_OF_MEMORY', 'over 128 MB')),
+      CTX,
+    );
     expect(record.status).toBe('failed');
     expect(record.crashes).toBe(POISON_CRASHES);
     expect(record.error?.message).toContain('not retried');
@@ -203,7 +244,12 @@ describe('lost', () => {
 
   it('a sync invoke is re-queued on WORKER_LOST at most once', () => {
     const earlier = { attempt: 1, workerId: 'w_0', startedAt: T0, finishedAt: T0, errorCode: 'WORKER_LOST' as const };
-    const rec = inState('running', { mode: 'sync', attempt: 2, maxAttempts: 5, attempts: [earlier, { attempt: 2, workerId: 'w_1', startedAt: T0, finishedAt: null, errorCode: null }] });
+    const rec = inState('running', {
+      mode: 'sync',
+      attempt: 2,
+      maxAttempts: 5,
+      attempts: [earlier, { attempt: 2, workerId: 'w_1', startedAt: T0, finishedAt: null, errorCode: null }],
+    });
     expect(transition(rec, ev(false), CTX).record.status).toBe('failed');
   });
 

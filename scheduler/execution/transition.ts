@@ -120,13 +120,57 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-const TERMINAL = { accept: 'illegal', dispatch: 'illegal', 'function-gone': 'illegal', started: 'illegal', result: 'illegal', lost: 'ignore', expire: 'ignore', 'retry-due': 'ignore', cancel: 'illegal', adopt: 'illegal' } as const;
+const TERMINAL = {
+  accept: 'illegal',
+  dispatch: 'illegal',
+  'function-gone': 'illegal',
+  started: 'illegal',
+  result: 'illegal',
+  lost: 'ignore',
+  expire: 'ignore',
+  'retry-due': 'ignore',
+  cancel: 'illegal',
+  adopt: 'illegal',
+} as const;
 
 /** Every (state, event) pair and what it does. */
 export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEventType, Outcome>>>> = {
-  none: { accept: 'apply', dispatch: 'illegal', 'function-gone': 'illegal', started: 'illegal', result: 'illegal', lost: 'illegal', expire: 'illegal', 'retry-due': 'illegal', cancel: 'illegal', adopt: 'illegal' },
-  queued: { accept: 'illegal', dispatch: 'apply', 'function-gone': 'apply', started: 'illegal', result: 'illegal', lost: 'ignore', expire: 'apply', 'retry-due': 'apply', cancel: 'apply', adopt: 'illegal' },
-  running: { accept: 'illegal', dispatch: 'illegal', 'function-gone': 'illegal', started: 'apply', result: 'apply', lost: 'apply', expire: 'ignore', 'retry-due': 'ignore', cancel: 'apply', adopt: 'apply' },
+  none: {
+    accept: 'apply',
+    dispatch: 'illegal',
+    'function-gone': 'illegal',
+    started: 'illegal',
+    result: 'illegal',
+    lost: 'illegal',
+    expire: 'illegal',
+    'retry-due': 'illegal',
+    cancel: 'illegal',
+    adopt: 'illegal',
+  },
+  queued: {
+    accept: 'illegal',
+    dispatch: 'apply',
+    'function-gone': 'apply',
+    started: 'illegal',
+    result: 'illegal',
+    lost: 'ignore',
+    expire: 'apply',
+    'retry-due': 'apply',
+    cancel: 'apply',
+    adopt: 'illegal',
+  },
+  running: {
+    accept: 'illegal',
+    dispatch: 'illegal',
+    'function-gone': 'illegal',
+    started: 'apply',
+    result: 'apply',
+    lost: 'apply',
+    expire: 'ignore',
+    'retry-due': 'ignore',
+    cancel: 'apply',
+    adopt: 'apply',
+  },
   succeeded: TERMINAL,
   failed: TERMINAL,
   timed_out: TERMINAL,
@@ -165,24 +209,48 @@ export function transition(rec: Execution | undefined, event: ExecutionEvent, ct
   const r = rec!;
   switch (event.type) {
     case 'dispatch': {
-      const attempts = [...(r.attempts ?? []), { attempt: r.attempt, workerId: event.workerId, startedAt: iso(event.nowMs), finishedAt: null, errorCode: null }];
-      const record = next(r, 'running', { lease: event.lease, workerId: event.workerId, placement: event.placement, startedAt: iso(event.nowMs), retryAt: null, attempts });
+      const attempts = [
+        ...(r.attempts ?? []),
+        { attempt: r.attempt, workerId: event.workerId, startedAt: iso(event.nowMs), finishedAt: null, errorCode: null },
+      ];
+      const record = next(r, 'running', {
+        lease: event.lease,
+        workerId: event.workerId,
+        placement: event.placement,
+        startedAt: iso(event.nowMs),
+        retryAt: null,
+        attempts,
+      });
       return {
         record,
         effects: [
           { type: 'clear-expiry' },
           { type: 'persist', durable: false },
           { type: 'publish' },
-          { type: 'send-execute', workerId: event.workerId, lease: event.lease, deadlineMs: event.nowMs + event.timeoutMs, watchdogMs: event.timeoutMs + ctx.watchdogSlackMs },
+          {
+            type: 'send-execute',
+            workerId: event.workerId,
+            lease: event.lease,
+            deadlineMs: event.nowMs + event.timeoutMs,
+            watchdogMs: event.timeoutMs + ctx.watchdogSlackMs,
+          },
         ],
       };
     }
     case 'function-gone':
       return terminal(
-        next(r, 'failed', { error: { code: 'FUNCTION_DELETED', message: `function '${r.function}' version ${r.version} no longer exists` }, finishedAt: iso(event.nowMs), lease: null, retryAt: null }),
+        next(r, 'failed', {
+          error: { code: 'FUNCTION_DELETED', message: `function '${r.function}' version ${r.version} no longer exists` },
+          finishedAt: iso(event.nowMs),
+          lease: null,
+          retryAt: null,
+        }),
       );
     case 'started':
-      return { record: next(r, 'running', { startedAt: iso(event.startedAtMs || event.nowMs), coldStart: event.coldStart }), effects: [{ type: 'persist', durable: false }] };
+      return {
+        record: next(r, 'running', { startedAt: iso(event.startedAtMs || event.nowMs), coldStart: event.coldStart }),
+        effects: [{ type: 'persist', durable: false }],
+      };
     case 'result':
       return result(r, event, ctx);
     case 'lost':
@@ -192,8 +260,20 @@ export function transition(rec: Execution | undefined, event: ExecutionEvent, ct
       // Timers may fire a millisecond before the wall clock reaches the deadline: not yet, look again then.
       if (event.nowMs < deadline) return { record: r, effects: [{ type: 'arm-expiry', atMs: deadline }] };
       return terminal(
-        next(r, 'failed', { error: { code: 'EXPIRED', message: `still queued after maxQueueMs (${event.maxQueueMs} ms)` }, finishedAt: iso(event.nowMs), lease: null, retryAt: null }),
-        [{ type: 'log', level: 'warn', fields: { executionId: r.id, maxQueueMs: event.maxQueueMs, reason: REASON.expired }, message: 'expired before it could run' }],
+        next(r, 'failed', {
+          error: { code: 'EXPIRED', message: `still queued after maxQueueMs (${event.maxQueueMs} ms)` },
+          finishedAt: iso(event.nowMs),
+          lease: null,
+          retryAt: null,
+        }),
+        [
+          {
+            type: 'log',
+            level: 'warn',
+            fields: { executionId: r.id, maxQueueMs: event.maxQueueMs, reason: REASON.expired },
+            message: 'expired before it could run',
+          },
+        ],
       );
     }
     case 'retry-due':
@@ -273,14 +353,24 @@ function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>
         { type: 'persist', durable: false },
         { type: 'publish' },
         { type: 'arm-retry', delayMs: decision.delayMs },
-        { type: 'log', level: 'info', fields: { executionId: r.id, attempt: r.attempt, delayMs: decision.delayMs, code, reason: REASON.retry }, message: 'retry scheduled' },
+        {
+          type: 'log',
+          level: 'info',
+          fields: { executionId: r.id, attempt: r.attempt, delayMs: decision.delayMs, code, reason: REASON.retry },
+          message: 'retry scheduled',
+        },
       ],
     };
   }
   const logs: Effect[] = [];
   if (decision.poison) {
     error.message = poisonMessage(error.message, decision.crashes);
-    logs.push({ type: 'log', level: 'warn', fields: { executionId: r.id, attempt: r.attempt, code, crashes: decision.crashes, reason: REASON.poisonPill }, message: 'poison pill: not retried' });
+    logs.push({
+      type: 'log',
+      level: 'warn',
+      fields: { executionId: r.id, attempt: r.attempt, code, crashes: decision.crashes, reason: REASON.poisonPill },
+      message: 'poison pill: not retried',
+    });
   }
   return terminal(next(r, code === 'TIMEOUT' ? 'timed_out' : 'failed', { ...common, ...crashes, error, finishedAt, lease: null }), logs);
 }
@@ -310,12 +400,24 @@ function lost(
         { type: 'persist', durable: false },
         { type: 'publish' },
         { type: 'enqueue' },
-        { type: 'log', level: 'warn', fields: { executionId: r.id, workerId: r.workerId, attempt: r.attempt, reason: REASON.workerLost }, message: 'attempt lost, re-queued' },
+        {
+          type: 'log',
+          level: 'warn',
+          fields: { executionId: r.id, workerId: r.workerId, attempt: r.attempt, reason: REASON.workerLost },
+          message: 'attempt lost, re-queued',
+        },
       ],
     };
   }
   const logs: Effect[] = decision.poison
-    ? [{ type: 'log', level: 'warn', fields: { executionId: r.id, workerId: r.workerId, attempt: r.attempt, crashes: decision.crashes, reason: REASON.poisonPill }, message: 'poison pill: not retried' }]
+    ? [
+        {
+          type: 'log',
+          level: 'warn',
+          fields: { executionId: r.id, workerId: r.workerId, attempt: r.attempt, crashes: decision.crashes, reason: REASON.poisonPill },
+          message: 'poison pill: not retried',
+        },
+      ]
     : [];
   const text = decision.poison ? poisonMessage(message, decision.crashes) : message;
   return terminal(next(r, 'failed', { ...crashes, attempts, error: { code: 'WORKER_LOST', message: text }, finishedAt: iso(nowMs), lease: null }), logs);

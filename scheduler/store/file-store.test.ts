@@ -338,7 +338,9 @@ describe('file store options', () => {
     [{ writeConcurrency: 0 }, 'writeConcurrency must be an integer >= 1'],
     [{ dataDir: '' }, 'dataDir must be a non-empty path'],
   ])('rejects %o', (over, message) => {
-    expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: message.split(' ')[0], message: `invalid file store option: ${message}` }));
+    expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(
+      expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: message.split(' ')[0], message: `invalid file store option: ${message}` }),
+    );
     expect(() => resolveFileStoreOptions({ dataDir: '/data', ...over })).toThrow(OptionsError);
   });
 

@@ -100,8 +100,7 @@ export const FILE_STORE_DEFAULTS = {
 } as const;
 
 export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileStoreOptions {
-  const invalid = (option: keyof FileStoreOptions, why: string): OptionsError =>
-    new OptionsError(option, `invalid file store option: ${option} ${why}`);
+  const invalid = (option: keyof FileStoreOptions, why: string): OptionsError => new OptionsError(option, `invalid file store option: ${option} ${why}`);
   if (typeof opts.dataDir !== 'string' || opts.dataDir.length === 0) throw invalid('dataDir', 'must be a non-empty path');
   const groupCommitMs = opts.groupCommitMs ?? FILE_STORE_DEFAULTS.groupCommitMs;
   if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0) throw invalid('groupCommitMs', 'must be a number >= 0');
@@ -145,7 +144,13 @@ export function storageUnavailable(err: unknown): TaskForgeError {
 }
 
 /** A Ready for a write whose record was rejected when its journal append failed: dropped then. */
-const whenAppended = (appended: Promise<void>): Ready => () => appended.then(() => true, () => false);
+const whenAppended =
+  (appended: Promise<void>): Ready =>
+  () =>
+    appended.then(
+      () => true,
+      () => false,
+    );
 
 const alwaysReady: Ready = () => Promise.resolve(true);
 
@@ -230,10 +235,7 @@ export function createFileStore(options: FileStoreOptions): Store {
     await Promise.all(writes);
     state.executions = [...byId.values()];
     sortExecutions(state.executions);
-    log.info(
-      { segments: replay.segments.length, entries: replay.entries, skipped: replay.skipped, rewritten, logs: replay.logs.size },
-      'journal replayed',
-    );
+    log.info({ segments: replay.segments.length, entries: replay.entries, skipped: replay.skipped, rewritten, logs: replay.logs.size }, 'journal replayed');
   };
 
   const store: Store = {

@@ -49,10 +49,18 @@ function checkKey(value: unknown, at: string): StoredKey {
   if (!isKeyId(k.id)) throw bad('id is not 12 characters [A-Za-z0-9]');
   if (typeof k.name !== 'string') throw bad('name is not a string');
   if (!Array.isArray(k.scopes) || k.scopes.length === 0 || !k.scopes.every(isKeyScope)) throw bad('scopes is not a list of admin, deploy, invoke, read');
-  if (k.functions !== null && !(Array.isArray(k.functions) && k.functions.every(isFunctionName))) throw bad('functions is neither null nor a list of function names');
+  if (k.functions !== null && !(Array.isArray(k.functions) && k.functions.every(isFunctionName)))
+    throw bad('functions is neither null nor a list of function names');
   if (typeof k.createdAt !== 'string' || Number.isNaN(Date.parse(k.createdAt))) throw bad('createdAt is not a time');
   if (typeof k.secretSha256 !== 'string' || !HEX64.test(k.secretSha256)) throw bad('secretSha256 is not a hex SHA-256 digest');
-  return { id: k.id, name: k.name, scopes: [...k.scopes], functions: k.functions === null ? null : [...k.functions], createdAt: k.createdAt, secretSha256: k.secretSha256 };
+  return {
+    id: k.id,
+    name: k.name,
+    scopes: [...k.scopes],
+    functions: k.functions === null ? null : [...k.functions],
+    createdAt: k.createdAt,
+    secretSha256: k.secretSha256,
+  };
 }
 
 export function createKeyFile(dataDir: string, fs: StoreFs = nodeStoreFs): KeyFile {

@@ -26,7 +26,14 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
     return v;
   };
   // Liveness is not under test: the fake worker never misses a heartbeat on this time scale.
-  const h = createHarness({ retryBaseMs: retry.baseMs, retryCapMs: retry.capMs, random, heartbeatIntervalMs: 24 * 3_600_000, maxQueue: 1000, retentionMs: 7 * 24 * 3_600_000 });
+  const h = createHarness({
+    retryBaseMs: retry.baseMs,
+    retryCapMs: retry.capMs,
+    random,
+    heartbeatIntervalMs: 24 * 3_600_000,
+    maxQueue: 1000,
+    retentionMs: 7 * 24 * 3_600_000,
+  });
   const { state, functions, executions: manager, dispatcher, registry, store } = h;
   const sent: Sent[] = [];
   const connection = {

@@ -180,9 +180,15 @@ describe('options', () => {
     expect(() => resolveSandboxPoolOptions({ runtimePath: '/nonexistent/runtime.js' })).toThrow(/runtime script not found/);
     expect(() => resolveSandboxPoolOptions({ maxProcesses: 0 })).toThrow(OptionsError);
     expect(() => resolveSandboxPoolOptions({ maxProcesses: 0 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'maxProcesses' }));
-    expect(() => resolveSandboxPoolOptions({ maxProcesses: 2, prewarm: 3 })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'prewarm' }));
-    expect(() => resolveSandboxPoolOptions({ runtimePath: '/nonexistent/runtime.js' })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'runtimePath' }));
-    expect(() => resolveSandboxPoolOptions({ isolation: 'none' as never })).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'isolation' }));
+    expect(() => resolveSandboxPoolOptions({ maxProcesses: 2, prewarm: 3 })).toThrow(
+      expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'prewarm' }),
+    );
+    expect(() => resolveSandboxPoolOptions({ runtimePath: '/nonexistent/runtime.js' })).toThrow(
+      expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'runtimePath' }),
+    );
+    expect(() => resolveSandboxPoolOptions({ isolation: 'none' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option: 'isolation' }),
+    );
   });
 
   it('refuses to run before start', async () => {

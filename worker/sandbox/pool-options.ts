@@ -90,7 +90,8 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
     throw new OptionsError('runtimePath', `sandbox runtime script not found at ${runtimePath}: build it with \`npx tsc -p tsconfig.json\``);
   }
   const isolation = opts.isolation ?? d.isolation;
-  if (isolation !== 'namespaces' && isolation !== 'insecure') throw new OptionsError('isolation', `sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
+  if (isolation !== 'namespaces' && isolation !== 'insecure')
+    throw new OptionsError('isolation', `sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
   // The permission model compares real paths: a symlinked path would deny the script itself.
   const realRuntimePath = realpathSync(runtimePath);
   return Object.freeze({

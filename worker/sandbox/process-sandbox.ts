@@ -15,16 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 import { markHop } from '../../common/diagnostics.js';
 import type { Logger } from '../../common/logger.js';
 import type { SandboxFunction } from './types.js';
-import type {
-  ChildMessage,
-  InvokeMessage,
-  LoadErrorMessage,
-  ModuleFormat,
-  ParentMessage,
-  ResultMessage,
-  RuntimeLimits,
-  WireLogLine,
-} from './messages.js';
+import type { ChildMessage, InvokeMessage, LoadErrorMessage, ModuleFormat, ParentMessage, ResultMessage, RuntimeLimits, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 import { insecureIsolation, type Isolation } from './isolation.js';
 import { innermostPid, rssBytes } from './proc-stats.js';

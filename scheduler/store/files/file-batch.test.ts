@@ -113,8 +113,7 @@ function manualWriter(): FileBatchWriter & { batches: { writes: FileWrite[]; set
   const batches: { writes: FileWrite[]; settle: (o: (NodeJS.ErrnoException | null)[] | Error) => void }[] = [];
   return {
     batches,
-    writeFiles: (writes) =>
-      new Promise((resolve, reject) => batches.push({ writes, settle: (o) => (o instanceof Error ? reject(o) : resolve(o)) })),
+    writeFiles: (writes) => new Promise((resolve, reject) => batches.push({ writes, settle: (o) => (o instanceof Error ? reject(o) : resolve(o)) })),
     close: () => Promise.resolve(),
   };
 }

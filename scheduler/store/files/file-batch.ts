@@ -54,10 +54,7 @@ export function inProcessFileWriter(fs: StoreFs, concurrency: number): FileBatch
  * the writer-thread.ts source (run with Node's type stripping) when this runs from sources, as
  * in the tests. Both are the same program; nothing else is ever run in the thread.
  */
-export const WRITER_THREAD_URL = new URL(
-  new URL(import.meta.url).pathname.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js',
-  import.meta.url,
-);
+export const WRITER_THREAD_URL = new URL(new URL(import.meta.url).pathname.endsWith('.ts') ? './writer-thread.ts' : './writer-thread.js', import.meta.url);
 
 /**
  * Writes in one worker thread, started on first use. The thread keeps the process alive only

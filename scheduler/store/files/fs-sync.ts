@@ -36,18 +36,26 @@ export function createFileSystemSyncer(opts: FileSystemSyncerOptions): SyncFileS
         resolve(false);
         return;
       }
-      execFile(command, ['-f', '--', ...dirs], { timeout: opts.timeoutMs ?? 120_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, _stdout, stderr) => {
-        if (!err) {
-          resolve(true);
-          return;
-        }
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          usable = false;
-          opts.log.warn({ command }, 'no sync command: checkpoints fsync each file instead');
-        } else {
-          opts.log.warn({ command, code: err.code, signal: err.signal, stderr: String(stderr).trim().slice(0, 200) }, 'sync -f failed: this checkpoint fsyncs each file');
-        }
-        resolve(false);
-      });
+      execFile(
+        command,
+        ['-f', '--', ...dirs],
+        { timeout: opts.timeoutMs ?? 120_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+        (err, _stdout, stderr) => {
+          if (!err) {
+            resolve(true);
+            return;
+          }
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+            usable = false;
+            opts.log.warn({ command }, 'no sync command: checkpoints fsync each file instead');
+          } else {
+            opts.log.warn(
+              { command, code: err.code, signal: err.signal, stderr: String(stderr).trim().slice(0, 200) },
+              'sync -f failed: this checkpoint fsyncs each file',
+            );
+          }
+          resolve(false);
+        },
+      );
     });
 }

@@ -73,9 +73,7 @@ describe('journal replay and checkpoints', () => {
     await writeFile(join(dir('executions'), 'gone.json'), JSON.stringify(execution('gone')));
     await writeFile(
       join(dir('journal'), '000000000004.log'),
-      line({ s: 1, t: 'exec', rec: execution('a', { status: 'succeeded' }) }) +
-        line({ s: 2, t: 'del', id: 'gone' }) +
-        line({ t: 'commit', s: 2 }),
+      line({ s: 1, t: 'exec', rec: execution('a', { status: 'succeeded' }) }) + line({ s: 2, t: 'del', id: 'gone' }) + line({ t: 'commit', s: 2 }),
     );
     const state = await createStore({ dataDir }).open();
     expect(state.executions).toEqual([execution('a', { status: 'succeeded' })]);
@@ -108,20 +106,14 @@ describe('journal replay and checkpoints', () => {
         '{"s":3,"t":"exec","rec":{"id":\n' +
         line({ t: 'commit', s: 3 }),
     );
-    await writeFile(
-      join(dir('journal'), '000000000002.log'),
-      line({ s: 4, t: 'exec', rec: execution('x', { attempt: 2 }) }) + line({ t: 'commit', s: 4 }),
-    );
+    await writeFile(join(dir('journal'), '000000000002.log'), line({ s: 4, t: 'exec', rec: execution('x', { attempt: 2 }) }) + line({ t: 'commit', s: 4 }));
     const state = await createStore({ dataDir, logger: log.logger }).open();
     expect(state.executions).toEqual([execution('x', { attempt: 2 })]);
     expect(log.find((l) => l.msg === 'corrupt journal line, skipping its batch')).toHaveLength(1);
   });
 
   it('continues seqs and segment numbers after the replayed ones', async () => {
-    await writeFile(
-      join(dir('journal'), '000000000009.log'),
-      line({ s: 41, t: 'exec', rec: execution('a') }) + line({ t: 'commit', s: 41 }),
-    );
+    await writeFile(join(dir('journal'), '000000000009.log'), line({ s: 41, t: 'exec', rec: execution('a') }) + line({ t: 'commit', s: 41 }));
     // A failing file fsync keeps the replayed segment (the checkpoint cannot complete).
     const fs = createFaultFs(nodeStoreFs);
     fs.fail({ op: 'sync', code: 'EIO', match: (p) => p.startsWith(dir('executions')), times: 100 });

@@ -36,10 +36,7 @@ export interface JournalReplay {
   skipped: number;
 }
 
-type Entry =
-  | { s: number; t: 'exec'; rec: Execution }
-  | { s: number; t: 'logs'; rec: ExecutionLogs }
-  | { s: number; t: 'del'; id: string };
+type Entry = { s: number; t: 'exec'; rec: Execution } | { s: number; t: 'logs'; rec: ExecutionLogs } | { s: number; t: 'del'; id: string };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -100,7 +100,10 @@ describe('journal', () => {
     await j.close();
     const [segment] = await readdir(journalDir());
     expect(segment).toBe('000000000001.log');
-    const lines = (await readFile(join(journalDir(), segment!), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    const lines = (await readFile(join(journalDir(), segment!), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     expect(lines).toEqual([
       { s: 1, t: 'exec', rec: { id: 'a', status: 'queued' } },
       { s: 2, t: 'logs', rec: { executionId: 'a' } },

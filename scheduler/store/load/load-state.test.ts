@@ -153,9 +153,7 @@ describe('file store open()', () => {
   it('loads 2,000 records', async () => {
     await createFileStore({ dataDir }).open();
     await Promise.all(
-      Array.from({ length: 2000 }, (_, i) =>
-        writeFile(join(dataDir, 'executions', `e${i}.json`), JSON.stringify(execution(`e${i}`), null, 2)),
-      ),
+      Array.from({ length: 2000 }, (_, i) => writeFile(join(dataDir, 'executions', `e${i}.json`), JSON.stringify(execution(`e${i}`), null, 2))),
     );
     const state = await createFileStore({ dataDir, readSliceSize: 300 }).open();
     expect(state.executions).toHaveLength(2000);

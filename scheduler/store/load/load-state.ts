@@ -28,9 +28,7 @@ export interface LoadContext {
 
 /** Oldest first (then by id), so re-queued work after a restart runs in arrival order. */
 export function sortExecutions(executions: Execution[]): void {
-  executions.sort((a, b) =>
-    a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-  );
+  executions.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 type Loaded<T> = { ok: true; record: T } | { ok: false; file: string | null };
@@ -116,18 +114,22 @@ async function readAll<T>(ctx: LoadContext, kind: RecordKind, names: string[]): 
       }
     }
   } else {
-    await mapLimited(names.map((file, i) => [file, i] as const), ctx.readConcurrency, async ([file, i]) => {
-      const key = keyOf(file);
-      if (key === null) {
-        reads[i] = { ok: false, reason: QUARANTINE_REASON.badFileName };
-        return;
-      }
-      try {
-        reads[i] = parseRecord<T>(await ctx.fs.readFile(join(dir, file), 'utf8'), key, kind.check);
-      } catch (err) {
-        reads[i] = readFailure(err);
-      }
-    });
+    await mapLimited(
+      names.map((file, i) => [file, i] as const),
+      ctx.readConcurrency,
+      async ([file, i]) => {
+        const key = keyOf(file);
+        if (key === null) {
+          reads[i] = { ok: false, reason: QUARANTINE_REASON.badFileName };
+          return;
+        }
+        try {
+          reads[i] = parseRecord<T>(await ctx.fs.readFile(join(dir, file), 'utf8'), key, kind.check);
+        } catch (err) {
+          reads[i] = readFailure(err);
+        }
+      },
+    );
   }
   const results: Loaded<T>[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -184,9 +186,6 @@ export async function loadState(ctx: LoadContext): Promise<LoadedState> {
   for (const fn of functions) fn.versions.sort((a, b) => a.version - b.version);
 
   const sweptTempFiles = fnDir.swept + exDir.swept + logDir.swept;
-  ctx.log.info(
-    { functions: functions.length, executions: executions.length, quarantined: quarantined.length, sweptTempFiles },
-    'store loaded',
-  );
+  ctx.log.info({ functions: functions.length, executions: executions.length, quarantined: quarantined.length, sweptTempFiles }, 'store loaded');
   return { functions, executions, quarantined, sweptTempFiles };
 }

@@ -50,4 +50,3 @@ export function checkLogs(value: unknown, expectedId: string): QuarantineReason 
   if (!Array.isArray(value.lines) || typeof value.truncated !== 'boolean') return QUARANTINE_REASON.badShape;
   return null;
 }
-
