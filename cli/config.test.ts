@@ -43,10 +43,10 @@ describe('cli config', () => {
     [['--tls-cert', 'c.pem'], /--tls-cert, --tls-key and --tls-ca go together/],
     [['--tls-cert', 'c.pem', '--tls-key', 'k.pem'], /give all three or none/],
   ])('rejects %j with a clear message', (argv, message) => {
-    expect(() => parseConfig(argv as string[], {})).toThrowError(ConfigError);
-    expect(() => parseConfig(argv as string[], {})).toThrowError(message as RegExp);
-    expect(() => parseConfig(argv as string[], {})).toThrowError(OptionsError);
-    expect(() => parseConfig(argv as string[], {})).toThrowError(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION' }));
+    expect(() => parseConfig(argv, {})).toThrowError(ConfigError);
+    expect(() => parseConfig(argv, {})).toThrowError(message);
+    expect(() => parseConfig(argv, {})).toThrowError(OptionsError);
+    expect(() => parseConfig(argv, {})).toThrowError(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION' }));
   });
   it('names the flag at fault in the error', () => {
     const optionOf = (argv: string[], env: NodeJS.ProcessEnv = {}): string => {

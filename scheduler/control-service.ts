@@ -50,7 +50,7 @@ function unary<Req, Res>(log: Logger, fn: (req: Req) => Res | Promise<Res>) {
         (res) => callback(null, res),
         (err: unknown) => {
           if (!(err instanceof TaskForgeError)) log.error({ err }, 'control call failed');
-          callback(toGrpcError(err) as never, null);
+          callback(toGrpcError(err), null);
         },
       );
   };

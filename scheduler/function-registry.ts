@@ -32,7 +32,7 @@ export class FunctionRegistry {
   ) {}
 
   load(functions: StoredFunction[]): void {
-    for (const fn of functions) this.functions.set(fn.name, fn as StoredFunctionWithTombstone);
+    for (const fn of functions) this.functions.set(fn.name, fn);
   }
 
   /** The live (not deleted) function, or undefined. */

@@ -14,7 +14,7 @@ describe('proc memory', () => {
     const wrapper = `const c = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(holder)}], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['-e', wrapper], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
     kids.push(child);
-    const grandchild = Number(await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
+    const grandchild = Number(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     await new Promise((r) => setTimeout(r, 500));
     expect(descendantPids(process.pid)).toEqual(expect.arrayContaining([child.pid, grandchild]));
     const m = sandboxMemory(child.pid!);

@@ -51,7 +51,7 @@ export function spawnNode(name: string, args: string[], opts: { nodeArgs?: strin
     out += s;
     if (out.length > OUTPUT_KEEP_CHARS * 2) out = out.slice(-OUTPUT_KEEP_CHARS);
   };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     keep(chunk);
     const atMs = performance.now();
     const lines = (partial + chunk).split('\n');
@@ -69,7 +69,7 @@ export function spawnNode(name: string, args: string[], opts: { nodeArgs?: strin
       }
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );

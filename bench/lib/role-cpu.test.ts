@@ -29,7 +29,7 @@ describe('role CPU', () => {
     const wrapper = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(burner)}], { stdio: ['ignore', 'inherit', 'ignore'] }); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['-e', wrapper], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
     try {
-      await once(child.stdout!, 'data');
+      await once(child.stdout, 'data');
       const sandboxes = readRoleCpu(pids).sandboxes! - before.sandboxes!;
       expect(sandboxes).toBeGreaterThanOrEqual(0.25);
       expect(sandboxes).toBeLessThan(1.5);

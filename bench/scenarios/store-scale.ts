@@ -60,8 +60,8 @@ export const storeScaleScenario: Scenario = {
           loaded = Number(sched.line.executions);
           if (run < cfg.storeStartupRuns - 1) await sched.proc.stop();
         }
-        const gateway = await startGateway(sched!).catch(async (err: unknown) => {
-          await sched!.proc.stop();
+        const gateway = await startGateway(sched).catch(async (err: unknown) => {
+          await sched.proc.stop();
           throw err;
         });
         let list;
@@ -78,7 +78,7 @@ export const storeScaleScenario: Scenario = {
           list = summarize(samples);
         } finally {
           await gateway.proc.stop();
-          await sched!.proc.stop();
+          await sched.proc.stop();
         }
         const point = {
           records: size,

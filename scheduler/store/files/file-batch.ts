@@ -172,5 +172,5 @@ function errnoError(code: string, message: string, path: string): NodeJS.ErrnoEx
 }
 
 function asErrno(err: unknown): NodeJS.ErrnoException {
-  return err instanceof Error ? (err as NodeJS.ErrnoException) : errnoError('EUNKNOWN', String(err), '');
+  return err instanceof Error ? err : errnoError('EUNKNOWN', String(err), '');
 }
