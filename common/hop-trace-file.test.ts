@@ -49,10 +49,10 @@ describe('hop trace file', () => {
   it('writes each mark as `<epoch ms to the µs> <mark>`', async () => {
     const file = join(dir, 'trace');
     trace = installHopTraceFile(file);
-    channels.hop.publish({ mark: 'G1 gateway route', timeMs: 1_700_000_000_000.1234 });
-    channels.hop.publish({ mark: 'S1 scheduler session read', timeMs: 1_700_000_000_000.3734 });
+    channels.hop.publish({ mark: 'G1 gateway route', timeMs: 1_700_000_000_000.125 });
+    channels.hop.publish({ mark: 'S1 scheduler session read', timeMs: 1_700_000_000_000.375 });
     trace.flush();
-    expect(await readFile(file, 'utf8')).toBe('1700000000000.123 G1 gateway route\n1700000000000.373 S1 scheduler session read\n');
+    expect(await readFile(file, 'utf8')).toBe('1700000000000.125 G1 gateway route\n1700000000000.375 S1 scheduler session read\n');
   });
 
   it('writes on its own once 4096 marks are buffered', async () => {

@@ -18,7 +18,7 @@ import { RunningCounts } from './running-counts.js';
 export interface DispatcherOptions {
   /** After a restart, how long executions that were running wait for their worker to re-adopt them. */
   adoptGraceMs: number;
-  maxQueueMs(rec: Execution): number;
+  maxQueueMs: (rec: Execution) => number;
 }
 
 export class Dispatcher implements DispatchPort {

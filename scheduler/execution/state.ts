@@ -46,7 +46,7 @@ export interface DispatchPort {
 
 export interface ExecutionStateOptions extends TransitionContext {
   /** The maxQueueMs of the function version an execution runs. */
-  maxQueueMs(rec: Execution): number;
+  maxQueueMs: (rec: Execution) => number;
   now?: () => number;
   random?: () => number;
 }

@@ -192,7 +192,7 @@ export class RecordWriter {
       else {
         const data = op.data;
         await this.limiter.run(() =>
-          data === null ? this.remove(path, fsync) : writeFileAtomic(path, data, { fsync, fs: this.fs, syncDir: this.dirSyncer.sync }),
+          data === null ? this.remove(path, fsync) : writeFileAtomic(path, data, { fsync, fs: this.fs, syncDir: (dir) => this.dirSyncer.sync(dir) }),
         );
       }
       if (!fsync) this.touched.add(path);

@@ -153,7 +153,8 @@ export class Journal {
     if (this.scheduled) return;
     this.scheduled = true;
     // Queued behind the running batch, if any: everything appended meanwhile joins this one.
-    this.enqueue(() => this.writePending());
+    // A failure is logged by the chain (enqueue); nobody awaits this batch but its appenders.
+    this.enqueue(() => this.writePending()).catch(() => undefined);
   }
 
   /** Closes the active segment's file. Appends made later open a new segment. */

@@ -20,6 +20,7 @@ function stored(name: string): StoredFunction {
     version: v,
     code: `export default () => ${v}`,
     handler: 'default',
+    maxQueueMs: 3_600_000,
     runtime: 'nodejs',
     timeoutMs: 1000,
     memoryMb: 128,
