@@ -62,6 +62,10 @@ const SERVICE: grpc.ServiceDefinition = {
 };
 const Client = grpc.makeGenericClientConstructor(SERVICE, 'Floor');
 type Stream = grpc.ClientDuplexStream<Buffer, Buffer>;
+/** SERVICE's client, typed: grpc-js types a generic client's methods as `Function`, possibly absent. */
+interface FloorClient extends InstanceType<grpc.ServiceClientConstructor> {
+  connect(): Stream;
+}
 
 const encode = (m: unknown): Buffer => Buffer.from(JSON.stringify(m));
 const ready = (msg: string, extra: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ msg, ...extra })}\n`);
@@ -73,7 +77,7 @@ function fail(message: string, code: number): never {
 
 /** A stream to the scheduler that says who it is; `onWelcome` once the scheduler has answered. */
 function connect<M>(port: number, hello: Record<string, unknown>, onMessage: (m: M) => void, onWelcome: () => void): Stream {
-  const stream = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()).connect() as Stream;
+  const stream = (new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as FloorClient).connect();
   let welcomed = false;
   stream.on('data', (b: Buffer) => {
     const m = JSON.parse(b.toString()) as unknown;
@@ -81,7 +85,7 @@ function connect<M>(port: number, hello: Record<string, unknown>, onMessage: (m:
     welcomed = (m as { welcome?: unknown }).welcome === true;
     if (welcomed) onWelcome();
   });
-  stream.on('error', (err) => fail(`stream to the scheduler failed: ${err.message}`, 1));
+  stream.on('error', (err: Error) => fail(`stream to the scheduler failed: ${err.message}`, 1));
   stream.on('end', () => fail('the scheduler ended the stream', 1));
   stream.write(encode(hello));
   return stream;

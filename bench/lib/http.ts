@@ -22,14 +22,14 @@ export function authHeaders(base: string): Record<string, string> {
   return key ? { authorization: `Bearer ${key}` } : {};
 }
 
-export interface HttpResult<T = any> {
+export interface HttpResult<T = unknown> {
   status: number;
   body: T;
   /** Wall time of the request, ms, fractional. */
   ms: number;
 }
 
-export async function request<T = any>(base: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<HttpResult<T>> {
+export async function request<T = unknown>(base: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<HttpResult<T>> {
   const headers: Record<string, string> = authHeaders(base);
   const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers };
   if (body !== undefined) {
@@ -56,8 +56,8 @@ export async function putFunction(base: string, name: string, code: string, extr
 }
 
 /** POST …/invoke?mode=sync; throws unless 200 (the execution succeeded). */
-export async function invokeSync(base: string, name: string, event: unknown = { n: 1 }): Promise<HttpResult> {
-  const res = await request(base, 'POST', `/v1/functions/${name}/invoke?mode=sync`, event, 60_000);
+export async function invokeSync<T = unknown>(base: string, name: string, event: unknown = { n: 1 }): Promise<HttpResult<T>> {
+  const res = await request<T>(base, 'POST', `/v1/functions/${name}/invoke?mode=sync`, event, 60_000);
   if (res.status !== 200) throw new Error(`sync invoke ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
   return res;
 }

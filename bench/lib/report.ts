@@ -37,19 +37,28 @@ export interface ScenarioResult {
   seconds: number;
 }
 
+/** The machine a run was measured on, as latest.json and latest.md print it. */
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+}
+
 export interface RunReport {
   command: string;
   quick: boolean;
   startedAt: string;
   seconds: number;
-  machine: Record<string, unknown>;
+  machine: Machine;
   ceiling: Record<string, unknown> | null;
   scenarios: ScenarioResult[];
 }
 
 export const RESULTS_DIR = join(import.meta.dirname, '..', '..', '..', 'bench', 'results');
 
-export function machine(): Record<string, unknown> {
+export function machine(): Machine {
   const list = cpus();
   return {
     cpus: availableParallelism(),

@@ -28,7 +28,8 @@ export interface ScenarioContext {
   ceiling: Ceiling | null;
   /** Where CPU profiles go when BENCH_PROFILE=1, else null. */
   profileDir: string | null;
-  progress(message: string): void;
+  /** A plain function (not a method): scenarios destructure it and pass it on. */
+  progress: (message: string) => void;
 }
 
 export interface ScenarioOutput {

@@ -107,7 +107,7 @@ export async function startGateway(scheduler: SchedulerStart, profileDir?: strin
     return { proc, url };
   } catch (err) {
     await proc.stop();
-    throw new Error(`${(err as Error).message}\n${proc.output().slice(-2000)}`);
+    throw new Error(`${(err as Error).message}\n${proc.output().slice(-2000)}`, { cause: err });
   }
 }
 

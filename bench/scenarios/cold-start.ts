@@ -17,6 +17,12 @@ import { summarize, type Summary } from '../lib/stats.js';
 const SETTLE_STABLE_MS = 600;
 const SETTLE_MAX_MS = 8_000;
 
+/** What this scenario reads of a sync invoke's reply (the execution record). */
+interface ColdReply {
+  coldStart?: boolean | null;
+  timings?: { initMs?: number } | null;
+}
+
 interface ColdRun {
   prewarm: boolean;
   /** Runtime processes the worker had before the first invoke. */
@@ -57,7 +63,7 @@ async function measure(ctx: ScenarioContext, prewarm: boolean): Promise<ColdRun>
     for (let i = 0; i < cfg.coldFunctions; i++) {
       last = `cold-${label}-${i}`;
       await putFunction(stack.url, last, `${TRIVIAL_CODE}// ${last}\n`);
-      const res = await invokeSync(stack.url, last);
+      const res = await invokeSync<ColdReply | null>(stack.url, last);
       cold.push(res.ms);
       init.push(Number(res.body?.timings?.initMs ?? NaN));
       if (res.body?.coldStart !== true) notCold++;

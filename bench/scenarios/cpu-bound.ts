@@ -26,6 +26,12 @@ const ALONE_SAMPLES = 20;
 
 type Progress = (message: string) => void;
 
+/** What this scenario reads of a sync invoke's reply (the execution record): the handler returns its CPU ms. */
+interface BurnReply {
+  durationMs: number | null;
+  output?: { cpuMs?: number } | null;
+}
+
 /**
  * A warm-up, then the measured run between two /proc readings of `pids`: the run and its CPU ms
  * per execution by part (empty when no execution answered 200: there is nothing to divide by).
@@ -80,7 +86,7 @@ export const cpuBoundScenario: Scenario = {
       const alone: number[] = [];
       const sandboxCpu: number[] = [];
       for (let i = 0; i < ALONE_SAMPLES; i++) {
-        const body = (await invokeSync(stack.url, FN)).body;
+        const body = (await invokeSync<BurnReply>(stack.url, FN)).body;
         alone.push(Number(body.durationMs));
         sandboxCpu.push(Number(body.output?.cpuMs));
       }

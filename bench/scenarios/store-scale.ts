@@ -12,7 +12,7 @@ import { putFunction, request } from '../lib/http.js';
 import type { Metric } from '../lib/report.js';
 import { writeExecutions } from '../lib/records.js';
 import type { Scenario } from '../lib/scenario.js';
-import { startGateway, startScheduler } from '../lib/stack.js';
+import { startGateway, startScheduler, type SchedulerStart } from '../lib/stack.js';
 import { median, summarize } from '../lib/stats.js';
 
 const FN = 'bench-store';
@@ -52,7 +52,7 @@ export const storeScaleScenario: Scenario = {
         const readyMs: number[] = [];
         const startupMs: number[] = [];
         let loaded = -1;
-        let sched = null;
+        let sched: SchedulerStart | null = null;
         for (let run = 0; run < cfg.storeStartupRuns; run++) {
           sched = await startScheduler(dataDir);
           readyMs.push(sched.readyMs);
@@ -60,6 +60,8 @@ export const storeScaleScenario: Scenario = {
           loaded = Number(sched.line.executions);
           if (run < cfg.storeStartupRuns - 1) await sched.proc.stop();
         }
+        // The last run's scheduler stays up for the list requests: there must have been one.
+        if (!sched) throw new Error(`store-scale needs at least one start-up run (storeStartupRuns is ${cfg.storeStartupRuns})`);
         const gateway = await startGateway(sched).catch(async (err: unknown) => {
           await sched.proc.stop();
           throw err;
