@@ -124,12 +124,17 @@ export interface LogLine {
   ts: string;
   stream: 'stdout' | 'stderr';
   message: string;
+  /** The attempt that wrote it (absent in records written before lines carried it). */
+  attempt?: number;
 }
 
 export interface ExecutionLogs {
   executionId: string;
+  /** The first lines and the last lines, in order; `dropped` lines between them were not kept. */
   lines: LogLine[];
   truncated: boolean;
+  /** Lines not kept between the head and the tail (absent or 0 when none). */
+  dropped?: number;
 }
 
 export type WorkerStatus = 'ready' | 'draining' | 'lost';

@@ -103,6 +103,8 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       return {};
     }),
     watchEvents: (call) => call.end(),
+    followLogs: (call) => call.end(),
+    metrics: reply(() => ({ text: '' })),
     session: (call: ServerDuplexStream<SessionRequest, SessionResponse>) => {
       seen.sessions = ((seen.sessions as number | undefined) ?? 0) + 1;
       call.on('data', (req: SessionRequest) => {

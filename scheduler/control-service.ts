@@ -9,6 +9,8 @@ import type {
   ControlServiceServer,
   ExecutionEvent,
   GetExecutionRequest,
+  IdRequest,
+  LogEvent,
   InvokeRequest,
   InvokeResponse,
   ExecutionReply,
@@ -20,8 +22,9 @@ import { toGrpcError } from '../common/grpc-errors.js';
 import { TaskForgeError } from '../common/errors.js';
 import { markHop } from '../common/diagnostics.js';
 import { assertFunctionName } from '../common/names.js';
-import { EXECUTION_STATUSES, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
-import type { ExecutionEventPayload, ExecutionState } from './execution/state.js';
+import { EXECUTION_STATUSES, isTerminal, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
+import type { ExecutionChange } from './execution/event-log.js';
+import type { ExecutionState } from './execution/state.js';
 import type { ExecutionManager } from './execution/manager.js';
 import { toInfo, type FunctionRegistry } from './function-registry.js';
 import type { KeyRegistry } from './key-registry.js';
@@ -34,6 +37,8 @@ export interface ControlServiceDeps {
   registry: WorkerRegistry;
   keys: KeyRegistry;
   log: Logger;
+  /** The scheduler's metrics in Prometheus text format. */
+  metrics?: () => string;
 }
 
 /** The API view of a record: internal bookkeeping stripped. */
@@ -200,28 +205,91 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       };
     }),
     watchEvents(call: ServerWritableStream<WatchRequest, ExecutionEvent>): void {
-      const filter = call.request.function;
-      const onEvent = (e: ExecutionEventPayload): void => {
-        if (filter && e.function !== filter) return;
-        call.write({ executionId: e.executionId, function: e.function, status: e.status, attempt: e.attempt, tsMs: e.tsMs });
+      const r = call.request;
+      const filter = {
+        ...(r.function ? { function: r.function } : {}),
+        ...(r.executionId ? { executionId: r.executionId } : {}),
+        ...(r.functions.length > 0 ? { functions: new Set(r.functions) } : {}),
       };
-      deps.state.events.on('event', onEvent);
-      const stop = (): void => {
-        deps.state.events.off('event', onEvent);
-        streams.delete(handle);
+      const write = (c: ExecutionChange): void => {
+        call.write({
+          executionId: c.executionId,
+          function: c.function,
+          status: c.status,
+          attempt: c.attempt,
+          tsMs: c.tsMs,
+          seq: c.seq,
+          executionJson: c.json(),
+          reset: false,
+        });
       };
-      const handle = {
-        end: (): void => {
-          stop();
-          call.end();
-        },
-      };
-      streams.add(handle);
-      call.on('cancelled', stop);
-      call.on('close', stop);
-      call.on('error', stop);
+      const watch = deps.state.eventLog.watch(filter, write, r.afterSeq);
+      if (watch.replay === null)
+        call.write({ executionId: '', function: '', status: '', attempt: 0, tsMs: Date.now(), seq: 0, executionJson: '', reset: true });
+      else for (const c of watch.replay) write(c);
+      holdStream(call, () => watch.close());
     },
+    followLogs(call: ServerWritableStream<IdRequest, LogEvent>): void {
+      let rec: Execution;
+      try {
+        rec = executions.get(call.request.id);
+      } catch (err) {
+        call.emit('error', toGrpcError(err));
+        return;
+      }
+      const line = (l: object): void => void call.write({ event: { $case: 'lineJson', value: JSON.stringify(l) } });
+      const end = (): void => {
+        call.write({ event: { $case: 'endJson', value: JSON.stringify(apiExecution(rec)) } });
+        call.end();
+      };
+      if (isTerminal(rec.status)) {
+        executions.logs(rec.id).then(
+          (logs) => {
+            for (const l of logs.lines) line(l);
+            end();
+          },
+          (err: unknown) => call.emit('error', toGrpcError(err)),
+        );
+        return;
+      }
+      // Synchronously: what is buffered, then every later line, then the end. Nothing in between.
+      const stopLines = deps.state.logs.follow(rec.id, line);
+      for (const l of deps.state.logs.get(rec.id)?.lines ?? []) line(l);
+      const watch = deps.state.eventLog.watch({ executionId: rec.id }, (c) => {
+        if (!isTerminal(c.status)) return;
+        stop();
+        end();
+      });
+      const stop = holdStream(call, () => {
+        stopLines();
+        watch.close();
+      });
+    },
+    // The metrics registry is fed by the scheduler's own components (metrics.ts).
+    metrics: unary(log, () => ({ text: deps.metrics?.() ?? '' })),
   };
+
+  /** Keeps a server stream open until the client goes or the scheduler closes; `release` runs once. */
+  function holdStream(call: ServerWritableStream<unknown, unknown>, release: () => void): () => void {
+    let done = false;
+    const stop = (): void => {
+      if (done) return;
+      done = true;
+      release();
+      streams.delete(handle);
+    };
+    const handle = {
+      end: (): void => {
+        stop();
+        call.end();
+      },
+    };
+    streams.add(handle);
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+    return stop;
+  }
   return {
     service,
     endStreams(): void {

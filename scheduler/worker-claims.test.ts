@@ -12,7 +12,18 @@ const hello = (over: Partial<Hello> = {}): Hello => ({
   sandboxLevel: 'namespaces',
   ...over,
 });
-const hb = (over: Partial<Heartbeat> = {}): Heartbeat => ({ inFlight: 0, capacity: 4, warm: [], rssBytes: 0, seq: 1, draining: false, ...over });
+const hb = (over: Partial<Heartbeat> = {}): Heartbeat => ({
+  inFlight: 0,
+  capacity: 4,
+  warm: [],
+  rssBytes: 0,
+  seq: 1,
+  draining: false,
+  sandboxesBusy: 0,
+  sandboxesIdle: 0,
+  sandboxesPrewarmed: 0,
+  ...over,
+});
 
 describe('worker claims', () => {
   it('accepts an honest Hello and keeps what the registry needs', () => {

@@ -9,7 +9,7 @@ function register(reg: WorkerRegistry, id: string, c = conn()): RegisteredWorker
   if (!r.ok) throw new Error(`${id} refused`);
   return r.worker;
 }
-const hb = { inFlight: 0, capacity: 2, warm: ['f@1'], rssBytes: 1, seq: 1, draining: false };
+const hb = { inFlight: 0, capacity: 2, warm: ['f@1'], rssBytes: 1, seq: 1, draining: false, sandboxesBusy: 0, sandboxesIdle: 0, sandboxesPrewarmed: 0 };
 
 describe('worker registry liveness', () => {
   let lost: [string, LossReason][];

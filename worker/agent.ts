@@ -266,10 +266,12 @@ class Agent implements WorkerAgent {
     if (!session?.ready || !this.#pool) return;
     let warm: string[] = [];
     let poolRss = 0;
+    let sandboxes = { busy: 0, idle: 0, prewarmed: 0 };
     try {
       const stats = this.#pool.stats();
       warm = stats.warm;
       poolRss = stats.rssBytes;
+      sandboxes = { busy: stats.busy, idle: stats.idle, prewarmed: stats.prewarmed };
     } catch (err) {
       this.#log.warn({ err }, 'pool stats unavailable');
     }
@@ -281,6 +283,9 @@ class Agent implements WorkerAgent {
         rssBytes: process.memoryUsage.rss() + poolRss,
         seq,
         draining: isDraining(this.#state),
+        sandboxesBusy: sandboxes.busy,
+        sandboxesIdle: sandboxes.idle,
+        sandboxesPrewarmed: sandboxes.prewarmed,
       }),
     );
   }

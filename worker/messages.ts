@@ -40,9 +40,9 @@ export function startedMessage(executionId: string, lease: string, info: { coldS
   };
 }
 
-export function logChunkMessage(executionId: string, lease: string, lines: RecordLogLine[], truncated: boolean): WorkerMessage {
+export function logChunkMessage(executionId: string, lease: string, lines: RecordLogLine[], truncated: boolean, dropped = 0): WorkerMessage {
   const wire: WireLogLine[] = lines.map((l) => ({ tsMs: toEpochMs(l.ts), stream: l.stream, message: l.message }));
-  return { msg: { $case: 'log', value: { executionId, lease, lines: wire, truncated } } };
+  return { msg: { $case: 'log', value: { executionId, lease, lines: wire, truncated, dropped } } };
 }
 
 export function resultMessage(executionId: string, lease: string, outcome: RunOutcome): WorkerMessage {

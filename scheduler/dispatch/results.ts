@@ -63,10 +63,12 @@ export class AttemptResults {
   onLog(worker: RegisteredWorker, msg: LogChunk): void {
     const rec = this.state.index.get(msg.executionId);
     if (!rec || rec.lease !== msg.lease || worker.assigned.get(msg.executionId) !== msg.lease) return;
+    const attempt = rec.attempt;
     this.state.logs.append(
       msg.executionId,
-      msg.lines.map((l) => ({ ts: iso(l.tsMs), stream: l.stream === 'stderr' ? 'stderr' : 'stdout', message: l.message })),
+      msg.lines.map((l) => ({ ts: iso(l.tsMs), stream: l.stream === 'stderr' ? 'stderr' : 'stdout', message: l.message, attempt })),
       msg.truncated,
+      msg.dropped,
     );
   }
 

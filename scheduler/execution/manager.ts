@@ -146,7 +146,11 @@ export class ExecutionManager {
     if (isTerminal(rec.status)) {
       throw new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished (${rec.status})`, { id, status: rec.status });
     }
-    return this.state.apply(rec, { type: 'cancel', nowMs: this.state.now() });
+    const nowMs = this.state.now();
+    const live = this.state.live.get(rec.id);
+    // A queued execution is still waiting: its current wait counts too.
+    const queuedMs = (live?.queuedMs ?? 0) + (rec.status === 'queued' && live ? Math.max(0, nowMs - live.queuedSince) : 0);
+    return this.state.apply(rec, { type: 'cancel', nowMs, queuedMs });
   }
 
   /** Deletes terminal executions older than the retention. Returns how many. */

@@ -7,23 +7,15 @@
  * reach workers (send an Execute, send a Cancel, pump the queue) go through the DispatchPort the
  * dispatch side connects (wire.ts does it, for the server and for tests alike).
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Execution, ExecutionStatus } from '../../common/records.js';
+import type { Execution } from '../../common/records.js';
 import type { Store } from '../store/types.js';
+import { EventLog } from './event-log.js';
 import { LogBuffer } from './log-buffer.js';
 import { ExecutionIndex } from './record-index.js';
 import { ExecutionTimers } from './timers.js';
 import { transition, type Effect, type ExecutionEvent, type TransitionContext } from './transition.js';
 import { Waiters } from './waiters.js';
-
-export interface ExecutionEventPayload {
-  executionId: string;
-  function: string;
-  status: ExecutionStatus;
-  attempt: number;
-  tsMs: number;
-}
 
 /** Per-execution bookkeeping that only lives while the execution is not terminal. */
 export interface LiveState {
@@ -47,6 +39,8 @@ export interface DispatchPort {
 export interface ExecutionStateOptions extends TransitionContext {
   /** The maxQueueMs of the function version an execution runs. */
   maxQueueMs: (rec: Execution) => number;
+  /** Changes kept for watchers that resume (EVENT_LOG_CAPACITY by default). */
+  eventLogCapacity?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -55,7 +49,8 @@ export class ExecutionState {
   readonly index = new ExecutionIndex();
   readonly waiters = new Waiters<Execution>();
   readonly logs = new LogBuffer();
-  readonly events = new EventEmitter();
+  /** Every state change, numbered, for watchers (live views). */
+  readonly eventLog: EventLog;
   /** Ids ready to dispatch, in arrival order (a Map keeps insertion order and deletes in O(1)). */
   readonly pending = new Map<string, true>();
   readonly live = new Map<string, LiveState>();
@@ -71,7 +66,7 @@ export class ExecutionState {
   ) {
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
-    this.events.setMaxListeners(0);
+    this.eventLog = new EventLog(this.now, opts.eventLogCapacity, this.now() * 1000);
     this.timers = new ExecutionTimers({
       retryDue: (id) => this.fire(id, { type: 'retry-due', nowMs: this.now() }),
       expired: (id) => {
@@ -129,9 +124,7 @@ export class ExecutionState {
 
   /** Tells watchers about a record's current state. */
   emit(rec: Execution): void {
-    if (this.events.listenerCount('event') === 0) return;
-    const payload: ExecutionEventPayload = { executionId: rec.id, function: rec.function, status: rec.status, attempt: rec.attempt, tsMs: this.now() };
-    this.events.emit('event', payload);
+    this.eventLog.append(rec);
   }
 
   close(): void {

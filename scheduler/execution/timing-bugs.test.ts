@@ -52,7 +52,17 @@ describe('warm set', () => {
     const [first] = executes(b.sent);
     expect(first).toBeDefined();
     // w_b's heartbeat was taken while the sandbox was still loading: nothing warm yet.
-    const beat: Heartbeat = { inFlight: 1, capacity: 2, warm: [], rssBytes: 1, seq: 1, draining: false };
+    const beat: Heartbeat = {
+      inFlight: 1,
+      capacity: 2,
+      warm: [],
+      rssBytes: 1,
+      seq: 1,
+      draining: false,
+      sandboxesBusy: 0,
+      sandboxesIdle: 0,
+      sandboxesPrewarmed: 0,
+    };
     h.registry.heartbeat(b.worker, beat);
     h.dispatcher.onResult(b.worker, okResult(first!.executionId, first!.lease));
     await h.executions.invoke({ function: 'f', version: 0, inputJson: '2', mode: 'async', idempotencyKey: null, waitMs: 0 });
@@ -71,7 +81,17 @@ describe('warm set', () => {
     await flushMicrotasks();
     const [ex] = executes(b.sent);
     h.dispatcher.onResult(b.worker, okResult(ex!.executionId, ex!.lease));
-    h.registry.heartbeat(b.worker, { inFlight: 0, capacity: 2, warm: [], rssBytes: 1, seq: 2, draining: false });
+    h.registry.heartbeat(b.worker, {
+      inFlight: 0,
+      capacity: 2,
+      warm: [],
+      rssBytes: 1,
+      seq: 2,
+      draining: false,
+      sandboxesBusy: 0,
+      sandboxesIdle: 0,
+      sandboxesPrewarmed: 0,
+    });
     expect([...b.worker.warm]).toEqual([]);
   });
 });

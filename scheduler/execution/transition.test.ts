@@ -72,7 +72,7 @@ const EVENTS: Record<ExecutionEventType, ExecutionEvent> = {
   lost: { type: 'lost', nowMs: NOW, message: 'worker w_1 was lost', workerDied: true, jitter: 0.5 },
   expire: { type: 'expire', nowMs: NOW, maxQueueMs: 1_000 },
   'retry-due': { type: 'retry-due', nowMs: NOW },
-  cancel: { type: 'cancel', nowMs: NOW },
+  cancel: { type: 'cancel', nowMs: NOW, queuedMs: 7 },
   adopt: { type: 'adopt', workerId: 'w_9' },
 };
 
@@ -279,10 +279,13 @@ describe('expire', () => {
 
 describe('cancel, started, adopt, retry-due', () => {
   it('cancelling a running attempt asks its worker to kill it and closes the attempt', () => {
-    const { record, effects } = transition(inState('running'), EVENTS.cancel, CTX);
+    const { record, effects } = transition(inState('running', { startedAt: T0 }), EVENTS.cancel, CTX);
     expect(record).toMatchObject({ status: 'cancelled', lease: null, error: { code: 'CANCELLED', message: 'cancelled by request' } });
     expect(record.attempts?.[0]?.errorCode).toBe('CANCELLED');
     expect(effects[0]).toEqual({ type: 'send-cancel', workerId: 'w_1', lease: 'lease-1' });
+    // It keeps its timings: the queue time and how long it ran until the cancel.
+    expect(record.timings).toEqual({ queuedMs: 7, initMs: 0, runMs: 5_000, cpuMs: null });
+    expect(record.durationMs).toBe(5_000);
   });
 
   it('cancelling a queued execution sends nothing to a worker', () => {

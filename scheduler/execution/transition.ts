@@ -68,7 +68,8 @@ export type ExecutionEvent =
   /** The expiry timer fired (it may fire a little early: the deadline is checked here). */
   | { type: 'expire'; nowMs: number; maxQueueMs: number }
   | { type: 'retry-due'; nowMs: number }
-  | { type: 'cancel'; nowMs: number }
+  /** `queuedMs`: queue time summed over its attempts so far (the record keeps it as timings). */
+  | { type: 'cancel'; nowMs: number; queuedMs: number }
   /** A worker reconnecting after a scheduler restart still runs it. */
   | { type: 'adopt'; workerId: string };
 
@@ -282,7 +283,17 @@ export function transition(rec: Execution | undefined, event: ExecutionEvent, ct
       const finishedAt = iso(event.nowMs);
       const running = r.status === 'running';
       const attempts = running ? closeAttempt(r, finishedAt, 'CANCELLED') : r.attempts;
-      const record = next(r, 'cancelled', { error: { code: 'CANCELLED', message: 'cancelled by request' }, finishedAt, lease: null, attempts });
+      // What is known of the run at this moment; the worker's report of it will come too late.
+      const runMs = running && r.startedAt ? Math.max(0, event.nowMs - Date.parse(r.startedAt)) : 0;
+      const timings = { queuedMs: event.queuedMs, initMs: 0, runMs, cpuMs: null };
+      const record = next(r, 'cancelled', {
+        error: { code: 'CANCELLED', message: 'cancelled by request' },
+        finishedAt,
+        lease: null,
+        attempts,
+        timings,
+        durationMs: running ? runMs : r.durationMs,
+      });
       return terminal(record, running ? [{ type: 'send-cancel', workerId: r.workerId ?? '', lease: r.lease ?? '' }] : []);
     }
     case 'adopt':

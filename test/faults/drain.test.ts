@@ -5,7 +5,7 @@
  * worker exits cleanly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionEventPayload } from '../../scheduler/execution/state.js';
+import type { ExecutionChange } from '../../scheduler/execution/event-log.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 import { memoryLog } from '../helpers/memory-log.js';
 
@@ -26,7 +26,7 @@ describe('drain on SIGTERM', () => {
 
     let running = 0;
     const allRunning = new Promise<void>((resolve) => {
-      s.scheduler.internals.state.events.on('event', (e: ExecutionEventPayload) => {
+      s.scheduler.internals.state.eventLog.watch({}, (e: ExecutionChange) => {
         if (e.status === 'running' && ++running === 4) resolve();
       });
     });

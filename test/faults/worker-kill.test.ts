@@ -5,7 +5,7 @@
  * worker, and none is left `running`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionEventPayload } from '../../scheduler/execution/state.js';
+import type { ExecutionChange } from '../../scheduler/execution/event-log.js';
 import type { LossReason, RegisteredWorker } from '../../scheduler/worker-registry.js';
 import { eventWithin, fn, startStack, type Stack } from '../helpers/stack.js';
 
@@ -25,7 +25,7 @@ describe('a worker killed mid-execution', () => {
 
     const running = new Map<string, number>();
     const allRunning = new Promise<void>((resolve) => {
-      s.scheduler.internals.state.events.on('event', (e: ExecutionEventPayload) => {
+      s.scheduler.internals.state.eventLog.watch({}, (e: ExecutionChange) => {
         if (e.status === 'running' && e.attempt === 1) running.set(e.executionId, e.attempt);
         if (running.size === 4) resolve();
       });

@@ -96,7 +96,7 @@ describe('ControlService refuses a gateway without the control token', () => {
       def.path,
       def.requestSerialize,
       def.responseDeserialize,
-      { function: '' },
+      { function: '', executionId: '', afterSeq: 0, functions: [] },
       new grpc.Metadata(),
       {},
     );

@@ -2,7 +2,7 @@
  * Invocations end to end: real scheduler, gateway and worker processes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionEventPayload } from '../../scheduler/execution/state.js';
+import type { ExecutionChange } from '../../scheduler/execution/event-log.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 const ECHO = 'export default async (event, ctx) => ({ echo: event, id: ctx.executionId, attempt: ctx.attempt })';
@@ -206,13 +206,12 @@ describe('cancel', () => {
     const r = await stack.request('POST', '/v1/functions/spin/invoke', {});
     const id = r.body.executionId;
     const running = new Promise<void>((resolve) => {
-      const on = (e: ExecutionEventPayload) => {
-        if (e.executionId === id && e.status === 'running') {
-          stack!.scheduler.internals.state.events.off('event', on);
+      const watch = stack!.scheduler.internals.state.eventLog.watch({ executionId: id }, (e: ExecutionChange) => {
+        if (e.status === 'running') {
+          watch.close();
           resolve();
         }
-      };
-      stack!.scheduler.internals.state.events.on('event', on);
+      });
     });
     const current = await stack.request('GET', `/v1/executions/${id}`);
     if (current.body.status !== 'running') await running;
@@ -231,7 +230,7 @@ describe('cluster behaviour', () => {
     await stack.request('PUT', '/v1/functions/one', fn(SLEEP, { concurrency: 1 }));
     let running = 0;
     let peak = 0;
-    stack.scheduler.internals.state.events.on('event', (e: ExecutionEventPayload) => {
+    stack.scheduler.internals.state.eventLog.watch({}, (e: ExecutionChange) => {
       if (e.function !== 'one') return;
       if (e.status === 'running') peak = Math.max(peak, ++running);
       else if (e.status !== 'queued') running -= 1;

@@ -88,7 +88,10 @@ describe('Handshake: claims are capped and validated', () => {
   it('a heartbeat raising capacity to 5000 ends the stream; the worker is lost', async () => {
     s = await startBareScheduler();
     const w = await worker('w_grows', { capacity: 2 });
-    w.send({ $case: 'heartbeat', value: { inFlight: 0, capacity: 5000, warm: [], rssBytes: 0, seq: 1, draining: false } });
+    w.send({
+      $case: 'heartbeat',
+      value: { inFlight: 0, capacity: 5000, warm: [], rssBytes: 0, seq: 1, draining: false, sandboxesBusy: 0, sandboxesIdle: 0, sandboxesPrewarmed: 0 },
+    });
     expect((await w.status).code).toBe(status.INVALID_ARGUMENT);
     const listed = await s.control.listWorkers();
     expect(listed.map((x) => [x.id, x.capacity, x.status])).toEqual([['w_grows', 2, 'lost']]);
@@ -125,11 +128,14 @@ describe('Attempt lease: reports for executions a worker was not given are dropp
     forger.send({ $case: 'started', value: { executionId: ex.executionId, lease: ex.lease, coldStart: true, initMs: 1, startedAtMs: Date.now() } });
     forger.send({
       $case: 'log',
-      value: { executionId: ex.executionId, lease: ex.lease, lines: [{ tsMs: Date.now(), stream: 'stdout', message: 'forged' }], truncated: false },
+      value: { executionId: ex.executionId, lease: ex.lease, lines: [{ tsMs: Date.now(), stream: 'stdout', message: 'forged' }], truncated: false, dropped: 0 },
     });
     forger.send({ $case: 'result', value: okResult(ex.executionId, ex.lease, { forged: true }) });
     // A heartbeat round trip on the forger's stream: everything it sent before has been read.
-    forger.send({ $case: 'heartbeat', value: { inFlight: 0, capacity: 1, warm: [], rssBytes: 0, seq: 1, draining: false } });
+    forger.send({
+      $case: 'heartbeat',
+      value: { inFlight: 0, capacity: 1, warm: [], rssBytes: 0, seq: 1, draining: false, sandboxesBusy: 0, sandboxesIdle: 0, sandboxesPrewarmed: 0 },
+    });
     await new Promise((r) => setTimeout(r, 100));
     const mid = JSON.parse((await s.control.getExecution(ex.executionId, 0)).json);
     expect(mid).toMatchObject({ status: 'running', workerId: 'w_honest', output: null });

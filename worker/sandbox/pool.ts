@@ -198,15 +198,19 @@ export class ProcessSandboxPool implements SandboxPool {
 
   stats(): SandboxPoolStats {
     let busy = 0;
+    let idle = 0;
+    let prewarmed = 0;
     let rssBytes = 0;
     const warm = new Set<string>();
     for (const slot of this.#slots) {
-      if (slot.leased) busy += 1;
       const { proc } = slot;
+      if (slot.leased) busy += 1;
+      else if (proc.loaded) idle += 1;
+      else prewarmed += 1;
       if (proc.loaded && (proc.state === 'loaded' || proc.state === 'busy')) warm.add(proc.loaded.key);
       rssBytes += proc.residentBytes() ?? proc.reportedRssBytes;
     }
-    return { processes: this.#slots.size, busy, warm: [...warm].sort(), rssBytes };
+    return { processes: this.#slots.size, busy, idle, prewarmed, warm: [...warm].sort(), rssBytes };
   }
 
   close(): Promise<void> {

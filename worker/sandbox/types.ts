@@ -57,6 +57,10 @@ export interface SandboxPoolStats {
   /** Runtime processes alive (busy, warm idle and prewarmed). */
   processes: number;
   busy: number;
+  /** Not leased, with a function loaded. */
+  idle: number;
+  /** Not leased, started with no function yet (the prewarmed reserve). */
+  prewarmed: number;
   /** "name@version" of every warm process (busy or idle). */
   warm: string[];
   /** RSS of the runtime processes, bytes (best effort). */

@@ -37,7 +37,7 @@ export class FakePool implements SandboxPool {
 
   stats(): SandboxPoolStats {
     const busy = this.runs.filter((r) => r.abortedWith === undefined).length;
-    return { processes: busy, busy, warm: [...this.warm], rssBytes: 1234 };
+    return { processes: busy, busy, idle: 0, prewarmed: 0, warm: [...this.warm], rssBytes: 1234 };
   }
 
   run(req: RunRequest): Promise<RunOutcome> {

@@ -124,7 +124,14 @@ export interface AuthenticateResponse {
 }
 
 export interface WatchRequest {
+  /** Non-empty: only this function's executions. */
   function: string;
+  /** Non-empty: only this execution. */
+  executionId: string;
+  /** Resume: replay the buffered events with a larger seq first. 0 = live events only. */
+  afterSeq: number;
+  /** Non-empty: only executions of these functions (the caller's key is limited to them). */
+  functions: string[];
 }
 
 export interface ExecutionEvent {
@@ -133,6 +140,31 @@ export interface ExecutionEvent {
   status: string;
   attempt: number;
   tsMs: number;
+  /** Increasing, per scheduler process; the SSE `id:`. */
+  seq: number;
+  /** The execution without input and output, as JSON (docs/API.md "Live views"). */
+  executionJson: string;
+  /**
+   * Set on the first message of a resumed stream whose after_seq is older than the buffer:
+   * events were missed. Such a message carries no execution.
+   */
+  reset: boolean;
+}
+
+export interface LogEvent {
+  event:
+    | //
+    /** A log line as JSON: { ts, stream, message, attempt }. */
+    { $case: "lineJson"; value: string }
+    | //
+    /** The final Execution as JSON; the last message of the stream. */
+    { $case: "endJson"; value: string }
+    | undefined;
+}
+
+export interface MetricsReply {
+  /** Prometheus text exposition format. */
+  text: string;
 }
 
 export interface SessionRequest {
@@ -1696,13 +1728,22 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
 };
 
 function createBaseWatchRequest(): WatchRequest {
-  return { function: "" };
+  return { function: "", executionId: "", afterSeq: 0, functions: [] };
 }
 
 export const WatchRequest: MessageFns<WatchRequest> = {
   encode(message: WatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.function !== "") {
       writer.uint32(10).string(message.function);
+    }
+    if (message.executionId !== "") {
+      writer.uint32(18).string(message.executionId);
+    }
+    if (message.afterSeq !== 0) {
+      writer.uint32(24).uint64(message.afterSeq);
+    }
+    for (const v of message.functions) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -1728,6 +1769,30 @@ export const WatchRequest: MessageFns<WatchRequest> = {
             message.function = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.executionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.afterSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.functions.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1741,13 +1806,37 @@ export const WatchRequest: MessageFns<WatchRequest> = {
   },
 
   fromJSON(object: any): WatchRequest {
-    return { function: isSet(object.function) ? globalThis.String(object.function) : "" };
+    return {
+      function: isSet(object.function) ? globalThis.String(object.function) : "",
+      executionId: isSet(object.executionId)
+        ? globalThis.String(object.executionId)
+        : isSet(object.execution_id)
+        ? globalThis.String(object.execution_id)
+        : "",
+      afterSeq: isSet(object.afterSeq)
+        ? globalThis.Number(object.afterSeq)
+        : isSet(object.after_seq)
+        ? globalThis.Number(object.after_seq)
+        : 0,
+      functions: globalThis.Array.isArray(object?.functions)
+        ? object.functions.map((e: any) => globalThis.String(e))
+        : [],
+    };
   },
 
   toJSON(message: WatchRequest): unknown {
     const obj: any = {};
     if (message.function !== "") {
       obj.function = message.function;
+    }
+    if (message.executionId !== "") {
+      obj.executionId = message.executionId;
+    }
+    if (message.afterSeq !== 0) {
+      obj.afterSeq = Math.round(message.afterSeq);
+    }
+    if (message.functions?.length) {
+      obj.functions = message.functions;
     }
     return obj;
   },
@@ -1758,12 +1847,15 @@ export const WatchRequest: MessageFns<WatchRequest> = {
   fromPartial<I extends Exact<DeepPartial<WatchRequest>, I>>(object: I): WatchRequest {
     const message = createBaseWatchRequest();
     message.function = object.function ?? "";
+    message.executionId = object.executionId ?? "";
+    message.afterSeq = object.afterSeq ?? 0;
+    message.functions = object.functions?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseExecutionEvent(): ExecutionEvent {
-  return { executionId: "", function: "", status: "", attempt: 0, tsMs: 0 };
+  return { executionId: "", function: "", status: "", attempt: 0, tsMs: 0, seq: 0, executionJson: "", reset: false };
 }
 
 export const ExecutionEvent: MessageFns<ExecutionEvent> = {
@@ -1782,6 +1874,15 @@ export const ExecutionEvent: MessageFns<ExecutionEvent> = {
     }
     if (message.tsMs !== 0) {
       writer.uint32(40).int64(message.tsMs);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(48).uint64(message.seq);
+    }
+    if (message.executionJson !== "") {
+      writer.uint32(58).string(message.executionJson);
+    }
+    if (message.reset !== false) {
+      writer.uint32(64).bool(message.reset);
     }
     return writer;
   },
@@ -1839,6 +1940,30 @@ export const ExecutionEvent: MessageFns<ExecutionEvent> = {
             message.tsMs = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.executionJson = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.reset = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1866,6 +1991,13 @@ export const ExecutionEvent: MessageFns<ExecutionEvent> = {
         : isSet(object.ts_ms)
         ? globalThis.Number(object.ts_ms)
         : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      executionJson: isSet(object.executionJson)
+        ? globalThis.String(object.executionJson)
+        : isSet(object.execution_json)
+        ? globalThis.String(object.execution_json)
+        : "",
+      reset: isSet(object.reset) ? globalThis.Boolean(object.reset) : false,
     };
   },
 
@@ -1886,6 +2018,15 @@ export const ExecutionEvent: MessageFns<ExecutionEvent> = {
     if (message.tsMs !== 0) {
       obj.tsMs = Math.round(message.tsMs);
     }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.executionJson !== "") {
+      obj.executionJson = message.executionJson;
+    }
+    if (message.reset !== false) {
+      obj.reset = message.reset;
+    }
     return obj;
   },
 
@@ -1899,6 +2040,181 @@ export const ExecutionEvent: MessageFns<ExecutionEvent> = {
     message.status = object.status ?? "";
     message.attempt = object.attempt ?? 0;
     message.tsMs = object.tsMs ?? 0;
+    message.seq = object.seq ?? 0;
+    message.executionJson = object.executionJson ?? "";
+    message.reset = object.reset ?? false;
+    return message;
+  },
+};
+
+function createBaseLogEvent(): LogEvent {
+  return { event: undefined };
+}
+
+export const LogEvent: MessageFns<LogEvent> = {
+  encode(message: LogEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "lineJson":
+        writer.uint32(10).string(message.event.value);
+        break;
+      case "endJson":
+        writer.uint32(18).string(message.event.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "lineJson", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "endJson", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogEvent {
+    return {
+      event: isSet(object.lineJson)
+        ? { $case: "lineJson", value: globalThis.String(object.lineJson) }
+        : isSet(object.line_json)
+        ? { $case: "lineJson", value: globalThis.String(object.line_json) }
+        : isSet(object.endJson)
+        ? { $case: "endJson", value: globalThis.String(object.endJson) }
+        : isSet(object.end_json)
+        ? { $case: "endJson", value: globalThis.String(object.end_json) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: LogEvent): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "lineJson") {
+      obj.lineJson = message.event.value;
+    } else if (message.event?.$case === "endJson") {
+      obj.endJson = message.event.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogEvent>, I>>(base?: I): LogEvent {
+    return LogEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogEvent>, I>>(object: I): LogEvent {
+    const message = createBaseLogEvent();
+    switch (object.event?.$case) {
+      case "lineJson": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "lineJson", value: object.event.value };
+        }
+        break;
+      }
+      case "endJson": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "endJson", value: object.event.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseMetricsReply(): MetricsReply {
+  return { text: "" };
+}
+
+export const MetricsReply: MessageFns<MetricsReply> = {
+  encode(message: MetricsReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetricsReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetricsReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MetricsReply {
+    return { text: isSet(object.text) ? globalThis.String(object.text) : "" };
+  },
+
+  toJSON(message: MetricsReply): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MetricsReply>, I>>(base?: I): MetricsReply {
+    return MetricsReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MetricsReply>, I>>(object: I): MetricsReply {
+    const message = createBaseMetricsReply();
+    message.text = object.text ?? "";
     return message;
   },
 };
@@ -2442,7 +2758,11 @@ export const ControlServiceService = {
       Buffer.from(AuthenticateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
   },
-  /** Every execution state change, as it happens. */
+  /**
+   * Every execution state change, as it happens. Each event has a sequence number; a stream
+   * started with `after_seq` first replays the buffered events after it (or says `reset` when
+   * they are no longer buffered), then goes on live.
+   */
   watchEvents: {
     path: "/taskforge.v1.ControlService/WatchEvents" as const,
     requestStream: false as const,
@@ -2451,6 +2771,32 @@ export const ControlServiceService = {
     requestDeserialize: (value: Buffer): WatchRequest => WatchRequest.decode(value),
     responseSerialize: (value: ExecutionEvent): Buffer => Buffer.from(ExecutionEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecutionEvent => ExecutionEvent.decode(value),
+  },
+  /**
+   * One execution's log lines as they arrive (the lines captured so far first), then its final
+   * record once it is terminal; the stream then ends.
+   */
+  followLogs: {
+    path: "/taskforge.v1.ControlService/FollowLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: IdRequest): Buffer => Buffer.from(IdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdRequest => IdRequest.decode(value),
+    responseSerialize: (value: LogEvent): Buffer => Buffer.from(LogEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LogEvent => LogEvent.decode(value),
+  },
+  /**
+   * The scheduler's metrics (executions, durations, cold starts, queue, workers, sandboxes) in
+   * the Prometheus text format, for the gateway's /metrics.
+   */
+  metrics: {
+    path: "/taskforge.v1.ControlService/Metrics" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: MetricsReply): Buffer => Buffer.from(MetricsReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MetricsReply => MetricsReply.decode(value),
   },
   /**
    * The hot path: invokes and execution reads multiplexed over one long-lived stream per
@@ -2492,8 +2838,22 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listKeys: handleUnaryCall<Empty, JsonReply>;
   deleteKey: handleUnaryCall<IdRequest, Empty>;
   authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
-  /** Every execution state change, as it happens. */
+  /**
+   * Every execution state change, as it happens. Each event has a sequence number; a stream
+   * started with `after_seq` first replays the buffered events after it (or says `reset` when
+   * they are no longer buffered), then goes on live.
+   */
   watchEvents: handleServerStreamingCall<WatchRequest, ExecutionEvent>;
+  /**
+   * One execution's log lines as they arrive (the lines captured so far first), then its final
+   * record once it is terminal; the stream then ends.
+   */
+  followLogs: handleServerStreamingCall<IdRequest, LogEvent>;
+  /**
+   * The scheduler's metrics (executions, durations, cold starts, queue, workers, sandboxes) in
+   * the Prometheus text format, for the gateway's /metrics.
+   */
+  metrics: handleUnaryCall<Empty, MetricsReply>;
   /**
    * The hot path: invokes and execution reads multiplexed over one long-lived stream per
    * gateway, each request tagged with an id that its response echoes. Responses come in

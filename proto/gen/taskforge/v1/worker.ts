@@ -50,6 +50,13 @@ export interface Heartbeat {
   rssBytes: number;
   seq: number;
   draining: boolean;
+  /**
+   * Sandbox processes by state: running a function, idle with a function loaded, prewarmed
+   * (started, no function yet).
+   */
+  sandboxesBusy: number;
+  sandboxesIdle: number;
+  sandboxesPrewarmed: number;
 }
 
 export interface Started {
@@ -94,6 +101,11 @@ export interface LogChunk {
   lease: string;
   lines: LogLine[];
   truncated: boolean;
+  /**
+   * Lines dropped between the head and the tail of the run's output so far (the cap keeps the
+   * first and the last lines; see PROTOCOL.md "Logs").
+   */
+  dropped: number;
 }
 
 export interface SchedulerMessage {
@@ -579,7 +591,17 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { inFlight: 0, capacity: 0, warm: [], rssBytes: 0, seq: 0, draining: false };
+  return {
+    inFlight: 0,
+    capacity: 0,
+    warm: [],
+    rssBytes: 0,
+    seq: 0,
+    draining: false,
+    sandboxesBusy: 0,
+    sandboxesIdle: 0,
+    sandboxesPrewarmed: 0,
+  };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -601,6 +623,15 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.draining !== false) {
       writer.uint32(48).bool(message.draining);
+    }
+    if (message.sandboxesBusy !== 0) {
+      writer.uint32(56).uint32(message.sandboxesBusy);
+    }
+    if (message.sandboxesIdle !== 0) {
+      writer.uint32(64).uint32(message.sandboxesIdle);
+    }
+    if (message.sandboxesPrewarmed !== 0) {
+      writer.uint32(72).uint32(message.sandboxesPrewarmed);
     }
     return writer;
   },
@@ -666,6 +697,30 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.draining = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sandboxesBusy = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.sandboxesIdle = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.sandboxesPrewarmed = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,6 +749,21 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : 0,
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      sandboxesBusy: isSet(object.sandboxesBusy)
+        ? globalThis.Number(object.sandboxesBusy)
+        : isSet(object.sandboxes_busy)
+        ? globalThis.Number(object.sandboxes_busy)
+        : 0,
+      sandboxesIdle: isSet(object.sandboxesIdle)
+        ? globalThis.Number(object.sandboxesIdle)
+        : isSet(object.sandboxes_idle)
+        ? globalThis.Number(object.sandboxes_idle)
+        : 0,
+      sandboxesPrewarmed: isSet(object.sandboxesPrewarmed)
+        ? globalThis.Number(object.sandboxesPrewarmed)
+        : isSet(object.sandboxes_prewarmed)
+        ? globalThis.Number(object.sandboxes_prewarmed)
+        : 0,
     };
   },
 
@@ -717,6 +787,15 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.draining !== false) {
       obj.draining = message.draining;
     }
+    if (message.sandboxesBusy !== 0) {
+      obj.sandboxesBusy = Math.round(message.sandboxesBusy);
+    }
+    if (message.sandboxesIdle !== 0) {
+      obj.sandboxesIdle = Math.round(message.sandboxesIdle);
+    }
+    if (message.sandboxesPrewarmed !== 0) {
+      obj.sandboxesPrewarmed = Math.round(message.sandboxesPrewarmed);
+    }
     return obj;
   },
 
@@ -731,6 +810,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     message.rssBytes = object.rssBytes ?? 0;
     message.seq = object.seq ?? 0;
     message.draining = object.draining ?? false;
+    message.sandboxesBusy = object.sandboxesBusy ?? 0;
+    message.sandboxesIdle = object.sandboxesIdle ?? 0;
+    message.sandboxesPrewarmed = object.sandboxesPrewarmed ?? 0;
     return message;
   },
 };
@@ -1382,7 +1464,7 @@ export const LogLine: MessageFns<LogLine> = {
 };
 
 function createBaseLogChunk(): LogChunk {
-  return { executionId: "", lease: "", lines: [], truncated: false };
+  return { executionId: "", lease: "", lines: [], truncated: false, dropped: 0 };
 }
 
 export const LogChunk: MessageFns<LogChunk> = {
@@ -1398,6 +1480,9 @@ export const LogChunk: MessageFns<LogChunk> = {
     }
     if (message.truncated !== false) {
       writer.uint32(32).bool(message.truncated);
+    }
+    if (message.dropped !== 0) {
+      writer.uint32(40).uint32(message.dropped);
     }
     return writer;
   },
@@ -1447,6 +1532,14 @@ export const LogChunk: MessageFns<LogChunk> = {
             message.truncated = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dropped = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1469,6 +1562,7 @@ export const LogChunk: MessageFns<LogChunk> = {
       lease: isSet(object.lease) ? globalThis.String(object.lease) : "",
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      dropped: isSet(object.dropped) ? globalThis.Number(object.dropped) : 0,
     };
   },
 
@@ -1486,6 +1580,9 @@ export const LogChunk: MessageFns<LogChunk> = {
     if (message.truncated !== false) {
       obj.truncated = message.truncated;
     }
+    if (message.dropped !== 0) {
+      obj.dropped = Math.round(message.dropped);
+    }
     return obj;
   },
 
@@ -1498,6 +1595,7 @@ export const LogChunk: MessageFns<LogChunk> = {
     message.lease = object.lease ?? "";
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
     message.truncated = object.truncated ?? false;
+    message.dropped = object.dropped ?? 0;
     return message;
   },
 };
