@@ -28,6 +28,7 @@ import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
 import { installRateLimit } from './rate-limit.js';
+import { ROUTER_OPTIONS, installRouteTable } from './route-table.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export interface GatewayAppOptions {
@@ -134,10 +135,13 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    routerOptions: { ...ROUTER_OPTIONS },
   });
 
+  // First, so it sees every route, whoever registers it and wherever.
+  const routes = installRouteTable(app);
   app.setValidatorCompiler(typeboxValidatorCompiler);
-  installErrorHandlers(app);
+  installErrorHandlers(app, routes);
   useJsonParser(app, parseJsonBody);
   app.decorateRequest('principal', null);
 

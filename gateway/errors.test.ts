@@ -87,14 +87,52 @@ describe('error answers over HTTP', () => {
     }
   });
 
-  it('unknown route and unknown method: 404 NOT_FOUND in the API shape', async () => {
+  it('unknown path: 404 NOT_FOUND in the API shape, without an allow header', async () => {
     build();
-    const a = await app.inject({ method: 'GET', url: '/v1/nope' });
-    expect(a.statusCode).toBe(404);
-    expect(errorOf(a)).toMatchObject({ code: 'NOT_FOUND', message: 'route GET /v1/nope does not exist' });
-    const b = await app.inject({ method: 'DELETE', url: '/v1/stats' });
-    expect(b.statusCode).toBe(404);
-    expect(errorOf(b).code).toBe('NOT_FOUND');
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await app.inject({ method, url: '/v1/nope?x=1' });
+      expect(res.statusCode).toBe(404);
+      expect(errorOf(res)).toMatchObject({ code: 'NOT_FOUND', message: `route ${method} /v1/nope does not exist` });
+      expect(res.headers.allow).toBeUndefined();
+    }
+  });
+
+  it('a known path with a method it does not have: 405 METHOD_NOT_ALLOWED, allow lists its methods', async () => {
+    build();
+    const cases: [string, 'DELETE' | 'PATCH' | 'GET' | 'OPTIONS', string[]][] = [
+      ['/v1/stats', 'DELETE', ['GET', 'HEAD']],
+      ['/v1/functions/hello', 'PATCH', ['DELETE', 'GET', 'HEAD', 'PUT']],
+      ['/v1/functions', 'DELETE', ['GET', 'HEAD', 'POST']],
+      ['/v1/executions/ex_1/cancel', 'GET', ['POST']],
+      ['/v1/functions/hello/invoke/', 'OPTIONS', ['POST']],
+    ];
+    for (const [url, method, allow] of cases) {
+      const res = await app.inject({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers.allow, `${method} ${url}`).toBe(allow.join(', '));
+      expect(errorOf(res)).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { method, allow } });
+    }
+    expect(control.calls).toHaveLength(0);
+  });
+
+  it('405 needs a key like any other route: 401 without one', async () => {
+    control = createFakeControlClient();
+    app = buildApp({ control });
+    const res = await app.inject({ method: 'DELETE', url: '/v1/stats' });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('a trailing slash is ignored: /v1/functions/ is the list, not an empty name', async () => {
+    build();
+    const list = await app.inject({ method: 'GET', url: '/v1/functions/' });
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toEqual((await app.inject({ method: 'GET', url: '/v1/functions' })).json());
+    const one = await app.inject({ method: 'GET', url: '/v1/functions/hello/?include=code' });
+    expect(one.statusCode).toBe(200);
+    expect(control.callsTo('getFunction')).toEqual([['hello', true]]);
+    const invoke = await app.inject({ method: 'POST', url: '/v1/functions/hello/invoke/', payload: { a: 1 } });
+    expect(invoke.statusCode).toBe(202);
+    expect((await app.inject({ method: 'GET', url: '/healthz/' })).statusCode).toBe(200);
   });
 
   it('an over-long path parameter is INVALID_NAME, not Fastify 414', async () => {

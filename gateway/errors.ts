@@ -11,9 +11,16 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TaskForgeError, type ErrorCode } from '../common/errors.js';
+import type { RouteTable } from './route-table.js';
+
+/**
+ * The codes an HTTP answer may carry: every TaskForgeError code, plus the one only the HTTP
+ * router can know (a path that exists without the method asked for).
+ */
+export type ApiErrorCode = ErrorCode | 'METHOD_NOT_ALLOWED';
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details: Record<string, unknown> };
+  error: { code: ApiErrorCode; message: string; details: Record<string, unknown> };
 }
 
 export interface HttpError {
@@ -67,7 +74,7 @@ function fromTaskForgeError(err: TaskForgeError): HttpError {
   };
 }
 
-const make = (code: ErrorCode, statusCode: number, message: string, details: Record<string, unknown> = {}): HttpError => ({
+const make = (code: ApiErrorCode, statusCode: number, message: string, details: Record<string, unknown> = {}): HttpError => ({
   statusCode,
   headers: {},
   body: { error: { code, message, details } },
@@ -105,19 +112,27 @@ function logFailure(log: FastifyBaseLogger, err: unknown, e: HttpError): void {
   else log.debug({ code, statusCode: e.statusCode }, 'request rejected');
 }
 
+/** The answer for a request no route matched: 405 when its path has other methods, else 404. */
+export function noRouteError(method: string, url: string, routes: RouteTable): HttpError {
+  const path = url.split('?')[0]!;
+  const route = `${method} ${path.slice(0, 200)}`;
+  const allow = routes.methodsOf(path).filter((m) => m !== method);
+  if (allow.length === 0) return make('NOT_FOUND', 404, `route ${route} does not exist`, { method });
+  const e = make('METHOD_NOT_ALLOWED', 405, `route ${route} does not exist; this path allows ${allow.join(', ')}`, { method, allow });
+  e.headers.allow = allow.join(', ');
+  return e;
+}
+
 /** Error handler, not-found handler: installed once on the root instance, inherited by every route. */
-export function installErrorHandlers(app: FastifyInstance): void {
+export function installErrorHandlers(app: FastifyInstance, routes: RouteTable): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const e = toHttpError(err, { bodyLimit: request.routeOptions.bodyLimit });
     logFailure(request.log, err, e);
     return send(reply, e);
   });
-  // Unknown path and known path with a method it does not have both land here: the API has
-  // no METHOD_NOT_ALLOWED code, so a missing method is a missing route (404 NOT_FOUND).
-  app.setNotFoundHandler((request, reply) => {
-    const route = `${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`;
-    return send(reply, make('NOT_FOUND', 404, `route ${route} does not exist`, { method: request.method }));
-  });
+  // Unknown path and known path with a method it does not have both land here; the route
+  // table tells them apart (404 NOT_FOUND, 405 METHOD_NOT_ALLOWED with `allow`).
+  app.setNotFoundHandler((request, reply) => send(reply, noRouteError(request.method, request.url, routes)));
 }
 
 /** Fastify's `frameworkErrors` option: errors raised before routing (bad URL, over-long param). */
