@@ -20,7 +20,7 @@ import { OptionsError } from '../common/options-error.js';
 import { authenticateRequest, checkPathFunction } from './auth.js';
 import { CachingAuthenticator, type Authenticator } from './authenticator.js';
 import type { ControlClient } from './control-client.js';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { atField, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { parseJsonBody, useJsonParser } from './json-body.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { executionRoutes } from './routes/executions.js';
@@ -118,8 +118,8 @@ function resolveAuth(opts: GatewayAppOptions): Authenticator | 'off' {
 async function guardPathParams(request: FastifyRequest): Promise<void> {
   const params = request.params as Record<string, unknown> | undefined;
   if (!params) return;
-  if ('name' in params) assertFunctionName(params.name);
-  if ('id' in params) assertExecutionId(params.id);
+  if ('name' in params) atField('params.name', () => assertFunctionName(params.name));
+  if ('id' in params) atField('params.id', () => assertExecutionId(params.id));
 }
 
 export function buildApp(opts: GatewayAppOptions): FastifyInstance {
@@ -153,7 +153,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     markHop('G0 gateway onRequest');
     if (closing) {
       reply.header('connection', 'close');
-      throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
+      throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down', { reason: 'shutting_down' });
     }
     // Who is asking comes first: an unauthenticated client learns nothing, not even that a name is bad.
     await authenticateRequest(request, reply, o.auth);

@@ -16,6 +16,7 @@ import { executionNotFound } from '../../common/errors.js';
 import { assertFunctionName } from '../../common/names.js';
 import { mayUseFunction } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
+import { atField } from '../errors.js';
 import type { ControlClient } from '../control-client.js';
 import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
 
@@ -36,8 +37,8 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     const { function: fn, status, limit, cursor } = request.query;
     const p = principalOf(request);
     if (fn !== undefined) {
-      assertFunctionName(fn);
-      if (!mayUseFunction(p, fn)) throw forbidden();
+      atField('query.function', () => assertFunctionName(fn));
+      if (!mayUseFunction(p, fn)) throw forbidden({ reason: 'function', field: 'query.function' });
     }
     const page = await control.listExecutions({
       ...(fn !== undefined && { function: fn }),

@@ -18,9 +18,10 @@ import { assertFunctionName } from '../../common/names.js';
 import { LIMITS, type FunctionInfo } from '../../common/records.js';
 import { mayUseFunction, maySeeEnv } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
+import { atField } from '../errors.js';
 import type { ControlClient } from '../control-client.js';
-import { validationError } from '../errors.js';
 import { CreateFunctionBody, EmptyQuery, FunctionSpecBody, GetFunctionQuery, NameParams } from '../schemas.js';
+import { validationError } from '../validation.js';
 
 export interface FunctionRoutesOptions {
   control: ControlClient;
@@ -41,6 +42,7 @@ async function rejectOversizedCode(request: FastifyRequest): Promise<void> {
   if (typeof code === 'string' && Buffer.byteLength(code, 'utf8') > LIMITS.codeBytes) {
     throw new TaskForgeError('PAYLOAD_TOO_LARGE', `code exceeds ${LIMITS.codeBytes} bytes`, {
       field: 'body.code',
+      reason: 'too_large',
       limitBytes: LIMITS.codeBytes,
     });
   }
@@ -53,8 +55,8 @@ async function rejectOversizedCode(request: FastifyRequest): Promise<void> {
 async function checkBodyName(request: FastifyRequest): Promise<void> {
   const name = bodyField(request.body, 'name');
   if (typeof name !== 'string') return;
-  assertFunctionName(name);
-  if (!mayUseFunction(principalOf(request), name)) throw forbidden();
+  atField('body.name', () => assertFunctionName(name));
+  if (!mayUseFunction(principalOf(request), name)) throw forbidden({ reason: 'function', field: 'body.name' });
 }
 
 /** FunctionInfo as this key may see it: env values only for the keys that can set them. */
@@ -69,7 +71,9 @@ function checkEnvSize(env: Record<string, string> | undefined): void {
   let bytes = 0;
   for (const [k, v] of Object.entries(env)) bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   if (bytes > LIMITS.envBytes) {
-    throw validationError('body.env', `keys and values must total at most ${LIMITS.envBytes} bytes (got ${bytes})`);
+    throw validationError('body.env', 'too_large', `keys and values must total at most ${LIMITS.envBytes} bytes (got ${bytes})`, {
+      limitBytes: LIMITS.envBytes,
+    });
   }
 }
 
@@ -106,7 +110,7 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
       const { name: bodyName, ...spec } = request.body;
       const { name } = request.params;
       if (bodyName !== undefined && bodyName !== name) {
-        throw validationError('body.name', `must equal the name in the path ('${name}') or be omitted`);
+        throw validationError('body.name', 'mismatch', `must equal the name in the path ('${name}') or be omitted`);
       }
       checkEnvSize(spec.env);
       const { function: info, created } = await control.putFunction(name, spec, false);

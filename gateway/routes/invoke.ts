@@ -14,9 +14,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { markHop } from '../../common/diagnostics.js';
 import type { ExecutionStatus } from '../../common/records.js';
 import type { ControlClient } from '../control-client.js';
-import { validationError } from '../errors.js';
 import { JsonText, parseRawJsonBody, useJsonParser } from '../json-body.js';
 import { InvokeHeaders, InvokeQuery, NameParams } from '../schemas.js';
+import { validationError } from '../validation.js';
 
 export interface InvokeRoutesOptions {
   control: ControlClient;
@@ -47,7 +47,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
       const { waitMs, version } = request.query;
       if (mode === 'async' && waitMs !== undefined) {
         // Silently ignoring it would hide a forgotten mode=sync.
-        throw validationError('query.waitMs', 'applies to mode=sync only');
+        throw validationError('query.waitMs', 'not_applicable', 'applies to mode=sync only');
       }
       // No body at all (no content-type) reaches here as undefined: the event is null.
       const inputJson = request.body instanceof JsonText ? request.body.text : 'null';

@@ -29,7 +29,11 @@ export const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (app
   app.delete('/v1/keys/:keyId', { config: { access: 'keys' }, schema: { params: KeyIdParams, querystring: EmptyQuery } }, async (request, reply) => {
     const { keyId } = request.params;
     if (!isKeyId(keyId)) {
-      throw new TaskForgeError('INVALID_NAME', 'invalid key id: must be 12 characters [A-Za-z0-9]', { id: String(keyId).slice(0, 100) });
+      throw new TaskForgeError('INVALID_NAME', 'invalid key id: must be 12 characters [A-Za-z0-9]', {
+        field: 'params.keyId',
+        reason: 'pattern',
+        id: String(keyId).slice(0, 100),
+      });
     }
     await control.deleteKey(keyId);
     if (auth !== 'off') auth.forget(keyId);
