@@ -27,6 +27,7 @@ import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
+import { installApiDescription } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
 import { ROUTER_OPTIONS, installRouteTable } from './route-table.js';
 import { typeboxValidatorCompiler } from './validation.js';
@@ -141,6 +142,9 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   // First, so it sees every route, whoever registers it and wherever.
   const routes = installRouteTable(app);
   app.setValidatorCompiler(typeboxValidatorCompiler);
+  // Response schemas describe answers in /openapi.json; they never reshape one (no field of a
+  // record is ever dropped for want of a schema entry), so every answer is plain JSON.stringify.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandlers(app, routes);
   useJsonParser(app, parseJsonBody);
   app.decorateRequest('principal', null);
@@ -176,6 +180,8 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
 
   // Before the routes: it attaches to each route as the route is added.
   if (o.auth !== 'off') installRateLimit(app, o.rateLimit);
+  // Before the routes too: /openapi.json and /docs, collected as routes are added (openapi.ts).
+  installApiDescription(app);
 
   const { control } = o;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();

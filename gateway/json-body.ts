@@ -12,7 +12,7 @@
  * Neither ever evaluates or transforms the content. Both refuse a body nested deeper than
  * MAX_JSON_DEPTH levels before parsing it (common/json-depth.ts).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TaskForgeError } from '../common/errors.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from '../common/json-depth.js';
 import { validationError } from './validation.js';
@@ -52,6 +52,15 @@ export function parseRawJsonBody(_req: FastifyRequest, body: string | Buffer): J
   if (isBlank(text)) return new JsonText('null');
   parseOrThrow(text);
   return new JsonText(text);
+}
+
+/**
+ * Answers `text` (JSON the scheduler serialised, such as an Execution) as it is, never parsed or
+ * re-serialised. The reply is taken untyped: the route's response schema describes the JSON the
+ * text holds, not a string.
+ */
+export function sendJsonText(reply: FastifyReply, statusCode: number, text: string): FastifyReply {
+  return reply.code(statusCode).type('application/json; charset=utf-8').send(text);
 }
 
 function unsupportedMediaType(req: FastifyRequest): TaskForgeError {

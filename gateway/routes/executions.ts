@@ -17,8 +17,10 @@ import { assertFunctionName } from '../../common/names.js';
 import { mayUseFunction } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
 import { atField } from '../errors.js';
+import { sendJsonText } from '../json-body.js';
 import type { ControlClient } from '../control-client.js';
 import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
+import { Execution, ExecutionLogs, ExecutionPage, errorResponses } from '../response-schemas.js';
 
 export interface ExecutionRoutesOptions {
   control: ControlClient;
@@ -33,7 +35,12 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     if (!mayUseFunction(p, e.function)) throw executionNotFound(id);
   };
 
-  app.get('/v1/executions', { config: { access: 'executions:read' }, schema: { querystring: ListExecutionsQuery } }, async (request) => {
+  const listSchema = {
+    description: 'Executions without input and output, newest first, a page at a time.',
+    querystring: ListExecutionsQuery,
+    response: { 200: ExecutionPage },
+  };
+  app.get('/v1/executions', { config: { access: 'executions:read' }, schema: listSchema }, async (request) => {
     const { function: fn, status, limit, cursor } = request.query;
     const p = principalOf(request);
     if (fn !== undefined) {
@@ -52,7 +59,15 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
 
   app.get(
     '/v1/executions/:id',
-    { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: GetExecutionQuery } },
+    {
+      config: { access: 'executions:read' },
+      schema: {
+        description: 'An execution; `waitMs` long-polls until it is terminal or the time is up.',
+        params: IdParams,
+        querystring: GetExecutionQuery,
+        response: { 200: Execution, ...errorResponses('EXECUTION_NOT_FOUND') },
+      },
+    },
     async (request, reply) => {
       const { id } = request.params;
       const waitMs = request.query.waitMs ?? 0;
@@ -60,11 +75,17 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
       if (waitMs > 0) await checkVisible(request, id);
       const execution = await control.getExecution(id, waitMs);
       if (!mayUseFunction(principalOf(request), execution.function)) throw executionNotFound(id);
-      return reply.type('application/json; charset=utf-8').send(execution.json);
+      return sendJsonText(reply, 200, execution.json);
     },
   );
 
-  app.get('/v1/executions/:id/logs', { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: EmptyQuery } }, async (request) => {
+  const logsSchema = {
+    description: "An execution's captured console lines (capped; the first and the last lines are kept).",
+    params: IdParams,
+    querystring: EmptyQuery,
+    response: { 200: ExecutionLogs, ...errorResponses('EXECUTION_NOT_FOUND') },
+  };
+  app.get('/v1/executions/:id/logs', { config: { access: 'executions:read' }, schema: logsSchema }, async (request) => {
     await checkVisible(request, request.params.id);
     return control.getLogs(request.params.id);
   });
@@ -72,7 +93,16 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
   // A cancel takes no body; `{}` is accepted, any field in it is VALIDATION_ERROR.
   app.post(
     '/v1/executions/:id/cancel',
-    { config: { access: 'executions:cancel' }, schema: { params: IdParams, querystring: EmptyQuery, body: CancelBody } },
+    {
+      config: { access: 'executions:cancel' },
+      schema: {
+        description: 'Cancels an execution (a running one has its sandbox killed).',
+        params: IdParams,
+        querystring: EmptyQuery,
+        body: CancelBody,
+        response: { 200: Execution, ...errorResponses('EXECUTION_NOT_FOUND', 'EXECUTION_FINISHED', 'STORAGE_UNAVAILABLE') },
+      },
+    },
     async (request) => {
       await checkVisible(request, request.params.id);
       return control.cancelExecution(request.params.id);

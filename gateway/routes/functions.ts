@@ -22,6 +22,7 @@ import { atField } from '../errors.js';
 import type { ControlClient } from '../control-client.js';
 import { CreateFunctionBody, EmptyQuery, FunctionSpecBody, GetFunctionQuery, NameParams } from '../schemas.js';
 import { validationError } from '../validation.js';
+import { FunctionInfo as FunctionInfoSchema, FunctionList, NoContent, VersionList, errorResponses } from '../response-schemas.js';
 
 export interface FunctionRoutesOptions {
   control: ControlClient;
@@ -85,7 +86,12 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     {
       bodyLimit,
       config: { access: 'functions:write' },
-      schema: { body: CreateFunctionBody, querystring: EmptyQuery },
+      schema: {
+        description: 'Registers a function (create only).',
+        body: CreateFunctionBody,
+        querystring: EmptyQuery,
+        response: { 200: FunctionInfoSchema, 201: FunctionInfoSchema, ...errorResponses('FUNCTION_EXISTS', 'INVALID_CODE') },
+      },
       preValidation: [rejectOversizedCode, checkBodyName],
     },
     async (request, reply) => {
@@ -103,7 +109,13 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     {
       bodyLimit,
       config: { access: 'functions:write' },
-      schema: { params: NameParams, body: FunctionSpecBody, querystring: EmptyQuery },
+      schema: {
+        description: 'Creates or updates a function: 201 when a version was created, 200 when the spec equals the latest.',
+        params: NameParams,
+        body: FunctionSpecBody,
+        querystring: EmptyQuery,
+        response: { 200: FunctionInfoSchema, 201: FunctionInfoSchema, ...errorResponses('INVALID_CODE') },
+      },
       preValidation: [rejectOversizedCode],
     },
     async (request, reply) => {
@@ -119,19 +131,34 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     },
   );
 
-  app.get('/v1/functions', { config: { access: 'functions:read' }, schema: { querystring: EmptyQuery } }, async (request) => {
+  const listSchema = { description: 'Every function, sorted by name.', querystring: EmptyQuery, response: { 200: FunctionList } };
+  app.get('/v1/functions', { config: { access: 'functions:read' }, schema: listSchema }, async (request) => {
     const p = principalOf(request);
     const all = await control.listFunctions();
     return { functions: all.filter((f) => mayUseFunction(p, f.name)).map((f) => view(p, f)) };
   });
 
-  app.get('/v1/functions/:name', { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: GetFunctionQuery } }, async (request) =>
+  const getSchema = {
+    description: 'A function (`?include=code` adds its code).',
+    params: NameParams,
+    querystring: GetFunctionQuery,
+    response: { 200: FunctionInfoSchema, ...errorResponses('FUNCTION_NOT_FOUND') },
+  };
+  app.get('/v1/functions/:name', { config: { access: 'functions:read' }, schema: getSchema }, async (request) =>
     view(principalOf(request), await control.getFunction(request.params.name, request.query.include === 'code')),
   );
 
   app.get(
     '/v1/functions/:name/versions',
-    { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: EmptyQuery } },
+    {
+      config: { access: 'functions:read' },
+      schema: {
+        description: "A function's versions, newest first.",
+        params: NameParams,
+        querystring: EmptyQuery,
+        response: { 200: VersionList, ...errorResponses('FUNCTION_NOT_FOUND') },
+      },
+    },
     async (request) => {
       const p = principalOf(request);
       return { versions: (await control.listVersions(request.params.name)).map((v) => view(p, v)) };
@@ -140,7 +167,15 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
 
   app.delete(
     '/v1/functions/:name',
-    { config: { access: 'functions:write' }, schema: { params: NameParams, querystring: EmptyQuery } },
+    {
+      config: { access: 'functions:write' },
+      schema: {
+        description: 'Deletes a function: running executions finish, later invokes are 404.',
+        params: NameParams,
+        querystring: EmptyQuery,
+        response: { 204: NoContent, ...errorResponses('FUNCTION_NOT_FOUND') },
+      },
+    },
     async (request, reply) => {
       await control.deleteFunction(request.params.name);
       return reply.code(204).send();
