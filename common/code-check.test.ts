@@ -79,7 +79,7 @@ describe('checkCode: syntax errors', () => {
   it('reports what and where (1-based line and column)', () => {
     const err = invalid('export default async (e) => {\n  return e +;\n};', 'default');
     expect(err.message).toBe('code does not parse: Unexpected token at line 2, column 13');
-    expect(err.details).toEqual({ line: 2, column: 13, reason: 'Unexpected token' });
+    expect(err.details).toEqual({ field: 'body.code', reason: 'syntax', line: 2, column: 13, parserMessage: 'Unexpected token' });
   });
 
   it('reports the error of the script parse when that one got further', () => {

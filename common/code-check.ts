@@ -44,9 +44,11 @@ export function checkCode(code: string, handler: string): CodeCheckResult {
   // Neither parses: report the parse that got further, which is most likely the intended one.
   const failure = asModule.failure.pos >= asScript.failure.pos ? asModule.failure : asScript.failure;
   throw new TaskForgeError('INVALID_CODE', `code does not parse: ${failure.message} at line ${failure.line}, column ${failure.column}`, {
+    field: 'body.code',
+    reason: 'syntax',
     line: failure.line,
     column: failure.column,
-    reason: failure.message,
+    parserMessage: failure.message,
   });
 }
 
@@ -74,6 +76,8 @@ function checkEsmExport(program: Program, handler: string): void {
   const what = handler === 'default' ? 'no default export' : `no export named '${handler}'`;
   const list = names.size > 0 ? `exports: ${[...names].join(', ')}` : 'it exports nothing';
   throw new TaskForgeError('INVALID_CODE', `handler '${handler}' not found: the module has ${what} (${list})`, {
+    field: 'body.handler',
+    reason: 'no_handler',
     handler,
     format: 'esm',
     exports: [...names],
@@ -138,7 +142,7 @@ function checkCjsExport(program: Program, handler: string): void {
   throw new TaskForgeError(
     'INVALID_CODE',
     `handler '${handler}' not found: the code has no export statements and no ${expected} assignment (an ES module needs \`export\`)`,
-    { handler, format: 'cjs' },
+    { field: 'body.handler', reason: 'no_handler', handler, format: 'cjs' },
   );
 }
 

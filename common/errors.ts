@@ -49,6 +49,8 @@ export class TaskForgeError extends Error {
   }
 }
 
-export const functionNotFound = (name: string): TaskForgeError => new TaskForgeError('FUNCTION_NOT_FOUND', `function '${name}' does not exist`, { name });
+export const functionNotFound = (name: string): TaskForgeError =>
+  new TaskForgeError('FUNCTION_NOT_FOUND', `function '${name}' does not exist`, { reason: 'not_found', name });
 
-export const executionNotFound = (id: string): TaskForgeError => new TaskForgeError('EXECUTION_NOT_FOUND', `execution '${id}' does not exist`, { id });
+export const executionNotFound = (id: string): TaskForgeError =>
+  new TaskForgeError('EXECUTION_NOT_FOUND', `execution '${id}' does not exist`, { reason: 'not_found', id });

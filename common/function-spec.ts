@@ -18,48 +18,53 @@ const INT_BOUNDS = {
 
 const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'maxQueueMs', 'env', 'description', 'name']);
 
-function invalid(field: string, reason: string): TaskForgeError {
-  return new TaskForgeError('VALIDATION_ERROR', `${field}: ${reason}`, { field, reason });
+/** `reason` is the details' word (docs/API.md, "Errors"); `why` is said in the message. */
+function invalid(field: string, why: string, reason: string): TaskForgeError {
+  return new TaskForgeError('VALIDATION_ERROR', `${field}: ${why}`, { field, reason });
 }
 
 /** Applies defaults and checks every bound; throws VALIDATION_ERROR / PAYLOAD_TOO_LARGE. */
 export function normalizeSpec(raw: unknown): FunctionSpec {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('body', 'must be an object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('body', 'must be an object', 'type');
   const r = raw as Record<string, unknown>;
-  for (const key of Object.keys(r)) if (!KNOWN.has(key)) throw invalid(key, 'unknown field');
-  if (typeof r.code !== 'string' || r.code.length === 0) throw invalid('code', 'required string');
+  for (const key of Object.keys(r)) if (!KNOWN.has(key)) throw invalid(key, 'unknown field', 'unknown_field');
+  if (typeof r.code !== 'string' || r.code.length === 0) throw invalid('code', 'required string', 'required');
   if (Buffer.byteLength(r.code) > LIMITS.codeBytes) {
-    throw new TaskForgeError('PAYLOAD_TOO_LARGE', `code exceeds ${LIMITS.codeBytes} bytes`, { field: 'code', limit: LIMITS.codeBytes });
+    throw new TaskForgeError('PAYLOAD_TOO_LARGE', `code exceeds ${LIMITS.codeBytes} bytes`, {
+      field: 'code',
+      reason: 'too_large',
+      limitBytes: LIMITS.codeBytes,
+    });
   }
   const handler = r.handler ?? FUNCTION_DEFAULTS.handler;
-  if (typeof handler !== 'string' || !HANDLER_RE.test(handler)) throw invalid('handler', 'must be an identifier');
+  if (typeof handler !== 'string' || !HANDLER_RE.test(handler)) throw invalid('handler', 'must be an identifier', 'pattern');
   const runtime = r.runtime ?? FUNCTION_DEFAULTS.runtime;
-  if (runtime !== 'nodejs') throw invalid('runtime', "must be 'nodejs'");
+  if (runtime !== 'nodejs') throw invalid('runtime', "must be 'nodejs'", 'enum');
   const ints = {} as Record<keyof typeof INT_BOUNDS, number>;
   for (const [field, [min, max]] of Object.entries(INT_BOUNDS) as [keyof typeof INT_BOUNDS, readonly [number, number]][]) {
     const v = r[field] ?? FUNCTION_DEFAULTS[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `must be an integer in ${min}…${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `must be an integer in ${min}…${max}`, 'range');
     ints[field] = v;
   }
   const env = normalizeEnv(r.env ?? {});
   const description = r.description ?? '';
-  if (typeof description !== 'string' || description.length > 256) throw invalid('description', 'must be a string of at most 256 characters');
+  if (typeof description !== 'string' || description.length > 256) throw invalid('description', 'must be a string of at most 256 characters', 'length');
   return { code: r.code, handler, runtime, ...ints, env, description };
 }
 
 function normalizeEnv(env: unknown): Record<string, string> {
-  if (!env || typeof env !== 'object' || Array.isArray(env)) throw invalid('env', 'must be an object of strings');
+  if (!env || typeof env !== 'object' || Array.isArray(env)) throw invalid('env', 'must be an object of strings', 'type');
   const entries = Object.entries(env as Record<string, unknown>);
-  if (entries.length > LIMITS.envKeys) throw invalid('env', `at most ${LIMITS.envKeys} keys`);
+  if (entries.length > LIMITS.envKeys) throw invalid('env', `at most ${LIMITS.envKeys} keys`, 'count');
   let bytes = 0;
   const out: Record<string, string> = {};
   for (const [k, v] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!ENV_KEY_RE.test(k)) throw invalid(`env.${k}`, `key must match ${ENV_KEY_RE.source}`);
-    if (typeof v !== 'string') throw invalid(`env.${k}`, 'value must be a string');
+    if (!ENV_KEY_RE.test(k)) throw invalid(`env.${k}`, `key must match ${ENV_KEY_RE.source}`, 'pattern');
+    if (typeof v !== 'string') throw invalid(`env.${k}`, 'value must be a string', 'type');
     bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
     out[k] = v;
   }
-  if (bytes > LIMITS.envBytes) throw invalid('env', `at most ${LIMITS.envBytes} bytes`);
+  if (bytes > LIMITS.envBytes) throw invalid('env', `at most ${LIMITS.envBytes} bytes`, 'too_large');
   return out;
 }
 

@@ -62,7 +62,7 @@ export function fromGrpcError(err: unknown): TaskForgeError {
     se?.code === GrpcStatus.UNAUTHENTICATED ||
     se?.code === GrpcStatus.PERMISSION_DENIED
   ) {
-    return new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is not reachable', {}, { cause: err });
+    return new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is not reachable', { reason: 'unreachable' }, { cause: err });
   }
-  return new TaskForgeError('INTERNAL', 'internal error', {}, { cause: err });
+  return new TaskForgeError('INTERNAL', 'internal error', { reason: 'internal' }, { cause: err });
 }

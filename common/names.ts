@@ -20,6 +20,7 @@ export function isExecutionId(id: unknown): id is string {
 export function assertFunctionName(name: unknown): asserts name is string {
   if (!isFunctionName(name)) {
     throw new TaskForgeError('INVALID_NAME', `invalid function name: must match ${FUNCTION_NAME_RE.source}`, {
+      reason: 'pattern',
       name: typeof name === 'string' ? name.slice(0, 100) : null,
     });
   }
@@ -28,6 +29,7 @@ export function assertFunctionName(name: unknown): asserts name is string {
 export function assertExecutionId(id: unknown): asserts id is string {
   if (!isExecutionId(id)) {
     throw new TaskForgeError('INVALID_NAME', `invalid execution id: must match ${EXECUTION_ID_RE.source}`, {
+      reason: 'pattern',
       id: typeof id === 'string' ? id.slice(0, 100) : null,
     });
   }

@@ -7,7 +7,7 @@
  * added later (`/metrics`, `/2015-03-31/…`) is never open by omission. A key limited to some
  * functions never gets what is about every function (the cluster's workers and stats, keys).
  */
-import type { KeyScope, Principal } from '../common/api-keys.js';
+import { KEY_SCOPES, type KeyScope, type Principal } from '../common/api-keys.js';
 
 export const ACCESS = [
   /** No key needed: the probes, the API's own description. */
@@ -31,6 +31,10 @@ export const SCOPE_GRANTS: Readonly<Record<KeyScope, ReadonlySet<Access>>> = Obj
   invoke: new Set<Access>(['invoke', 'executions:cancel', 'executions:read', 'functions:read']),
   read: new Set<Access>(READ),
 });
+
+/** The scopes that grant `access`, in KEY_SCOPES order (undefined: admin only, unrestricted). */
+export const scopesGranting = (access: Access | undefined): KeyScope[] =>
+  access === undefined ? ['admin'] : KEY_SCOPES.filter((s) => SCOPE_GRANTS[s].has(access));
 
 /** Accesses about every function at once: never for a key limited to some. */
 const UNRESTRICTED_ONLY: ReadonlySet<Access> = new Set(['cluster:read', 'keys']);

@@ -20,7 +20,7 @@ import { OptionsError } from '../common/options-error.js';
 import { authenticateRequest, checkPathFunction } from './auth.js';
 import { CachingAuthenticator, type Authenticator } from './authenticator.js';
 import type { ControlClient } from './control-client.js';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { atField, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { parseJsonBody, useJsonParser } from './json-body.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
@@ -28,7 +28,9 @@ import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
+import { installApiDescription } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
+import { ROUTER_OPTIONS, installRouteTable } from './route-table.js';
 import { SSE_DEFAULTS, type SseOptions, type SseStream } from './sse.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
@@ -126,8 +128,8 @@ function resolveAuth(opts: GatewayAppOptions): Authenticator | 'off' {
 async function guardPathParams(request: FastifyRequest): Promise<void> {
   const params = request.params as Record<string, unknown> | undefined;
   if (!params) return;
-  if ('name' in params) assertFunctionName(params.name);
-  if ('id' in params) assertExecutionId(params.id);
+  if ('name' in params) atField('params.name', () => assertFunctionName(params.name));
+  if ('id' in params) atField('params.id', () => assertExecutionId(params.id));
 }
 
 export function buildApp(opts: GatewayAppOptions): FastifyInstance {
@@ -143,10 +145,16 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    routerOptions: { ...ROUTER_OPTIONS },
   });
 
+  // First, so it sees every route, whoever registers it and wherever.
+  const routes = installRouteTable(app);
   app.setValidatorCompiler(typeboxValidatorCompiler);
-  installErrorHandlers(app);
+  // Response schemas describe answers in /openapi.json; they never reshape one (no field of a
+  // record is ever dropped for want of a schema entry), so every answer is plain JSON.stringify.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installErrorHandlers(app, routes);
   useJsonParser(app, parseJsonBody);
   app.decorateRequest('principal', null);
 
@@ -158,7 +166,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     markHop('G0 gateway onRequest');
     if (closing) {
       reply.header('connection', 'close');
-      throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down');
+      throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the gateway is shutting down', { reason: 'shutting_down' });
     }
     // Who is asking comes first: an unauthenticated client learns nothing, not even that a name is bad.
     await authenticateRequest(request, reply, o.auth);
@@ -181,6 +189,8 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
 
   // Before the routes: it attaches to each route as the route is added.
   if (o.auth !== 'off') installRateLimit(app, o.rateLimit);
+  // Before the routes too: /openapi.json and /docs, collected as routes are added (openapi.ts).
+  installApiDescription(app);
 
   const { control } = o;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();

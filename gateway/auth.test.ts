@@ -54,7 +54,9 @@ type Call = InjectOptions & { method: string; url: string };
 
 const as = (key: string, req: InjectOptions) => app.inject({ ...req, headers: { ...req.headers, authorization: `Bearer ${key}` } });
 const code = (res: { json(): unknown }) => (res.json() as { error: { code: string } }).error.code;
-const UNAUTHORIZED = { error: { code: 'UNAUTHORIZED', message: 'a valid API key is required: authorization: Bearer <key>', details: {} } };
+const UNAUTHORIZED = {
+  error: { code: 'UNAUTHORIZED', message: 'a valid API key is required: authorization: Bearer <key>', details: { reason: 'no_valid_key' } },
+};
 
 describe('401: no, malformed or unknown key', () => {
   const MALFORMED: Array<[string, string | undefined]> = [
@@ -191,7 +193,9 @@ describe('403: each scope on a route it allows and one it does not', () => {
       return;
     }
     expect(no.statusCode, `${forbidden.method} ${forbidden.url}`).toBe(403);
-    expect(no.json()).toEqual({ error: { code: 'FORBIDDEN', message: 'this API key does not allow this request', details: {} } });
+    expect(no.json()).toEqual({
+      error: { code: 'FORBIDDEN', message: 'this API key does not allow this request', details: expect.objectContaining({ reason: expect.any(String) }) },
+    });
     // Nothing reached the scheduler for the refused request beyond the (cached) key check.
     expect(control.calls.slice(calls).filter((c) => c.method !== 'authenticate')).toEqual([]);
   });
@@ -270,7 +274,9 @@ describe('a key limited to some functions', () => {
     ] as Call[]) {
       const res = await as(KEYS.limited, req);
       expect(res.statusCode, req.url).toBe(404);
-      expect(res.json()).toEqual({ error: { code: 'EXECUTION_NOT_FOUND', message: "execution 'ex_other' does not exist", details: { id: 'ex_other' } } });
+      expect(res.json()).toEqual({
+        error: { code: 'EXECUTION_NOT_FOUND', message: "execution 'ex_other' does not exist", details: { reason: 'not_found', id: 'ex_other' } },
+      });
     }
     expect(control.callsTo('getExecution').every(([, waitMs]) => waitMs === 0)).toBe(true);
     expect(control.callsTo('getLogs')).toEqual([]);
@@ -360,7 +366,11 @@ describe('rate limit per key', () => {
     const over = await as(KEYS.read, { method: 'GET', url: '/v1/stats' });
     expect(over.statusCode).toBe(429);
     expect(over.json()).toEqual({
-      error: { code: 'RATE_LIMITED', message: 'this API key is over its rate limit of 3 requests per second', details: { limit: 3, retryAfterSeconds: 1 } },
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'this API key is over its rate limit of 3 requests per second',
+        details: { reason: 'rate_limited', limit: 3, retryAfterSeconds: 1 },
+      },
     });
     expect(over.headers['retry-after']).toBe('1');
     expect(control.callsTo('stats')).toHaveLength(3);

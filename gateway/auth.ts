@@ -15,7 +15,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KEY_MAX_LENGTH, parseApiKey, type Principal } from '../common/api-keys.js';
 import { TaskForgeError } from '../common/errors.js';
-import { allows, mayUseFunction, type Access } from './access.js';
+import { allows, mayUseFunction, scopesGranting, type Access } from './access.js';
 import type { Authenticator } from './authenticator.js';
 
 declare module 'fastify' {
@@ -51,8 +51,16 @@ export function bearerKey(header: unknown): string | null {
   return parseApiKey(key) ? key : null;
 }
 
-export const unauthorized = (): TaskForgeError => new TaskForgeError('UNAUTHORIZED', 'a valid API key is required: authorization: Bearer <key>');
-export const forbidden = (): TaskForgeError => new TaskForgeError('FORBIDDEN', 'this API key does not allow this request');
+/** One reason for every refused key: which part of it was wrong is never said. */
+export const unauthorized = (): TaskForgeError =>
+  new TaskForgeError('UNAUTHORIZED', 'a valid API key is required: authorization: Bearer <key>', { reason: 'no_valid_key' });
+
+/**
+ * `reason: 'scope'` with the scopes that would allow the route, or `reason: 'function'` with the
+ * request field naming a function the key is not limited to. The key is the caller's own.
+ */
+export const forbidden = (details: { reason: 'scope'; scopes: readonly string[] } | { reason: 'function'; field: string }): TaskForgeError =>
+  new TaskForgeError('FORBIDDEN', 'this API key does not allow this request', details);
 
 /** Sets request.principal or throws 401/403 by the route's declared access. */
 export async function authenticateRequest(request: FastifyRequest, reply: FastifyReply, auth: Authenticator | 'off'): Promise<void> {
@@ -71,14 +79,14 @@ export async function authenticateRequest(request: FastifyRequest, reply: Fastif
   request.principal = principal;
   // Any key may learn that a route does not exist; which routes exist is in the public contract.
   if (request.is404) return;
-  if (!allows(principal, access)) throw forbidden();
+  if (!allows(principal, access)) throw forbidden({ reason: 'scope', scopes: scopesGranting(access) });
 }
 
 /** A function-limited key may name only its functions in a path (run after the name is checked). */
 export function checkPathFunction(request: FastifyRequest): void {
   const p = request.principal;
   const name = (request.params as Record<string, unknown> | undefined)?.name;
-  if (p && typeof name === 'string' && !mayUseFunction(p, name)) throw forbidden();
+  if (p && typeof name === 'string' && !mayUseFunction(p, name)) throw forbidden({ reason: 'function', field: 'params.name' });
 }
 
 /** The principal of a request that passed authenticateRequest on a route that is not open. */

@@ -12,9 +12,10 @@
  * Neither ever evaluates or transforms the content. Both refuse a body nested deeper than
  * MAX_JSON_DEPTH levels before parsing it (common/json-depth.ts).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TaskForgeError } from '../common/errors.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from '../common/json-depth.js';
+import { validationError } from './validation.js';
 
 /** The unmodified JSON text of a request body; `null` for an empty body. */
 export class JsonText {
@@ -25,16 +26,14 @@ const isBlank = (s: string): boolean => s.trim().length === 0;
 
 function invalidJson(err: unknown): TaskForgeError {
   const reason = err instanceof SyntaxError ? err.message : 'is not valid JSON';
-  return new TaskForgeError('VALIDATION_ERROR', 'body is not valid JSON', { errors: [{ field: 'body', reason }] });
+  return validationError('body', 'invalid_json', reason, {}, 'body is not valid JSON');
 }
 
 /** Checked before JSON.parse: a deep body is a client error, never a stack overflow (500). */
 function parseOrThrow(text: string): unknown {
   if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
-    throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, {
-      errors: [{ field: 'body', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` }],
-      maxDepth: MAX_JSON_DEPTH,
-    });
+    const why = `nests deeper than ${MAX_JSON_DEPTH} levels`;
+    throw validationError('body', 'too_deep', why, { maxDepth: MAX_JSON_DEPTH }, `body ${why}`);
   }
   try {
     return JSON.parse(text);
@@ -55,9 +54,20 @@ export function parseRawJsonBody(_req: FastifyRequest, body: string | Buffer): J
   return new JsonText(text);
 }
 
+/**
+ * Answers `text` (JSON the scheduler serialised, such as an Execution) as it is, never parsed or
+ * re-serialised. The reply is taken untyped: the route's response schema describes the JSON the
+ * text holds, not a string.
+ */
+export function sendJsonText(reply: FastifyReply, statusCode: number, text: string): FastifyReply {
+  return reply.code(statusCode).type('application/json; charset=utf-8').send(text);
+}
+
 function unsupportedMediaType(req: FastifyRequest): TaskForgeError {
   const sent = req.headers['content-type'];
   return new TaskForgeError('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json', {
+    field: 'headers.content-type',
+    reason: 'media_type',
     contentType: typeof sent === 'string' ? sent.slice(0, 100) : null,
   });
 }

@@ -26,6 +26,7 @@ export function installRateLimit(app: FastifyInstance, perSecond: number): void 
     allowList: (request) => request.principal === null || request.principal === NO_AUTH_PRINCIPAL,
     errorResponseBuilder: (_request, context) =>
       new TaskForgeError('RATE_LIMITED', `this API key is over its rate limit of ${context.max} requests per second`, {
+        reason: 'rate_limited',
         limit: context.max,
         retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),

@@ -74,6 +74,12 @@ export const InvokeQuery = Type.Object(
 );
 export type InvokeQuery = Static<typeof InvokeQuery>;
 
+/**
+ * Body of an invoke: the event, any JSON (an empty body is null). Nothing to check beyond JSON
+ * itself (json-body.ts); here so the document says what the body is.
+ */
+export const InvokeEvent = Type.Unknown({ description: 'the event: any JSON; an empty body is null' });
+
 /** Header names are lower case: Node delivers them that way. Other headers pass untouched. */
 export const InvokeHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),

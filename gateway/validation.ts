@@ -9,7 +9,9 @@
  * would read "1.5", "1e3" and "true" as 1.
  *
  * A failure is a TaskForgeError VALIDATION_ERROR whose details list every bad field with its
- * path ("body.env.bad-key", "query.limit") and a reason. This module never mutates a body.
+ * path ("body.env.bad-key", "query.limit"), a reason word (FIELD_REASONS) and a message for
+ * people; the first one is also `field` and `reason` at the top (errors.ts, "one details
+ * shape"). This module never mutates a body.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
@@ -17,9 +19,34 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { TaskForgeError } from '../common/errors.js';
 
+/**
+ * The reason words of a field at fault. The schema's own come from TypeBox's error kinds; the
+ * rest are checks the schema cannot express (json-body.ts, the routes).
+ */
+export const FIELD_REASONS = [
+  'required',
+  'unknown_field',
+  'type',
+  'enum',
+  'range',
+  'length',
+  'pattern',
+  'count',
+  'duplicate',
+  'invalid',
+  'invalid_json',
+  'too_deep',
+  'too_large',
+  'mismatch',
+  'not_applicable',
+] as const;
+export type FieldReason = (typeof FIELD_REASONS)[number];
+
 export interface FieldError {
   field: string;
-  reason: string;
+  reason: FieldReason;
+  /** For people: what is wrong with it ("must be <= 900000"). */
+  message: string;
 }
 
 /** Enough to fix a request; a pathological body must not produce a megabyte of details. */
@@ -36,26 +63,60 @@ function fieldOf(prefix: string, pointer: string): string {
   return `${prefix}.${segments.join('.')}`;
 }
 
-function reasonOf(e: ValueError): string {
+const T = ValueErrorType;
+const REASON_OF_KIND: ReadonlyMap<ValueErrorType, FieldReason> = new Map<ValueErrorType, FieldReason>([
+  [T.ObjectRequiredProperty, 'required'],
+  [T.Literal, 'enum'],
+  [T.Object, 'type'],
+  [T.Array, 'type'],
+  [T.String, 'type'],
+  [T.Number, 'type'],
+  [T.Integer, 'type'],
+  [T.Boolean, 'type'],
+  [T.Null, 'type'],
+  [T.NumberMinimum, 'range'],
+  [T.NumberMaximum, 'range'],
+  [T.NumberExclusiveMinimum, 'range'],
+  [T.NumberExclusiveMaximum, 'range'],
+  [T.NumberMultipleOf, 'range'],
+  [T.IntegerMinimum, 'range'],
+  [T.IntegerMaximum, 'range'],
+  [T.IntegerExclusiveMinimum, 'range'],
+  [T.IntegerExclusiveMaximum, 'range'],
+  [T.IntegerMultipleOf, 'range'],
+  [T.StringMinLength, 'length'],
+  [T.StringMaxLength, 'length'],
+  [T.StringPattern, 'pattern'],
+  [T.StringFormat, 'pattern'],
+  [T.ArrayMinItems, 'count'],
+  [T.ArrayMaxItems, 'count'],
+  [T.ObjectMinProperties, 'count'],
+  [T.ObjectMaxProperties, 'count'],
+  [T.ArrayUniqueItems, 'duplicate'],
+]);
+
+function reasonOf(e: ValueError): Pick<FieldError, 'reason' | 'message'> {
   const schema = e.schema as Record<string, unknown>;
   switch (e.type) {
     case ValueErrorType.ObjectAdditionalProperties: {
       const patterns = schema.patternProperties as Record<string, unknown> | undefined;
-      return patterns ? `key must match ${Object.keys(patterns).join(' or ')}` : 'unknown field';
+      return patterns
+        ? { reason: 'pattern', message: `key must match ${Object.keys(patterns).join(' or ')}` }
+        : { reason: 'unknown_field', message: 'unknown field' };
     }
     case ValueErrorType.ObjectRequiredProperty:
-      return 'is required';
+      return { reason: 'required', message: 'is required' };
     case ValueErrorType.Literal:
-      return `must be ${JSON.stringify(schema.const)}`;
+      return { reason: 'enum', message: `must be ${JSON.stringify(schema.const)}` };
     case ValueErrorType.Union: {
       const options = (schema.anyOf as Array<Record<string, unknown>> | undefined) ?? [];
       if (options.length > 0 && options.every((o) => 'const' in o)) {
-        return `must be one of: ${options.map((o) => String(o.const)).join(', ')}`;
+        return { reason: 'enum', message: `must be one of: ${options.map((o) => String(o.const)).join(', ')}` };
       }
-      return e.message;
+      return { reason: 'type', message: e.message };
     }
     default:
-      return e.message;
+      return { reason: REASON_OF_KIND.get(e.type) ?? 'invalid', message: e.message };
   }
 }
 
@@ -88,17 +149,30 @@ export function collectFieldErrors(prefix: string, errors: Iterable<ValueError>)
     const field = fieldOf(prefix, e.path);
     if (seen.has(field)) continue;
     seen.add(field);
-    out.push({ field, reason: reasonOf(e) });
+    out.push({ field, ...reasonOf(e) });
     if (out.length >= MAX_REPORTED_ERRORS) break;
   }
   return out;
 }
 
-export function schemaError(errors: FieldError[]): TaskForgeError {
-  const first = errors[0] ?? { field: 'request', reason: 'is invalid' };
+/** VALIDATION_ERROR for `errors` (at least one): the first is also the details' field and reason. */
+export function schemaError(errors: FieldError[], extra: Record<string, unknown> = {}, summary?: string): TaskForgeError {
+  const first = errors[0] ?? { field: 'request', reason: 'invalid', message: 'is invalid' };
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  return new TaskForgeError('VALIDATION_ERROR', `${first.field}: ${first.reason}${more}`, { errors });
+  return new TaskForgeError('VALIDATION_ERROR', summary ?? `${first.field}: ${first.message}${more}`, {
+    field: first.field,
+    reason: first.reason,
+    ...extra,
+    errors: errors.length > 0 ? errors : [first],
+  });
 }
+
+/**
+ * VALIDATION_ERROR about one field, for checks a schema cannot express. The error's message is
+ * `<field>: <message>` unless `summary` says otherwise.
+ */
+export const validationError = (field: string, reason: FieldReason, message: string, extra: Record<string, unknown> = {}, summary?: string): TaskForgeError =>
+  schemaError([{ field, reason, message }], extra, summary);
 
 /** Decimal integers only; anything else stays a string and fails the integer check. */
 const INTEGER_TEXT = /^-?\d{1,15}$/;

@@ -106,7 +106,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
             ? invoke(c.value).then((value) => ({ $case: 'invoke', value }))
             : c?.$case === 'getExecution'
               ? getExecution(c.value).then((value) => ({ $case: 'execution', value }))
-              : Promise.reject(new TaskForgeError('VALIDATION_ERROR', 'empty session request'));
+              : Promise.reject(new TaskForgeError('VALIDATION_ERROR', 'empty session request', { reason: 'empty_request' }));
         work.then(
           (result) => reply({ requestId, result }),
           (err: unknown) => {
@@ -137,7 +137,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       try {
         spec = JSON.parse(req.specJson);
       } catch {
-        throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body' });
+        throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body', reason: 'invalid_json' });
       }
       if (spec && typeof spec === 'object') delete (spec as Record<string, unknown>).name;
       const { version, created } = await functions.put(req.name, spec, req.createOnly);
@@ -162,7 +162,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       if (req.function) assertFunctionName(req.function);
       for (const f of req.functions) assertFunctionName(f);
       if (req.status && !(EXECUTION_STATUSES as readonly string[]).includes(req.status)) {
-        throw new TaskForgeError('VALIDATION_ERROR', `status: must be one of ${EXECUTION_STATUSES.join(', ')}`, { field: 'status' });
+        throw new TaskForgeError('VALIDATION_ERROR', `status: must be one of ${EXECUTION_STATUSES.join(', ')}`, { field: 'status', reason: 'enum' });
       }
       const page = executions.list({
         function: req.function || undefined,

@@ -53,7 +53,7 @@ export class FunctionRegistry {
     if (!fn) throw functionNotFound(name);
     if (version === 0) return fn.versions[fn.versions.length - 1]!;
     const v = fn.versions.find((x) => x.version === version);
-    if (!v) throw new TaskForgeError('FUNCTION_NOT_FOUND', `function '${name}' has no version ${version}`, { name, version });
+    if (!v) throw new TaskForgeError('FUNCTION_NOT_FOUND', `function '${name}' has no version ${version}`, { reason: 'not_found', name, version });
     return v;
   }
 
@@ -83,7 +83,7 @@ export class FunctionRegistry {
     return this.serialise(name, async () => {
       const existing = this.functions.get(name);
       const live = existing && !existing.deletedAt && existing.versions.length > 0 ? existing : undefined;
-      if (live && createOnly) throw new TaskForgeError('FUNCTION_EXISTS', `function '${name}' already exists`, { name });
+      if (live && createOnly) throw new TaskForgeError('FUNCTION_EXISTS', `function '${name}' already exists`, { reason: 'exists', name });
       if (live) {
         const latest = live.versions[live.versions.length - 1]!;
         if (sameSpec(latest, spec)) return { version: latest, created: false };

@@ -49,8 +49,9 @@ export interface NewKey {
   functions: readonly string[] | null;
 }
 
-const invalid = (field: string, reason: string): TaskForgeError =>
-  new TaskForgeError('VALIDATION_ERROR', `${field}: ${reason}`, { field, errors: [{ field, reason }] });
+/** `reason` is the details' word (docs/API.md, "Errors"); `why` is said in the message. */
+const invalid = (field: string, why: string, reason: string): TaskForgeError =>
+  new TaskForgeError('VALIDATION_ERROR', `${field}: ${why}`, { field, reason, errors: [{ field, reason, message: why }] });
 
 // Control characters would let a name forge lines in a log or a terminal.
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -58,21 +59,26 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** The scheduler's own check of a new key: any control client gets it, not only the gateway's schema. */
 function checkNewKey(k: NewKey): { name: string; scopes: KeyScope[]; functions: string[] | null } {
   if (typeof k.name !== 'string' || k.name.length === 0 || k.name.length > LIMITS_KEYS.nameChars || CONTROL.test(k.name)) {
-    throw invalid('name', `must be 1 to ${LIMITS_KEYS.nameChars} characters, without control characters`);
+    throw invalid('name', `must be 1 to ${LIMITS_KEYS.nameChars} characters, without control characters`, 'length');
   }
-  if (!Array.isArray(k.scopes) || k.scopes.length === 0) throw invalid('scopes', `must list at least one of ${KEY_SCOPES.join(', ')}`);
+  if (!Array.isArray(k.scopes) || k.scopes.length === 0) throw invalid('scopes', `must list at least one of ${KEY_SCOPES.join(', ')}`, 'count');
   const scopes: KeyScope[] = [];
   for (const s of k.scopes) {
-    if (!isKeyScope(s)) throw invalid('scopes', `must be among ${KEY_SCOPES.join(', ')}`);
+    if (!isKeyScope(s)) throw invalid('scopes', `must be among ${KEY_SCOPES.join(', ')}`, 'enum');
     if (!scopes.includes(s)) scopes.push(s);
   }
   if (k.functions === null) return { name: k.name, scopes, functions: null };
   if (!Array.isArray(k.functions) || k.functions.length === 0 || k.functions.length > LIMITS_KEYS.functions) {
-    throw invalid('functions', `must list 1 to ${LIMITS_KEYS.functions} function names, or be left out for every function`);
+    throw invalid('functions', `must list 1 to ${LIMITS_KEYS.functions} function names, or be left out for every function`, 'count');
   }
   const functions: string[] = [];
   for (const f of k.functions) {
-    if (!isFunctionName(f)) throw new TaskForgeError('INVALID_NAME', 'invalid function name in functions', { name: String(f).slice(0, 100) });
+    if (!isFunctionName(f))
+      throw new TaskForgeError('INVALID_NAME', 'invalid function name in functions', {
+        field: 'functions',
+        reason: 'pattern',
+        name: String(f).slice(0, 100),
+      });
     if (!functions.includes(f)) functions.push(f);
   }
   return { name: k.name, scopes, functions };
@@ -137,7 +143,11 @@ export class KeyRegistry {
     const checked = checkNewKey(k);
     return this.change(() => {
       if (this.keys.size >= LIMITS_KEYS.keys) {
-        throw invalid('keys', `at most ${LIMITS_KEYS.keys} keys; delete unused ones first`);
+        // Not a field of the request: the scheduler's bound on keys.
+        throw new TaskForgeError('VALIDATION_ERROR', `keys: at most ${LIMITS_KEYS.keys} keys; delete unused ones first`, {
+          reason: 'limit',
+          limit: LIMITS_KEYS.keys,
+        });
       }
       const { stored, key } = this.mint(checked);
       return {
@@ -151,9 +161,11 @@ export class KeyRegistry {
   /** Deletes a key; NOT_FOUND when there is none with this id. */
   delete(id: string): Promise<void> {
     if (!isKeyId(id))
-      return Promise.reject(new TaskForgeError('INVALID_NAME', 'invalid key id: must be 12 characters [A-Za-z0-9]', { id: String(id).slice(0, 100) }));
+      return Promise.reject(
+        new TaskForgeError('INVALID_NAME', 'invalid key id: must be 12 characters [A-Za-z0-9]', { reason: 'pattern', id: String(id).slice(0, 100) }),
+      );
     return this.change(() => {
-      if (!this.keys.has(id)) throw new TaskForgeError('NOT_FOUND', `key '${id}' does not exist`, { id });
+      if (!this.keys.has(id)) throw new TaskForgeError('NOT_FOUND', `key '${id}' does not exist`, { reason: 'not_found', id });
       return { next: [...this.keys.values()].filter((k) => k.id !== id), done: () => undefined, log: { keyId: id, msg: 'api key deleted' } };
     });
   }

@@ -36,7 +36,7 @@ describe('cluster routes', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/stats' });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
-    expect(res.json()).toEqual({ error: { code: 'SCHEDULER_UNAVAILABLE', message: 'the scheduler is not reachable', details: {} } });
+    expect(res.json()).toEqual({ error: { code: 'SCHEDULER_UNAVAILABLE', message: 'the scheduler is not reachable', details: { reason: 'unreachable' } } });
   });
 
   it('GET /healthz is 200 {"status":"ok"} without asking the scheduler', async () => {
@@ -66,7 +66,7 @@ describe('cluster routes', () => {
       build({ ping: async () => Promise.reject(failure) });
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ error: { code: 'SCHEDULER_UNAVAILABLE', message: 'the scheduler is not reachable', details: {} } });
+      expect(res.json()).toEqual({ error: { code: 'SCHEDULER_UNAVAILABLE', message: 'the scheduler is not reachable', details: { reason: 'unreachable' } } });
       await app.close();
     }
   });

@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { TaskForgeError } from '../../common/errors.js';
 import type { ControlClient } from '../control-client.js';
 import { EmptyQuery } from '../schemas.js';
+import { Health, Ready, Stats, WorkerList, errorResponses } from '../response-schemas.js';
 
 export interface ClusterRoutesOptions {
   control: ControlClient;
@@ -18,14 +19,18 @@ export interface ClusterRoutesOptions {
 }
 
 export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { control, readyTimeoutMs }) => {
-  app.get('/v1/workers', { config: { access: 'cluster:read' }, schema: { querystring: EmptyQuery } }, async () => ({ workers: await control.listWorkers() }));
+  const workersSchema = { description: 'The workers the scheduler knows.', querystring: EmptyQuery, response: { 200: WorkerList } };
+  app.get('/v1/workers', { config: { access: 'cluster:read' }, schema: workersSchema }, async () => ({ workers: await control.listWorkers() }));
 
-  app.get('/v1/stats', { config: { access: 'cluster:read' }, schema: { querystring: EmptyQuery } }, async () => control.stats());
+  const statsSchema = { description: 'Execution counts by status, queue depth, workers by status.', querystring: EmptyQuery, response: { 200: Stats } };
+  app.get('/v1/stats', { config: { access: 'cluster:read' }, schema: statsSchema }, async () => control.stats());
 
   // The probes are open: a load balancer or supervisor holds no API key.
-  app.get('/healthz', { config: { access: 'open' } }, async () => ({ status: 'ok' }));
+  const healthSchema = { description: 'The gateway process is alive (never asks the scheduler).', response: { 200: Health } };
+  app.get('/healthz', { config: { access: 'open' }, schema: healthSchema }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { config: { access: 'open' } }, async (request) => {
+  const readySchema = { description: 'The scheduler answers this gateway.', response: { 200: Ready, ...errorResponses('SCHEDULER_UNAVAILABLE') } };
+  app.get('/readyz', { config: { access: 'open' }, schema: readySchema }, async (request) => {
     try {
       await control.ping(readyTimeoutMs);
     } catch (err) {
@@ -35,6 +40,6 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
         ? err
         : new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is not reachable');
     }
-    return { status: 'ready' };
+    return { status: 'ready' as const };
   });
 };

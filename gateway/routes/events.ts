@@ -7,11 +7,13 @@
  * nothing. When the scheduler goes away the stream ends; the client reconnects with its last id.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { executionNotFound } from '../../common/errors.js';
 import { assertExecutionId, assertFunctionName } from '../../common/names.js';
 import { mayUseFunction } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
 import type { ControlClient } from '../control-client.js';
+import { errorResponses } from '../response-schemas.js';
 import { EventsQuery } from '../schemas.js';
 import { openSse, type SseOptions, type SseStream } from '../sse.js';
 
@@ -30,12 +32,24 @@ export function resumePoint(header: string | string[] | undefined): number {
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { control, sse, open }) => {
-  app.get('/v1/events', { config: { access: 'executions:read' }, schema: { querystring: EventsQuery } }, async (request, reply) => {
+  const schema = {
+    description:
+      "Server-sent events: `event: execution` per state change (data: the Execution without input/output; id: the change's sequence number), `: ping` every 15 s, `event: reset` first when `Last-Event-ID` is older than the scheduler keeps (docs/API.md 'Live views').",
+    querystring: EventsQuery,
+    response: {
+      200: {
+        description: 'A text/event-stream that lasts until the client or the scheduler goes.',
+        content: { 'text/event-stream': { schema: Type.String() } },
+      },
+      ...errorResponses('EXECUTION_NOT_FOUND'),
+    },
+  };
+  app.get('/v1/events', { config: { access: 'executions:read' }, schema }, async (request, reply) => {
     const { function: fn, execution } = request.query;
     const p = principalOf(request);
     if (fn !== undefined) {
       assertFunctionName(fn);
-      if (!mayUseFunction(p, fn)) throw forbidden();
+      if (!mayUseFunction(p, fn)) throw forbidden({ reason: 'function', field: 'query.function' });
     }
     if (execution !== undefined) {
       assertExecutionId(execution);

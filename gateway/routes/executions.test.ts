@@ -58,7 +58,9 @@ describe('GET /v1/executions/:id', () => {
     build({ getExecution: async (id) => Promise.reject(executionNotFound(id)) });
     const res = await app.inject({ method: 'GET', url: '/v1/executions/ex_missing' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: { code: 'EXECUTION_NOT_FOUND', message: "execution 'ex_missing' does not exist", details: { id: 'ex_missing' } } });
+    expect(res.json()).toEqual({
+      error: { code: 'EXECUTION_NOT_FOUND', message: "execution 'ex_missing' does not exist", details: { reason: 'not_found', id: 'ex_missing' } },
+    });
   });
 });
 
@@ -141,6 +143,8 @@ describe('logs and cancel', () => {
     });
     const res = await app.inject({ method: 'POST', url: '/v1/executions/ex_1/cancel' });
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toEqual({ error: { code: 'EXECUTION_FINISHED', message: "execution 'ex_1' already finished", details: { status: 'succeeded' } } });
+    expect(res.json()).toEqual({
+      error: { code: 'EXECUTION_FINISHED', message: "execution 'ex_1' already finished", details: { reason: 'finished', status: 'succeeded' } },
+    });
   });
 });

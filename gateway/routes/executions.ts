@@ -11,13 +11,17 @@
  * long-poll waits, logs are read or a cancel happens.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { executionNotFound } from '../../common/errors.js';
 import { assertFunctionName } from '../../common/names.js';
 import { mayUseFunction } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
+import { atField } from '../errors.js';
+import { sendJsonText } from '../json-body.js';
 import type { ControlClient } from '../control-client.js';
 import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery, LogsQuery } from '../schemas.js';
+import { Execution, ExecutionLogs, ExecutionPage, errorResponses } from '../response-schemas.js';
 import { openSse, type SseOptions, type SseStream } from '../sse.js';
 
 export interface ExecutionRoutesOptions {
@@ -36,12 +40,17 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     if (!mayUseFunction(p, e.function)) throw executionNotFound(id);
   };
 
-  app.get('/v1/executions', { config: { access: 'executions:read' }, schema: { querystring: ListExecutionsQuery } }, async (request) => {
+  const listSchema = {
+    description: 'Executions without input and output, newest first, a page at a time.',
+    querystring: ListExecutionsQuery,
+    response: { 200: ExecutionPage },
+  };
+  app.get('/v1/executions', { config: { access: 'executions:read' }, schema: listSchema }, async (request) => {
     const { function: fn, status, limit, cursor } = request.query;
     const p = principalOf(request);
     if (fn !== undefined) {
-      assertFunctionName(fn);
-      if (!mayUseFunction(p, fn)) throw forbidden();
+      atField('query.function', () => assertFunctionName(fn));
+      if (!mayUseFunction(p, fn)) throw forbidden({ reason: 'function', field: 'query.function' });
     }
     const page = await control.listExecutions({
       ...(fn !== undefined && { function: fn }),
@@ -55,7 +64,15 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
 
   app.get(
     '/v1/executions/:id',
-    { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: GetExecutionQuery } },
+    {
+      config: { access: 'executions:read' },
+      schema: {
+        description: 'An execution; `waitMs` long-polls until it is terminal or the time is up.',
+        params: IdParams,
+        querystring: GetExecutionQuery,
+        response: { 200: Execution, ...errorResponses('EXECUTION_NOT_FOUND') },
+      },
+    },
     async (request, reply) => {
       const { id } = request.params;
       const waitMs = request.query.waitMs ?? 0;
@@ -63,46 +80,62 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
       if (waitMs > 0) await checkVisible(request, id);
       const execution = await control.getExecution(id, waitMs);
       if (!mayUseFunction(principalOf(request), execution.function)) throw executionNotFound(id);
-      return reply.type('application/json; charset=utf-8').send(execution.json);
+      return sendJsonText(reply, 200, execution.json);
     },
   );
 
-  // ?follow=1: `event: log` per line (with its attempt) as it is written, then `event: end` with
-  // the final Execution, and the stream ends (docs/API.md "Live views").
-  app.get(
-    '/v1/executions/:id/logs',
-    { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: LogsQuery } },
-    async (request, reply) => {
-      await checkVisible(request, request.params.id);
-      const follow = request.query.follow === '1' || request.query.follow === 'true';
-      if (!follow) return control.getLogs(request.params.id);
-      // Not found and the like are answered as errors before the stream opens.
-      await control.getExecution(request.params.id, 0);
-      const stream = openSse(reply, sse);
-      open.add(stream);
-      const upstream = control.followLogs(request.params.id, {
-        line: (json) => stream.send('log', json),
-        end: (json) => {
-          stream.send('end', json);
-          stream.close();
-        },
-        error: (err) => {
-          request.log.info({ code: err.code }, 'log stream from the scheduler ended');
-          stream.close();
-        },
-      });
-      stream.onClose(() => {
-        upstream.close();
-        open.delete(stream);
-      });
-      return reply;
+  const logsSchema = {
+    description:
+      "An execution's captured console lines (capped; the first and the last lines are kept). With `follow=1`: server-sent events — `event: log` per line (with its attempt) as it is written, then `event: end` with the final Execution (docs/API.md 'Live views').",
+    params: IdParams,
+    querystring: LogsQuery,
+    response: {
+      200: {
+        description: 'The logs as JSON; with follow=1, a text/event-stream.',
+        content: { 'application/json': { schema: ExecutionLogs }, 'text/event-stream': { schema: Type.String() } },
+      },
+      ...errorResponses('EXECUTION_NOT_FOUND'),
     },
-  );
+  };
+  app.get('/v1/executions/:id/logs', { config: { access: 'executions:read' }, schema: logsSchema }, async (request, reply) => {
+    await checkVisible(request, request.params.id);
+    const follow = request.query.follow === '1' || request.query.follow === 'true';
+    if (!follow) return control.getLogs(request.params.id);
+    // Not found and the like are answered as errors before the stream opens.
+    await control.getExecution(request.params.id, 0);
+    const stream = openSse(reply, sse);
+    open.add(stream);
+    const upstream = control.followLogs(request.params.id, {
+      line: (json) => stream.send('log', json),
+      end: (json) => {
+        stream.send('end', json);
+        stream.close();
+      },
+      error: (err) => {
+        request.log.info({ code: err.code }, 'log stream from the scheduler ended');
+        stream.close();
+      },
+    });
+    stream.onClose(() => {
+      upstream.close();
+      open.delete(stream);
+    });
+    return reply;
+  });
 
   // A cancel takes no body; `{}` is accepted, any field in it is VALIDATION_ERROR.
   app.post(
     '/v1/executions/:id/cancel',
-    { config: { access: 'executions:cancel' }, schema: { params: IdParams, querystring: EmptyQuery, body: CancelBody } },
+    {
+      config: { access: 'executions:cancel' },
+      schema: {
+        description: 'Cancels an execution (a running one has its sandbox killed).',
+        params: IdParams,
+        querystring: EmptyQuery,
+        body: CancelBody,
+        response: { 200: Execution, ...errorResponses('EXECUTION_NOT_FOUND', 'EXECUTION_FINISHED', 'STORAGE_UNAVAILABLE') },
+      },
+    },
     async (request) => {
       await checkVisible(request, request.params.id);
       return control.cancelExecution(request.params.id);

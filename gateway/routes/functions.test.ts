@@ -46,7 +46,7 @@ describe('POST /v1/functions', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/functions', payload: { code: CODE } });
     expect(res.statusCode).toBe(400);
     expect(err(res).code).toBe('VALIDATION_ERROR');
-    expect(err(res).details.errors).toContainEqual({ field: 'body.name', reason: 'is required' });
+    expect(err(res).details.errors).toContainEqual({ field: 'body.name', reason: 'required', message: 'is required' });
   });
 
   it('FUNCTION_EXISTS from the client is 409', async () => {
@@ -232,14 +232,16 @@ describe('reading and deleting functions', () => {
     ]);
     const bad = await app.inject({ method: 'GET', url: '/v1/functions/hello?include=secrets' });
     expect(bad.statusCode).toBe(400);
-    expect(err(bad).details.errors).toEqual([{ field: 'query.include', reason: 'must be "code"' }]);
+    expect(err(bad).details.errors).toEqual([{ field: 'query.include', reason: 'enum', message: 'must be "code"' }]);
   });
 
   it('GET /v1/functions/:name of a missing function is 404 FUNCTION_NOT_FOUND', async () => {
     build({ getFunction: async (name) => Promise.reject(functionNotFound(name)) });
     const res = await app.inject({ method: 'GET', url: '/v1/functions/ghost' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: { code: 'FUNCTION_NOT_FOUND', message: "function 'ghost' does not exist", details: { name: 'ghost' } } });
+    expect(res.json()).toEqual({
+      error: { code: 'FUNCTION_NOT_FOUND', message: "function 'ghost' does not exist", details: { reason: 'not_found', name: 'ghost' } },
+    });
   });
 
   it('GET /v1/functions/:name/versions', async () => {
@@ -269,6 +271,6 @@ describe('reading and deleting functions', () => {
     build();
     const res = await app.inject({ method: 'GET', url: '/v1/functions?page=2' });
     expect(res.statusCode).toBe(400);
-    expect(err(res).details.errors).toEqual([{ field: 'query.page', reason: 'unknown field' }]);
+    expect(err(res).details.errors).toEqual([{ field: 'query.page', reason: 'unknown_field', message: 'unknown field' }]);
   });
 });

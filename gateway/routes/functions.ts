@@ -18,9 +18,11 @@ import { assertFunctionName } from '../../common/names.js';
 import { LIMITS, type FunctionInfo } from '../../common/records.js';
 import { mayUseFunction, maySeeEnv } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
+import { atField } from '../errors.js';
 import type { ControlClient } from '../control-client.js';
-import { validationError } from '../errors.js';
 import { CreateFunctionBody, EmptyQuery, FunctionSpecBody, GetFunctionQuery, NameParams } from '../schemas.js';
+import { validationError } from '../validation.js';
+import { FunctionInfo as FunctionInfoSchema, FunctionList, NoContent, VersionList, errorResponses } from '../response-schemas.js';
 
 export interface FunctionRoutesOptions {
   control: ControlClient;
@@ -41,6 +43,7 @@ async function rejectOversizedCode(request: FastifyRequest): Promise<void> {
   if (typeof code === 'string' && Buffer.byteLength(code, 'utf8') > LIMITS.codeBytes) {
     throw new TaskForgeError('PAYLOAD_TOO_LARGE', `code exceeds ${LIMITS.codeBytes} bytes`, {
       field: 'body.code',
+      reason: 'too_large',
       limitBytes: LIMITS.codeBytes,
     });
   }
@@ -53,8 +56,8 @@ async function rejectOversizedCode(request: FastifyRequest): Promise<void> {
 async function checkBodyName(request: FastifyRequest): Promise<void> {
   const name = bodyField(request.body, 'name');
   if (typeof name !== 'string') return;
-  assertFunctionName(name);
-  if (!mayUseFunction(principalOf(request), name)) throw forbidden();
+  atField('body.name', () => assertFunctionName(name));
+  if (!mayUseFunction(principalOf(request), name)) throw forbidden({ reason: 'function', field: 'body.name' });
 }
 
 /** FunctionInfo as this key may see it: env values only for the keys that can set them. */
@@ -69,7 +72,9 @@ function checkEnvSize(env: Record<string, string> | undefined): void {
   let bytes = 0;
   for (const [k, v] of Object.entries(env)) bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   if (bytes > LIMITS.envBytes) {
-    throw validationError('body.env', `keys and values must total at most ${LIMITS.envBytes} bytes (got ${bytes})`);
+    throw validationError('body.env', 'too_large', `keys and values must total at most ${LIMITS.envBytes} bytes (got ${bytes})`, {
+      limitBytes: LIMITS.envBytes,
+    });
   }
 }
 
@@ -81,7 +86,12 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     {
       bodyLimit,
       config: { access: 'functions:write' },
-      schema: { body: CreateFunctionBody, querystring: EmptyQuery },
+      schema: {
+        description: 'Registers a function (create only).',
+        body: CreateFunctionBody,
+        querystring: EmptyQuery,
+        response: { 200: FunctionInfoSchema, 201: FunctionInfoSchema, ...errorResponses('FUNCTION_EXISTS', 'INVALID_CODE') },
+      },
       preValidation: [rejectOversizedCode, checkBodyName],
     },
     async (request, reply) => {
@@ -99,14 +109,20 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     {
       bodyLimit,
       config: { access: 'functions:write' },
-      schema: { params: NameParams, body: FunctionSpecBody, querystring: EmptyQuery },
+      schema: {
+        description: 'Creates or updates a function: 201 when a version was created, 200 when the spec equals the latest.',
+        params: NameParams,
+        body: FunctionSpecBody,
+        querystring: EmptyQuery,
+        response: { 200: FunctionInfoSchema, 201: FunctionInfoSchema, ...errorResponses('INVALID_CODE') },
+      },
       preValidation: [rejectOversizedCode],
     },
     async (request, reply) => {
       const { name: bodyName, ...spec } = request.body;
       const { name } = request.params;
       if (bodyName !== undefined && bodyName !== name) {
-        throw validationError('body.name', `must equal the name in the path ('${name}') or be omitted`);
+        throw validationError('body.name', 'mismatch', `must equal the name in the path ('${name}') or be omitted`);
       }
       checkEnvSize(spec.env);
       const { function: info, created } = await control.putFunction(name, spec, false);
@@ -115,19 +131,34 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
     },
   );
 
-  app.get('/v1/functions', { config: { access: 'functions:read' }, schema: { querystring: EmptyQuery } }, async (request) => {
+  const listSchema = { description: 'Every function, sorted by name.', querystring: EmptyQuery, response: { 200: FunctionList } };
+  app.get('/v1/functions', { config: { access: 'functions:read' }, schema: listSchema }, async (request) => {
     const p = principalOf(request);
     const all = await control.listFunctions();
     return { functions: all.filter((f) => mayUseFunction(p, f.name)).map((f) => view(p, f)) };
   });
 
-  app.get('/v1/functions/:name', { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: GetFunctionQuery } }, async (request) =>
+  const getSchema = {
+    description: 'A function (`?include=code` adds its code).',
+    params: NameParams,
+    querystring: GetFunctionQuery,
+    response: { 200: FunctionInfoSchema, ...errorResponses('FUNCTION_NOT_FOUND') },
+  };
+  app.get('/v1/functions/:name', { config: { access: 'functions:read' }, schema: getSchema }, async (request) =>
     view(principalOf(request), await control.getFunction(request.params.name, request.query.include === 'code')),
   );
 
   app.get(
     '/v1/functions/:name/versions',
-    { config: { access: 'functions:read' }, schema: { params: NameParams, querystring: EmptyQuery } },
+    {
+      config: { access: 'functions:read' },
+      schema: {
+        description: "A function's versions, newest first.",
+        params: NameParams,
+        querystring: EmptyQuery,
+        response: { 200: VersionList, ...errorResponses('FUNCTION_NOT_FOUND') },
+      },
+    },
     async (request) => {
       const p = principalOf(request);
       return { versions: (await control.listVersions(request.params.name)).map((v) => view(p, v)) };
@@ -136,7 +167,15 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
 
   app.delete(
     '/v1/functions/:name',
-    { config: { access: 'functions:write' }, schema: { params: NameParams, querystring: EmptyQuery } },
+    {
+      config: { access: 'functions:write' },
+      schema: {
+        description: 'Deletes a function: running executions finish, later invokes are 404.',
+        params: NameParams,
+        querystring: EmptyQuery,
+        response: { 204: NoContent, ...errorResponses('FUNCTION_NOT_FOUND') },
+      },
+    },
     async (request, reply) => {
       await control.deleteFunction(request.params.name);
       return reply.code(204).send();

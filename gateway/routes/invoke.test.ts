@@ -119,14 +119,14 @@ describe('POST /v1/functions/:name/invoke — async', () => {
     build();
     const res = await app.inject({ method: 'POST', url: `${URL_}?mode=fire` });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: { details: { errors: [{ field: 'query.mode', reason: 'must be one of: async, sync' }] } } });
+    expect(res.json()).toMatchObject({ error: { details: { errors: [{ field: 'query.mode', reason: 'enum', message: 'must be one of: async, sync' }] } } });
   });
 
   it('waitMs with mode=async is VALIDATION_ERROR', async () => {
     build();
     const res = await app.inject({ method: 'POST', url: `${URL_}?waitMs=100` });
     expect(res.statusCode).toBe(400);
-    expect(err(res).details.errors).toEqual([{ field: 'query.waitMs', reason: 'applies to mode=sync only' }]);
+    expect(err(res).details.errors).toEqual([{ field: 'query.waitMs', reason: 'not_applicable', message: 'applies to mode=sync only' }]);
   });
 
   it('idempotency-key is forwarded; an idempotent replay returns the original id and current status', async () => {

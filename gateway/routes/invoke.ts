@@ -14,9 +14,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { markHop } from '../../common/diagnostics.js';
 import type { ExecutionStatus } from '../../common/records.js';
 import type { ControlClient } from '../control-client.js';
-import { validationError } from '../errors.js';
-import { JsonText, parseRawJsonBody, useJsonParser } from '../json-body.js';
-import { InvokeHeaders, InvokeQuery, NameParams } from '../schemas.js';
+import { JsonText, parseRawJsonBody, sendJsonText, useJsonParser } from '../json-body.js';
+import { InvokeEvent, InvokeHeaders, InvokeQuery, NameParams } from '../schemas.js';
+import { validationError } from '../validation.js';
+import { Execution, InvokePending, errorResponses } from '../response-schemas.js';
 
 export interface InvokeRoutesOptions {
   control: ControlClient;
@@ -40,14 +41,33 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
 
   app.post(
     '/v1/functions/:name/invoke',
-    { bodyLimit, config: { access: 'invoke' }, schema: { params: NameParams, querystring: InvokeQuery, headers: InvokeHeaders } },
+    {
+      bodyLimit,
+      config: { access: 'invoke' },
+      schema: {
+        description:
+          'Invokes a function with the body as its event (any JSON; empty is null). async (default): 202 once durable. ' +
+          'sync: the Execution, 200 succeeded · 502 failed or cancelled · 504 timed out · 202 not finished within waitMs.',
+        params: NameParams,
+        querystring: InvokeQuery,
+        headers: InvokeHeaders,
+        body: InvokeEvent,
+        response: {
+          200: Execution,
+          202: InvokePending,
+          502: Execution,
+          504: Execution,
+          ...errorResponses('FUNCTION_NOT_FOUND', 'IDEMPOTENCY_MISMATCH', 'QUEUE_FULL', 'STORAGE_UNAVAILABLE'),
+        },
+      },
+    },
     async (request, reply) => {
       markHop('G1 gateway route');
       const mode = request.query.mode ?? 'async';
       const { waitMs, version } = request.query;
       if (mode === 'async' && waitMs !== undefined) {
         // Silently ignoring it would hide a forgotten mode=sync.
-        throw validationError('query.waitMs', 'applies to mode=sync only');
+        throw validationError('query.waitMs', 'not_applicable', 'applies to mode=sync only');
       }
       // No body at all (no content-type) reaches here as undefined: the event is null.
       const inputJson = request.body instanceof JsonText ? request.body.text : 'null';
@@ -69,7 +89,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
       }
       const status = SYNC_HTTP_STATUS[execution.status] ?? 202;
       if (status === 202) reply.header('location', statusUrl);
-      return reply.code(status).type('application/json; charset=utf-8').send(execution.json);
+      return sendJsonText(reply, status, execution.json);
     },
   );
 };

@@ -40,11 +40,11 @@ describe('POST /v1/keys', () => {
   });
 
   it.each([
-    [{ name: 'ci', scopes: ['read'], admin: true }, 'body.admin', 'unknown field'],
+    [{ name: 'ci', scopes: ['read'], admin: true }, 'body.admin', 'unknown_field'],
     [{ name: 'ci', scopes: ['root'] }, 'body.scopes.0', undefined],
     [{ name: 'ci', scopes: [] }, 'body.scopes', undefined],
     [{ name: 'ci', scopes: ['read', 'read'] }, 'body.scopes', undefined],
-    [{ scopes: ['read'] }, 'body.name', 'is required'],
+    [{ scopes: ['read'] }, 'body.name', 'required'],
     [{ name: '', scopes: ['read'] }, 'body.name', undefined],
     [{ name: 'a\u0007b', scopes: ['read'] }, 'body.name', undefined],
     [{ name: 'ci', scopes: ['read'], functions: [] }, 'body.functions', undefined],

@@ -15,6 +15,8 @@ import type { ExecutionState } from './state.js';
 /** The same idempotency key with another body: a client bug that a replay would hide. */
 const idempotencyMismatch = (fn: string, key: string): TaskForgeError =>
   new TaskForgeError('IDEMPOTENCY_MISMATCH', `idempotency key '${key}' was already used for function '${fn}' with a different body`, {
+    field: 'headers.idempotency-key',
+    reason: 'mismatch',
     function: fn,
     idempotencyKey: key,
   });
@@ -52,12 +54,16 @@ export class ExecutionManager {
     let input: unknown;
     // The gateway refuses deep bodies already; any other control client gets the same answer.
     if (jsonDeeperThan(req.inputJson, MAX_JSON_DEPTH)) {
-      throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body', maxDepth: MAX_JSON_DEPTH });
+      throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, {
+        field: 'body',
+        reason: 'too_deep',
+        maxDepth: MAX_JSON_DEPTH,
+      });
     }
     try {
       input = req.inputJson === '' ? null : JSON.parse(req.inputJson);
     } catch {
-      throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body' });
+      throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body', reason: 'invalid_json' });
     }
     let execution: Execution;
     let created = true;
@@ -75,7 +81,7 @@ export class ExecutionManager {
       created = false;
     } else {
       if (this.state.pending.size >= this.opts.maxQueue) {
-        throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { limit: this.opts.maxQueue });
+        throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { reason: 'queue_full', limit: this.opts.maxQueue });
       }
       const accept = this.state.applyDurably(undefined, {
         type: 'accept',
@@ -144,7 +150,7 @@ export class ExecutionManager {
   cancel(id: string): Execution {
     const rec = this.get(id);
     if (isTerminal(rec.status)) {
-      throw new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished (${rec.status})`, { id, status: rec.status });
+      throw new TaskForgeError('EXECUTION_FINISHED', `execution '${id}' already finished (${rec.status})`, { reason: 'finished', id, status: rec.status });
     }
     const nowMs = this.state.now();
     const live = this.state.live.get(rec.id);

@@ -147,7 +147,7 @@ export function encodeCursor(key: string): string {
 export function decodeCursor(cursor: string): string {
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^\d{4}-\d{2}-\d{2}T[\d:.]+Z\|[A-Za-z0-9_-]{1,64}$/.test(key)) {
-    throw new TaskForgeError('VALIDATION_ERROR', 'cursor: not a cursor returned by this API', { field: 'cursor' });
+    throw new TaskForgeError('VALIDATION_ERROR', 'cursor: not a cursor returned by this API', { field: 'query.cursor', reason: 'invalid' });
   }
   return key;
 }

@@ -140,7 +140,7 @@ const recordText = (value: unknown): string => JSON.stringify(value) + '\n';
 export function storageUnavailable(err: unknown): TaskForgeError {
   if (err instanceof TaskForgeError) return err;
   const code = errnoCode(err);
-  return new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${code}`, { code }, { cause: err });
+  return new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${code}`, { reason: 'storage', code }, { cause: err });
 }
 
 /** A Ready for a write whose record was rejected when its journal append failed: dropped then. */

@@ -26,7 +26,8 @@ export class MemoryStore implements Store {
     this.functions.delete(name);
   }
   async putExecutionDurable(e: Execution): Promise<void> {
-    if (this.failDurable) throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { code: this.failDurable });
+    if (this.failDurable)
+      throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { reason: 'storage', code: this.failDurable });
     this.durableIds.push(e.id);
     this.executions.set(e.id, structuredClone(e));
   }

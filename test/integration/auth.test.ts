@@ -40,7 +40,7 @@ describe('API keys on the real stack', () => {
     ] as const) {
       const anon = await stack.requestAs(null, method, path);
       expect(anon.status, `${method} ${path}`).toBe(401);
-      expect(anon.body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String), details: {} } });
+      expect(anon.body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String), details: { reason: 'no_valid_key' } } });
       expect(JSON.stringify(anon.body)).not.toContain('echo');
     }
     const listed = await stack.request('GET', '/v1/functions');
@@ -171,15 +171,15 @@ describe('bad input on the real stack', () => {
     stack = await startStack({ workers: 0 });
     const spec = await stack.request('PUT', '/v1/functions/echo', fn(ECHO, { timeout: 5 }));
     expect(spec.status).toBe(400);
-    expect(spec.body.error.details.errors).toContainEqual({ field: 'body.timeout', reason: 'unknown field' });
+    expect(spec.body.error.details.errors).toContainEqual({ field: 'body.timeout', reason: 'unknown_field', message: 'unknown field' });
     const key = await stack.request('POST', '/v1/keys', { name: 'x', scopes: ['read'], expires: '2030' });
     expect(key.status).toBe(400);
-    expect(key.body.error.details.errors).toContainEqual({ field: 'body.expires', reason: 'unknown field' });
+    expect(key.body.error.details.errors).toContainEqual({ field: 'body.expires', reason: 'unknown_field', message: 'unknown field' });
     await stack.request('PUT', '/v1/functions/echo', fn(ECHO));
     const queued = await stack.request('POST', '/v1/functions/echo/invoke', {});
     const cancel = await stack.request('POST', `/v1/executions/${queued.body.executionId}/cancel`, { force: true });
     expect(cancel.status).toBe(400);
-    expect(cancel.body.error.details.errors).toContainEqual({ field: 'body.force', reason: 'unknown field' });
+    expect(cancel.body.error.details.errors).toContainEqual({ field: 'body.force', reason: 'unknown_field', message: 'unknown field' });
     expect((await stack.request('GET', `/v1/executions/${queued.body.executionId}`)).body.status).toBe('queued');
   });
 });

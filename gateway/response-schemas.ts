@@ -1,0 +1,201 @@
+/**
+ * TypeBox schemas of what the API answers (docs/API.md), for /openapi.json only: routes list them
+ * under `schema.response`, and app.ts serialises every answer with JSON.stringify whatever they
+ * say, so a schema here can never strip or reshape a field of a record. They are kept honest by
+ * a test that checks the sample records against them (openapi.test.ts).
+ *
+ * Records are open (`additionalProperties` allowed): the scheduler may add a field before this
+ * file learns of it, and a client must ignore fields it does not know.
+ */
+import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { KEY_SCOPES } from '../common/api-keys.js';
+import { ERROR_STATUS } from '../common/errors.js';
+import { EXECUTION_STATUSES, SANDBOX_LEVELS } from '../common/records.js';
+import { DEFAULT_REASON, type ApiErrorCode } from './errors.js';
+
+/** One of `values` (anyOf of consts); typed as the union of the values. */
+const Literals = <T extends string>(values: readonly T[], description?: string): TUnsafe<T> =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    description === undefined ? {} : { description },
+  );
+const Time = (description?: string) => Type.String({ format: 'date-time', ...(description !== undefined && { description }) });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Open = { additionalProperties: true } as const;
+
+// ---------- errors ----------
+
+const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = { ...ERROR_STATUS, METHOD_NOT_ALLOWED: 405 };
+
+/** `{ error: { code, message, details } }` with `code` one of `codes`. */
+export const errorBody = (codes: readonly ApiErrorCode[]) =>
+  Type.Object(
+    {
+      error: Type.Object({
+        code: Literals(codes),
+        message: Type.String({ description: 'for people; may change' }),
+        details: Type.Object(
+          {
+            reason: Type.String({ pattern: '^[a-z][a-z_]*$', description: 'a machine-readable word (docs/API.md, Errors)' }),
+            field: Type.Optional(Type.String({ description: 'the request field at fault: body.…, query.…, params.…, headers.…' })),
+          },
+          Open,
+        ),
+      }),
+    },
+    { description: codes.map((c) => `${c} (reason: ${DEFAULT_REASON[c]}, …)`).join(' · ') },
+  );
+
+/**
+ * Error responses for `codes`, grouped by HTTP status, to spread into a route's `response`:
+ * `response: { 200: FunctionInfo, ...errorResponses('FUNCTION_NOT_FOUND') }`.
+ */
+export function errorResponses(...codes: ApiErrorCode[]): Record<number, TSchema> {
+  const byStatus = new Map<number, ApiErrorCode[]>();
+  for (const code of codes) byStatus.set(STATUS_OF[code], [...(byStatus.get(STATUS_OF[code]) ?? []), code]);
+  return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorBody(list)]));
+}
+
+// ---------- functions ----------
+
+export const FunctionInfo = Type.Object(
+  {
+    name: Type.String(),
+    version: Type.Integer({ minimum: 1 }),
+    handler: Type.String(),
+    runtime: Type.Literal('nodejs'),
+    timeoutMs: Type.Integer(),
+    memoryMb: Type.Integer(),
+    maxRetries: Type.Integer(),
+    concurrency: Type.Integer(),
+    maxQueueMs: Type.Integer(),
+    env: Type.Record(Type.String(), Nullable(Type.String()), { description: 'values are null for keys other than admin and deploy' }),
+    description: Type.String(),
+    codeSha256: Type.String(),
+    codeBytes: Type.Integer(),
+    createdAt: Time(),
+    updatedAt: Time(),
+    code: Type.Optional(Type.String({ description: 'only with ?include=code' })),
+  },
+  Open,
+);
+
+export const FunctionList = Type.Object({ functions: Type.Array(FunctionInfo) });
+export const VersionList = Type.Object({ versions: Type.Array(FunctionInfo, { description: 'newest first' }) });
+
+// ---------- executions ----------
+
+const ExecutionError = Type.Object(
+  {
+    code: Type.String({
+      description: 'FUNCTION_ERROR, TIMEOUT, OUT_OF_MEMORY, SANDBOX_CRASH, SANDBOX_PROTOCOL, WORKER_LOST, CANCELLED, EXPIRED, FUNCTION_DELETED',
+    }),
+    message: Type.String(),
+    name: Type.Optional(Type.String()),
+    stack: Type.Optional(Type.String()),
+  },
+  Open,
+);
+
+export const Execution = Type.Object(
+  {
+    id: Type.String(),
+    function: Type.String(),
+    version: Type.Integer(),
+    status: Literals(EXECUTION_STATUSES),
+    mode: Literals(['async', 'sync'] as const),
+    input: Type.Optional(Type.Unknown({ description: 'absent in lists' })),
+    output: Type.Optional(Type.Unknown({ description: 'absent in lists' })),
+    error: Nullable(ExecutionError),
+    attempt: Type.Integer(),
+    maxAttempts: Type.Integer(),
+    workerId: Nullable(Type.String()),
+    coldStart: Nullable(Type.Boolean()),
+    createdAt: Time(),
+    startedAt: Nullable(Time()),
+    finishedAt: Nullable(Time()),
+    durationMs: Nullable(Type.Number()),
+    timings: Nullable(
+      Type.Object({ queuedMs: Type.Number(), initMs: Type.Number(), runMs: Type.Number(), cpuMs: Type.Optional(Nullable(Type.Number())) }, Open),
+    ),
+    placement: Nullable(Type.Object({ workerId: Type.String(), load: Type.Number(), warm: Type.Boolean(), candidates: Type.Integer() }, Open)),
+    idempotencyKey: Nullable(Type.String()),
+    attempts: Type.Optional(Type.Array(Type.Object({}, Open))),
+    crashes: Type.Optional(Type.Integer()),
+  },
+  Open,
+);
+
+export const InvokeAccepted = Type.Object({
+  executionId: Type.String(),
+  status: Literals(EXECUTION_STATUSES),
+  statusUrl: Type.String(),
+});
+
+/** 202 of an invoke: async, or sync not finished within waitMs (then the Execution). */
+export const InvokePending = Type.Union([InvokeAccepted, Execution]);
+
+export const ExecutionPage = Type.Object({ executions: Type.Array(Execution), nextCursor: Nullable(Type.String()) });
+
+export const ExecutionLogs = Type.Object(
+  {
+    executionId: Type.String(),
+    lines: Type.Array(
+      Type.Object({ ts: Time(), stream: Literals(['stdout', 'stderr'] as const), message: Type.String(), attempt: Type.Optional(Type.Integer()) }, Open),
+    ),
+    truncated: Type.Boolean(),
+    dropped: Type.Optional(Type.Integer({ description: 'lines not kept between the first and the last ones' })),
+  },
+  Open,
+);
+
+// ---------- cluster ----------
+
+const WorkerInfo = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    status: Literals(['ready', 'draining', 'lost'] as const),
+    capacity: Type.Integer(),
+    inFlight: Type.Integer(),
+    sandbox: Literals(SANDBOX_LEVELS),
+    warm: Type.Array(Type.String({ description: 'fn@version' })),
+    connectedAt: Time(),
+    lastHeartbeatAt: Nullable(Time()),
+    completed: Type.Integer(),
+  },
+  Open,
+);
+
+export const WorkerList = Type.Object({ workers: Type.Array(WorkerInfo) });
+
+export const Stats = Type.Object(
+  {
+    executions: Type.Record(Type.String(), Type.Integer()),
+    queueDepth: Type.Integer(),
+    workers: Type.Record(Type.String(), Type.Integer()),
+  },
+  Open,
+);
+
+export const Health = Type.Object({ status: Type.Literal('ok') });
+export const Ready = Type.Object({ status: Type.Literal('ready') });
+
+// ---------- keys ----------
+
+const keyFields = {
+  id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(Literals(KEY_SCOPES)),
+  functions: Nullable(Type.Array(Type.String())),
+  createdAt: Time(),
+};
+export const ApiKeyInfo = Type.Object(keyFields, Open);
+export const CreatedApiKey = Type.Object({ ...keyFields, key: Type.String({ description: 'the key itself, shown only in this answer' }) }, Open);
+export const KeyList = Type.Object({ keys: Type.Array(ApiKeyInfo) });
+
+/** 204: no body. */
+export const NoContent = Type.Unsafe<void>({ type: 'null', description: 'no body' });
+
+/** The OpenAPI document itself. */
+export const OpenApiDocument = Type.Object({ openapi: Type.String() }, Open);
