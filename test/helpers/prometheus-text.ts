@@ -37,10 +37,14 @@ function parseLabels(text: string, line: string): Record<string, string> {
   return labels;
 }
 
-function parseValue(text: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  return Number(text);
+/** Prometheus reads values with Go's ParseFloat: NaN and Inf in any case (prom-client writes `Nan`). */
+function parseValue(text: string): number | null {
+  const lower = text.toLowerCase();
+  if (lower === 'nan') return NaN;
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  const n = Number(text);
+  return Number.isNaN(n) ? null : n;
 }
 
 const includes = (labels: Record<string, string>, want: Record<string, string>): boolean => Object.entries(want).every(([k, v]) => labels[k] === v);
@@ -61,7 +65,7 @@ export function parsePrometheusText(text: string): Exposition {
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`unreadable metrics line: ${line}`);
     const value = parseValue(m[3]!);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`unreadable value in metrics line: ${line}`);
+    if (value === null) throw new Error(`unreadable value in metrics line: ${line}`);
     samples.push({ name: m[1]!, labels: m[2] ? parseLabels(m[2], line) : {}, value });
   }
   return {
