@@ -4,8 +4,8 @@
  * matrix is pinned by a table test.
  *
  * Fail closed: a route that declares nothing is for unrestricted admin keys only, so a route
- * added later (`/metrics`, `/2015-03-31/…`) is never open by omission. A key limited to some
- * functions never gets what is about every function (the cluster's workers and stats, keys).
+ * added later (`/2015-03-31/…`) is never open by omission. A key limited to some
+ * functions never gets what is about every function (the cluster's workers, stats and metrics, keys).
  */
 import { KEY_SCOPES, type KeyScope, type Principal } from '../common/api-keys.js';
 

@@ -22,12 +22,14 @@ import { CachingAuthenticator, type Authenticator } from './authenticator.js';
 import type { ControlClient } from './control-client.js';
 import { atField, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { parseJsonBody, useJsonParser } from './json-body.js';
+import { GatewayMetrics } from './metrics.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { installApiDescription } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
 import { ROUTER_OPTIONS, installRouteTable } from './route-table.js';
@@ -157,6 +159,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   installErrorHandlers(app, routes);
   useJsonParser(app, parseJsonBody);
   app.decorateRequest('principal', null);
+  const metrics = new GatewayMetrics();
 
   let closing = false;
   app.addHook('preClose', async () => {
@@ -181,6 +184,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   });
   app.addHook('onResponse', async (request, reply) => {
     markHop('G4 gateway onResponse');
+    metrics.observe(request, reply);
     request.log.debug(
       { reqId: request.id, method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',
@@ -205,5 +209,6 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   void typed.register(eventRoutes, { control, sse: o.sse, open: streams });
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
   void typed.register(keyRoutes, { control, auth: o.auth });
+  void typed.register(metricsRoutes, { control, metrics });
   return app;
 }

@@ -113,5 +113,7 @@ export interface ControlClient {
   followLogs(id: string, on: FollowHandlers): StreamHandle;
   /** Resolves when the scheduler answers. */
   ping(timeoutMs: number): Promise<void>;
+  /** The scheduler's metrics in Prometheus text format (for /metrics). */
+  metrics(timeoutMs: number): Promise<string>;
   close(): void;
 }

@@ -313,6 +313,9 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
         },
       );
     },
+    async metrics(timeoutMs) {
+      return (await call('metrics', {}, timeoutMs)).text;
+    },
     close() {
       session.close();
       client.close();

@@ -38,7 +38,7 @@ export interface ControlServiceDeps {
   keys: KeyRegistry;
   log: Logger;
   /** The scheduler's metrics in Prometheus text format. */
-  metrics?: () => string;
+  metrics?: () => Promise<string> | string;
 }
 
 /** The API view of a record: internal bookkeeping stripped. */
@@ -266,7 +266,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       });
     },
     // The metrics registry is fed by the scheduler's own components (metrics.ts).
-    metrics: unary(log, () => ({ text: deps.metrics?.() ?? '' })),
+    metrics: unary(log, async () => ({ text: (await deps.metrics?.()) ?? '' })),
   };
 
   /** Keeps a server stream open until the client goes or the scheduler closes; `release` runs once. */

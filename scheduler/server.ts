@@ -15,6 +15,7 @@ import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { ExecutionState } from './execution/state.js';
 import type { FunctionRegistry } from './function-registry.js';
 import { KeyRegistry } from './key-registry.js';
+import { createSchedulerMetrics } from './metrics.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
 import { createFileStore } from './store/index.js';
 import { createKeyFile } from './store/key-file.js';
@@ -59,6 +60,8 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     random: opts.random,
     onWorkerLost: (worker, reason) => log.warn({ workerId: worker.id, reason }, 'worker lost'),
   });
+  // Before recovery, so what it finishes (an execution whose function is gone) is counted.
+  const metrics = createSchedulerMetrics({ state, registry });
   functions.load(loaded.functions);
   state.index.load(loaded.executions);
   dispatcher.recover(loaded.executions);
@@ -83,7 +86,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       }),
     ],
   });
-  const control = createControlService({ functions, executions, state, registry, keys, log });
+  const control = createControlService({ functions, executions, state, registry, keys, log, metrics: () => metrics.text() });
   server.addService(ControlServiceService, control.service);
   server.addService(
     WorkerServiceService,
@@ -129,6 +132,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
         ['dispatcher', () => dispatcher.close()],
         ['timers', () => state.close()],
+        ['metrics', () => metrics.close()],
         ['store', () => store.close()],
       ];
       for (const [name, step] of steps) {

@@ -22,6 +22,12 @@ export interface WorkerConnection {
   end(): void;
 }
 
+export interface SandboxCounts {
+  busy: number;
+  idle: number;
+  prewarmed: number;
+}
+
 export type LossReason = 'heartbeat_missed' | 'stream_closed';
 
 export class RegisteredWorker implements PlacementCandidate {
@@ -36,6 +42,8 @@ export class RegisteredWorker implements PlacementCandidate {
   lastHeartbeatAt: Date | null = null;
   reportedInFlight = 0;
   rssBytes = 0;
+  /** The worker's sandboxes by state, as its last heartbeat counted them (for metrics). */
+  sandboxes: SandboxCounts = { busy: 0, idle: 0, prewarmed: 0 };
   completed = 0;
   lossTimer: NodeJS.Timeout | null = null;
 
@@ -147,6 +155,7 @@ export class WorkerRegistry {
     worker.lastHeartbeatAt = this.now();
     worker.reportedInFlight = hb.inFlight;
     worker.rssBytes = hb.rssBytes;
+    worker.sandboxes = { busy: hb.sandboxesBusy, idle: hb.sandboxesIdle, prewarmed: hb.sandboxesPrewarmed };
     worker.capacity = hb.capacity;
     worker.setWarm(hb.warm);
     if (hb.draining && worker.status === 'ready') worker.status = 'draining';

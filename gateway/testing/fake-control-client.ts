@@ -92,6 +92,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     // A stream that says nothing until closed.
     watchEvents: () => ({ close: () => undefined }),
     followLogs: () => ({ close: () => undefined }),
+    metrics: async () => '',
     close: () => undefined,
   };
   const calls: RecordedCall[] = [];
