@@ -50,6 +50,7 @@ sandbox-deps:
 # The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 build: $(NPM_STAMP) sandbox-deps
 	$(TSC) -p tsconfig.json
+	$(TSC) -p client/tsconfig.json
 
 proto: $(NPM_STAMP)
 	rm -rf proto/gen
@@ -97,7 +98,7 @@ format: $(NPM_STAMP)
 
 # No cycles; the processes share only common/ and proto/ (.dependency-cruiser.cjs).
 imports: $(NPM_STAMP)
-	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker cli proto test bench scripts
+	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker client cli proto test bench scripts
 
 dev: build
 	./bin/taskforge dev
