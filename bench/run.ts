@@ -23,6 +23,7 @@ import { coldStartScenario } from './scenarios/cold-start.js';
 import { cpuBoundScenario } from './scenarios/cpu-bound.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { storeScaleScenario } from './scenarios/store-scale.js';
+import { liveWatchersScenario } from './scenarios/live-watchers.js';
 import { syncScenario } from './scenarios/sync.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -31,7 +32,16 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const OTHER_LOAD_WARN_CPUS = 0.2;
 
 // store-scale writes the most files (100k): last, so no other scenario shares a disk it just filled.
-const SCENARIOS: Scenario[] = [ceilingScenario, syncScenario, asyncScenario, coldStartScenario, cpuBoundScenario, memoryScenario, storeScaleScenario];
+const SCENARIOS: Scenario[] = [
+  ceilingScenario,
+  syncScenario,
+  liveWatchersScenario,
+  asyncScenario,
+  coldStartScenario,
+  cpuBoundScenario,
+  memoryScenario,
+  storeScaleScenario,
+];
 
 function selected(env: NodeJS.ProcessEnv): Scenario[] {
   const only = env.BENCH_ONLY?.split(',')

@@ -23,11 +23,13 @@ import type { ControlClient } from './control-client.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { parseJsonBody, useJsonParser } from './json-body.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
 import { installRateLimit } from './rate-limit.js';
+import { SSE_DEFAULTS, type SseOptions, type SseStream } from './sse.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export interface GatewayAppOptions {
@@ -47,6 +49,8 @@ export interface GatewayAppOptions {
   auth?: Authenticator | 'off';
   /** Requests per second per key; 0 = no limit. */
   rateLimit?: number;
+  /** Server-sent event streams (/v1/events, logs?follow=1): ping interval, slow-client bound. */
+  sse?: Partial<SseOptions>;
 }
 
 export const GATEWAY_APP_DEFAULTS = Object.freeze({
@@ -71,6 +75,7 @@ export interface ResolvedGatewayAppOptions {
   readonly readyTimeoutMs: number;
   readonly auth: Authenticator | 'off';
   readonly rateLimit: number;
+  readonly sse: SseOptions;
 }
 
 function positiveInt(name: string, value: number): number {
@@ -93,6 +98,10 @@ export function resolveGatewayOptions(opts: GatewayAppOptions): ResolvedGatewayA
     readyTimeoutMs: positiveInt('readyTimeoutMs', opts.readyTimeoutMs ?? GATEWAY_APP_DEFAULTS.readyTimeoutMs),
     auth: resolveAuth(opts),
     rateLimit: nonNegativeInt('rateLimit', opts.rateLimit ?? GATEWAY_APP_DEFAULTS.rateLimit),
+    sse: Object.freeze({
+      pingMs: positiveInt('sse.pingMs', opts.sse?.pingMs ?? SSE_DEFAULTS.pingMs),
+      maxBufferedBytes: positiveInt('sse.maxBufferedBytes', opts.sse?.maxBufferedBytes ?? SSE_DEFAULTS.maxBufferedBytes),
+    }),
   });
 }
 
@@ -177,7 +186,13 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   void typed.register(functionRoutes, { control, bodyLimit: o.functionBodyLimit });
   void typed.register(invokeRoutes, { control, bodyLimit: o.invokeBodyLimit });
-  void typed.register(executionRoutes, { control });
+  // Live streams end when the gateway closes (before it waits for connections to finish).
+  const streams = new Set<SseStream>();
+  app.addHook('preClose', async () => {
+    for (const s of [...streams]) s.close();
+  });
+  void typed.register(executionRoutes, { control, sse: o.sse, open: streams });
+  void typed.register(eventRoutes, { control, sse: o.sse, open: streams });
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
   void typed.register(keyRoutes, { control, auth: o.auth });
   return app;

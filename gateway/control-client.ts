@@ -4,6 +4,7 @@
  * Every method rejects with a TaskForgeError (SCHEDULER_UNAVAILABLE when unreachable).
  */
 import type { ApiKeyInfo, CreatedApiKey, Principal } from '../common/api-keys.js';
+import type { TaskForgeError } from '../common/errors.js';
 import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
 
 /**
@@ -47,6 +48,47 @@ export interface NewKeyArgs {
   functions: readonly string[] | null;
 }
 
+export interface WatchArgs {
+  function?: string;
+  executionId?: string;
+  /** Resume after this sequence number (the SSE Last-Event-ID); 0 = live only. */
+  afterSeq: number;
+  /** Only these functions (the caller's key is limited to them). */
+  functions?: readonly string[];
+}
+
+/** One execution state change from the scheduler's event stream. */
+export interface WatchedChange {
+  seq: number;
+  executionId: string;
+  function: string;
+  status: string;
+  /** The Execution without input and output, as JSON text. */
+  json: string;
+}
+
+export interface WatchHandlers {
+  change(c: WatchedChange): void;
+  /** The resume point is older than the scheduler keeps: changes were missed. */
+  reset(): void;
+  /** The stream ended: the scheduler went away (err) or closed it. Not called after close(). */
+  end(err: TaskForgeError | null): void;
+}
+
+export interface FollowHandlers {
+  /** A log line as JSON text: { ts, stream, message, attempt }. */
+  line(json: string): void;
+  /** The final Execution as JSON text; nothing follows. */
+  end(executionJson: string): void;
+  /** Not called after close(). */
+  error(err: TaskForgeError): void;
+}
+
+/** A stream the caller may stop. */
+export interface StreamHandle {
+  close(): void;
+}
+
 export interface ControlClient {
   putFunction(name: string, spec: Record<string, unknown>, createOnly: boolean): Promise<{ function: FunctionInfo; created: boolean }>;
   getFunction(name: string, includeCode: boolean): Promise<FunctionInfo>;
@@ -65,6 +107,10 @@ export interface ControlClient {
   createKey(args: NewKeyArgs): Promise<CreatedApiKey>;
   listKeys(): Promise<ApiKeyInfo[]>;
   deleteKey(id: string): Promise<void>;
+  /** Execution state changes as they happen (after `afterSeq`'s buffered ones). */
+  watchEvents(args: WatchArgs, on: WatchHandlers): StreamHandle;
+  /** An execution's log lines so far and as they come, then its final record. */
+  followLogs(id: string, on: FollowHandlers): StreamHandle;
   /** Resolves when the scheduler answers. */
   ping(timeoutMs: number): Promise<void>;
   close(): void;

@@ -27,7 +27,7 @@ import {
   type Stats,
   type WorkerInfo,
 } from '../common/records.js';
-import { ControlServiceService, type JsonReply } from '../proto/gen/taskforge/v1/control.js';
+import { ControlServiceService, type ExecutionEvent, type JsonReply, type LogEvent, type WatchRequest } from '../proto/gen/taskforge/v1/control.js';
 import type { ControlClient, ExecutionText, InvokeArgs, ListExecutionsArgs } from './control-client.js';
 import { ControlSession } from './control-session.js';
 import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
@@ -146,6 +146,45 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     });
   }
 
+  /**
+   * A server stream with no deadline (it lasts as long as the watcher). `end` runs once: with an
+   * error when the stream failed, null when the scheduler ended it; never after close().
+   */
+  function serverStream<K extends 'watchEvents' | 'followLogs'>(
+    method: K,
+    request: Parameters<Methods[K]['requestSerialize']>[0],
+    on: { data(v: ReturnType<Methods[K]['responseDeserialize']>): void; end(err: TaskForgeError | null): void },
+  ): { close(): void } {
+    const def = ControlServiceService[method] as unknown as {
+      path: string;
+      requestSerialize: (v: typeof request) => Buffer;
+      responseDeserialize: (b: Buffer) => ReturnType<Methods[K]['responseDeserialize']>;
+    };
+    let closed = false;
+    let done = false;
+    const finish = (err: TaskForgeError | null): void => {
+      if (done || closed) return;
+      done = true;
+      on.end(err);
+    };
+    const stream = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata(), {});
+    stream.on('data', (v: ReturnType<Methods[K]['responseDeserialize']>) => {
+      if (!closed) on.data(v);
+    });
+    stream.on('error', (err: ServiceError) => {
+      observe(err);
+      finish(fromGrpcError(err));
+    });
+    stream.on('end', () => finish(null));
+    return {
+      close() {
+        if (closed) return;
+        closed = true;
+        stream.cancel();
+      },
+    };
+  }
+
   /** Sync invoke with wait 0 waits for the scheduler's default, which is at most 300 s. */
   const invokeDeadline = (args: InvokeArgs): number =>
     args.mode === 'sync' ? (args.waitMs > 0 ? args.waitMs : LIMITS.maxSyncWaitMs) + waitSlackMs : callTimeoutMs;
@@ -240,6 +279,39 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async ping(timeoutMs) {
       await call('ping', {}, timeoutMs);
+    },
+    watchEvents(args, on) {
+      const request: WatchRequest = {
+        function: args.function ?? '',
+        executionId: args.executionId ?? '',
+        afterSeq: args.afterSeq,
+        functions: args.functions ? [...args.functions] : [],
+      };
+      return serverStream('watchEvents', request, {
+        data: (e: ExecutionEvent) =>
+          e.reset ? on.reset() : on.change({ seq: e.seq, executionId: e.executionId, function: e.function, status: e.status, json: e.executionJson }),
+        end: (err) => on.end(err),
+      });
+    },
+    followLogs(id, on) {
+      let ended = false;
+      return serverStream(
+        'followLogs',
+        { id },
+        {
+          data: (m: LogEvent) => {
+            if (m.event?.$case === 'lineJson') on.line(m.event.value);
+            else if (m.event?.$case === 'endJson') {
+              ended = true;
+              on.end(m.event.value);
+            }
+          },
+          end: (err) => {
+            if (ended) return;
+            on.error(err ?? new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler ended the log stream before the execution ended'));
+          },
+        },
+      );
     },
     close() {
       session.close();

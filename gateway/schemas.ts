@@ -92,6 +92,18 @@ export const GetExecutionQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** `?follow=1` streams the logs (server-sent events) until the execution ends. */
+export const LogsQuery = Type.Object({ follow: Type.Optional(OneOf(['0', '1', 'true', 'false'] as const)) }, { additionalProperties: false });
+
+export const EventsQuery = Type.Object(
+  {
+    // Forms are checked in the route (INVALID_NAME), like names and ids in paths.
+    function: Type.Optional(Type.String()),
+    execution: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 export const DEFAULT_LIST_LIMIT = 50;
 
 export const ListExecutionsQuery = Type.Object(

@@ -38,6 +38,8 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   groupCommitMs: 200,
   /** close(): how long gRPC calls may take to finish before they are cut. */
   shutdownGraceMs: 5_000,
+  /** Execution changes kept for live-view clients that reconnect (Last-Event-ID). */
+  eventLogCapacity: 10_000,
 });
 
 type Widen<T> = { [K in keyof T]: T[K] extends number ? number : T[K] extends string ? string : T[K] };
@@ -68,6 +70,7 @@ export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): Sche
   }
   if (o.port > 65535) throw new OptionsError('port', `scheduler option port must be ≤ 65535, got ${o.port}`);
   if (o.heartbeatIntervalMs < 10) throw new OptionsError('heartbeatIntervalMs', 'scheduler option heartbeatIntervalMs must be ≥ 10');
+  if (o.eventLogCapacity < 1) throw new OptionsError('eventLogCapacity', 'scheduler option eventLogCapacity must be ≥ 1');
   if (o.missedHeartbeats < 1) throw new OptionsError('missedHeartbeats', 'scheduler option missedHeartbeats must be ≥ 1');
   return Object.freeze(o);
 }

@@ -55,6 +55,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     forgetLostAfterMs: opts.forgetLostAfterMs,
     maxQueue: opts.maxQueue,
     retentionMs: opts.retentionMs,
+    eventLogCapacity: opts.eventLogCapacity,
     random: opts.random,
     onWorkerLost: (worker, reason) => log.warn({ workerId: worker.id, reason }, 'worker lost'),
   });

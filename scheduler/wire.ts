@@ -28,6 +28,8 @@ export interface SchedulerCoreOptions {
   forgetLostAfterMs: number;
   maxQueue: number;
   retentionMs: number;
+  /** Execution changes kept for watchers that resume. */
+  eventLogCapacity?: number;
   now?: () => number;
   random?: () => number;
   /** Called (after the dispatcher has handled it) when a worker is lost. */
@@ -49,6 +51,7 @@ export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
     retryPolicy: opts.retryPolicy,
     watchdogSlackMs: opts.watchdogSlackMs,
     maxQueueMs,
+    ...(opts.eventLogCapacity !== undefined && { eventLogCapacity: opts.eventLogCapacity }),
     now: opts.now,
     random: opts.random,
   });

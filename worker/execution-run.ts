@@ -48,7 +48,7 @@ export class ExecutionRun {
     this.#log = opts.logger.child({ executionId: this.executionId, lease: this.lease });
     this.#batcher = new LogBatcher({
       flushMs: opts.logFlushMs,
-      emit: (lines, truncated) => this.#deliver(logChunkMessage(this.executionId, this.lease, lines, truncated)),
+      emit: (lines, truncated, dropped) => this.#deliver(logChunkMessage(this.executionId, this.lease, lines, truncated, dropped)),
     });
   }
 
@@ -122,7 +122,7 @@ export class ExecutionRun {
             this.#startedTimer.unref();
           }
         },
-        onLog: (lines, truncated) => this.#batcher.add(lines, truncated),
+        onLog: (lines, truncated, dropped) => this.#batcher.add(lines, truncated, dropped),
       });
     } catch (err) {
       this.#log.error({ err }, 'sandbox pool failed the run');

@@ -37,4 +37,16 @@ describe('LogBatcher', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(emits).toEqual([2]);
   });
+
+  it('lines after a gap go out in a batch of their own that carries the gap', () => {
+    const emits: Array<{ lines: string[]; dropped: number }> = [];
+    const b = new LogBatcher({ flushMs: 20, emit: (lines, _t, dropped) => emits.push({ lines: lines.map((l) => l.message), dropped }) });
+    b.add([line('head')], false);
+    b.add([line('tail 1'), line('tail 2')], true, 40);
+    b.flush();
+    expect(emits).toEqual([
+      { lines: ['head'], dropped: 0 },
+      { lines: ['tail 1', 'tail 2'], dropped: 40 },
+    ]);
+  });
 });

@@ -8,14 +8,15 @@ import type { LogLine } from '../common/records.js';
 export interface LogBatcherOptions {
   /** ms a line may wait for company before it is sent. */
   flushMs: number;
-  emit: (lines: LogLine[], truncated: boolean) => void;
+  emit: (lines: LogLine[], truncated: boolean, dropped: number) => void;
 }
 
 export class LogBatcher {
   readonly #flushMs: number;
-  readonly #emit: (lines: LogLine[], truncated: boolean) => void;
+  readonly #emit: (lines: LogLine[], truncated: boolean, dropped: number) => void;
   #lines: LogLine[] = [];
   #truncated = false;
+  #dropped = 0;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -24,8 +25,11 @@ export class LogBatcher {
     this.#emit = opts.emit;
   }
 
-  add(lines: LogLine[], truncated: boolean): void {
+  add(lines: LogLine[], truncated: boolean, dropped = 0): void {
     if (this.#closed) return;
+    // Lines after a gap start a new batch, so the gap stays where it was.
+    if (dropped > 0 && this.#lines.length > 0) this.flush();
+    this.#dropped += dropped;
     this.#lines.push(...lines);
     this.#truncated ||= truncated;
     // The timer starts with the first buffered line, so no line waits longer than flushMs.
@@ -41,9 +45,11 @@ export class LogBatcher {
     if (this.#lines.length === 0 && !this.#truncated) return;
     const lines = this.#lines;
     const truncated = this.#truncated;
+    const dropped = this.#dropped;
     this.#lines = [];
     this.#truncated = false;
-    this.#emit(lines, truncated);
+    this.#dropped = 0;
+    this.#emit(lines, truncated, dropped);
   }
 
   /** Flushes what is buffered and ignores anything added later. */

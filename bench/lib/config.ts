@@ -38,6 +38,9 @@ export interface BenchConfig {
   readonly storeStartupRuns: number;
   readonly listSamples: number;
   readonly memoryFunctions: number;
+  /** Open `GET /v1/events` clients in the live-watchers scenario, and its alternating rounds. */
+  readonly idleWatchers: number;
+  readonly liveRounds: number;
   /** ms a whole scenario may take before it is abandoned and its stack killed. */
   readonly scenarioTimeoutMs: number;
 }
@@ -64,6 +67,8 @@ const FULL: BenchConfig = {
   storeStartupRuns: 2,
   listSamples: 300,
   memoryFunctions: 50,
+  idleWatchers: 300,
+  liveRounds: 3,
   scenarioTimeoutMs: 240_000,
 };
 
@@ -82,6 +87,7 @@ const QUICK: BenchConfig = {
   storeSizes: [5_000, 20_000],
   storeStartupRuns: 1,
   listSamples: 100,
+  liveRounds: 2,
   scenarioTimeoutMs: 60_000,
 };
 

@@ -17,13 +17,17 @@ import { assertFunctionName } from '../../common/names.js';
 import { mayUseFunction } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
 import type { ControlClient } from '../control-client.js';
-import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery } from '../schemas.js';
+import { CancelBody, DEFAULT_LIST_LIMIT, EmptyQuery, GetExecutionQuery, IdParams, ListExecutionsQuery, LogsQuery } from '../schemas.js';
+import { openSse, type SseOptions, type SseStream } from '../sse.js';
 
 export interface ExecutionRoutesOptions {
   control: ControlClient;
+  sse: SseOptions;
+  /** Every open stream, so the gateway can end them when it closes. */
+  open: Set<SseStream>;
 }
 
-export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { control }) => {
+export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { control, sse, open }) => {
   /** For a function-limited key: 404 unless the execution is one of its functions'. */
   const checkVisible = async (request: FastifyRequest, id: string): Promise<void> => {
     const p = principalOf(request);
@@ -63,10 +67,37 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
     },
   );
 
-  app.get('/v1/executions/:id/logs', { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: EmptyQuery } }, async (request) => {
-    await checkVisible(request, request.params.id);
-    return control.getLogs(request.params.id);
-  });
+  // ?follow=1: `event: log` per line (with its attempt) as it is written, then `event: end` with
+  // the final Execution, and the stream ends (docs/API.md "Live views").
+  app.get(
+    '/v1/executions/:id/logs',
+    { config: { access: 'executions:read' }, schema: { params: IdParams, querystring: LogsQuery } },
+    async (request, reply) => {
+      await checkVisible(request, request.params.id);
+      const follow = request.query.follow === '1' || request.query.follow === 'true';
+      if (!follow) return control.getLogs(request.params.id);
+      // Not found and the like are answered as errors before the stream opens.
+      await control.getExecution(request.params.id, 0);
+      const stream = openSse(reply, sse);
+      open.add(stream);
+      const upstream = control.followLogs(request.params.id, {
+        line: (json) => stream.send('log', json),
+        end: (json) => {
+          stream.send('end', json);
+          stream.close();
+        },
+        error: (err) => {
+          request.log.info({ code: err.code }, 'log stream from the scheduler ended');
+          stream.close();
+        },
+      });
+      stream.onClose(() => {
+        upstream.close();
+        open.delete(stream);
+      });
+      return reply;
+    },
+  );
 
   // A cancel takes no body; `{}` is accepted, any field in it is VALIDATION_ERROR.
   app.post(

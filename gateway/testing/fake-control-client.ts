@@ -89,6 +89,9 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listKeys: async () => [sampleKey()],
     deleteKey: async () => undefined,
     ping: async () => undefined,
+    // A stream that says nothing until closed.
+    watchEvents: () => ({ close: () => undefined }),
+    followLogs: () => ({ close: () => undefined }),
     close: () => undefined,
   };
   const calls: RecordedCall[] = [];

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTokenFile } from '../../common/grpc-auth.js';
 import { silentLogger } from '../../common/logger.js';
+import type { GatewayAppOptions } from '../../gateway/app.js';
 import { startGateway } from '../../gateway/main.js';
 import { startScheduler, type SchedulerHandle } from '../../scheduler/server.js';
 import type { SchedulerOptionsInput } from '../../scheduler/options.js';
@@ -58,6 +59,8 @@ export interface StackOptions {
   scheduler?: SchedulerOptionsInput;
   /** Requests per second per key at the gateway (its default when absent). */
   rateLimit?: number;
+  /** Other gateway app options (e.g. sse). */
+  gateway?: Partial<GatewayAppOptions>;
   dataDir?: string;
 }
 
@@ -82,7 +85,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       scheduler: s.address,
       logger: silentLogger,
       client: { controlToken: readTokenFile(s.tokenFiles.control) },
-      ...(opts.rateLimit !== undefined && { app: { rateLimit: opts.rateLimit } }),
+      app: { ...(opts.rateLimit !== undefined && { rateLimit: opts.rateLimit }), ...opts.gateway },
     });
   let gateway = await gatewayFor(scheduler);
   const workers: WorkerProcess[] = [];

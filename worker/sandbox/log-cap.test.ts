@@ -13,12 +13,31 @@ describe('LogCap', () => {
     expect(cap.truncated).toBe(false);
   });
 
-  it('drops lines past the line cap and says so', () => {
-    const got: LogLine[] = [];
-    const cap = new LogCap((l) => got.push(...l), { logLines: 2, logBytes: 100, logLineChars: 10 });
-    cap.accept([line('1'), line('2'), line('3')], false);
-    expect(got.map((l) => l.message)).toEqual(['1', '2']);
+  it('passes the head on live, keeps the latest lines for the end and counts what fell between', () => {
+    const got: Array<[string[], boolean, number]> = [];
+    const cap = new LogCap((l, t, d) => got.push([l.map((x) => x.message), t, d]), { logLines: 4, logBytes: 100, logLineChars: 20 });
+    cap.accept([line('1'), line('2'), line('3'), line('4'), line('5')], false);
+    cap.accept([line('6'), line('final error')], false);
+    expect(got).toEqual([[['1', '2'], true, 0]]);
+    cap.finish();
+    expect(got[1]).toEqual([['6', 'final error'], true, 3]);
     expect(cap.truncated).toBe(true);
+    cap.accept([line('late')], false);
+    cap.finish();
+    expect(got).toHaveLength(2);
+  });
+
+  it("lines after a gap the runtime reported go to the tail, with the runtime's count added", () => {
+    const got: Array<[string[], number]> = [];
+    const cap = new LogCap((l, _t, d) => got.push([l.map((x) => x.message), d]), { logLines: 10, logBytes: 100, logLineChars: 10 });
+    cap.accept([line('a')], false);
+    cap.accept([line('y'), line('z')], true, 7);
+    cap.finish();
+    expect(got).toEqual([
+      [['a'], 0],
+      [[], 0],
+      [['y', 'z'], 7],
+    ]);
   });
 
   it('shortens long lines to logLineChars', () => {
@@ -29,11 +48,13 @@ describe('LogCap', () => {
     expect(cap.truncated).toBe(true);
   });
 
-  it('stops at the byte cap without letting a later, smaller line through', () => {
+  it('holds the byte cap across head and tail, keeping order', () => {
     const got: LogLine[] = [];
     const cap = new LogCap((l) => got.push(...l), { logLines: 10, logBytes: 5, logLineChars: 10 });
     cap.accept([line('abc'), line('defg'), line('h')], false);
-    expect(got.map((l) => l.message)).toEqual(['abc']);
+    cap.finish();
+    // head: 3 of ⌈5/2⌉ bytes; tail: 2 bytes left, so 'defg' fell out and 'h' is the tail.
+    expect(got.map((l) => l.message)).toEqual(['abc', 'h']);
     expect(cap.truncated).toBe(true);
   });
 

@@ -1,7 +1,10 @@
 /**
- * The per-execution log caps (LIMITS.logLines, logBytes, logLineChars). The runtime pre-caps
- * to protect the channel, but the child is untrusted, so the pool enforces the caps again here.
- * Lines past a cap are dropped, never reordered; a shortened or dropped line sets `truncated`.
+ * The per-execution log caps (LIMITS.logLines, logBytes, logLineChars), keeping the head and the
+ * tail of the output: the first half of the budget is passed on as it is written; after that the
+ * latest lines are kept in a window (the other half) and passed on by finish(), when the run
+ * ends, with the number of lines that fell out between the two (`dropped`), so the final error
+ * is never the line that was lost. The runtime pre-caps the same way to protect the channel, but
+ * the child is untrusted, so the pool enforces the caps again here. Order is kept.
  */
 import { LIMITS, type LogLine } from '../../common/records.js';
 
@@ -11,44 +14,67 @@ export interface LogCaps {
   logLineChars: number;
 }
 
-export type LogListener = (lines: LogLine[], truncated: boolean) => void;
+export type LogListener = (lines: LogLine[], truncated: boolean, dropped: number) => void;
 
 export class LogCap {
   truncated = false;
-  #lines = 0;
-  #bytes = 0;
-  #full = false;
+  #headLines = 0;
+  #headBytes = 0;
+  #tail: LogLine[] = [];
+  #tailBytes = 0;
+  #dropped = 0;
+  #finished = false;
 
   constructor(
     private readonly listener: LogListener | undefined,
     private readonly caps: LogCaps = LIMITS,
   ) {}
 
-  accept(lines: readonly LogLine[], truncatedUpstream: boolean): void {
+  /** `droppedUpstream`: lines the runtime already left out before these. */
+  accept(lines: readonly LogLine[], truncatedUpstream: boolean, droppedUpstream = 0): void {
+    if (this.#finished) return;
     const wasTruncated = this.truncated;
     if (truncatedUpstream) this.truncated = true;
-    const kept: LogLine[] = [];
-    for (const line of lines) {
-      if (this.#full || this.#lines >= this.caps.logLines) {
-        this.truncated = true;
-        continue;
-      }
-      let message = line.message;
+    if (droppedUpstream > 0) {
+      // Lines after a gap are the tail's, whatever room the head still has.
+      this.#dropped += droppedUpstream;
+      this.truncated = true;
+    }
+    const live: LogLine[] = [];
+    const maxHeadLines = Math.ceil(this.caps.logLines / 2);
+    const maxHeadBytes = Math.ceil(this.caps.logBytes / 2);
+    for (const raw of lines) {
+      let message = raw.message;
       if (message.length > this.caps.logLineChars) {
         message = message.slice(0, this.caps.logLineChars);
         this.truncated = true;
       }
+      const line: LogLine = { ts: raw.ts, stream: raw.stream, message };
       const bytes = Buffer.byteLength(message);
-      if (this.#bytes + bytes > this.caps.logBytes) {
-        // Keep order: once a line does not fit, nothing after it is kept either.
-        this.#full = true;
-        this.truncated = true;
+      if (this.#tail.length === 0 && this.#dropped === 0 && this.#headLines < maxHeadLines && this.#headBytes + bytes <= maxHeadBytes) {
+        this.#headLines += 1;
+        this.#headBytes += bytes;
+        live.push(line);
         continue;
       }
-      this.#lines += 1;
-      this.#bytes += bytes;
-      kept.push({ ts: line.ts, stream: line.stream, message });
+      this.#tail.push(line);
+      this.#tailBytes += bytes;
+      while (this.#tail.length > this.caps.logLines - this.#headLines || this.#tailBytes > this.caps.logBytes - this.#headBytes) {
+        this.#tailBytes -= Buffer.byteLength(this.#tail.shift()!.message);
+        this.#dropped += 1;
+        this.truncated = true;
+      }
     }
-    if (kept.length > 0 || this.truncated !== wasTruncated) this.listener?.(kept, this.truncated);
+    if (live.length > 0 || this.truncated !== wasTruncated) this.listener?.(live, this.truncated, 0);
+  }
+
+  /** The run ended: the window of the latest lines goes out, after everything passed on live. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#tail.length === 0 && this.#dropped === 0) return;
+    const lines = this.#tail;
+    this.#tail = [];
+    this.listener?.(lines, this.truncated, this.#dropped);
   }
 }

@@ -75,6 +75,8 @@ export interface LogMessage {
   lines: WireLogLine[];
   /** True when the runtime dropped or shortened lines since the previous batch. */
   truncated: boolean;
+  /** Lines dropped between the head and this batch (the window of the latest lines); absent = 0. */
+  dropped?: number;
 }
 
 export type ResultMessage = {

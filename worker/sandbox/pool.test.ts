@@ -219,16 +219,20 @@ describe('logs', () => {
     for (const l of lines) expect(new Date(l.ts).toISOString()).toBe(l.ts);
   });
 
-  it('keeps the first 1000 lines and marks the rest truncated', async () => {
+  it('keeps the first 500 and the last 500 of 1,500 lines, so the last line written survives', async () => {
     const { pool } = await startPool();
-    const f = fn("export default () => { for (let i = 0; i < 1500; i++) console.log('line ' + i); return 1; };");
+    const f = fn("export default () => { for (let i = 0; i < 1500; i++) console.log('line ' + i); console.error('final: boom'); return 1; };");
     const lines: LogLine[] = [];
     let lastFlag = false;
-    const outcome = await pool.run(req(f, { onLog: (l, t) => (lines.push(...l), (lastFlag = t)) }));
+    let dropped = 0;
+    const outcome = await pool.run(req(f, { onLog: (l, t, d) => (lines.push(...l), (lastFlag = t), (dropped += d)) }));
     expect(outcome).toMatchObject({ ok: true, logsTruncated: true });
     expect(lines).toHaveLength(1000);
     expect(lines[0]!.message).toBe('line 0');
-    expect(lines[999]!.message).toBe('line 999');
+    expect(lines[499]!.message).toBe('line 499');
+    expect(lines[500]!.message).toBe('line 1001');
+    expect(lines[999]).toMatchObject({ message: 'final: boom', stream: 'stderr' });
+    expect(dropped).toBe(501);
     expect(lastFlag).toBe(true);
   });
 

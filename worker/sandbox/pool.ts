@@ -108,9 +108,9 @@ export class ProcessSandboxPool implements SandboxPool {
     const { executionId, fn } = req;
     const log = this.#log.child({ executionId });
     const guard = new RunGuard({ deadlineMs: req.deadlineMs, timeoutMs: fn.timeoutMs, signal: req.signal });
-    const logs = new LogCap((lines, truncated) => {
+    const logs = new LogCap((lines, truncated, dropped) => {
       try {
-        req.onLog?.(lines, truncated);
+        req.onLog?.(lines, truncated, dropped);
       } catch (err) {
         log.warn({ err }, 'onLog listener threw');
       }
@@ -121,6 +121,7 @@ export class ProcessSandboxPool implements SandboxPool {
     let refillTimer: NodeJS.Timeout | null = null;
     let startedAtMs: number | null = null;
     const done = (result: { ok: true; outputJson: string } | { ok: false; error: RunError }): RunOutcome => {
+      logs.finish();
       const finishedAtMs = Date.now();
       const started = startedAtMs ?? runStartMs;
       const cpuMs = startedAtMs === null ? null : (slot?.proc.lastRunCpuMs ?? null);
@@ -148,7 +149,7 @@ export class ProcessSandboxPool implements SandboxPool {
         const initStartMs = Date.now();
         await proc.ready();
         format ??= this.#formatOf(fn);
-        const loaded = await proc.load(fn, format, RUNTIME_LIMITS, (lines, t) => logs.accept(lines, t));
+        const loaded = await proc.load(fn, format, RUNTIME_LIMITS, (lines, t, d) => logs.accept(lines, t, d));
         // The refill's fork and the new process's start-up would compete for CPU with this cold
         // start: spawn it once the run has ended and its outcome is sent, or after REFILL_DELAY_MS
         // for a long run.
@@ -164,7 +165,7 @@ export class ProcessSandboxPool implements SandboxPool {
       startedAtMs = Date.now();
       const resultPromise = proc.invoke(
         { executionId, inputJson: req.inputJson, attempt: req.attempt, deadlineMs: req.deadlineMs, functionName: fn.name, version: fn.version },
-        (lines, t) => logs.accept(lines, t),
+        (lines, t, d) => logs.accept(lines, t, d),
       );
       try {
         req.onStarted?.({ coldStart, initMs, startedAtMs });

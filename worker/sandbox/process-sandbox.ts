@@ -62,7 +62,7 @@ export class ProcessExitedError extends Error {
 }
 
 export type LoadReply = { ok: true } | { ok: false; error: LoadErrorMessage['error'] };
-export type LogSink = (lines: WireLogLine[], truncated: boolean) => void;
+export type LogSink = (lines: WireLogLine[], truncated: boolean, dropped: number) => void;
 
 export interface ProcessSandboxOptions {
   runtimePath: string;
@@ -367,7 +367,7 @@ export class ProcessSandbox {
         this.#runtimePid = this.#isolated && this.pid !== undefined ? innermostPid(this.pid) : (this.pid ?? null);
         return pending.resolve();
       case 'log':
-        if (pending?.kind === 'load' || pending?.kind === 'invoke') pending.onLog(msg.lines, msg.truncated);
+        if (pending?.kind === 'load' || pending?.kind === 'invoke') pending.onLog(msg.lines, msg.truncated, msg.dropped ?? 0);
         return; // output outside a run (a stray timer) belongs to no execution: dropped
       case 'loaded':
       case 'load-error':
@@ -458,6 +458,7 @@ export function parseChildMessage(raw: unknown): ChildMessage | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const m = raw as Record<string, unknown>;
   const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   switch (m.type) {
     case 'ready':
     case 'loaded':
@@ -465,7 +466,9 @@ export function parseChildMessage(raw: unknown): ChildMessage | null {
     case 'load-error':
       return isWireError(m.error) ? (m as unknown as ChildMessage) : null;
     case 'log':
-      return Array.isArray(m.lines) && m.lines.every(isLogLine) && typeof m.truncated === 'boolean' ? (m as unknown as ChildMessage) : null;
+      return Array.isArray(m.lines) && m.lines.every(isLogLine) && typeof m.truncated === 'boolean' && (m.dropped === undefined || isCount(m.dropped))
+        ? (m as unknown as ChildMessage)
+        : null;
     case 'result': {
       if (typeof m.executionId !== 'string' || !isNum(m.rssBytes) || typeof m.fatal !== 'boolean') return null;
       if (m.cpuUs !== undefined && !(isNum(m.cpuUs) && m.cpuUs >= 0)) return null;

@@ -54,12 +54,21 @@ let limits: RuntimeLimits | null = null;
 let batch: WireLogLine[] = [];
 let batchTruncated = false;
 let flushScheduled = false;
+// Per load and per invocation, the first half of the log budget is sent as it is written; after
+// that the latest lines are kept in a window (the other half) and sent when the run ends, with
+// the count of lines that fell out between them, so the final error is never the one dropped.
 let linesSent = 0;
 let bytesSent = 0;
+let tail: WireLogLine[] = [];
+let tailBytes = 0;
+let dropped = 0;
 
 function resetLogBudget(): void {
   linesSent = 0;
   bytesSent = 0;
+  tail = [];
+  tailBytes = 0;
+  dropped = 0;
 }
 
 function capture(stream: 'stdout' | 'stderr', chunk: unknown): void {
@@ -68,21 +77,30 @@ function capture(stream: 'stdout' | 'stderr', chunk: unknown): void {
   let text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
   // console.* writes one chunk per call ending in a newline: one call is one line.
   if (text.endsWith('\n')) text = text.slice(0, -1);
-  if (linesSent >= limits.logLines || bytesSent >= limits.logBytes) {
-    batchTruncated = true;
-    return;
-  }
   if (text.length > limits.logLineChars) {
     text = text.slice(0, limits.logLineChars);
     batchTruncated = true;
   }
-  linesSent += 1;
-  bytesSent += Buffer.byteLength(text);
-  batch.push({ ts: new Date().toISOString(), stream, message: text });
-  if (batch.length >= BATCH_LINES) flushLogs();
-  else if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushLogs);
+  const size = Buffer.byteLength(text);
+  const line: WireLogLine = { ts: new Date().toISOString(), stream, message: text };
+  const headLines = Math.ceil(limits.logLines / 2);
+  const headBytes = Math.ceil(limits.logBytes / 2);
+  if (tail.length === 0 && dropped === 0 && linesSent < headLines && bytesSent + size <= headBytes) {
+    linesSent += 1;
+    bytesSent += size;
+    batch.push(line);
+    if (batch.length >= BATCH_LINES) flushLogs();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushLogs);
+    }
+    return;
+  }
+  tail.push(line);
+  tailBytes += size;
+  while (tail.length > limits.logLines - linesSent || tailBytes > limits.logBytes - bytesSent) {
+    tailBytes -= Buffer.byteLength(tail.shift()!.message);
+    dropped += 1;
   }
 }
 
@@ -93,7 +111,17 @@ function flushLogs(): void {
   const truncated = batchTruncated;
   batch = [];
   batchTruncated = false;
-  send({ type: 'log', lines, truncated });
+  send({ type: 'log', lines, truncated, dropped: 0 });
+}
+
+/** At the end of a load or a run: what was sent live, then the window of the latest lines. */
+function flushAllLogs(): void {
+  flushLogs();
+  if (tail.length === 0 && dropped === 0) return;
+  send({ type: 'log', lines: tail, truncated: dropped > 0, dropped });
+  tail = [];
+  tailBytes = 0;
+  dropped = 0;
 }
 
 function captureStream(stream: 'stdout' | 'stderr'): void {
@@ -163,10 +191,10 @@ async function onLoad(msg: LoadMessage): Promise<void> {
       throw new TypeError(`handler not found: ${what} is ${found === undefined ? 'missing' : `a ${typeof found}, not a function`}`);
     }
     handler = found as Handler;
-    flushLogs();
+    flushAllLogs();
     send({ type: 'loaded', rssBytes: process.memoryUsage.rss() });
   } catch (err) {
-    flushLogs();
+    flushAllLogs();
     send({ type: 'load-error', error: toWireError(err) });
   } finally {
     loading = false;
@@ -212,7 +240,7 @@ function finish(executionId: string, outcome: Outcome, fatal: boolean): void {
   // An uncaught exception may already have ended this invocation.
   if (current !== executionId) return;
   current = null;
-  flushLogs();
+  flushAllLogs();
   const used = cpuAtInvoke ? cpuUsage(cpuAtInvoke) : null;
   const cpu = used ? { cpuUs: used.user + used.system } : {};
   send({ type: 'result', executionId, rssBytes: process.memoryUsage.rss(), fatal, ...cpu, ...outcome });
@@ -285,7 +313,7 @@ process.on('uncaughtException', (err) => {
     return; // the pool kills a process that reported a fatal result
   }
   if (loading) {
-    flushLogs();
+    flushAllLogs();
     send({ type: 'load-error', error: toWireError(err) });
     return;
   }

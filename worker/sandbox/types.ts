@@ -27,7 +27,8 @@ export interface RunRequest {
   /** Aborting kills the runtime process; the outcome is CANCELLED (or the reason's code). */
   signal?: AbortSignal;
   /** Called with captured console output as it arrives (already capped). */
-  onLog?: (lines: LogLine[], truncated: boolean) => void;
+  /** `dropped`: lines left out between the head of the output and these (the latest lines). */
+  onLog?: (lines: LogLine[], truncated: boolean, dropped: number) => void;
   /** Called once the code is loaded and the handler is about to run. */
   onStarted?: (info: { coldStart: boolean; initMs: number; startedAtMs: number }) => void;
 }

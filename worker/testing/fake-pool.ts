@@ -63,7 +63,7 @@ export class FakePool implements SandboxPool {
       },
       log: (message, stream = 'stdout', truncated = false) => {
         const line: LogLine = { ts: new Date().toISOString(), stream, message };
-        req.onLog?.([line], truncated);
+        req.onLog?.([line], truncated, 0);
       },
       succeed: (outputJson = '{"ok":true}') => finish({ ok: true, outputJson }),
       fail: (error) => finish({ ok: false, error }),
