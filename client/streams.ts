@@ -9,6 +9,8 @@
  * error: waiting would not change it. Breaking out of the loop or aborting the signal closes the
  * connection; neither is an error.
  */
+import type { Static } from '@sinclair/typebox';
+import type { EventsQuery } from '../gateway/schemas.js';
 import { TaskForgeApiError } from './errors.js';
 import { backoffMs, isRetryableStatus, sleep, type ResolvedRetryOptions } from './retry.js';
 import { readSse, SseParser } from './sse.js';
@@ -19,11 +21,8 @@ export interface StreamRequest {
   open(path: string, query: Record<string, string | undefined>, lastEventId: string | null, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
 }
 
-export interface EventsOptions {
-  /** Only changes of this function's executions. */
-  function?: string;
-  /** Only changes of this execution. */
-  execution?: string;
+/** `?function=` and `?execution=` of GET /v1/events: only changes of that function's executions, or of that execution. */
+export interface EventsOptions extends Static<typeof EventsQuery> {
   /** Resume after this id (as a previous stream's last `id`). */
   lastEventId?: string;
   signal?: AbortSignal;
