@@ -18,7 +18,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 # No process of the stack or its tests opens an inspector on SIGUSR1 (sandboxes get it as a flag).
 export NODE_OPTIONS := --disable-sigusr1
 
-.PHONY: help install build proto proto-check test unit dev bench bench-build bench-test chaos clean sandbox-deps
+.PHONY: help install build proto proto-check test unit dev examples bench bench-build bench-test chaos clean sandbox-deps
 .PHONY: check check-steps typecheck lint lint-fix format format-check imports
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make test    install, build, check generated code, run every test"
 	@echo "make check   type-check tests, lint, format check, import rules (make test runs it first)"
 	@echo "make format | make lint-fix   rewrite files: Prettier's layout, ESLint's automatic fixes"
+	@echo "make examples   deploy and invoke examples/ against a running stack (make dev in another terminal)"
 	@echo "make build | make proto | make bench | make bench-test | make chaos | make clean"
 
 # npm ci only when the lockfile changed since the last install.
@@ -50,6 +51,7 @@ sandbox-deps:
 # The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 build: $(NPM_STAMP) sandbox-deps
 	$(TSC) -p tsconfig.json
+	$(TSC) -p client/tsconfig.json
 
 proto: $(NPM_STAMP)
 	rm -rf proto/gen
@@ -97,10 +99,15 @@ format: $(NPM_STAMP)
 
 # No cycles; the processes share only common/ and proto/ (.dependency-cruiser.cjs).
 imports: $(NPM_STAMP)
-	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker cli proto test bench scripts
+	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker client cli proto test bench scripts
 
 dev: build
 	./bin/taskforge dev
+
+# Against a running stack (make dev): URL and key from TASKFORGE_URL / TASKFORGE_API_KEY, else
+# http://127.0.0.1:8080 and ./data/admin.key, as the CLI takes them.
+examples: build
+	./examples/run.sh
 
 # bench/ is a tool beside the product, with its own tsconfig and tests (docs/PERFORMANCE.md).
 bench-build: build

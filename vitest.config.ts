@@ -2,7 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['common/**/*.test.ts', 'gateway/**/*.test.ts', 'scheduler/**/*.test.ts', 'worker/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'client/**/*.test.ts',
+      'common/**/*.test.ts',
+      'gateway/**/*.test.ts',
+      'scheduler/**/*.test.ts',
+      'worker/**/*.test.ts',
+      'cli/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     exclude: ['node_modules', 'dist', 'test/chaos/**', 'bench/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,

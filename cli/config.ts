@@ -147,17 +147,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   return out as Config;
 }
 
-export function usage(): string {
+export const COMPONENT_HELP = {
+  dev: 'scheduler + gateway + N workers as separate processes, one log stream',
+  scheduler: 'the scheduler (gRPC, stores data in --data-dir)',
+  gateway: 'the HTTP gateway, talking to --scheduler',
+  worker: 'a worker agent, joining --scheduler',
+} as const;
+
+/** The usage of the components; of one of them when `command` is given (same flags: each ignores those of the others). */
+export function usage(command?: keyof typeof COMPONENT_HELP): string {
   const rows = (Object.values(SETTINGS) as Setting[]).map(
     (s) => `  --${s.flag.padEnd(18)} ${s.env.padEnd(29)} ${s.help} (default: ${s.kind === 'bool' ? 'off' : s.default || 'none'})`,
   );
+  const head = command
+    ? [`usage: taskforge ${command} [flags]`, '', `  ${COMPONENT_HELP[command]}`]
+    : ['usage: taskforge <dev|scheduler|gateway|worker> [flags]', '', ...Object.entries(COMPONENT_HELP).map(([c, h]) => `  ${c.padEnd(10)} ${h}`)];
   return [
-    'usage: taskforge <dev|scheduler|gateway|worker> [flags]',
-    '',
-    '  dev        scheduler + gateway + N workers as separate processes, one log stream',
-    '  scheduler  the scheduler (gRPC, stores data in --data-dir)',
-    '  gateway    the HTTP gateway, talking to --scheduler',
-    '  worker     a worker agent, joining --scheduler',
+    ...head,
     '',
     'flags (each also read from its environment variable):',
     ...rows,

@@ -24,8 +24,32 @@ interface Child {
   exited: Promise<number>;
 }
 
+/**
+ * The info lines dev shows: where things listen, where the admin key is, workers joining and
+ * leaving, shutdown. Everything else at info (store loaded, tokens, each retry) and every line
+ * about one execution is shown only with --log-level debug; warnings and errors always are.
+ */
+export const DEV_INFO_LINES: ReadonlySet<string> = new Set([
+  'created the admin API key (shown once; it is also in the file)',
+  'scheduler listening',
+  'gateway listening',
+  'worker connected',
+  'worker draining',
+  'worker lost',
+  'shutting down',
+]);
+
+const WARN = 40;
+
+/** Whether dev prints a child's log line at this dev's log level. */
+export function devShows(line: { level?: unknown; msg?: unknown; executionId?: unknown }, verbose: boolean): boolean {
+  if (verbose || (typeof line.level === 'number' && line.level >= WARN)) return true;
+  return typeof line.msg === 'string' && DEV_INFO_LINES.has(line.msg) && line.executionId === undefined;
+}
+
 export async function runDev(cfg: Config): Promise<number> {
-  const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,component', translateTime: 'HH:MM:ss.l' });
+  const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,component', translateTime: 'HH:MM:ss.l', singleLine: true });
+  const verbose = cfg.logLevel === 'debug' || cfg.logLevel === 'trace';
   const children: Child[] = [];
   const scheduler = `127.0.0.1:${cfg.grpcPort}`;
   const tls = cfg.tlsCert ? ['--tls-cert', cfg.tlsCert, '--tls-key', cfg.tlsKey, '--tls-ca', cfg.tlsCa] : [];
@@ -51,7 +75,9 @@ export async function runDev(cfg: Config): Promise<number> {
         let text = line;
         if (line.startsWith('{')) {
           try {
-            text = pretty(JSON.parse(line)).trimEnd();
+            const parsed = JSON.parse(line) as Record<string, unknown>;
+            if (!devShows(parsed, verbose)) return;
+            text = pretty(parsed).trimEnd();
           } catch {
             // not JSON after all: print as is
           }
@@ -61,7 +87,7 @@ export async function runDev(cfg: Config): Promise<number> {
       createInterface({ input: proc.stdout! }).on('line', onLine);
       createInterface({ input: proc.stderr! }).on('line', onLine);
       void exited.then((code) => {
-        if (!ready) reject(new Error(`${label} exited with code ${code} before it was ready`));
+        if (!ready) reject(Object.assign(new Error(`${label} exited with code ${code} before it was ready`), { exitCode: code }));
       });
     });
 
@@ -137,7 +163,8 @@ export async function runDev(cfg: Config): Promise<number> {
     process.stderr.write(`dev        ${(err as Error).message}\n`);
     stopping = true;
     await stopAll();
-    return 1;
+    // A child that could not start says why (a port in use: 2); dev exits the same way.
+    return (err as { exitCode?: number }).exitCode || 1;
   }
   // Any child dying on its own takes the stack down, so a broken dev stack is never half up.
   const first = await Promise.race(children.map((c) => c.exited.then((code) => ({ c, code }))));
@@ -160,5 +187,6 @@ async function keyHint(cfg: Config): Promise<string> {
   } catch {
     return `no admin API key at ${file}: the scheduler should have written it; see docs/SECURITY.md`;
   }
-  return `admin API key: ${file}  (KEY=$(cat ${file}); curl -H "authorization: Bearer $KEY" …)`;
+  const cliFinds = resolve(file) === resolve('data', 'admin.key');
+  return `admin API key: ${file}  (${cliFinds ? 'the CLI reads it from there' : `for the CLI: export TASKFORGE_API_KEY=$(cat ${file})`}; try: bin/taskforge workers)`;
 }
