@@ -155,20 +155,27 @@ function watchEvents(address, controlToken) {
   metadata.set('authorization', `Bearer ${controlToken}`);
   const def = ControlServiceService.watchEvents;
   const terminalEvents = new Map();
-  const state = { streams: 0, gaps: 0, closed: false, events: 0 };
+  const state = { streams: 0, gaps: 0, closed: false, events: 0, lastSeq: 0, timer: null };
   const open = () => {
+    state.timer = null;
     state.streams += 1;
-    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { function: '' }, metadata.clone(), {});
+    // A reconnect resumes after the last change seen, from the scheduler's buffer; only a reset
+    // (the buffer no longer reaches back, or the scheduler restarted) is a gap.
+    const request = { function: '', executionId: '', afterSeq: state.lastSeq, functions: [] };
+    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata.clone(), {});
     call.on('data', (e) => {
+      if (e.reset) {
+        state.gaps += 1;
+        return;
+      }
       state.events += 1;
+      state.lastSeq = e.seq;
       if (TERMINAL.has(e.status)) terminalEvents.set(e.executionId, (terminalEvents.get(e.executionId) ?? 0) + 1);
     });
     call.on('error', () => undefined);
     call.on('status', () => {
       if (state.closed) return;
-      // A reconnect may miss events: duplicates seen through the stream are then a lower bound.
-      state.gaps += 1;
-      setTimeout(open, 100);
+      state.timer = setTimeout(open, 100);
     });
     state.call = call;
   };
@@ -178,6 +185,7 @@ function watchEvents(address, controlToken) {
     state,
     close() {
       state.closed = true;
+      if (state.timer) clearTimeout(state.timer);
       state.call?.cancel();
       client.close();
     },
@@ -390,7 +398,7 @@ async function main() {
     ['records not from a 202 (stored, never acknowledged)', unaccepted],
     ['unreadable record files / temp files / journal segments left', `${unreadable} / ${tempFiles} / ${leftovers.length}`],
     ['worker SIGKILLs / restarts', `${kills} / ${restarts}`],
-    ['event stream: events / reconnects', `${events.state.events} / ${events.state.gaps}`],
+    ['event stream: events / reconnects / gaps (resets)', `${events.state.events} / ${events.state.streams - 1} / ${events.state.gaps}`],
     ['submit time / time to all terminal', `${((submitted - submitStart) / 1000).toFixed(1)} s / ${((drained - submitStart) / 1000).toFixed(1)} s`],
     ['seed', SEED],
   ];
