@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { TaskForgeError } from '../common/errors.js';
+import { OptionsError } from '../common/options-error.js';
 import { resolveWorkerOptions, WORKER_DEFAULTS } from './worker-options.js';
 
 describe('resolveWorkerOptions', () => {
@@ -31,9 +31,9 @@ describe('resolveWorkerOptions', () => {
       resolveWorkerOptions(opts);
       expect.unreachable();
     } catch (err) {
-      expect(err).toBeInstanceOf(TaskForgeError);
-      expect((err as TaskForgeError).code).toBe('VALIDATION_ERROR');
-      expect((err as TaskForgeError).message).toContain(option);
+      expect(err).toBeInstanceOf(OptionsError);
+      expect(err).toMatchObject({ code: 'ERR_TASKFORGE_OPTION', option });
+      expect((err as OptionsError).message).toContain(option);
     }
   });
 });

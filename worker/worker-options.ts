@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
-import { TaskForgeError } from '../common/errors.js';
+import { OptionsError } from '../common/options-error.js';
 import { isToken, type TlsIdentity } from '../common/grpc-auth.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { SandboxPool } from './sandbox/types.js';
@@ -143,7 +143,7 @@ export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOp
 }
 
 function invalid(option: string, why: string): never {
-  throw new TaskForgeError('VALIDATION_ERROR', `invalid worker option ${option}: ${why}`, { option });
+  throw new OptionsError(option, `invalid worker option ${option}: ${why}`);
 }
 
 function positiveInt(option: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
