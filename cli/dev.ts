@@ -30,7 +30,7 @@ interface Child {
  * about one execution is shown only with --log-level debug; warnings and errors always are.
  */
 export const DEV_INFO_LINES: ReadonlySet<string> = new Set([
-  'created the admin API key (shown once; it is also in the file)',
+  'created the admin API key',
   'scheduler listening',
   'gateway listening',
   'worker connected',

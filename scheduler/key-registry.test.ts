@@ -25,7 +25,7 @@ const open = async (log = memoryLog()) => {
 };
 
 describe('key registry: the admin key of a first start', () => {
-  it('is made once, written alone on one line to admin.key (0600), logged once, and works', async () => {
+  it('is made once, written alone on one line to admin.key (0600), logged by id and file without its secret, and works', async () => {
     const { keys, log, opened } = await open();
     expect(opened.createdAdminKey).toBe(true);
     const text = await readFile(join(dir, ADMIN_KEY_FILE), 'utf8');
@@ -33,9 +33,10 @@ describe('key registry: the admin key of a first start', () => {
     const key = text.trim();
     expect(await mode(ADMIN_KEY_FILE)).toBe(0o600);
     expect(await mode(KEYS_FILE)).toBe(0o600);
-    const shown = log.find((l) => typeof l.key === 'string');
-    expect(shown).toHaveLength(1);
-    expect(shown[0]).toMatchObject({ key, file: join(dir, ADMIN_KEY_FILE) });
+    const created = log.find((l) => l.msg === 'created the admin API key');
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({ keyId: parseApiKey(key)!.id, file: join(dir, ADMIN_KEY_FILE) });
+    expect(JSON.stringify(log.find(() => true))).not.toContain(parseApiKey(key)!.secret);
     expect(keys.authenticate(key)).toEqual({ id: parseApiKey(key)!.id, name: 'admin', scopes: ['admin'], functions: null });
   });
 
@@ -45,7 +46,7 @@ describe('key registry: the admin key of a first start', () => {
     const again = await open();
     expect(again.opened.createdAdminKey).toBe(false);
     expect(await readFile(join(dir, ADMIN_KEY_FILE), 'utf8')).toBe(first);
-    expect(again.log.find((l) => 'key' in l)).toEqual([]);
+    expect(again.log.find((l) => l.msg === 'created the admin API key')).toEqual([]);
     expect(again.keys.authenticate(first.trim())?.scopes).toEqual(['admin']);
     expect(again.keys.list()).toHaveLength(1);
   });

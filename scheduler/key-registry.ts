@@ -119,7 +119,8 @@ export class KeyRegistry {
     await this.file.writeAdminKey(key);
     await this.file.write([admin]);
     this.keys = new Map([[admin.id, admin]]);
-    this.log.info({ keyId: admin.id, file: this.file.adminKeyPath, key }, 'created the admin API key (shown once; it is also in the file)');
+    // The secret goes to the 0600 file only, never to the log: logs are shipped and kept elsewhere.
+    this.log.info({ keyId: admin.id, file: this.file.adminKeyPath }, 'created the admin API key');
     return { createdAdminKey: true };
   }
 
