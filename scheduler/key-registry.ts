@@ -2,8 +2,9 @@
  * The API keys: made, listed, deleted and checked here, in the scheduler, the one owner of data
  * (gateways ask over ControlService and keep nothing but a 1 s cache).
  *
- * A key is `tfk_<id>_<secret>`, both parts crypto-random; only SHA-256 of the secret is kept,
- * compared with crypto.timingSafeEqual, and an unknown id costs the same digest and comparison
+ * A key is `tfk_<id>_<secret>`, both parts crypto-random; SHA-256 of the secret is kept and
+ * compared with crypto.timingSafeEqual (a new key's secret is also kept sealed with AES-256-GCM
+ * under keys.master, for SigV4 checks only: verifySignature), and an unknown id costs the same digest and comparison
  * as a known one. Answers never say which part of a key was wrong. A change is durable
  * (keys.json fsynced) before it is acknowledged or takes effect, and changes are written one
  * after another, so two concurrent creates never lose one another.

@@ -4,7 +4,9 @@
  * first start, for the operator and `taskforge dev`.
  *
  * Both are written atomically, fsynced, with mode 0600 from the moment they exist. keys.json
- * holds each key's SHA-256 digest of its secret, never a secret: a copy of it lets nobody in.
+ * holds each key's SHA-256 digest of its secret and, for keys that can sign SigV4 requests, the
+ * secret sealed under `<data-dir>/keys.master` (0600, made at the first start that lacks it): a
+ * copy of keys.json alone lets nobody in; with keys.master it reveals the signing keys.
  * A keys.json that cannot be read or trusted stops the scheduler with a message saying what to do,
  * instead of being replaced: replacing it would silently revoke every key.
  */
