@@ -29,6 +29,7 @@ import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
+import { lambdaRoutes } from './routes/lambda.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { installApiDescription } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
@@ -200,6 +201,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   void typed.register(functionRoutes, { control, bodyLimit: o.functionBodyLimit });
   void typed.register(invokeRoutes, { control, bodyLimit: o.invokeBodyLimit });
+  void typed.register(lambdaRoutes, { control, bodyLimit: o.invokeBodyLimit });
   // Live streams end when the gateway closes (before it waits for connections to finish).
   const streams = new Set<SseStream>();
   app.addHook('preClose', async () => {

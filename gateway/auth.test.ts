@@ -211,10 +211,10 @@ describe('routes added later', () => {
   it('routes added without declaring access need a key, and an unrestricted admin one', async () => {
     build();
     app.get('/v1/later', async () => 'later');
-    app.post('/2015-03-31/functions/:name/invocations', async () => ({}));
+    app.post('/2015-03-31/functions/:name/aliases', async () => ({}));
     for (const req of [
       { method: 'GET', url: '/v1/later' },
-      { method: 'POST', url: '/2015-03-31/functions/hello/invocations' },
+      { method: 'POST', url: '/2015-03-31/functions/hello/aliases' },
     ] as Call[]) {
       expect((await app.inject(req)).statusCode, req.url).toBe(401);
       expect((await as(KEYS.read, req)).statusCode, req.url).toBe(403);

@@ -12,16 +12,23 @@
  * request needs a key. With auth off (`--no-auth`, loopback only, main.ts) every request acts as
  * an unrestricted admin.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KEY_MAX_LENGTH, parseApiKey, type Principal } from '../common/api-keys.js';
 import { TaskForgeError } from '../common/errors.js';
 import { allows, mayUseFunction, scopesGranting, type Access } from './access.js';
 import type { Authenticator } from './authenticator.js';
+import type { ControlClient } from './control-client.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route needs of a key (access.ts); routes that declare nothing are admin-only. */
     access?: Access;
+    /**
+     * The route also takes AWS SigV4 (`authorization: AWS4-HMAC-SHA256 …`): checked once the
+     * body is read (the signature covers its hash) by authenticateSigV4, in the route's preHandler.
+     */
+    sigv4?: boolean;
   }
   interface FastifyRequest {
     /** The checked key of this request; null on open routes. */
@@ -62,6 +69,98 @@ export const unauthorized = (): TaskForgeError =>
 export const forbidden = (details: { reason: 'scope'; scopes: readonly string[] } | { reason: 'function'; field: string }): TaskForgeError =>
   new TaskForgeError('FORBIDDEN', 'this API key does not allow this request', details);
 
+const SIGV4_SCHEME = 'AWS4-HMAC-SHA256 ';
+/** Longest SigV4 authorization header read; a longer one is refused unread. */
+const SIGV4_MAX_HEADER = 2048;
+const SIGV4_RE =
+  /^AWS4-HMAC-SHA256 Credential=(tfk_[A-Za-z0-9]{12})\/(\d{8}\/[a-z0-9-]{1,32}\/[a-z0-9-]{1,32}\/aws4_request), ?SignedHeaders=([a-z0-9-]{1,64}(?:;[a-z0-9-]{1,64}){0,31}), ?Signature=([0-9a-f]{64})$/;
+const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** How far x-amz-date may be from the gateway's clock (the scheduler checks it again). */
+export const SIGV4_WINDOW_MS = 15 * 60 * 1000;
+
+export const isSigV4 = (header: unknown): boolean => typeof header === 'string' && header.startsWith(SIGV4_SCHEME);
+
+export interface SigV4Parts {
+  accessKeyId: string;
+  credentialScope: string;
+  signedHeaders: string;
+  signature: string;
+  amzDate: string;
+  /** The signed headers' values. */
+  headers: Record<string, string>;
+}
+
+/** Why a SigV4 request is refused; each says what to fix, none which part of a key was wrong. */
+export const SIGV4_REFUSALS = {
+  malformed: 'a valid API key is required: authorization: Bearer <key>, or AWS SigV4 with tfk_<id> as access key id and the secret as secret key',
+  signature: 'the request signature does not match: check the access key id (tfk_<id>) and secret key (the key after its last "_")',
+  expired: 'signature expired: x-amz-date must be within 15 minutes of the server time',
+  no_signing_secret:
+    'this key was made before keys could sign requests (only a digest of its secret is stored): create a new key to sign with SigV4, or send this one as authorization: Bearer <key>',
+} as const;
+export type SigV4Refusal = keyof typeof SIGV4_REFUSALS;
+
+export const sigV4Unauthorized = (reason: SigV4Refusal): TaskForgeError => new TaskForgeError('UNAUTHORIZED', SIGV4_REFUSALS[reason], { reason });
+
+/**
+ * The parts of a SigV4 authorization header, with every signed header present and host signed,
+ * and x-amz-date within the window; or why not. Bounded: a length check and one regular expression.
+ */
+export function parseSigV4(headers: Readonly<Record<string, string | string[] | undefined>>, now: number): SigV4Parts | { refused: SigV4Refusal } {
+  const header = headers.authorization;
+  if (typeof header !== 'string' || header.length > SIGV4_MAX_HEADER) return { refused: 'malformed' };
+  const m = SIGV4_RE.exec(header.trim());
+  if (!m) return { refused: 'malformed' };
+  const [, accessKeyId, credentialScope, signedHeaders, signature] = m as unknown as [string, string, string, string, string];
+  const amzDate = headers['x-amz-date'];
+  const d = typeof amzDate === 'string' ? AMZ_DATE_RE.exec(amzDate) : null;
+  if (!d || typeof amzDate !== 'string') return { refused: 'malformed' };
+  const at = Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!);
+  if (!Number.isFinite(at) || Math.abs(now - at) > SIGV4_WINDOW_MS) return { refused: 'expired' };
+  const names = signedHeaders.split(';');
+  if (!names.includes('host') || !names.includes('x-amz-date')) return { refused: 'malformed' };
+  const values: Record<string, string> = {};
+  for (const n of names) {
+    const v = headers[n];
+    if (typeof v !== 'string') return { refused: 'malformed' };
+    values[n] = v;
+  }
+  return { accessKeyId, credentialScope, signedHeaders, signature, amzDate, headers: values };
+}
+
+/**
+ * The SigV4 half of authenticateRequest, for a route with `sigv4` once its body is read: the
+ * scheduler signs the request again (never cached: a signature is per request), then the same
+ * scope and function checks as a Bearer key.
+ */
+export async function authenticateSigV4(request: FastifyRequest, control: Pick<ControlClient, 'verifySignature'>, body: Buffer): Promise<void> {
+  if (request.principal) return;
+  const parts = parseSigV4(request.headers, Date.now());
+  if ('refused' in parts) throw sigV4Unauthorized(parts.refused);
+  const payloadHash = createHash('sha256').update(body).digest('hex');
+  const sent = request.headers['x-amz-content-sha256'];
+  // A body changed on the way no longer matches the hash that was signed.
+  if (sent !== undefined && sent !== payloadHash) throw sigV4Unauthorized('signature');
+  const q = request.url.indexOf('?');
+  const check = await control.verifySignature({
+    accessKeyId: parts.accessKeyId,
+    method: request.method,
+    path: q < 0 ? request.url : request.url.slice(0, q),
+    query: q < 0 ? '' : request.url.slice(q + 1),
+    headers: parts.headers,
+    signedHeaders: parts.signedHeaders,
+    credentialScope: parts.credentialScope,
+    amzDate: parts.amzDate,
+    payloadHash,
+    signature: parts.signature,
+  });
+  if ('refused' in check) throw sigV4Unauthorized(check.refused);
+  request.principal = check.principal;
+  const access = request.routeOptions.config?.access;
+  if (!allows(check.principal, access)) throw forbidden({ reason: 'scope', scopes: scopesGranting(access) });
+  checkPathFunction(request);
+}
+
 /** Sets request.principal or throws 401/403 by the route's declared access. */
 export async function authenticateRequest(request: FastifyRequest, reply: FastifyReply, auth: Authenticator | 'off'): Promise<void> {
   const access = request.routeOptions.config?.access;
@@ -70,6 +169,8 @@ export async function authenticateRequest(request: FastifyRequest, reply: Fastif
     request.principal = NO_AUTH_PRINCIPAL;
     return;
   }
+  // Deferred to the route's preHandler: the signature covers the body, not read yet.
+  if (request.routeOptions.config?.sigv4 === true && isSigV4(request.headers.authorization)) return;
   const key = bearerKey(request.headers.authorization);
   const principal = key === null ? null : await auth.authenticate(key);
   if (principal === null) {

@@ -80,6 +80,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     listWorkers: reply(() => json({ workers: [sampleWorker()] })),
     stats: reply(() => ({ json: 'not json' })),
     ping: reply(() => ({})),
+    verifySignature: reply(() => ({ key: undefined, refusal: 'signature' })),
     authenticate: reply((req: AuthenticateRequest) => {
       if (req.key === 'limited') return { ok: true, keyId: 'k2', name: 'ci', scopes: ['invoke'], restrictFunctions: true, functions: ['a'] };
       if (req.key === 'admin') return { ok: true, keyId: 'k1', name: 'admin', scopes: ['admin'], restrictFunctions: false, functions: [] };

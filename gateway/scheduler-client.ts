@@ -262,6 +262,14 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
         throw new TaskForgeError('INTERNAL', 'unreadable authenticate reply from the scheduler');
       return { id: r.keyId, name: r.name, scopes: r.scopes, functions: r.restrictFunctions ? r.functions : null };
     },
+    async verifySignature(args) {
+      const r = await call('verifySignature', { ...args, headers: Object.entries(args.headers).map(([name, value]) => ({ name, value })) });
+      if (r.refusal === 'signature' || r.refusal === 'no_signing_secret' || r.refusal === 'expired') return { refused: r.refusal };
+      const k = r.key;
+      if (r.refusal !== '' || !k?.ok || !k.keyId || k.scopes.length === 0 || !k.scopes.every(isKeyScope))
+        throw new TaskForgeError('INTERNAL', 'unreadable verifySignature reply from the scheduler');
+      return { principal: { id: k.keyId, name: k.name, scopes: k.scopes, functions: k.restrictFunctions ? k.functions : null } };
+    },
     async createKey(args) {
       const request = {
         name: args.name,

@@ -204,6 +204,36 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
         functions: p.functions ? [...p.functions] : [],
       };
     }),
+    // A refused signature is an answer too, with why (docs/SECURITY.md, "SigV4"); the gateway never caches it.
+    verifySignature: unary(log, async (req) => {
+      const headers: Record<string, string> = {};
+      for (const h of req.headers) headers[h.name] = h.value;
+      const v = await deps.keys.verifySignature({
+        accessKeyId: req.accessKeyId,
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers,
+        signedHeaders: req.signedHeaders,
+        credentialScope: req.credentialScope,
+        amzDate: req.amzDate,
+        payloadHash: req.payloadHash,
+        signature: req.signature,
+      });
+      if ('refused' in v) return { key: undefined, refusal: v.refused };
+      const p = v.principal;
+      return {
+        key: {
+          ok: true,
+          keyId: p.id,
+          name: p.name,
+          scopes: [...p.scopes],
+          restrictFunctions: p.functions !== null,
+          functions: p.functions ? [...p.functions] : [],
+        },
+        refusal: '',
+      };
+    }),
     watchEvents(call: ServerWritableStream<WatchRequest, ExecutionEvent>): void {
       const r = call.request;
       const filter = {

@@ -1,13 +1,14 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseApiKey } from '../common/api-keys.js';
 import { memoryLog } from '../test/helpers/memory-log.js';
-import { KeyRegistry } from './key-registry.js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { KeyRegistry, type SignedRequest } from './key-registry.js';
 import { createFaultFs } from './store/testing/fault-fs.js';
-import { ADMIN_KEY_FILE, KEYS_FILE, KeyFileError, createKeyFile } from './store/key-file.js';
+import { ADMIN_KEY_FILE, KEYS_FILE, KeyFileError, MASTER_KEY_FILE, createKeyFile } from './store/key-file.js';
 import { nodeStoreFs } from './store/index.js';
 
 let dir: string;
@@ -180,5 +181,119 @@ describe('key registry: keys', () => {
     const { keys } = await open();
     await expect(keys.create(k)).rejects.toMatchObject({ code, ...(field && { details: expect.objectContaining({ field }) }) });
     expect(keys.list()).toHaveLength(1);
+  });
+});
+
+/** node:crypto as the signer's Hash (an HMAC when given a secret). */
+class Sha256 {
+  private readonly h;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
+  }
+  update(data: Uint8Array): void {
+    this.h.update(data);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+}
+
+describe('key registry: SigV4 signatures', () => {
+  const at = Date.UTC(2026, 5, 1, 12, 0, 0);
+  const body = '{"a":1}';
+  const bodyHash = createHash('sha256').update(body).digest('hex');
+
+  /** Signs like the AWS SDK does, and returns what the gateway would send. */
+  async function signed(key: string, opts: { secret?: string; date?: number } = {}): Promise<SignedRequest> {
+    const i = key.lastIndexOf('_');
+    const signer = new SignatureV4({
+      service: 'lambda',
+      region: 'us-east-1',
+      credentials: { accessKeyId: key.slice(0, i), secretAccessKey: opts.secret ?? key.slice(i + 1) },
+      sha256: Sha256,
+    });
+    const out = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 8080,
+        path: '/2015-03-31/functions/echo/invocations',
+        query: { Qualifier: '1' },
+        headers: { host: '127.0.0.1:8080', 'content-type': 'application/octet-stream' },
+        body,
+      },
+      { signingDate: new Date(opts.date ?? at) },
+    );
+    const m = /Credential=([^/]+)\/([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(String(out.headers.authorization))!;
+    const names = m[3]!.split(';');
+    return {
+      accessKeyId: m[1]!,
+      credentialScope: m[2]!,
+      signedHeaders: m[3]!,
+      signature: m[4]!,
+      method: 'POST',
+      path: '/2015-03-31/functions/echo/invocations',
+      query: 'Qualifier=1',
+      headers: Object.fromEntries(names.map((n) => [n, String(out.headers[n])])),
+      amzDate: String(out.headers['x-amz-date']),
+      payloadHash: bodyHash,
+    };
+  }
+
+  const registry = async () => {
+    const keys = new KeyRegistry(createKeyFile(dir), memoryLog().logger, () => at);
+    await keys.open();
+    const created = await keys.create({ name: 'signer', scopes: ['invoke'], functions: null });
+    return { keys, key: created.key, id: created.id };
+  };
+
+  it('keeps keys.master 0600 and each secret sealed, never in clear, in keys.json', async () => {
+    const { key } = await registry();
+    expect(await mode(MASTER_KEY_FILE)).toBe(0o600);
+    const text = await readFile(join(dir, KEYS_FILE), 'utf8');
+    expect(text).not.toContain(parseApiKey(key)!.secret);
+    expect(text).toMatch(/"secretSealed": "v1\./);
+  });
+
+  it("accepts the SDK signer's signature and answers the principal", async () => {
+    const { keys, key, id } = await registry();
+    expect(await keys.verifySignature(await signed(key))).toEqual({ principal: { id, name: 'signer', scopes: ['invoke'], functions: null } });
+  });
+
+  it('refuses a wrong secret, an unknown id, another body, a changed query or a missing signed header alike', async () => {
+    const { keys, key } = await registry();
+    const good = await signed(key);
+    expect(await keys.verifySignature(await signed(key, { secret: 'B'.repeat(40) }))).toEqual({ refused: 'signature' });
+    expect(await keys.verifySignature({ ...good, accessKeyId: 'tfk_AAAAAAAAAAAA' })).toEqual({ refused: 'signature' });
+    expect(await keys.verifySignature({ ...good, payloadHash: createHash('sha256').update('{"a":2}').digest('hex') })).toEqual({ refused: 'signature' });
+    expect(await keys.verifySignature({ ...good, query: 'Qualifier=2' })).toEqual({ refused: 'signature' });
+    const { host: _host, ...noHost } = good.headers;
+    expect(await keys.verifySignature({ ...good, headers: noHost })).toEqual({ refused: 'signature' });
+  });
+
+  it('refuses a date outside the 15-minute window, either way, and a malformed one', async () => {
+    const { keys, key } = await registry();
+    expect(await keys.verifySignature(await signed(key, { date: at - 16 * 60_000 }))).toEqual({ refused: 'expired' });
+    expect(await keys.verifySignature(await signed(key, { date: at + 16 * 60_000 }))).toEqual({ refused: 'expired' });
+    expect(await keys.verifySignature(await signed(key, { date: at - 14 * 60_000 }))).toHaveProperty('principal');
+    expect(await keys.verifySignature({ ...(await signed(key)), amzDate: 'yesterday' })).toEqual({ refused: 'expired' });
+  });
+
+  it('a key made before sealed secrets cannot sign, and says so; it still works as Bearer', async () => {
+    const { key, id } = await registry();
+    const file = JSON.parse(await readFile(join(dir, KEYS_FILE), 'utf8')) as { keys: { id: string; secretSealed?: string }[] };
+    for (const k of file.keys) if (k.id === id) delete k.secretSealed;
+    await writeFile(join(dir, KEYS_FILE), JSON.stringify(file));
+    const keys = new KeyRegistry(createKeyFile(dir), memoryLog().logger, () => at);
+    await keys.open();
+    expect(await keys.verifySignature(await signed(key))).toEqual({ refused: 'no_signing_secret' });
+    expect(keys.authenticate(key)?.id).toBe(id);
+  });
+
+  it('a keys.master that is not a key stops the start with a message', async () => {
+    await registry();
+    await writeFile(join(dir, MASTER_KEY_FILE), 'garbage\n');
+    await expect(new KeyRegistry(createKeyFile(dir), memoryLog().logger).open()).rejects.toThrow(KeyFileError);
   });
 });

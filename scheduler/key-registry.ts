@@ -2,8 +2,9 @@
  * The API keys: made, listed, deleted and checked here, in the scheduler, the one owner of data
  * (gateways ask over ControlService and keep nothing but a 1 s cache).
  *
- * A key is `tfk_<id>_<secret>`, both parts crypto-random; only SHA-256 of the secret is kept,
- * compared with crypto.timingSafeEqual, and an unknown id costs the same digest and comparison
+ * A key is `tfk_<id>_<secret>`, both parts crypto-random; SHA-256 of the secret is kept and
+ * compared with crypto.timingSafeEqual (a new key's secret is also kept sealed with AES-256-GCM
+ * under keys.master, for SigV4 checks only: verifySignature), and an unknown id costs the same digest and comparison
  * as a known one. Answers never say which part of a key was wrong. A change is durable
  * (keys.json fsynced) before it is acknowledged or takes effect, and changes are written one
  * after another, so two concurrent creates never lose one another.
@@ -11,7 +12,8 @@
  * It must never log, store or return a secret, except the one `key` in create()'s answer and the
  * admin key made at first start (logged once, written to admin.key with mode 0600).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { customAlphabet } from 'nanoid';
 import type { Logger } from 'pino';
 import { TaskForgeError } from '../common/errors.js';
@@ -41,6 +43,91 @@ const newSecret = customAlphabet(ALNUM, KEY_SECRET_LENGTH);
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 /** Compared against when the id is unknown, so that case costs what a wrong secret costs. */
 const NO_SUCH_DIGEST = sha256('no such key');
+
+/** A SigV4-signed request as the gateway saw it (docs/SECURITY.md, "SigV4"). */
+export interface SignedRequest {
+  accessKeyId: string;
+  method: string;
+  /** The path as sent, still percent-encoded. */
+  path: string;
+  /** The query string as sent, without `?`. */
+  query: string;
+  /** The signed headers, lower-case names, as sent. */
+  headers: Readonly<Record<string, string>>;
+  /** `SignedHeaders=` of the authorization header, lower-case, `;`-separated. */
+  signedHeaders: string;
+  /** `<yyyymmdd>/<region>/<service>/aws4_request` of `Credential=`. */
+  credentialScope: string;
+  /** x-amz-date, `yyyymmddThhmmssZ`. */
+  amzDate: string;
+  /** Hex SHA-256 of the body the gateway received. */
+  payloadHash: string;
+  /** Hex `Signature=`. */
+  signature: string;
+}
+
+/** Why a signed request is refused: `signature` covers unknown ids and wrong secrets alike. */
+export type SignatureRefusal = 'signature' | 'no_signing_secret' | 'expired';
+
+/** The replay window: a signature's x-amz-date may be this far from now, either way. */
+export const SIGV4_WINDOW_MS = 15 * 60 * 1000;
+
+/** node:crypto as the Hash the signer takes (an HMAC when given a secret). */
+class NodeSha256 {
+  private readonly h;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h =
+      secret === undefined
+        ? createHash('sha256')
+        : createHmac(
+            'sha256',
+            typeof secret === 'string'
+              ? secret
+              : ArrayBuffer.isView(secret)
+                ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+                : new Uint8Array(secret),
+          );
+  }
+  update(data: Uint8Array): void {
+    this.h.update(data);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+}
+
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const SCOPE = /^(\d{8})\/([a-z0-9-]{1,32})\/([a-z0-9-]{1,32})\/aws4_request$/;
+
+/** Epoch ms of an x-amz-date, or NaN. */
+export function parseAmzDate(text: string): number {
+  const m = AMZ_DATE.exec(text);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : NaN;
+}
+
+const b64 = (b: Buffer): string => b.toString('base64url');
+
+/** AES-256-GCM with the key id as associated data: a sealed secret moved to another key does not open. */
+function seal(master: Buffer, id: string, secret: string): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', master, iv);
+  c.setAAD(Buffer.from(id, 'utf8'));
+  const data = Buffer.concat([c.update(secret, 'utf8'), c.final()]);
+  return `v1.${b64(iv)}.${b64(c.getAuthTag())}.${b64(data)}`;
+}
+
+function unseal(master: Buffer, id: string, sealed: string): string | null {
+  const [v, iv, tag, data] = sealed.split('.');
+  if (v !== 'v1' || !iv || !tag || !data) return null;
+  try {
+    const d = createDecipheriv('aes-256-gcm', master, Buffer.from(iv, 'base64url'));
+    d.setAAD(Buffer.from(id, 'utf8'));
+    d.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([d.update(Buffer.from(data, 'base64url')), d.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
 
 export interface NewKey {
   name: string;
@@ -94,6 +181,8 @@ const info = (k: StoredKey): ApiKeyInfo => ({
 
 export class KeyRegistry {
   private keys = new Map<string, StoredKey>();
+  /** keys.master's key, once open() has run. */
+  private master: Buffer | null = null;
   /** The tail of the chain of writes: each change waits for the one before. */
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -109,6 +198,7 @@ export class KeyRegistry {
    */
   async open(): Promise<{ createdAdminKey: boolean }> {
     const stored = await this.file.read();
+    this.master = await this.file.masterKey();
     if (stored !== null) {
       this.keys = new Map(stored.map((k) => [k.id, k]));
       return { createdAdminKey: false };
@@ -133,6 +223,60 @@ export class KeyRegistry {
     const same = timingSafeEqual(sha256(parsed.secret), expected);
     if (!stored || !same) return null;
     return { id: stored.id, name: stored.name, scopes: [...stored.scopes], functions: stored.functions && [...stored.functions] };
+  }
+
+  /**
+   * Checks a SigV4 signature by signing the same request again with the key's own secret
+   * (@smithy/signature-v4, the AWS SDK's signer) and comparing in constant time.
+   * The principal, or why not: never which of id and secret was wrong.
+   */
+  async verifySignature(r: SignedRequest): Promise<{ principal: Principal } | { refused: SignatureRefusal }> {
+    const at = parseAmzDate(r.amzDate);
+    if (!Number.isFinite(at) || Math.abs(this.now() - at) > SIGV4_WINDOW_MS) return { refused: 'expired' };
+    const scope = SCOPE.exec(r.credentialScope);
+    if (!scope || scope[1] !== r.amzDate.slice(0, 8)) return { refused: 'signature' };
+    const id = r.accessKeyId.startsWith(KEY_PREFIX) ? r.accessKeyId.slice(KEY_PREFIX.length) : '';
+    const stored = isKeyId(id) ? this.keys.get(id) : undefined;
+    if (stored && stored.secretSealed === undefined) return { refused: 'no_signing_secret' };
+    // An unknown id is signed with a made-up secret: it costs what a wrong signature costs.
+    const secret = (stored && this.master && unseal(this.master, stored.id, stored.secretSealed!)) ?? 'x'.repeat(KEY_SECRET_LENGTH);
+    const signed = r.signedHeaders.split(';');
+    if (!signed.includes('host') || signed.some((h) => r.headers[h] === undefined)) return { refused: 'signature' };
+    const headers: Record<string, string> = {};
+    for (const h of signed) headers[h] = r.headers[h]!;
+    // The gateway's hash of the body it got: the signer takes it from this header.
+    const unsignable = new Set<string>();
+    if (!signed.includes('x-amz-content-sha256')) unsignable.add('x-amz-content-sha256');
+    headers['x-amz-content-sha256'] = r.payloadHash;
+    const query: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(r.query)) {
+      const had = query[k];
+      query[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+    }
+    const signer = new SignatureV4({
+      service: scope[3]!,
+      region: scope[2]!,
+      credentials: { accessKeyId: r.accessKeyId, secretAccessKey: secret },
+      sha256: NodeSha256,
+      applyChecksum: false,
+    });
+    let expected: string;
+    try {
+      const out = await signer.sign(
+        { method: r.method, protocol: 'http:', hostname: headers.host ?? '', path: r.path, query, headers },
+        { signingDate: new Date(at), unsignableHeaders: unsignable },
+      );
+      const auth = String(out.headers.authorization ?? '');
+      expected = /Signature=([0-9a-f]{64})$/.exec(auth)?.[1] ?? '';
+      if (!auth.includes(`SignedHeaders=${r.signedHeaders},`)) expected = '';
+    } catch {
+      expected = '';
+    }
+    const a = Buffer.from(expected.padEnd(64, '0'), 'utf8');
+    const b = Buffer.from(r.signature.padEnd(64, '0').slice(0, 64), 'utf8');
+    const same = timingSafeEqual(a, b) && expected.length === 64 && r.signature.length === 64;
+    if (!stored || !same) return { refused: 'signature' };
+    return { principal: { id: stored.id, name: stored.name, scopes: [...stored.scopes], functions: stored.functions && [...stored.functions] } };
   }
 
   list(): ApiKeyInfo[] {
@@ -203,6 +347,7 @@ export class KeyRegistry {
       functions: k.functions,
       createdAt: new Date(this.now()).toISOString(),
       secretSha256: sha256(secret).toString('hex'),
+      ...(this.master ? { secretSealed: seal(this.master, id, secret) } : {}),
     };
     return { stored, key: `${KEY_PREFIX}${id}_${secret}` };
   }

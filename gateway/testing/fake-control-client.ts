@@ -82,6 +82,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),
     authenticate: async () => null,
+    verifySignature: async () => ({ refused: 'signature' }),
     createKey: async (args) => ({
       ...sampleKey({ name: args.name, scopes: args.scopes as KeyScope[], functions: args.functions && [...args.functions] }),
       key: testKey('AbCdEf123456'),

@@ -123,6 +123,42 @@ export interface AuthenticateResponse {
   functions: string[];
 }
 
+export interface SignedHeader {
+  /** Lower-case. */
+  name: string;
+  value: string;
+}
+
+export interface VerifySignatureRequest {
+  /** `tfk_<id>`. */
+  accessKeyId: string;
+  method: string;
+  /** As sent, percent-encoded. */
+  path: string;
+  /** As sent, without `?`. */
+  query: string;
+  /** The headers named in signed_headers, as sent. */
+  headers: SignedHeader[];
+  /** `SignedHeaders=`: lower-case names, `;`-separated. */
+  signedHeaders: string;
+  /** `<yyyymmdd>/<region>/<service>/aws4_request`. */
+  credentialScope: string;
+  amzDate: string;
+  /** Hex SHA-256 of the body the gateway received. */
+  payloadHash: string;
+  signature: string;
+}
+
+/**
+ * `refusal` empty: `key` is the signer's principal (ok true). Else "signature" (unknown key or
+ * wrong signature, never which), "no_signing_secret" (a key made before signing existed) or
+ * "expired" (x-amz-date outside the 15-minute window).
+ */
+export interface VerifySignatureResponse {
+  key: AuthenticateResponse | undefined;
+  refusal: string;
+}
+
 export interface WatchRequest {
   /** Non-empty: only this function's executions. */
   function: string;
@@ -1727,6 +1763,424 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
   },
 };
 
+function createBaseSignedHeader(): SignedHeader {
+  return { name: "", value: "" };
+}
+
+export const SignedHeader: MessageFns<SignedHeader> = {
+  encode(message: SignedHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignedHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignedHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignedHeader {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SignedHeader): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SignedHeader>, I>>(base?: I): SignedHeader {
+    return SignedHeader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SignedHeader>, I>>(object: I): SignedHeader {
+    const message = createBaseSignedHeader();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseVerifySignatureRequest(): VerifySignatureRequest {
+  return {
+    accessKeyId: "",
+    method: "",
+    path: "",
+    query: "",
+    headers: [],
+    signedHeaders: "",
+    credentialScope: "",
+    amzDate: "",
+    payloadHash: "",
+    signature: "",
+  };
+}
+
+export const VerifySignatureRequest: MessageFns<VerifySignatureRequest> = {
+  encode(message: VerifySignatureRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKeyId !== "") {
+      writer.uint32(10).string(message.accessKeyId);
+    }
+    if (message.method !== "") {
+      writer.uint32(18).string(message.method);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.query !== "") {
+      writer.uint32(34).string(message.query);
+    }
+    for (const v of message.headers) {
+      SignedHeader.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.signedHeaders !== "") {
+      writer.uint32(50).string(message.signedHeaders);
+    }
+    if (message.credentialScope !== "") {
+      writer.uint32(58).string(message.credentialScope);
+    }
+    if (message.amzDate !== "") {
+      writer.uint32(66).string(message.amzDate);
+    }
+    if (message.payloadHash !== "") {
+      writer.uint32(74).string(message.payloadHash);
+    }
+    if (message.signature !== "") {
+      writer.uint32(82).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifySignatureRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifySignatureRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.query = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.headers.push(SignedHeader.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.signedHeaders = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.credentialScope = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.amzDate = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.payloadHash = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifySignatureRequest {
+    return {
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      query: isSet(object.query) ? globalThis.String(object.query) : "",
+      headers: globalThis.Array.isArray(object?.headers)
+        ? object.headers.map((e: any) => SignedHeader.fromJSON(e))
+        : [],
+      signedHeaders: isSet(object.signedHeaders)
+        ? globalThis.String(object.signedHeaders)
+        : isSet(object.signed_headers)
+        ? globalThis.String(object.signed_headers)
+        : "",
+      credentialScope: isSet(object.credentialScope)
+        ? globalThis.String(object.credentialScope)
+        : isSet(object.credential_scope)
+        ? globalThis.String(object.credential_scope)
+        : "",
+      amzDate: isSet(object.amzDate)
+        ? globalThis.String(object.amzDate)
+        : isSet(object.amz_date)
+        ? globalThis.String(object.amz_date)
+        : "",
+      payloadHash: isSet(object.payloadHash)
+        ? globalThis.String(object.payloadHash)
+        : isSet(object.payload_hash)
+        ? globalThis.String(object.payload_hash)
+        : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: VerifySignatureRequest): unknown {
+    const obj: any = {};
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.query !== "") {
+      obj.query = message.query;
+    }
+    if (message.headers?.length) {
+      obj.headers = message.headers.map((e) => SignedHeader.toJSON(e));
+    }
+    if (message.signedHeaders !== "") {
+      obj.signedHeaders = message.signedHeaders;
+    }
+    if (message.credentialScope !== "") {
+      obj.credentialScope = message.credentialScope;
+    }
+    if (message.amzDate !== "") {
+      obj.amzDate = message.amzDate;
+    }
+    if (message.payloadHash !== "") {
+      obj.payloadHash = message.payloadHash;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifySignatureRequest>, I>>(base?: I): VerifySignatureRequest {
+    return VerifySignatureRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifySignatureRequest>, I>>(object: I): VerifySignatureRequest {
+    const message = createBaseVerifySignatureRequest();
+    message.accessKeyId = object.accessKeyId ?? "";
+    message.method = object.method ?? "";
+    message.path = object.path ?? "";
+    message.query = object.query ?? "";
+    message.headers = object.headers?.map((e) => SignedHeader.fromPartial(e)) || [];
+    message.signedHeaders = object.signedHeaders ?? "";
+    message.credentialScope = object.credentialScope ?? "";
+    message.amzDate = object.amzDate ?? "";
+    message.payloadHash = object.payloadHash ?? "";
+    message.signature = object.signature ?? "";
+    return message;
+  },
+};
+
+function createBaseVerifySignatureResponse(): VerifySignatureResponse {
+  return { key: undefined, refusal: "" };
+}
+
+export const VerifySignatureResponse: MessageFns<VerifySignatureResponse> = {
+  encode(message: VerifySignatureResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== undefined) {
+      AuthenticateResponse.encode(message.key, writer.uint32(10).fork()).join();
+    }
+    if (message.refusal !== "") {
+      writer.uint32(18).string(message.refusal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifySignatureResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifySignatureResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = AuthenticateResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.refusal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifySignatureResponse {
+    return {
+      key: isSet(object.key) ? AuthenticateResponse.fromJSON(object.key) : undefined,
+      refusal: isSet(object.refusal) ? globalThis.String(object.refusal) : "",
+    };
+  },
+
+  toJSON(message: VerifySignatureResponse): unknown {
+    const obj: any = {};
+    if (message.key !== undefined) {
+      obj.key = AuthenticateResponse.toJSON(message.key);
+    }
+    if (message.refusal !== "") {
+      obj.refusal = message.refusal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifySignatureResponse>, I>>(base?: I): VerifySignatureResponse {
+    return VerifySignatureResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifySignatureResponse>, I>>(object: I): VerifySignatureResponse {
+    const message = createBaseVerifySignatureResponse();
+    message.key = (object.key !== undefined && object.key !== null)
+      ? AuthenticateResponse.fromPartial(object.key)
+      : undefined;
+    message.refusal = object.refusal ?? "";
+    return message;
+  },
+};
+
 function createBaseWatchRequest(): WatchRequest {
   return { function: "", executionId: "", afterSeq: 0, functions: [] };
 }
@@ -2759,6 +3213,21 @@ export const ControlServiceService = {
     responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
   },
   /**
+   * A SigV4-signed request (the Lambda-compatible route): the scheduler signs it again with the
+   * key's sealed secret and compares. Never cached by the gateway: a signature is per request.
+   */
+  verifySignature: {
+    path: "/taskforge.v1.ControlService/VerifySignature" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifySignatureRequest): Buffer =>
+      Buffer.from(VerifySignatureRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifySignatureRequest => VerifySignatureRequest.decode(value),
+    responseSerialize: (value: VerifySignatureResponse): Buffer =>
+      Buffer.from(VerifySignatureResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifySignatureResponse => VerifySignatureResponse.decode(value),
+  },
+  /**
    * Every execution state change, as it happens. Each event has a sequence number; a stream
    * started with `after_seq` first replays the buffered events after it (or says `reset` when
    * they are no longer buffered), then goes on live.
@@ -2838,6 +3307,11 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listKeys: handleUnaryCall<Empty, JsonReply>;
   deleteKey: handleUnaryCall<IdRequest, Empty>;
   authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
+  /**
+   * A SigV4-signed request (the Lambda-compatible route): the scheduler signs it again with the
+   * key's sealed secret and compares. Never cached by the gateway: a signature is per request.
+   */
+  verifySignature: handleUnaryCall<VerifySignatureRequest, VerifySignatureResponse>;
   /**
    * Every execution state change, as it happens. Each event has a sequence number; a stream
    * started with `after_seq` first replays the buffered events after it (or says `reset` when
