@@ -10,7 +10,7 @@
  * after another, so two concurrent creates never lose one another.
  *
  * It must never log, store or return a secret, except the one `key` in create()'s answer and the
- * admin key made at first start (logged once, written to admin.key with mode 0600).
+ * admin key made at first start (written to admin.key with mode 0600; the log gets its id only).
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
