@@ -41,9 +41,19 @@ describe('handlers', () => {
     expect(output(await pool.run(req(b)))).toEqual({ named: true, path: 'a/b' });
   });
 
-  it('refuses to require anything but builtins', async () => {
+  it("falls back to an export named 'handler' when handler 'default' has no default export (ESM and CJS)", async () => {
+    const { pool } = await startPool();
+    const esm = fn('export const handler = async (e) => ({ esm: e });');
+    const cjs = fn("exports.handler = async (e) => ({ cjs: e, sep: require('path').sep });");
+    const both = fn('export default async () => "default";\nexport const handler = async () => "handler";');
+    expect(output(await pool.run(req(esm, { inputJson: '1' })))).toEqual({ esm: 1 });
+    expect(output(await pool.run(req(cjs, { inputJson: '2' })))).toEqual({ cjs: 2, sep: '/' });
+    expect(output(await pool.run(req(both)))).toBe('default');
+  });
+
+  it('refuses to require anything but builtins, also where the check cannot see the name', async () => {
     const { pool, events } = await startPool();
-    const f = fn("const _ = require('lodash');\nmodule.exports = () => 1;");
+    const f = fn("const name = 'lodash';\nconst _ = require(name);\nmodule.exports = () => 1;");
     const outcome = await pool.run(req(f));
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;

@@ -153,6 +153,8 @@ async function loadEsm(msg: LoadMessage, filename: string): Promise<unknown> {
   // sourceURL makes stack frames read `name@version.mjs:line:col` instead of a huge data: URL.
   const source = `${msg.code}\n//# sourceURL=${filename}`;
   const ns = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as Record<string, unknown>;
+  // Handler 'default' without a default export falls back to an export named 'handler' (Lambda's name).
+  if (msg.handler === 'default' && ns.default === undefined) return ns.handler;
   return ns[msg.handler];
 }
 
@@ -161,7 +163,12 @@ function loadCjs(msg: LoadMessage, filename: string): unknown {
   const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
   wrapper.call(module.exports, module.exports, requireBuiltin, module, filename, '.');
   const exported = module.exports as Record<string, unknown> | ((...args: unknown[]) => unknown) | null | undefined;
-  if (msg.handler === 'default') return typeof exported === 'function' ? exported : exported?.default;
+  if (msg.handler === 'default') {
+    if (typeof exported === 'function') return exported;
+    if (exported == null) return undefined;
+    // Same fallback as for ES modules: no default export → `exports.handler`.
+    return exported.default ?? (Object.hasOwn(exported, 'handler') ? exported.handler : undefined);
+  }
   if (exported == null) return undefined;
   // Object.prototype members (`constructor`, `toString`) are never a handler.
   if (msg.handler in Object.prototype && !Object.hasOwn(exported, msg.handler)) return undefined;
@@ -187,7 +194,7 @@ async function onLoad(msg: LoadMessage): Promise<void> {
     const filename = `${msg.name}@${msg.version}.${ext}`;
     const found = msg.format === 'esm' ? await loadEsm(msg, filename) : loadCjs(msg, filename);
     if (typeof found !== 'function') {
-      const what = msg.handler === 'default' ? 'the default export' : `export '${msg.handler}'`;
+      const what = msg.handler === 'default' ? "the default export (or, without one, export 'handler')" : `export '${msg.handler}'`;
       throw new TypeError(`handler not found: ${what} is ${found === undefined ? 'missing' : `a ${typeof found}, not a function`}`);
     }
     handler = found as Handler;
