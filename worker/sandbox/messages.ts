@@ -26,6 +26,8 @@ export interface LoadMessage {
   env: Record<string, string>;
   name: string;
   version: number;
+  /** The function's memoryMb: context.memoryLimitInMB and AWS_LAMBDA_FUNCTION_MEMORY_SIZE. */
+  memoryMb: number;
   limits: RuntimeLimits;
 }
 

@@ -81,6 +81,66 @@ describe('handlers', () => {
     expect(out.remaining).toBeLessThanOrEqual(5000);
   });
 
+  it("passes Lambda's context names too: awsRequestId, functionVersion, memoryLimitInMB, getRemainingTimeInMillis, callbackWaitsForEmptyEventLoop", async () => {
+    const { pool } = await startPool();
+    const f = fn(
+      `export default (e, ctx) => {
+        const before = ctx.callbackWaitsForEmptyEventLoop;
+        ctx.callbackWaitsForEmptyEventLoop = false;
+        let frozen = false;
+        try { ctx.awsRequestId = 'x'; } catch { frozen = true; }
+        return { ...ctx, before, after: ctx.callbackWaitsForEmptyEventLoop, frozen, remaining: ctx.getRemainingTimeInMillis() };
+      };`,
+      { name: 'lambda-ctx', version: 3, memoryMb: 256, timeoutMs: 5000 },
+    );
+    const r = req(f);
+    const out = output(await pool.run(r)) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      awsRequestId: r.executionId,
+      functionName: 'lambda-ctx',
+      functionVersion: '3',
+      memoryLimitInMB: '256',
+      before: true,
+      after: false,
+      callbackWaitsForEmptyEventLoop: false,
+      frozen: true,
+    });
+    expect(out.remaining).toBeGreaterThan(0);
+    expect(out.remaining).toBeLessThanOrEqual(5000);
+  });
+
+  it('runs callback-style handlers: the result is what callback gives, a second call is ignored', async () => {
+    const { pool } = await startPool();
+    const ok = fn(
+      'exports.handler = (event, context, callback) => { setTimeout(() => { callback(null, { got: event, id: context.awsRequestId }); callback(null, "again"); callback(new Error("late")); }, 5); };',
+    );
+    const r = req(ok, { inputJson: '{"a":1}' });
+    expect(output(await pool.run(r))).toEqual({ got: { a: 1 }, id: r.executionId });
+    // The same warm process runs the next invocation normally: the extra calls changed nothing.
+    const again = await pool.run(req(ok, { inputJson: '2' }));
+    expect(again).toMatchObject({ ok: true, coldStart: false });
+
+    const err = await pool.run(req(fn('module.exports.handler = (e, c, cb) => cb(Object.assign(new TypeError("bad"), { code: "E_BAD" }));')));
+    expect(err).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'TypeError', message: 'bad' } });
+    const str = await pool.run(req(fn('exports.handler = (e, c, cb) => cb("just a string");')));
+    expect(str).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'Error', message: 'just a string' } });
+    const undef = await pool.run(req(fn('exports.handler = (e, c, cb) => cb();')));
+    expect(undef).toMatchObject({ ok: true, outputJson: 'null' });
+  });
+
+  it('runs an async handler that declares a callback as promise style', async () => {
+    const { pool } = await startPool();
+    const f = fn('export const handler = async (event, context, callback) => { callback(null, "ignored"); return "from the promise"; };');
+    expect(output(await pool.run(req(f)))).toBe('from the promise');
+  });
+
+  it('times out a callback-style handler that never calls back', async () => {
+    const { pool } = await startPool();
+    const f = fn('exports.handler = (event, context, callback) => { return 1; };', { timeoutMs: 300 });
+    const outcome = await pool.run(req(f));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
+  });
+
   it('keeps a thrown error’s name, message and stack, without the runtime’s frames', async () => {
     const { pool } = await startPool();
     const f = fn('class ValidationError extends Error { name = "ValidationError"; }\nexport default () => { throw new ValidationError("bad input"); };', {

@@ -226,7 +226,17 @@ export class ProcessSandbox {
 
   load(fn: SandboxFunction, format: ModuleFormat, limits: RuntimeLimits, onLog: LogSink): Promise<LoadReply> {
     this.#transition('loading');
-    const msg: ParentMessage = { type: 'load', code: fn.code, format, handler: fn.handler, env: fn.env, name: fn.name, version: fn.version, limits };
+    const msg: ParentMessage = {
+      type: 'load',
+      code: fn.code,
+      format,
+      handler: fn.handler,
+      env: fn.env,
+      name: fn.name,
+      version: fn.version,
+      memoryMb: fn.memoryMb,
+      limits,
+    };
     return new Promise<LoadReply>((resolve, reject) => {
       this.#pending = { kind: 'load', resolve, reject, onLog };
       this.#watchMemory(true); // the module's top level is function code too

@@ -15,7 +15,8 @@ import { compileFunction } from 'node:vm';
 import type { ChildMessage, InvokeMessage, LoadMessage, ParentMessage, RuntimeLimits, WireError, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
-type Handler = (event: unknown, context: InvocationContext) => unknown;
+type Callback = (err?: unknown, value?: unknown) => void;
+type Handler = (event: unknown, context: InvocationContext, callback?: Callback) => unknown;
 
 interface InvocationContext {
   readonly executionId: string;
@@ -24,6 +25,17 @@ interface InvocationContext {
   readonly attempt: number;
   readonly deadline: number;
   remainingTimeMs(): number;
+  // AWS Lambda's names, for ported code.
+  readonly awsRequestId: string;
+  readonly functionVersion: string;
+  readonly memoryLimitInMB: string;
+  getRemainingTimeInMillis(): number;
+  /**
+   * Accepted for ported code, default true. Either way the result goes back as soon as the
+   * handler's promise settles or its callback is called; work still pending goes on in the warm
+   * process (what Lambda does with false): this runtime never waits for an empty event loop.
+   */
+  callbackWaitsForEmptyEventLoop: boolean;
 }
 
 type Outcome = { ok: true; outputJson: string } | { ok: false; error: WireError };
@@ -177,6 +189,22 @@ function loadCjs(msg: LoadMessage, filename: string): unknown {
 
 let handler: Handler | null = null;
 let loading = false;
+let memoryMb = 0;
+
+/**
+ * LANG is C.UTF-8: the UTF-8 locale every C library has without locale files (the sandbox has
+ * none), where Lambda's en_US.UTF-8 may not exist. TZ applies at once: Node drops its cached zone.
+ */
+function lambdaEnv(msg: LoadMessage): Record<string, string> {
+  return {
+    AWS_LAMBDA_FUNCTION_NAME: msg.name,
+    AWS_LAMBDA_FUNCTION_VERSION: String(msg.version),
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(msg.memoryMb),
+    TZ: 'UTC',
+    HOME: '/tmp',
+    LANG: 'C.UTF-8',
+  };
+}
 
 async function onLoad(msg: LoadMessage): Promise<void> {
   if (handler || loading) {
@@ -186,9 +214,11 @@ async function onLoad(msg: LoadMessage): Promise<void> {
   loading = true;
   limits = msg.limits;
   resetLogBudget();
-  // The process started with an empty environment; the function sees only its own keys.
+  // The process started with an empty environment; the function sees its own keys, over a few
+  // that code ported from AWS Lambda reads (derived from the function, none from the worker).
   for (const key of Object.keys(process.env)) delete process.env[key];
-  Object.assign(process.env, msg.env);
+  Object.assign(process.env, lambdaEnv(msg), msg.env);
+  memoryMb = msg.memoryMb;
   try {
     const ext = msg.format === 'esm' ? 'mjs' : 'cjs';
     const filename = `${msg.name}@${msg.version}.${ext}`;
@@ -224,23 +254,79 @@ async function onInvoke(msg: InvokeMessage): Promise<void> {
   current = msg.executionId;
   cpuAtInvoke = cpuUsage();
   resetLogBudget();
-  const deadline = msg.deadlineMs;
-  const context: InvocationContext = Object.freeze({
-    executionId: msg.executionId,
-    functionName: msg.functionName,
-    version: msg.version,
-    attempt: msg.attempt,
-    deadline,
-    remainingTimeMs: () => Math.max(0, deadline - Date.now()),
-  });
+  const context = makeContext(msg);
   let outcome: Outcome;
   try {
     const event: unknown = JSON.parse(msg.inputJson);
-    outcome = serialise(await handler(event, context));
+    outcome = serialise(await callHandler(handler, event, context));
   } catch (err) {
     outcome = { ok: false, error: toWireError(err) };
   }
   finish(msg.executionId, outcome, false);
+}
+
+function makeContext(msg: InvokeMessage): InvocationContext {
+  const deadline = msg.deadlineMs;
+  const remaining = (): number => Math.max(0, deadline - Date.now());
+  const fixed = (value: unknown): PropertyDescriptor => ({ value, enumerable: true, writable: false, configurable: false });
+  const context = Object.create(Object.prototype, {
+    executionId: fixed(msg.executionId),
+    functionName: fixed(msg.functionName),
+    version: fixed(msg.version),
+    attempt: fixed(msg.attempt),
+    deadline: fixed(deadline),
+    remainingTimeMs: fixed(remaining),
+    awsRequestId: fixed(msg.executionId),
+    functionVersion: fixed(String(msg.version)),
+    // A string, as Lambda has it.
+    memoryLimitInMB: fixed(String(memoryMb)),
+    getRemainingTimeInMillis: fixed(remaining),
+    callbackWaitsForEmptyEventLoop: { value: true, enumerable: true, writable: true, configurable: false },
+  }) as InvocationContext;
+  return Object.seal(context);
+}
+
+/**
+ * A handler declaring 3+ parameters that does not return a promise is callback style: its result is
+ * what callback(err, value) gives; a later call of the callback is ignored. A handler that returns a
+ * promise (any async function) is promise style whatever it declares; its callback is then ignored.
+ */
+function callHandler(fn: Handler, event: unknown, context: InvocationContext): Promise<unknown> {
+  if (fn.length < 3) return Promise.resolve(fn(event, context));
+  return new Promise((resolve, reject) => {
+    let called = false;
+    let inCall = true;
+    let early: (() => void) | null = null;
+    const callback: Callback = (err, value) => {
+      if (called) return;
+      called = true;
+      const settle = (): void => {
+        if (err === undefined || err === null) resolve(value);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the function passed fails the run as if thrown
+        else reject(typeof err === 'string' ? new CallbackError(err) : err);
+      };
+      // Called before the handler returned: only a handler that returns no promise uses it.
+      if (inCall) early = settle;
+      else if (!isThenable(returned)) settle();
+    };
+    const returned = fn(event, context, callback);
+    inCall = false;
+    if (isThenable(returned)) resolve(returned);
+    else (early as (() => void) | null)?.();
+  });
+}
+
+/** callback('message'): Lambda reports the string as the error message. */
+class CallbackError extends Error {
+  override name = 'Error';
+  constructor(message: string) {
+    super(message);
+    this.stack = `Error: ${message}`;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function finish(executionId: string, outcome: Outcome, fatal: boolean): void {
