@@ -85,4 +85,16 @@ describe('porting AWS Lambda handlers', () => {
     });
     expect(await logs(r.body.id)).toContain('Event not processed.');
   });
+
+  it("fails with FUNCTION_ERROR and keeps the thrown error's code and fields in error.details", async () => {
+    const code = "exports.handler = async () => { throw Object.assign(new TypeError('email is required'), { code: 'E_VALIDATION', field: 'email' }); };";
+    expect((await stack.request('PUT', '/v1/functions/validator', fn(code, { maxRetries: 0 }))).status).toBe(201);
+    const r = await stack.request('POST', '/v1/functions/validator/invoke?mode=sync', {});
+    expect(r.body).toMatchObject({
+      status: 'failed',
+      error: { code: 'FUNCTION_ERROR', name: 'TypeError', message: 'email is required', details: { code: 'E_VALIDATION', field: 'email' } },
+    });
+    const again = await stack.request('GET', `/v1/executions/${r.body.id}`);
+    expect(again.body.error.details).toEqual({ code: 'E_VALIDATION', field: 'email' });
+  });
 });

@@ -16,6 +16,8 @@ export interface RuntimeLimits {
   logLines: number;
   logBytes: number;
   logLineChars: number;
+  /** Bytes of WireError.detailsJson. */
+  errorDetailsBytes: number;
 }
 
 export interface LoadMessage {
@@ -49,6 +51,8 @@ export interface WireError {
   message: string;
   name: string;
   stack?: string;
+  /** The thrown error's `code` and own enumerable fields (not name/message/stack) as a JSON object. */
+  detailsJson?: string;
 }
 
 export interface WireLogLine {

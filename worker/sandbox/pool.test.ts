@@ -154,6 +154,34 @@ describe('handlers', () => {
     expect(outcome.error.stack).not.toContain('runtime.js');
   });
 
+  it("keeps a thrown error's code and own enumerable fields as details, within the cap", async () => {
+    const { pool } = await startPool();
+    const f = fn(`import { readFileSync } from 'node:fs';
+      export default (e) => {
+        if (e === 'fs') readFileSync('/nope/missing');
+        if (e === 'big') throw Object.assign(new Error('big'), { code: 'E_BIG', blob: 'x'.repeat(20000) });
+        if (e === 'odd') { const err = new Error('odd'); err.self = err; err.n = 10n; err.ok = 1; throw err; }
+        if (e === 'plain') throw new Error('plain');
+        const err = new RangeError('bad input');
+        err.code = 'E_VALIDATION';
+        err.field = 'email';
+        err.meta = { attempt: 2, tags: ['a'] };
+        throw err;
+      };`);
+    const run = async (input: string) => {
+      const outcome = await pool.run(req(f, { inputJson: JSON.stringify(input) }));
+      if (outcome.ok) throw new Error('expected a failure');
+      expect(outcome.error.code).toBe('FUNCTION_ERROR');
+      return outcome.error.detailsJson === undefined ? undefined : (JSON.parse(outcome.error.detailsJson) as Record<string, unknown>);
+    };
+    expect(await run('custom')).toEqual({ code: 'E_VALIDATION', field: 'email', meta: { attempt: 2, tags: ['a'] } });
+    // Node's own errors keep their code too (the permission model denies the read before ENOENT could).
+    expect(await run('fs')).toMatchObject({ code: 'ERR_ACCESS_DENIED', resource: expect.stringContaining('/nope/missing') });
+    expect(await run('big')).toEqual({ code: 'E_BIG', truncated: true });
+    expect(await run('odd')).toEqual({ ok: 1 });
+    expect(await run('plain')).toBeUndefined();
+  });
+
   it('reports invalid code without starting a process', async () => {
     const { pool, events } = await startPool();
     const outcome = await pool.run(req(fn('export default (e => ;')));

@@ -367,9 +367,48 @@ function toWireError(err: unknown): WireError {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown };
     const name = safeString(e.name) || 'Error';
     const stack = typeof e.stack === 'string' ? userFrames(e.stack).slice(0, STACK_CHARS) : undefined;
-    return wireError(name, safeString(e.message), stack);
+    const wire = wireError(name, safeString(e.message), stack);
+    const detailsJson = errorDetailsJson(err);
+    return detailsJson === undefined ? wire : { ...wire, detailsJson };
   }
   return wireError('Error', `a non-error value was thrown: ${inspect(err, { depth: 2, breakLength: Infinity }).slice(0, 1000)}`);
+}
+
+/**
+ * The error's `code` (own or inherited) and its own enumerable fields but name, message and stack,
+ * as a JSON object; a field with no JSON form (a cycle, a BigInt, a throwing getter) is left out.
+ * Over the cap it becomes `{ code, truncated: true }`.
+ */
+function errorDetailsJson(err: object): string | undefined {
+  const parts: string[] = [];
+  const add = (key: string, read: () => unknown): void => {
+    try {
+      const json = JSON.stringify(read());
+      if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
+    } catch {
+      // no JSON form: left out
+    }
+  };
+  let keys: string[] = [];
+  try {
+    keys = Object.keys(err);
+  } catch {
+    // a Proxy that throws: only code is tried
+  }
+  if (!keys.includes('code')) add('code', () => (err as { code?: unknown }).code);
+  for (const key of keys) if (key !== 'name' && key !== 'message' && key !== 'stack') add(key, () => (err as Record<string, unknown>)[key]);
+  if (parts.length === 0) return undefined;
+  const json = `{${parts.join(',')}}`;
+  const maxBytes = limits?.errorDetailsBytes ?? 16 * 1024;
+  if (json.length <= maxBytes / 3 || Buffer.byteLength(json) <= maxBytes) return json;
+  let code: unknown;
+  try {
+    code = (err as { code?: unknown }).code;
+  } catch {
+    code = undefined;
+  }
+  const small = JSON.stringify({ ...(typeof code === 'string' || typeof code === 'number' ? { code: safeString(code).slice(0, 256) } : {}), truncated: true });
+  return small;
 }
 
 /** Drops the runtime's own frames (and Node's below them): they mean nothing to the user. */
