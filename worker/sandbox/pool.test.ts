@@ -63,6 +63,51 @@ describe('handlers', () => {
     await expect.poll(() => events.some((e) => e.type === 'exited' && e.reason === 'load_failed')).toBe(true);
   });
 
+  it('gives ES modules a builtins-only require, as esbuild ESM bundles call it through their shim', async () => {
+    const { pool } = await startPool();
+    const f =
+      fn(`var __require = ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, { get: (a, b) => (typeof require !== "undefined" ? require : a)[b] }) : x)(function (x) {
+  if (typeof require !== "undefined") return require.apply(this, arguments);
+  throw Error('Dynamic require of "' + x + '" is not supported');
+});
+var fs = __require("fs");
+var path = __require("node:path");
+const pkg = 'lodash';
+export default () => {
+  let denied;
+  try { __require(pkg); } catch (e) { denied = e.code + ': ' + e.message; }
+  return { fs: typeof fs.readFileSync, join: path.join('a', 'b'), denied };
+};`);
+    expect(output(await pool.run(req(f)))).toEqual({
+      fs: 'function',
+      join: 'a/b',
+      denied: "MODULE_NOT_FOUND: Cannot find module 'lodash': functions may require only Node.js builtin modules",
+    });
+  });
+
+  it('lets CommonJS use import() of builtins, and refuses anything else with the reason', async () => {
+    const { pool } = await startPool();
+    const f = fn(`const name = './util.js';
+exports.handler = async () => {
+  const os = await import('node:os');
+  const { createHash } = await import('crypto');
+  let denied;
+  try { await import(name); } catch (e) { denied = e.code + ': ' + e.message; }
+  return { eol: os.EOL, sha: createHash('sha256').update('a').digest('hex').slice(0, 8), denied };
+};`);
+    expect(output(await pool.run(req(f)))).toEqual({
+      eol: '\n',
+      sha: 'ca978112',
+      denied: "ERR_MODULE_NOT_FOUND: Cannot find module './util.js': functions may import only Node.js builtin modules",
+    });
+  });
+
+  it('refuses a non-builtin import() inside an ES module with the same reason', async () => {
+    const { pool } = await startPool();
+    const f = fn("const name = 'lodash';\nexport default async () => { try { await import(name); } catch (e) { return e.code + ': ' + e.message; } };");
+    expect(output(await pool.run(req(f)))).toBe("ERR_MODULE_NOT_FOUND: Cannot find module 'lodash': functions may import only Node.js builtin modules");
+  });
+
   it('returns null for undefined and FUNCTION_ERROR for a value with no JSON form', async () => {
     const { pool } = await startPool();
     expect(await pool.run(req(fn('export default () => {}')))).toMatchObject({ ok: true, outputJson: 'null' });

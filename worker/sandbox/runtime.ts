@@ -9,9 +9,9 @@
  * security boundary by itself; the process, its flags and its namespaces are.
  */
 import { writeSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
+import { createRequire, isBuiltin, registerHooks } from 'node:module';
 import { inspect } from 'node:util';
-import { compileFunction } from 'node:vm';
+import { compileFunction, constants as vmConstants } from 'node:vm';
 import type { ChildMessage, InvokeMessage, LoadMessage, ParentMessage, RuntimeLimits, WireError, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
@@ -161,7 +161,27 @@ function requireBuiltin(id: string): unknown {
   return nodeRequire(id);
 }
 
+/**
+ * Every import the function makes, static or import(), ESM or CommonJS, resolves only Node.js
+ * builtins (and data: URLs, which are code, not files): the same rule as require. The permission
+ * model denies the files anyway; this gives the function the reason instead of ERR_ACCESS_DENIED.
+ * The runtime's own imports were resolved before this is registered.
+ */
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    if (!isBuiltin(specifier) && !specifier.startsWith('data:')) {
+      const err = new Error(`Cannot find module '${specifier}': functions may import only Node.js builtin modules`);
+      (err as NodeJS.ErrnoException).code = 'ERR_MODULE_NOT_FOUND';
+      throw err;
+    }
+    return nextResolve(specifier, context);
+  },
+});
+
 async function loadEsm(msg: LoadMessage, filename: string): Promise<unknown> {
+  // ES module bundles (esbuild --format=esm) reach builtins through a shim that calls a global
+  // `require` when there is one: give them the builtins-only one CommonJS functions get.
+  Object.defineProperty(globalThis, 'require', { value: requireBuiltin, writable: true, configurable: true, enumerable: false });
   // sourceURL makes stack frames read `name@version.mjs:line:col` instead of a huge data: URL.
   const source = `${msg.code}\n//# sourceURL=${filename}`;
   const ns = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as Record<string, unknown>;
@@ -172,7 +192,11 @@ async function loadEsm(msg: LoadMessage, filename: string): Promise<unknown> {
 
 function loadCjs(msg: LoadMessage, filename: string): unknown {
   const module = { exports: {} as unknown };
-  const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+  // import() inside CommonJS goes through Node's own loader, so the resolve hook above applies.
+  const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], {
+    filename,
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
   wrapper.call(module.exports, module.exports, requireBuiltin, module, filename, '.');
   const exported = module.exports as Record<string, unknown> | ((...args: unknown[]) => unknown) | null | undefined;
   if (msg.handler === 'default') {
