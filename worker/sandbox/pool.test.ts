@@ -362,6 +362,37 @@ describe('logs', () => {
     for (const l of lines) expect(new Date(l.ts).toISOString()).toBe(l.ts);
   });
 
+  it('reports output and an unhandled rejection after the handler returned in the next execution of that process', async () => {
+    const { pool, events } = await startPool();
+    const f = fn(`let n = 0;
+      export default () => {
+        n += 1;
+        if (n === 1) setTimeout(() => { console.log('late line'); Promise.reject(new Error('late boom')); }, 20);
+        console.log('run', n);
+        return n;
+      };`);
+    const first = req(f);
+    expect(output(await pool.run(first))).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    const lines: LogLine[] = [];
+    const second = await pool.run(req(f, { onLog: (l) => lines.push(...l) }));
+    // The same process, still alive: the late rejection did not kill it.
+    expect(second).toMatchObject({ ok: true, coldStart: false });
+    expect(output(second)).toBe(2);
+    expect(lines.map((l) => [l.stream, l.message.split('\n')[0]])).toEqual([
+      ['stdout', `[after ${first.executionId}] late line`],
+      ['stderr', `[after ${first.executionId}] unhandled rejection after the handler returned: Error: late boom`],
+      ['stdout', 'run 2'],
+    ]);
+    expect(events.filter((e) => e.type === 'exited')).toHaveLength(0);
+  });
+
+  it('still fails the run on an unhandled rejection during it', async () => {
+    const { pool } = await startPool();
+    const f = fn('export default () => new Promise((resolve) => { Promise.reject(new Error("while running")); setTimeout(resolve, 100); });');
+    expect(await pool.run(req(f))).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', message: 'while running' } });
+  });
+
   it('keeps the first 500 and the last 500 of 1,500 lines, so the last line written survives', async () => {
     const { pool } = await startPool();
     const f = fn("export default () => { for (let i = 0; i < 1500; i++) console.log('line ' + i); console.error('final: boom'); return 1; };");

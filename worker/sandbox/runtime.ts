@@ -83,12 +83,42 @@ function resetLogBudget(): void {
   dropped = 0;
 }
 
+/**
+ * Output and unhandled rejections between invocations (a timer or promise left running after the
+ * handler returned) belong to no execution: they are kept here, up to LATE_LINES, and reported at
+ * the start of the next execution of this process, as stderr lines naming the execution after
+ * which they happened. A process that is never used again takes them with it.
+ */
+const LATE_LINES = 50;
+let late: { stream: 'stdout' | 'stderr'; text: string }[] = [];
+let lateDropped = 0;
+/** The execution (or load) that last ran here: what late output is reported "after". */
+let lastRun = 'load';
+
+function noteLate(stream: 'stdout' | 'stderr', text: string): void {
+  if (late.length < LATE_LINES) late.push({ stream, text });
+  else lateDropped += 1;
+}
+
+function reportLate(): void {
+  const lines = late;
+  const dropped = lateDropped;
+  late = [];
+  lateDropped = 0;
+  for (const line of lines) capture(line.stream, `[after ${lastRun}] ${line.text}`);
+  if (dropped > 0) capture('stderr', `[after ${lastRun}] ${dropped} more lines dropped`);
+}
+
 function capture(stream: 'stdout' | 'stderr', chunk: unknown): void {
   // Nothing of the function runs before `load`, so there is nothing to keep until limits arrive.
   if (!limits) return;
   let text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
   // console.* writes one chunk per call ending in a newline: one call is one line.
   if (text.endsWith('\n')) text = text.slice(0, -1);
+  if (current === null && !loading) {
+    noteLate(stream, text.slice(0, limits.logLineChars));
+    return;
+  }
   if (text.length > limits.logLineChars) {
     text = text.slice(0, limits.logLineChars);
     batchTruncated = true;
@@ -278,6 +308,8 @@ async function onInvoke(msg: InvokeMessage): Promise<void> {
   current = msg.executionId;
   cpuAtInvoke = cpuUsage();
   resetLogBudget();
+  reportLate();
+  lastRun = msg.executionId;
   const context = makeContext(msg);
   let outcome: Outcome;
   try {
@@ -463,7 +495,21 @@ function formatBytes(n: number): string {
 
 // ---- wiring ------------------------------------------------------------------------------------
 
-process.on('uncaughtException', (err) => {
+process.on('unhandledRejection', (reason) => {
+  // During a run or a load: as fatal as an uncaught exception (Node's default), see below.
+  if (current !== null || loading) {
+    onUncaught(reason);
+    return;
+  }
+  // After the handler returned: reported on the next execution here, and the process lives on.
+  const text =
+    typeof reason === 'object' && reason !== null && typeof (reason as Error).stack === 'string' ? userFrames((reason as Error).stack!) : safeString(reason);
+  noteLate('stderr', `unhandled rejection after the handler returned: ${text}`.slice(0, limits?.logLineChars ?? 8192));
+});
+
+process.on('uncaughtException', onUncaught);
+
+function onUncaught(err: unknown): void {
   if (current !== null) {
     finish(current, { ok: false, error: toWireError(err) }, true);
     return; // the pool kills a process that reported a fatal result
@@ -475,7 +521,7 @@ process.on('uncaughtException', (err) => {
   }
   realStderrWrite(`uncaught exception outside an invocation: ${safeString((err as Error | undefined)?.stack ?? err)}\n`);
   process.exit(70);
-});
+}
 
 // Requests arrive on stdin: a libuv pipe read on the event loop (a read stream on fd 3 would go
 // through the thread pool, ~50 µs more per message). Replies go out on fd 3.
