@@ -494,7 +494,13 @@ export function parseChildMessage(raw: unknown): ChildMessage | null {
 function isWireError(v: unknown): boolean {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
-  return e.code === 'FUNCTION_ERROR' && typeof e.message === 'string' && typeof e.name === 'string' && (e.stack === undefined || typeof e.stack === 'string');
+  return (
+    e.code === 'FUNCTION_ERROR' &&
+    typeof e.message === 'string' &&
+    typeof e.name === 'string' &&
+    (e.stack === undefined || typeof e.stack === 'string') &&
+    (e.detailsJson === undefined || typeof e.detailsJson === 'string')
+  );
 }
 
 function isLogLine(v: unknown): boolean {
