@@ -135,6 +135,8 @@ describe('checkCode: imports the sandbox cannot load', () => {
     ['bare builtin names in CJS', "const fs = require('fs');\nconst p = require('node:path');\nexports.handler = async () => [fs, p];"],
     ['a builtin dynamic import', "export default async () => (await import('node:crypto')).randomUUID();"],
     ['a computed require', 'const name = "fs";\nexports.handler = async () => require(name);'],
+    ['an optional require in a try block', "let bu;\ntry { bu = require('bufferutil'); } catch { bu = null; }\nexports.handler = async () => bu;"],
+    ['an optional import() in a try block', "export default async () => { try { return await import('optional-dep'); } catch { return null; } };"],
   ])('accepts %s', (_label, code) => {
     expect(() => checkCode(code, 'default')).not.toThrow();
   });

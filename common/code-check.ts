@@ -204,8 +204,21 @@ function checkImports(program: Program, format: CodeFormat): void {
       { field: 'body.code', reason: 'not_bundled', format, specifier, line },
     );
   };
+  // A require or import() inside a try block is optional (bundles keep `try { require('bufferutil') }`
+  // for optional dependencies): the code handles the failure, so it is not refused.
+  const guarded = new Set<Node>();
+  walk(program, (node) => {
+    if (node.type === 'TryStatement') {
+      walk((node as Node & { block: Node }).block, (inner) => {
+        guarded.add(inner);
+        return true;
+      });
+    }
+    return true;
+  });
   walk(program, (node) => {
     const n = node as Node & Record<string, unknown>;
+    if ((n.type === 'ImportExpression' || n.type === 'CallExpression') && guarded.has(node)) return true;
     if ((n.type === 'ImportDeclaration' || n.type === 'ExportAllDeclaration' || n.type === 'ExportNamedDeclaration') && n.source) {
       const spec = literalValue(n.source as Node);
       if (spec !== undefined && !isBuiltin(spec)) refuse(spec, node, n.type === 'ImportDeclaration' ? 'imports' : 're-exports');
