@@ -26,6 +26,12 @@ export interface ExecutionError {
   message: string;
   name?: string;
   stack?: string;
+  /**
+   * FUNCTION_ERROR only: the thrown error's `code` and its own enumerable fields (not name,
+   * message, stack), as JSON; absent when it has none. At most LIMITS.errorDetailsBytes of JSON:
+   * larger is replaced by `{ code, truncated: true }`.
+   */
+  details?: Record<string, unknown>;
 }
 
 export type InvokeMode = 'async' | 'sync';
@@ -187,6 +193,8 @@ export const LIMITS = {
   logBytes: 256 * 1024,
   /** Characters of one log line. */
   logLineChars: 8 * 1024,
+  /** Bytes of an execution error's details as JSON (the thrown error's code and own fields). */
+  errorDetailsBytes: 16 * 1024,
   /** Bytes of a function's env (keys and values). */
   envBytes: 4 * 1024,
   envKeys: 64,

@@ -27,7 +27,7 @@ const result = (executionId: string, lease: string, over: Partial<Result> = {}):
   cpuMs: 1,
   ...over,
 });
-const failure = { code: 'FUNCTION_ERROR', message: 'boom', name: 'Error', stack: '' };
+const failure = { code: 'FUNCTION_ERROR', message: 'boom', name: 'Error', stack: '', detailsJson: '' };
 
 const heartbeat = (over: { busy?: number; idle?: number; prewarmed?: number; draining?: boolean } = {}) => ({
   inFlight: 0,

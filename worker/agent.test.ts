@@ -202,7 +202,17 @@ describe('Dispatch', () => {
     run.fail({ code: 'FUNCTION_ERROR', message: 'boom', name: 'TypeError', stack: 'TypeError: boom\n    at handler' });
     const result = await stream.waitFor('result');
     expect(result.ok).toBe(false);
-    expect(result.error).toEqual({ code: 'FUNCTION_ERROR', message: 'boom', name: 'TypeError', stack: 'TypeError: boom\n    at handler' });
+    expect(result.error).toEqual({ code: 'FUNCTION_ERROR', message: 'boom', name: 'TypeError', stack: 'TypeError: boom\n    at handler', detailsJson: '' });
+  });
+
+  it("sends the thrown error's details as details_json", async () => {
+    const { scheduler, pool } = await setup();
+    const stream = await scheduler.stream(0);
+    stream.send(execute('e1'));
+    const run = await pool.waitForRun('e1');
+    run.fail({ code: 'FUNCTION_ERROR', message: 'boom', name: 'Error', detailsJson: '{"code":"E_BOOM"}' });
+    const result = await stream.waitFor('result');
+    expect(result.error).toMatchObject({ code: 'FUNCTION_ERROR', detailsJson: '{"code":"E_BOOM"}' });
   });
 
   it('runs an Execute without code from the stream cache, and fails one whose code never came', async () => {

@@ -94,7 +94,7 @@ export function describeExecute(ex: Execute): { executionId: string; lease: stri
 }
 
 function wireError(e: RunError): Result['error'] {
-  return { code: e.code, message: e.message, name: e.name ?? '', stack: e.stack ?? '' };
+  return { code: e.code, message: e.message, name: e.name ?? '', stack: e.stack ?? '', detailsJson: e.detailsJson ?? '' };
 }
 
 function toEpochMs(ts: string): number {

@@ -6,7 +6,7 @@
  * decided there (retry-policy.ts), never here.
  */
 import { REASON } from '../../common/logger.js';
-import type { Execution } from '../../common/records.js';
+import { LIMITS, type Execution } from '../../common/records.js';
 import type { LogChunk, Result, Started } from '../../proto/gen/taskforge/v1/worker.js';
 import type { ExecutionState } from '../execution/state.js';
 import type { AttemptReport } from '../execution/transition.js';
@@ -37,7 +37,9 @@ export function attemptReport(msg: Result): AttemptReport {
   return {
     ok: msg.ok,
     output,
-    error: msg.error ? { code: msg.error.code, message: msg.error.message, name: msg.error.name, stack: msg.error.stack } : null,
+    error: msg.error
+      ? { code: msg.error.code, message: msg.error.message, name: msg.error.name, stack: msg.error.stack, ...errorDetails(msg.error.detailsJson) }
+      : null,
     durationMs: msg.durationMs,
     initMs: msg.initMs,
     cpuMs: reportedCpuMs(msg),
@@ -45,6 +47,19 @@ export function attemptReport(msg: Result): AttemptReport {
     startedAtMs: msg.startedAtMs,
     finishedAtMs: msg.finishedAtMs,
   };
+}
+
+/** details_json as a record: a JSON object within LIMITS.errorDetailsBytes, else nothing. */
+export function errorDetails(json: string): { details?: Record<string, unknown> } {
+  if (!json || Buffer.byteLength(json) > LIMITS.errorDetailsBytes) return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0)
+      return { details: value as Record<string, unknown> };
+  } catch {
+    // a worker that sends broken JSON loses the details, never the result
+  }
+  return {};
 }
 
 export class AttemptResults {

@@ -10,7 +10,7 @@ const result = (id: string, lease: string, ok = true) => ({
   lease,
   ok,
   outputJson: ok ? '{"r":1}' : '',
-  error: ok ? undefined : { code: 'FUNCTION_ERROR', message: 'x', name: 'Error', stack: '' },
+  error: ok ? undefined : { code: 'FUNCTION_ERROR', message: 'x', name: 'Error', stack: '', detailsJson: '' },
   durationMs: 3,
   initMs: 0,
   coldStart: false,
@@ -162,7 +162,7 @@ describe('what a worker reports is recorded', () => {
       ...result(b!.executionId, b!.lease, false),
       durationMs: 0,
       cpuMs: 0,
-      error: { code: 'SANDBOX_CRASH', message: 'did not start', name: '', stack: '' },
+      error: { code: 'SANDBOX_CRASH', message: 'did not start', name: '', stack: '', detailsJson: '' },
     });
     expect(h.state.index.get(ok.execution.id)!.timings).toEqual({ queuedMs: expect.any(Number), initMs: 0, runMs: 3, cpuMs: 7 });
     expect(h.state.index.get(bad.execution.id)!.timings).toMatchObject({ cpuMs: null });

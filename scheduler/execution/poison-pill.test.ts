@@ -17,7 +17,7 @@ const crashResult = (executionId: string, lease: string, code: string): Result =
   lease,
   ok: false,
   outputJson: '',
-  error: { code, message: 'sandbox exited', name: '', stack: '' },
+  error: { code, message: 'sandbox exited', name: '', stack: '', detailsJson: '' },
   durationMs: 1,
   initMs: 0,
   coldStart: false,

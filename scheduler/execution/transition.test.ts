@@ -197,6 +197,13 @@ describe('result', () => {
     expect(record.error).toEqual({ code: 'FUNCTION_ERROR', message: 'boom', name: 'Error', stack: 'Error: boom' });
   });
 
+  it("a function error keeps the thrown error's details; error.code stays FUNCTION_ERROR", () => {
+    const details = { code: 'ENOENT', path: '/nope', retryable: false };
+    const r = report({ ok: false, output: null, error: { code: 'FUNCTION_ERROR', message: 'boom', name: 'Error', details } });
+    const { record } = transition(inState('running', { mode: 'sync' }), ev(r), CTX);
+    expect(record.error).toEqual({ code: 'FUNCTION_ERROR', message: 'boom', name: 'Error', details });
+  });
+
   it('a timeout on the last attempt ends timed_out', () => {
     const { record } = transition(inState('running', { attempt: 3 }), ev(failure('TIMEOUT')), CTX);
     expect(record.status).toBe('timed_out');

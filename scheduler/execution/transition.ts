@@ -32,7 +32,7 @@ export interface AttemptReport {
   ok: boolean;
   /** The handler's return value, already parsed (null when none or unparseable). */
   output: unknown;
-  error: { code: string; message: string; name?: string; stack?: string } | null;
+  error: { code: string; message: string; name?: string; stack?: string; details?: Record<string, unknown> } | null;
   durationMs: number;
   initMs: number;
   /** CPU time the run used; null when it never started (see reportedCpuMs). */
@@ -354,6 +354,8 @@ function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>
     message: m.error?.message ?? 'unknown error',
     ...(m.error?.name ? { name: m.error.name } : {}),
     ...(m.error?.stack ? { stack: m.error.stack } : {}),
+    // The thrown error's code and own fields; error.code stays the execution's (FUNCTION_ERROR).
+    ...(m.error?.details ? { details: m.error.details } : {}),
   };
   const decision = decideRetry({ ...r, attempts }, { code: code! }, ctx.retryPolicy, () => event.jitter);
   const crashes = decision.crashes > 0 ? { crashes: decision.crashes } : {};

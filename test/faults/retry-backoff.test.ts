@@ -52,7 +52,7 @@ function harness(retry: { baseMs: number; capMs: number }, randoms: number[]) {
       lease: ex.lease,
       ok: false,
       outputJson: '',
-      error: { code: 'FUNCTION_ERROR', message: `attempt ${ex.attempt} failed`, name: 'Error', stack: '' },
+      error: { code: 'FUNCTION_ERROR', message: `attempt ${ex.attempt} failed`, name: 'Error', stack: '', detailsJson: '' },
       durationMs: 1,
       cpuMs: 1,
       initMs: 0,

@@ -39,6 +39,34 @@ describe('API errors', () => {
     expectError(await stack.request('PUT', '/v1/functions/broken', fn('export default async () => {')), 400, 'INVALID_CODE');
     expectError(await stack.request('PUT', '/v1/functions/nohandler', fn('export const other = 1', { handler: 'main' })), 400, 'INVALID_CODE');
   });
+  it('400 INVALID_CODE names the fix: bundle a package import, export a function, pick an existing export', async () => {
+    const bare = await stack.request('PUT', '/v1/functions/bare', fn("import _ from 'lodash';\nexport default () => _;"));
+    expectError(bare, 400, 'INVALID_CODE');
+    expect(bare.body.error.message).toContain('bundle it, e.g. esbuild --bundle --platform=node');
+    expect(bare.body.error.details).toMatchObject({ field: 'body.code', reason: 'not_bundled', specifier: 'lodash' });
+    const required = await stack.request('PUT', '/v1/functions/bare', fn("const _ = require('lodash');\nexports.handler = async () => _;"));
+    expectError(required, 400, 'INVALID_CODE');
+    expect(required.body.error.details).toMatchObject({ reason: 'not_bundled', specifier: 'lodash' });
+    const notFn = await stack.request('PUT', '/v1/functions/notfn', fn('export default 42'));
+    expectError(notFn, 400, 'INVALID_CODE');
+    expect(notFn.body.error.message).toContain("handler 'default' is not a function: the default export is a number");
+    expect(notFn.body.error.details).toMatchObject({ field: 'body.handler', reason: 'not_a_function' });
+    const missing = await stack.request('PUT', '/v1/functions/missing', fn('export const main = () => 1;\nexport const util = 2;'));
+    expectError(missing, 400, 'INVALID_CODE');
+    expect(missing.body.error.details).toMatchObject({ reason: 'no_handler', exports: ['main', 'util'] });
+    expect(missing.body.error.message).toContain('exports: main, util; set handler to one of them');
+  });
+  it('finds a Lambda-style exports.handler without setting handler, and runs it', async () => {
+    const put = await stack.request(
+      'PUT',
+      '/v1/functions/lambda-style',
+      fn("exports.handler = async (event) => ({ hello: event.name, fs: typeof require('fs').readFileSync });"),
+    );
+    expect(put.status).toBe(201);
+    expect(put.body.handler).toBe('default');
+    const r = await stack.request('POST', '/v1/functions/lambda-style/invoke?mode=sync', { name: 'x' });
+    expect(r.body).toMatchObject({ status: 'succeeded', output: { hello: 'x', fs: 'function' } });
+  });
   it('404 FUNCTION_NOT_FOUND, EXECUTION_NOT_FOUND, NOT_FOUND', async () => {
     expectError(await stack.request('GET', '/v1/functions/nope'), 404, 'FUNCTION_NOT_FOUND');
     expectError(await stack.request('POST', '/v1/functions/nope/invoke'), 404, 'FUNCTION_NOT_FOUND');

@@ -84,7 +84,16 @@ describe('sandbox', () => {
   it("sees only its own env, never the worker's", async () => {
     const r = await run('env', 'export default async () => ({ ...process.env })', { env: { GREETING: 'hi' } });
     expect(r.body.status).toBe('succeeded');
-    expect(r.body.output).toEqual({ GREETING: 'hi' });
+    // Lambda's keys are derived from the function, none from the worker.
+    expect(r.body.output).toEqual({
+      GREETING: 'hi',
+      AWS_LAMBDA_FUNCTION_NAME: 'env',
+      AWS_LAMBDA_FUNCTION_VERSION: '1',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
+      TZ: 'UTC',
+      HOME: '/tmp',
+      LANG: 'C.UTF-8',
+    });
   });
 
   it('captures console output as the execution logs', async () => {

@@ -16,6 +16,8 @@ export interface RuntimeLimits {
   logLines: number;
   logBytes: number;
   logLineChars: number;
+  /** Bytes of WireError.detailsJson. */
+  errorDetailsBytes: number;
 }
 
 export interface LoadMessage {
@@ -26,6 +28,8 @@ export interface LoadMessage {
   env: Record<string, string>;
   name: string;
   version: number;
+  /** The function's memoryMb: context.memoryLimitInMB and AWS_LAMBDA_FUNCTION_MEMORY_SIZE. */
+  memoryMb: number;
   limits: RuntimeLimits;
 }
 
@@ -47,6 +51,8 @@ export interface WireError {
   message: string;
   name: string;
   stack?: string;
+  /** The thrown error's `code` and own enumerable fields (not name/message/stack) as a JSON object. */
+  detailsJson?: string;
 }
 
 export interface WireLogLine {

@@ -41,9 +41,19 @@ describe('handlers', () => {
     expect(output(await pool.run(req(b)))).toEqual({ named: true, path: 'a/b' });
   });
 
-  it('refuses to require anything but builtins', async () => {
+  it("falls back to an export named 'handler' when handler 'default' has no default export (ESM and CJS)", async () => {
+    const { pool } = await startPool();
+    const esm = fn('export const handler = async (e) => ({ esm: e });');
+    const cjs = fn("exports.handler = async (e) => ({ cjs: e, sep: require('path').sep });");
+    const both = fn('export default async () => "default";\nexport const handler = async () => "handler";');
+    expect(output(await pool.run(req(esm, { inputJson: '1' })))).toEqual({ esm: 1 });
+    expect(output(await pool.run(req(cjs, { inputJson: '2' })))).toEqual({ cjs: 2, sep: '/' });
+    expect(output(await pool.run(req(both)))).toBe('default');
+  });
+
+  it('refuses to require anything but builtins, also where the check cannot see the name', async () => {
     const { pool, events } = await startPool();
-    const f = fn("const _ = require('lodash');\nmodule.exports = () => 1;");
+    const f = fn("const name = 'lodash';\nconst _ = require(name);\nmodule.exports = () => 1;");
     const outcome = await pool.run(req(f));
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;
@@ -51,6 +61,51 @@ describe('handlers', () => {
     expect(outcome.error.message).toContain("Cannot find module 'lodash'");
     // A process whose load failed is never reused.
     await expect.poll(() => events.some((e) => e.type === 'exited' && e.reason === 'load_failed')).toBe(true);
+  });
+
+  it('gives ES modules a builtins-only require, as esbuild ESM bundles call it through their shim', async () => {
+    const { pool } = await startPool();
+    const f =
+      fn(`var __require = ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, { get: (a, b) => (typeof require !== "undefined" ? require : a)[b] }) : x)(function (x) {
+  if (typeof require !== "undefined") return require.apply(this, arguments);
+  throw Error('Dynamic require of "' + x + '" is not supported');
+});
+var fs = __require("fs");
+var path = __require("node:path");
+const pkg = 'lodash';
+export default () => {
+  let denied;
+  try { __require(pkg); } catch (e) { denied = e.code + ': ' + e.message; }
+  return { fs: typeof fs.readFileSync, join: path.join('a', 'b'), denied };
+};`);
+    expect(output(await pool.run(req(f)))).toEqual({
+      fs: 'function',
+      join: 'a/b',
+      denied: "MODULE_NOT_FOUND: Cannot find module 'lodash': functions may require only Node.js builtin modules",
+    });
+  });
+
+  it('lets CommonJS use import() of builtins, and refuses anything else with the reason', async () => {
+    const { pool } = await startPool();
+    const f = fn(`const name = './util.js';
+exports.handler = async () => {
+  const os = await import('node:os');
+  const { createHash } = await import('crypto');
+  let denied;
+  try { await import(name); } catch (e) { denied = e.code + ': ' + e.message; }
+  return { eol: os.EOL, sha: createHash('sha256').update('a').digest('hex').slice(0, 8), denied };
+};`);
+    expect(output(await pool.run(req(f)))).toEqual({
+      eol: '\n',
+      sha: 'ca978112',
+      denied: "ERR_MODULE_NOT_FOUND: Cannot find module './util.js': functions may import only Node.js builtin modules",
+    });
+  });
+
+  it('refuses a non-builtin import() inside an ES module with the same reason', async () => {
+    const { pool } = await startPool();
+    const f = fn("const name = 'lodash';\nexport default async () => { try { await import(name); } catch (e) { return e.code + ': ' + e.message; } };");
+    expect(output(await pool.run(req(f)))).toBe("ERR_MODULE_NOT_FOUND: Cannot find module 'lodash': functions may import only Node.js builtin modules");
   });
 
   it('returns null for undefined and FUNCTION_ERROR for a value with no JSON form', async () => {
@@ -71,6 +126,66 @@ describe('handlers', () => {
     expect(out.remaining).toBeLessThanOrEqual(5000);
   });
 
+  it("passes Lambda's context names too: awsRequestId, functionVersion, memoryLimitInMB, getRemainingTimeInMillis, callbackWaitsForEmptyEventLoop", async () => {
+    const { pool } = await startPool();
+    const f = fn(
+      `export default (e, ctx) => {
+        const before = ctx.callbackWaitsForEmptyEventLoop;
+        ctx.callbackWaitsForEmptyEventLoop = false;
+        let frozen = false;
+        try { ctx.awsRequestId = 'x'; } catch { frozen = true; }
+        return { ...ctx, before, after: ctx.callbackWaitsForEmptyEventLoop, frozen, remaining: ctx.getRemainingTimeInMillis() };
+      };`,
+      { name: 'lambda-ctx', version: 3, memoryMb: 256, timeoutMs: 5000 },
+    );
+    const r = req(f);
+    const out = output(await pool.run(r)) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      awsRequestId: r.executionId,
+      functionName: 'lambda-ctx',
+      functionVersion: '3',
+      memoryLimitInMB: '256',
+      before: true,
+      after: false,
+      callbackWaitsForEmptyEventLoop: false,
+      frozen: true,
+    });
+    expect(out.remaining).toBeGreaterThan(0);
+    expect(out.remaining).toBeLessThanOrEqual(5000);
+  });
+
+  it('runs callback-style handlers: the result is what callback gives, a second call is ignored', async () => {
+    const { pool } = await startPool();
+    const ok = fn(
+      'exports.handler = (event, context, callback) => { setTimeout(() => { callback(null, { got: event, id: context.awsRequestId }); callback(null, "again"); callback(new Error("late")); }, 5); };',
+    );
+    const r = req(ok, { inputJson: '{"a":1}' });
+    expect(output(await pool.run(r))).toEqual({ got: { a: 1 }, id: r.executionId });
+    // The same warm process runs the next invocation normally: the extra calls changed nothing.
+    const again = await pool.run(req(ok, { inputJson: '2' }));
+    expect(again).toMatchObject({ ok: true, coldStart: false });
+
+    const err = await pool.run(req(fn('module.exports.handler = (e, c, cb) => cb(Object.assign(new TypeError("bad"), { code: "E_BAD" }));')));
+    expect(err).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'TypeError', message: 'bad' } });
+    const str = await pool.run(req(fn('exports.handler = (e, c, cb) => cb("just a string");')));
+    expect(str).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', name: 'Error', message: 'just a string' } });
+    const undef = await pool.run(req(fn('exports.handler = (e, c, cb) => cb();')));
+    expect(undef).toMatchObject({ ok: true, outputJson: 'null' });
+  });
+
+  it('runs an async handler that declares a callback as promise style', async () => {
+    const { pool } = await startPool();
+    const f = fn('export const handler = async (event, context, callback) => { callback(null, "ignored"); return "from the promise"; };');
+    expect(output(await pool.run(req(f)))).toBe('from the promise');
+  });
+
+  it('times out a callback-style handler that never calls back', async () => {
+    const { pool } = await startPool();
+    const f = fn('exports.handler = (event, context, callback) => { return 1; };', { timeoutMs: 300 });
+    const outcome = await pool.run(req(f));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
+  });
+
   it('keeps a thrown error’s name, message and stack, without the runtime’s frames', async () => {
     const { pool } = await startPool();
     const f = fn('class ValidationError extends Error { name = "ValidationError"; }\nexport default () => { throw new ValidationError("bad input"); };', {
@@ -82,6 +197,34 @@ describe('handlers', () => {
     expect(outcome.error).toMatchObject({ code: 'FUNCTION_ERROR', name: 'ValidationError', message: 'bad input' });
     expect(outcome.error.stack).toMatch(/^ValidationError: bad input\n\s+at default \(thrower@1\.mjs:2:\d+\)/);
     expect(outcome.error.stack).not.toContain('runtime.js');
+  });
+
+  it("keeps a thrown error's code and own enumerable fields as details, within the cap", async () => {
+    const { pool } = await startPool();
+    const f = fn(`import { readFileSync } from 'node:fs';
+      export default (e) => {
+        if (e === 'fs') readFileSync('/nope/missing');
+        if (e === 'big') throw Object.assign(new Error('big'), { code: 'E_BIG', blob: 'x'.repeat(20000) });
+        if (e === 'odd') { const err = new Error('odd'); err.self = err; err.n = 10n; err.ok = 1; throw err; }
+        if (e === 'plain') throw new Error('plain');
+        const err = new RangeError('bad input');
+        err.code = 'E_VALIDATION';
+        err.field = 'email';
+        err.meta = { attempt: 2, tags: ['a'] };
+        throw err;
+      };`);
+    const run = async (input: string) => {
+      const outcome = await pool.run(req(f, { inputJson: JSON.stringify(input) }));
+      if (outcome.ok) throw new Error('expected a failure');
+      expect(outcome.error.code).toBe('FUNCTION_ERROR');
+      return outcome.error.detailsJson === undefined ? undefined : (JSON.parse(outcome.error.detailsJson) as Record<string, unknown>);
+    };
+    expect(await run('custom')).toEqual({ code: 'E_VALIDATION', field: 'email', meta: { attempt: 2, tags: ['a'] } });
+    // Node's own errors keep their code too (the permission model denies the read before ENOENT could).
+    expect(await run('fs')).toMatchObject({ code: 'ERR_ACCESS_DENIED', resource: expect.stringContaining('/nope/missing') });
+    expect(await run('big')).toEqual({ code: 'E_BIG', truncated: true });
+    expect(await run('odd')).toEqual({ ok: 1 });
+    expect(await run('plain')).toBeUndefined();
   });
 
   it('reports invalid code without starting a process', async () => {
@@ -217,6 +360,37 @@ describe('logs', () => {
       ['stderr', 'g'],
     ]);
     for (const l of lines) expect(new Date(l.ts).toISOString()).toBe(l.ts);
+  });
+
+  it('reports output and an unhandled rejection after the handler returned in the next execution of that process', async () => {
+    const { pool, events } = await startPool();
+    const f = fn(`let n = 0;
+      export default () => {
+        n += 1;
+        if (n === 1) setTimeout(() => { console.log('late line'); Promise.reject(new Error('late boom')); }, 20);
+        console.log('run', n);
+        return n;
+      };`);
+    const first = req(f);
+    expect(output(await pool.run(first))).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    const lines: LogLine[] = [];
+    const second = await pool.run(req(f, { onLog: (l) => lines.push(...l) }));
+    // The same process, still alive: the late rejection did not kill it.
+    expect(second).toMatchObject({ ok: true, coldStart: false });
+    expect(output(second)).toBe(2);
+    expect(lines.map((l) => [l.stream, l.message.split('\n')[0]])).toEqual([
+      ['stdout', `[after ${first.executionId}] late line`],
+      ['stderr', `[after ${first.executionId}] unhandled rejection after the handler returned: Error: late boom`],
+      ['stdout', 'run 2'],
+    ]);
+    expect(events.filter((e) => e.type === 'exited')).toHaveLength(0);
+  });
+
+  it('still fails the run on an unhandled rejection during it', async () => {
+    const { pool } = await startPool();
+    const f = fn('export default () => new Promise((resolve) => { Promise.reject(new Error("while running")); setTimeout(resolve, 100); });');
+    expect(await pool.run(req(f))).toMatchObject({ ok: false, error: { code: 'FUNCTION_ERROR', message: 'while running' } });
   });
 
   it('keeps the first 500 and the last 500 of 1,500 lines, so the last line written survives', async () => {

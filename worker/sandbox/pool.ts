@@ -29,6 +29,7 @@ const RUNTIME_LIMITS: RuntimeLimits = {
   logLines: LIMITS.logLines,
   logBytes: LIMITS.logBytes,
   logLineChars: LIMITS.logLineChars,
+  errorDetailsBytes: LIMITS.errorDetailsBytes,
 };
 /** Module formats remembered by code hash, so a version is parsed once per pool, not per cold start. */
 const FORMAT_CACHE_ENTRIES = 256;
@@ -322,7 +323,11 @@ export class ProcessSandboxPool implements SandboxPool {
 
   #finishInvoke(slot: Slot, result: ResultMessage): { ok: true; outputJson: string } | { ok: false; error: RunError } {
     if (result.fatal) slot.proc.kill('fatal');
-    if (!result.ok) return { ok: false, error: result.error };
+    if (!result.ok) {
+      // The child is untrusted: enforce the details cap again (a bad value is dropped, not passed on).
+      const { detailsJson, ...error } = result.error;
+      return { ok: false, error: detailsJson !== undefined && Buffer.byteLength(detailsJson) <= LIMITS.errorDetailsBytes ? { ...error, detailsJson } : error };
+    }
     // The child is untrusted: enforce the output cap again.
     if (Buffer.byteLength(result.outputJson) > LIMITS.outputBytes) {
       return { ok: false, error: { code: 'FUNCTION_ERROR', name: 'RangeError', message: `output exceeds ${LIMITS.outputBytes / (1024 * 1024)} MiB` } };

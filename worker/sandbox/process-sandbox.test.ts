@@ -34,6 +34,14 @@ describe('parseChildMessage', () => {
       { type: 'log', lines: [{ ts: 't', stream: 'stderr', message: 'm' }], truncated: false },
       { type: 'result', executionId: 'e', rssBytes: 1, fatal: false, ok: true, outputJson: '1' },
       { type: 'result', executionId: 'e', rssBytes: 1, fatal: true, ok: false, error: { code: 'FUNCTION_ERROR', name: 'E', message: 'm', stack: 's' } },
+      {
+        type: 'result',
+        executionId: 'e',
+        rssBytes: 1,
+        fatal: false,
+        ok: false,
+        error: { code: 'FUNCTION_ERROR', name: 'E', message: 'm', detailsJson: '{"code":"X"}' },
+      },
     ];
     for (const m of ok) expect(parseChildMessage(m)).toBe(m);
   });
@@ -45,6 +53,10 @@ describe('parseChildMessage', () => {
     ['log with a bad stream', { type: 'log', lines: [{ ts: 't', stream: 'fd3', message: 'm' }], truncated: false }],
     ['result without output', { type: 'result', executionId: 'e', rssBytes: 1, fatal: false, ok: true }],
     ['error with another code', { type: 'load-error', error: { code: 'TIMEOUT', name: 'E', message: 'm' } }],
+    [
+      'error details that are not a string',
+      { type: 'result', executionId: 'e', rssBytes: 1, fatal: false, ok: false, error: { code: 'FUNCTION_ERROR', name: 'E', message: 'm', detailsJson: 5 } },
+    ],
   ])('rejects %s', (_label, raw) => {
     expect(parseChildMessage(raw)).toBeNull();
   });

@@ -226,7 +226,17 @@ export class ProcessSandbox {
 
   load(fn: SandboxFunction, format: ModuleFormat, limits: RuntimeLimits, onLog: LogSink): Promise<LoadReply> {
     this.#transition('loading');
-    const msg: ParentMessage = { type: 'load', code: fn.code, format, handler: fn.handler, env: fn.env, name: fn.name, version: fn.version, limits };
+    const msg: ParentMessage = {
+      type: 'load',
+      code: fn.code,
+      format,
+      handler: fn.handler,
+      env: fn.env,
+      name: fn.name,
+      version: fn.version,
+      memoryMb: fn.memoryMb,
+      limits,
+    };
     return new Promise<LoadReply>((resolve, reject) => {
       this.#pending = { kind: 'load', resolve, reject, onLog };
       this.#watchMemory(true); // the module's top level is function code too
@@ -484,7 +494,13 @@ export function parseChildMessage(raw: unknown): ChildMessage | null {
 function isWireError(v: unknown): boolean {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
-  return e.code === 'FUNCTION_ERROR' && typeof e.message === 'string' && typeof e.name === 'string' && (e.stack === undefined || typeof e.stack === 'string');
+  return (
+    e.code === 'FUNCTION_ERROR' &&
+    typeof e.message === 'string' &&
+    typeof e.name === 'string' &&
+    (e.stack === undefined || typeof e.stack === 'string') &&
+    (e.detailsJson === undefined || typeof e.detailsJson === 'string')
+  );
 }
 
 function isLogLine(v: unknown): boolean {

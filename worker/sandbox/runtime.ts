@@ -9,13 +9,14 @@
  * security boundary by itself; the process, its flags and its namespaces are.
  */
 import { writeSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
+import { createRequire, isBuiltin, registerHooks } from 'node:module';
 import { inspect } from 'node:util';
-import { compileFunction } from 'node:vm';
+import { compileFunction, constants as vmConstants } from 'node:vm';
 import type { ChildMessage, InvokeMessage, LoadMessage, ParentMessage, RuntimeLimits, WireError, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
-type Handler = (event: unknown, context: InvocationContext) => unknown;
+type Callback = (err?: unknown, value?: unknown) => void;
+type Handler = (event: unknown, context: InvocationContext, callback?: Callback) => unknown;
 
 interface InvocationContext {
   readonly executionId: string;
@@ -24,6 +25,17 @@ interface InvocationContext {
   readonly attempt: number;
   readonly deadline: number;
   remainingTimeMs(): number;
+  // AWS Lambda's names, for ported code.
+  readonly awsRequestId: string;
+  readonly functionVersion: string;
+  readonly memoryLimitInMB: string;
+  getRemainingTimeInMillis(): number;
+  /**
+   * Accepted for ported code, default true. Either way the result goes back as soon as the
+   * handler's promise settles or its callback is called; work still pending goes on in the warm
+   * process (what Lambda does with false): this runtime never waits for an empty event loop.
+   */
+  callbackWaitsForEmptyEventLoop: boolean;
 }
 
 type Outcome = { ok: true; outputJson: string } | { ok: false; error: WireError };
@@ -71,12 +83,42 @@ function resetLogBudget(): void {
   dropped = 0;
 }
 
+/**
+ * Output and unhandled rejections between invocations (a timer or promise left running after the
+ * handler returned) belong to no execution: they are kept here, up to LATE_LINES, and reported at
+ * the start of the next execution of this process, as stderr lines naming the execution after
+ * which they happened. A process that is never used again takes them with it.
+ */
+const LATE_LINES = 50;
+let late: { stream: 'stdout' | 'stderr'; text: string }[] = [];
+let lateDropped = 0;
+/** The execution (or load) that last ran here: what late output is reported "after". */
+let lastRun = 'load';
+
+function noteLate(stream: 'stdout' | 'stderr', text: string): void {
+  if (late.length < LATE_LINES) late.push({ stream, text });
+  else lateDropped += 1;
+}
+
+function reportLate(): void {
+  const lines = late;
+  const dropped = lateDropped;
+  late = [];
+  lateDropped = 0;
+  for (const line of lines) capture(line.stream, `[after ${lastRun}] ${line.text}`);
+  if (dropped > 0) capture('stderr', `[after ${lastRun}] ${dropped} more lines dropped`);
+}
+
 function capture(stream: 'stdout' | 'stderr', chunk: unknown): void {
   // Nothing of the function runs before `load`, so there is nothing to keep until limits arrive.
   if (!limits) return;
   let text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
   // console.* writes one chunk per call ending in a newline: one call is one line.
   if (text.endsWith('\n')) text = text.slice(0, -1);
+  if (current === null && !loading) {
+    noteLate(stream, text.slice(0, limits.logLineChars));
+    return;
+  }
   if (text.length > limits.logLineChars) {
     text = text.slice(0, limits.logLineChars);
     batchTruncated = true;
@@ -149,19 +191,50 @@ function requireBuiltin(id: string): unknown {
   return nodeRequire(id);
 }
 
+/**
+ * Every import the function makes, static or import(), ESM or CommonJS, resolves only Node.js
+ * builtins (and data: URLs, which are code, not files): the same rule as require. The permission
+ * model denies the files anyway; this gives the function the reason instead of ERR_ACCESS_DENIED.
+ * The runtime's own imports were resolved before this is registered.
+ */
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    if (!isBuiltin(specifier) && !specifier.startsWith('data:')) {
+      const err = new Error(`Cannot find module '${specifier}': functions may import only Node.js builtin modules`);
+      (err as NodeJS.ErrnoException).code = 'ERR_MODULE_NOT_FOUND';
+      throw err;
+    }
+    return nextResolve(specifier, context);
+  },
+});
+
 async function loadEsm(msg: LoadMessage, filename: string): Promise<unknown> {
+  // ES module bundles (esbuild --format=esm) reach builtins through a shim that calls a global
+  // `require` when there is one: give them the builtins-only one CommonJS functions get.
+  Object.defineProperty(globalThis, 'require', { value: requireBuiltin, writable: true, configurable: true, enumerable: false });
   // sourceURL makes stack frames read `name@version.mjs:line:col` instead of a huge data: URL.
   const source = `${msg.code}\n//# sourceURL=${filename}`;
   const ns = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as Record<string, unknown>;
+  // Handler 'default' without a default export falls back to an export named 'handler' (Lambda's name).
+  if (msg.handler === 'default' && ns.default === undefined) return ns.handler;
   return ns[msg.handler];
 }
 
 function loadCjs(msg: LoadMessage, filename: string): unknown {
   const module = { exports: {} as unknown };
-  const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+  // import() inside CommonJS goes through Node's own loader, so the resolve hook above applies.
+  const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], {
+    filename,
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
   wrapper.call(module.exports, module.exports, requireBuiltin, module, filename, '.');
   const exported = module.exports as Record<string, unknown> | ((...args: unknown[]) => unknown) | null | undefined;
-  if (msg.handler === 'default') return typeof exported === 'function' ? exported : exported?.default;
+  if (msg.handler === 'default') {
+    if (typeof exported === 'function') return exported;
+    if (exported == null) return undefined;
+    // Same fallback as for ES modules: no default export → `exports.handler`.
+    return exported.default ?? (Object.hasOwn(exported, 'handler') ? exported.handler : undefined);
+  }
   if (exported == null) return undefined;
   // Object.prototype members (`constructor`, `toString`) are never a handler.
   if (msg.handler in Object.prototype && !Object.hasOwn(exported, msg.handler)) return undefined;
@@ -170,6 +243,22 @@ function loadCjs(msg: LoadMessage, filename: string): unknown {
 
 let handler: Handler | null = null;
 let loading = false;
+let memoryMb = 0;
+
+/**
+ * LANG is C.UTF-8: the UTF-8 locale every C library has without locale files (the sandbox has
+ * none), where Lambda's en_US.UTF-8 may not exist. TZ applies at once: Node drops its cached zone.
+ */
+function lambdaEnv(msg: LoadMessage): Record<string, string> {
+  return {
+    AWS_LAMBDA_FUNCTION_NAME: msg.name,
+    AWS_LAMBDA_FUNCTION_VERSION: String(msg.version),
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(msg.memoryMb),
+    TZ: 'UTC',
+    HOME: '/tmp',
+    LANG: 'C.UTF-8',
+  };
+}
 
 async function onLoad(msg: LoadMessage): Promise<void> {
   if (handler || loading) {
@@ -179,15 +268,17 @@ async function onLoad(msg: LoadMessage): Promise<void> {
   loading = true;
   limits = msg.limits;
   resetLogBudget();
-  // The process started with an empty environment; the function sees only its own keys.
+  // The process started with an empty environment; the function sees its own keys, over a few
+  // that code ported from AWS Lambda reads (derived from the function, none from the worker).
   for (const key of Object.keys(process.env)) delete process.env[key];
-  Object.assign(process.env, msg.env);
+  Object.assign(process.env, lambdaEnv(msg), msg.env);
+  memoryMb = msg.memoryMb;
   try {
     const ext = msg.format === 'esm' ? 'mjs' : 'cjs';
     const filename = `${msg.name}@${msg.version}.${ext}`;
     const found = msg.format === 'esm' ? await loadEsm(msg, filename) : loadCjs(msg, filename);
     if (typeof found !== 'function') {
-      const what = msg.handler === 'default' ? 'the default export' : `export '${msg.handler}'`;
+      const what = msg.handler === 'default' ? "the default export (or, without one, export 'handler')" : `export '${msg.handler}'`;
       throw new TypeError(`handler not found: ${what} is ${found === undefined ? 'missing' : `a ${typeof found}, not a function`}`);
     }
     handler = found as Handler;
@@ -217,23 +308,81 @@ async function onInvoke(msg: InvokeMessage): Promise<void> {
   current = msg.executionId;
   cpuAtInvoke = cpuUsage();
   resetLogBudget();
-  const deadline = msg.deadlineMs;
-  const context: InvocationContext = Object.freeze({
-    executionId: msg.executionId,
-    functionName: msg.functionName,
-    version: msg.version,
-    attempt: msg.attempt,
-    deadline,
-    remainingTimeMs: () => Math.max(0, deadline - Date.now()),
-  });
+  reportLate();
+  lastRun = msg.executionId;
+  const context = makeContext(msg);
   let outcome: Outcome;
   try {
     const event: unknown = JSON.parse(msg.inputJson);
-    outcome = serialise(await handler(event, context));
+    outcome = serialise(await callHandler(handler, event, context));
   } catch (err) {
     outcome = { ok: false, error: toWireError(err) };
   }
   finish(msg.executionId, outcome, false);
+}
+
+function makeContext(msg: InvokeMessage): InvocationContext {
+  const deadline = msg.deadlineMs;
+  const remaining = (): number => Math.max(0, deadline - Date.now());
+  const fixed = (value: unknown): PropertyDescriptor => ({ value, enumerable: true, writable: false, configurable: false });
+  const context = Object.create(Object.prototype, {
+    executionId: fixed(msg.executionId),
+    functionName: fixed(msg.functionName),
+    version: fixed(msg.version),
+    attempt: fixed(msg.attempt),
+    deadline: fixed(deadline),
+    remainingTimeMs: fixed(remaining),
+    awsRequestId: fixed(msg.executionId),
+    functionVersion: fixed(String(msg.version)),
+    // A string, as Lambda has it.
+    memoryLimitInMB: fixed(String(memoryMb)),
+    getRemainingTimeInMillis: fixed(remaining),
+    callbackWaitsForEmptyEventLoop: { value: true, enumerable: true, writable: true, configurable: false },
+  }) as InvocationContext;
+  return Object.seal(context);
+}
+
+/**
+ * A handler declaring 3+ parameters that does not return a promise is callback style: its result is
+ * what callback(err, value) gives; a later call of the callback is ignored. A handler that returns a
+ * promise (any async function) is promise style whatever it declares; its callback is then ignored.
+ */
+function callHandler(fn: Handler, event: unknown, context: InvocationContext): Promise<unknown> {
+  if (fn.length < 3) return Promise.resolve(fn(event, context));
+  return new Promise((resolve, reject) => {
+    let called = false;
+    let inCall = true;
+    let early: (() => void) | null = null;
+    const callback: Callback = (err, value) => {
+      if (called) return;
+      called = true;
+      const settle = (): void => {
+        if (err === undefined || err === null) resolve(value);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the function passed fails the run as if thrown
+        else reject(typeof err === 'string' ? new CallbackError(err) : err);
+      };
+      // Called before the handler returned: only a handler that returns no promise uses it.
+      if (inCall) early = settle;
+      else if (!isThenable(returned)) settle();
+    };
+    const returned = fn(event, context, callback);
+    inCall = false;
+    if (isThenable(returned)) resolve(returned);
+    else (early as (() => void) | null)?.();
+  });
+}
+
+/** callback('message'): Lambda reports the string as the error message. */
+class CallbackError extends Error {
+  override name = 'Error';
+  constructor(message: string) {
+    super(message);
+    this.stack = `Error: ${message}`;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function finish(executionId: string, outcome: Outcome, fatal: boolean): void {
@@ -274,9 +423,48 @@ function toWireError(err: unknown): WireError {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown };
     const name = safeString(e.name) || 'Error';
     const stack = typeof e.stack === 'string' ? userFrames(e.stack).slice(0, STACK_CHARS) : undefined;
-    return wireError(name, safeString(e.message), stack);
+    const wire = wireError(name, safeString(e.message), stack);
+    const detailsJson = errorDetailsJson(err);
+    return detailsJson === undefined ? wire : { ...wire, detailsJson };
   }
   return wireError('Error', `a non-error value was thrown: ${inspect(err, { depth: 2, breakLength: Infinity }).slice(0, 1000)}`);
+}
+
+/**
+ * The error's `code` (own or inherited) and its own enumerable fields but name, message and stack,
+ * as a JSON object; a field with no JSON form (a cycle, a BigInt, a throwing getter) is left out.
+ * Over the cap it becomes `{ code, truncated: true }`.
+ */
+function errorDetailsJson(err: object): string | undefined {
+  const parts: string[] = [];
+  const add = (key: string, read: () => unknown): void => {
+    try {
+      const json = JSON.stringify(read());
+      if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
+    } catch {
+      // no JSON form: left out
+    }
+  };
+  let keys: string[] = [];
+  try {
+    keys = Object.keys(err);
+  } catch {
+    // a Proxy that throws: only code is tried
+  }
+  if (!keys.includes('code')) add('code', () => (err as { code?: unknown }).code);
+  for (const key of keys) if (key !== 'name' && key !== 'message' && key !== 'stack') add(key, () => (err as Record<string, unknown>)[key]);
+  if (parts.length === 0) return undefined;
+  const json = `{${parts.join(',')}}`;
+  const maxBytes = limits?.errorDetailsBytes ?? 16 * 1024;
+  if (json.length <= maxBytes / 3 || Buffer.byteLength(json) <= maxBytes) return json;
+  let code: unknown;
+  try {
+    code = (err as { code?: unknown }).code;
+  } catch {
+    code = undefined;
+  }
+  const small = JSON.stringify({ ...(typeof code === 'string' || typeof code === 'number' ? { code: safeString(code).slice(0, 256) } : {}), truncated: true });
+  return small;
 }
 
 /** Drops the runtime's own frames (and Node's below them): they mean nothing to the user. */
@@ -307,7 +495,21 @@ function formatBytes(n: number): string {
 
 // ---- wiring ------------------------------------------------------------------------------------
 
-process.on('uncaughtException', (err) => {
+process.on('unhandledRejection', (reason) => {
+  // During a run or a load: as fatal as an uncaught exception (Node's default), see below.
+  if (current !== null || loading) {
+    onUncaught(reason);
+    return;
+  }
+  // After the handler returned: reported on the next execution here, and the process lives on.
+  const text =
+    typeof reason === 'object' && reason !== null && typeof (reason as Error).stack === 'string' ? userFrames((reason as Error).stack!) : safeString(reason);
+  noteLate('stderr', `unhandled rejection after the handler returned: ${text}`.slice(0, limits?.logLineChars ?? 8192));
+});
+
+process.on('uncaughtException', onUncaught);
+
+function onUncaught(err: unknown): void {
   if (current !== null) {
     finish(current, { ok: false, error: toWireError(err) }, true);
     return; // the pool kills a process that reported a fatal result
@@ -319,7 +521,7 @@ process.on('uncaughtException', (err) => {
   }
   realStderrWrite(`uncaught exception outside an invocation: ${safeString((err as Error | undefined)?.stack ?? err)}\n`);
   process.exit(70);
-});
+}
 
 // Requests arrive on stdin: a libuv pipe read on the event loop (a read stream on fd 3 would go
 // through the thread pool, ~50 µs more per message). Replies go out on fd 3.

@@ -102,10 +102,31 @@ describe('permission model', () => {
 });
 
 describe('environment', () => {
-  it("shows the function only its own env, nothing of the worker's", async () => {
+  it("shows the function only its own env and Lambda's keys derived from it, nothing of the worker's", async () => {
     process.env.TF_SECRET = 'worker-only';
-    const f = fn('export default () => ({ ...process.env });', { env: { GREETING: 'hello', MODE: 'test' } });
-    expect(await run(f)).toEqual({ GREETING: 'hello', MODE: 'test' });
+    const f = fn('export default () => ({ ...process.env });', { env: { GREETING: 'hello', MODE: 'test' }, memoryMb: 256 });
+    expect(await run(f)).toEqual({
+      GREETING: 'hello',
+      MODE: 'test',
+      AWS_LAMBDA_FUNCTION_NAME: f.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '1',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      TZ: 'UTC',
+      HOME: '/tmp',
+      LANG: 'C.UTF-8',
+    });
+  });
+
+  it("lets the function's own keys win over Lambda's, and applies TZ", async () => {
+    const f = fn(
+      'export default () => ({ tz: process.env.TZ, lang: process.env.LANG, name: process.env.AWS_LAMBDA_FUNCTION_NAME, hour: new Date(0).getHours() });',
+      {
+        env: { TZ: 'Asia/Tokyo', AWS_LAMBDA_FUNCTION_NAME: 'mine' },
+      },
+    );
+    expect(await run(f)).toEqual({ tz: 'Asia/Tokyo', lang: 'C.UTF-8', name: 'mine', hour: 9 });
+    const utc = fn('export default () => new Date(0).getHours();');
+    expect(await run(utc)).toBe(0);
   });
 
   it('sets the env before the top level of the module runs', async () => {

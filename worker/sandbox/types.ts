@@ -38,6 +38,8 @@ export interface RunError {
   message: string;
   name?: string;
   stack?: string;
+  /** FUNCTION_ERROR: the thrown error's code and own enumerable fields, a JSON object (capped). */
+  detailsJson?: string;
 }
 
 export type RunOutcome = {

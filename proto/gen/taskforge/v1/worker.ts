@@ -72,6 +72,8 @@ export interface ExecutionError {
   message: string;
   name: string;
   stack: string;
+  /** The thrown error's code and own enumerable fields as a JSON object, at most 16 KiB; "" = none. */
+  detailsJson: string;
 }
 
 export interface Result {
@@ -967,7 +969,7 @@ export const Started: MessageFns<Started> = {
 };
 
 function createBaseExecutionError(): ExecutionError {
-  return { code: "", message: "", name: "", stack: "" };
+  return { code: "", message: "", name: "", stack: "", detailsJson: "" };
 }
 
 export const ExecutionError: MessageFns<ExecutionError> = {
@@ -983,6 +985,9 @@ export const ExecutionError: MessageFns<ExecutionError> = {
     }
     if (message.stack !== "") {
       writer.uint32(34).string(message.stack);
+    }
+    if (message.detailsJson !== "") {
+      writer.uint32(42).string(message.detailsJson);
     }
     return writer;
   },
@@ -1032,6 +1037,14 @@ export const ExecutionError: MessageFns<ExecutionError> = {
             message.stack = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.detailsJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1050,6 +1063,11 @@ export const ExecutionError: MessageFns<ExecutionError> = {
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       stack: isSet(object.stack) ? globalThis.String(object.stack) : "",
+      detailsJson: isSet(object.detailsJson)
+        ? globalThis.String(object.detailsJson)
+        : isSet(object.details_json)
+        ? globalThis.String(object.details_json)
+        : "",
     };
   },
 
@@ -1067,6 +1085,9 @@ export const ExecutionError: MessageFns<ExecutionError> = {
     if (message.stack !== "") {
       obj.stack = message.stack;
     }
+    if (message.detailsJson !== "") {
+      obj.detailsJson = message.detailsJson;
+    }
     return obj;
   },
 
@@ -1079,6 +1100,7 @@ export const ExecutionError: MessageFns<ExecutionError> = {
     message.message = object.message ?? "";
     message.name = object.name ?? "";
     message.stack = object.stack ?? "";
+    message.detailsJson = object.detailsJson ?? "";
     return message;
   },
 };
