@@ -102,7 +102,9 @@ export const lambdaRoutes: FastifyPluginAsyncTypebox<LambdaRoutesOptions> = asyn
     '/2015-03-31/functions/:name/invocations',
     {
       bodyLimit,
-      config: { access: 'invoke', sigv4: true },
+      // The per-key limit counts this route once the key is known: for a signed request that is
+      // after its signature was checked (preHandler), not at onRequest where the signer is unknown.
+      config: { access: 'invoke', sigv4: true, rateLimit: { hook: 'preHandler' } },
       schema: {
         description:
           "AWS Lambda's Invoke: Bearer or SigV4 (access key id tfk_<id>, secret key the key's secret). X-Amz-Invocation-Type " +
