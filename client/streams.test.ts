@@ -1,5 +1,5 @@
 /**
- * The live views against a small local HTTP server that speaks text/event-stream as docs/API.md
+ * The live views against a small local HTTP server that speaks text/event-stream as docs/API-PLATFORM.md
  * "Live views" describes it: resume with Last-Event-ID, `event: reset`, `: ping`, `event: end`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * The live views of docs/API.md as async iterators: `events()` (GET /v1/events) and
+ * The live views of docs/API-PLATFORM.md as async iterators: `events()` (GET /v1/events) and
  * `followLogs()` (GET /v1/executions/{id}/logs?follow=1), both `text/event-stream`.
  *
  * A connection that drops (no answer, a reset, the body ending, a 503) is opened again after a

@@ -1,5 +1,5 @@
 /**
- * The gateway's own metrics (docs/API.md "Metrics"): every HTTP request counted by route pattern,
+ * The gateway's own metrics (docs/API-PLATFORM.md "Metrics"): every HTTP request counted by route pattern,
  * method and status, with a duration histogram by route and method, plus the Node process
  * metrics of the gateway; and the whole exposition of a scrape: the scheduler's text (fetched
  * over the control connection), then these.

@@ -204,7 +204,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
         functions: p.functions ? [...p.functions] : [],
       };
     }),
-    // A refused signature is an answer too, with why (docs/SECURITY.md, "SigV4"); the gateway never caches it.
+    // A refused signature is an answer too, with why (docs/SECURITY-KEYS.md, "SigV4"); the gateway never caches it.
     verifySignature: unary(log, async (req) => {
       const headers: Record<string, string> = {};
       for (const h of req.headers) headers[h.name] = h.value;

@@ -44,7 +44,7 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8
 /** Compared against when the id is unknown, so that case costs what a wrong secret costs. */
 const NO_SUCH_DIGEST = sha256('no such key');
 
-/** A SigV4-signed request as the gateway saw it (docs/SECURITY.md, "SigV4"). */
+/** A SigV4-signed request as the gateway saw it (docs/SECURITY-KEYS.md, "SigV4"). */
 export interface SignedRequest {
   accessKeyId: string;
   method: string;

@@ -1,5 +1,5 @@
 /**
- * The scheduler's metrics (docs/API.md "Metrics"), in its own prom-client Registry (never the
+ * The scheduler's metrics (docs/API-PLATFORM.md "Metrics"), in its own prom-client Registry (never the
  * process-wide default one: a test process runs several schedulers), rendered as Prometheus text
  * for the gateway's /metrics over ControlService.Metrics.
  *

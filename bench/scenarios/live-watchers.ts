@@ -2,7 +2,7 @@
  * Scenario 8 — idle live-view clients: warm sync invokes at c=1 with no `GET /v1/events` client
  * and with `cfg.idleWatchers` of them open (each watching a function that is never invoked, the
  * way a dashboard tab on another function sits), in alternating rounds on the same stack so
- * drift of the machine falls on both sides. The claim (docs/API.md "Live views"): idle watchers
+ * drift of the machine falls on both sides. The claim (docs/API-PLATFORM.md "Live views"): idle watchers
  * cost the invoke path nothing measurable — each client's stream is filtered in the scheduler by
  * function, so a change meets only the watchers it matches.
  */

@@ -1,5 +1,5 @@
 /**
- * Live views (docs/API.md "Live views"): `GET /v1/events`, one `event: execution` per state
+ * Live views (docs/API-PLATFORM.md "Live views"): `GET /v1/events`, one `event: execution` per state
  * change with the Execution (without input/output) as data and the scheduler's sequence number
  * as `id:`. `Last-Event-ID` resumes from the scheduler's buffer; when it no longer reaches back
  * that far the stream starts with `event: reset`. Each client has its own stream from the
@@ -34,7 +34,7 @@ export function resumePoint(header: string | string[] | undefined): number {
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { control, sse, open }) => {
   const schema = {
     description:
-      "Server-sent events: `event: execution` per state change (data: the Execution without input/output; id: the change's sequence number), `: ping` every 15 s, `event: reset` first when `Last-Event-ID` is older than the scheduler keeps (docs/API.md 'Live views').",
+      "Server-sent events: `event: execution` per state change (data: the Execution without input/output; id: the change's sequence number), `: ping` every 15 s, `event: reset` first when `Last-Event-ID` is older than the scheduler keeps (docs/API-PLATFORM.md 'Live views').",
     querystring: EventsQuery,
     response: {
       200: {

@@ -86,7 +86,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> 
 
   const logsSchema = {
     description:
-      "An execution's captured console lines (capped; the first and the last lines are kept). With `follow=1`: server-sent events — `event: log` per line (with its attempt) as it is written, then `event: end` with the final Execution (docs/API.md 'Live views').",
+      "An execution's captured console lines (capped; the first and the last lines are kept). With `follow=1`: server-sent events — `event: log` per line (with its attempt) as it is written, then `event: end` with the final Execution (docs/API-PLATFORM.md 'Live views').",
     params: IdParams,
     querystring: LogsQuery,
     response: {

@@ -1,5 +1,5 @@
 /**
- * GET /metrics (docs/API.md "Metrics"): the scheduler's metrics and the gateway's own, in the
+ * GET /metrics (docs/API-PLATFORM.md "Metrics"): the scheduler's metrics and the gateway's own, in the
  * Prometheus text format, for a scraper with a key that may read the cluster (`cluster:read`:
  * admin, deploy and read keys not limited to some functions; anyone with `--no-auth`).
  *

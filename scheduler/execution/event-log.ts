@@ -1,5 +1,5 @@
 /**
- * Every execution state change, numbered, for live views (docs/API.md "Live views"): the last
+ * Every execution state change, numbered, for live views (docs/API-PLATFORM.md "Live views"): the last
  * `capacity` changes stay in a ring so a watcher that reconnects resumes where it left off
  * (after that, it is told it missed some: reset). Watchers are indexed by what they filter on,
  * so a change reaches only the watchers it matches: a hundred watchers of other functions cost

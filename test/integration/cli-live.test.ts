@@ -1,6 +1,6 @@
 /**
  * The CLI's live views end to end: `taskforge events` and `taskforge logs -f` against the
- * gateway's server-sent events (docs/API.md "Live views") on a real stack.
+ * gateway's server-sent events (docs/API-PLATFORM.md "Live views") on a real stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliRunOptions } from '../helpers/cli.js';

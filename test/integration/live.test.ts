@@ -1,5 +1,5 @@
 /**
- * Live views on a real stack (docs/API.md "Live views"): GET /v1/events as server-sent events —
+ * Live views on a real stack (docs/API-PLATFORM.md "Live views"): GET /v1/events as server-sent events —
  * state changes in order with increasing ids, filters, a key limited to some functions,
  * Last-Event-ID resume and reset, pings — and GET /v1/executions/{id}/logs?follow=1, lines with
  * their attempt while the run goes on, then `event: end`. Also the log cap's head and tail and a

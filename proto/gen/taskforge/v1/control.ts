@@ -178,7 +178,7 @@ export interface ExecutionEvent {
   tsMs: number;
   /** Increasing, per scheduler process; the SSE `id:`. */
   seq: number;
-  /** The execution without input and output, as JSON (docs/API.md "Live views"). */
+  /** The execution without input and output, as JSON (docs/API-PLATFORM.md "Live views"). */
   executionJson: string;
   /**
    * Set on the first message of a resumed stream whose after_seq is older than the buffer:
