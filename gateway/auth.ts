@@ -19,6 +19,7 @@ import { TaskForgeError } from '../common/errors.js';
 import { allows, mayUseFunction, scopesGranting, type Access } from './access.js';
 import type { Authenticator } from './authenticator.js';
 import type { ControlClient } from './control-client.js';
+import { SIGV4_WINDOW_MS } from '../common/sigv4.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -75,9 +76,6 @@ const SIGV4_MAX_HEADER = 2048;
 const SIGV4_RE =
   /^AWS4-HMAC-SHA256 Credential=(tfk_[A-Za-z0-9]{12})\/(\d{8}\/[a-z0-9-]{1,32}\/[a-z0-9-]{1,32}\/aws4_request), ?SignedHeaders=([a-z0-9-]{1,64}(?:;[a-z0-9-]{1,64}){0,31}), ?Signature=([0-9a-f]{64})$/;
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-/** How far x-amz-date may be from the gateway's clock (the scheduler checks it again). */
-export const SIGV4_WINDOW_MS = 15 * 60 * 1000;
-
 export const isSigV4 = (header: unknown): boolean => typeof header === 'string' && header.startsWith(SIGV4_SCHEME);
 
 export interface SigV4Parts {

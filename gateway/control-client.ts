@@ -5,6 +5,7 @@
  */
 import type { ApiKeyInfo, CreatedApiKey, Principal } from '../common/api-keys.js';
 import type { TaskForgeError } from '../common/errors.js';
+import type { SignatureRefusal, SignedRequest } from '../common/sigv4.js';
 import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
 
 /**
@@ -48,27 +49,8 @@ export interface NewKeyArgs {
   functions: readonly string[] | null;
 }
 
-/** A SigV4-signed request as received (the fields the scheduler needs to sign it again). */
-export interface SignedRequestArgs {
-  /** `tfk_<id>`. */
-  accessKeyId: string;
-  method: string;
-  /** As sent, percent-encoded. */
-  path: string;
-  /** As sent, without `?`. */
-  query: string;
-  /** The signed headers' values, by lower-case name. */
-  headers: Readonly<Record<string, string>>;
-  signedHeaders: string;
-  credentialScope: string;
-  amzDate: string;
-  /** Hex SHA-256 of the body received. */
-  payloadHash: string;
-  signature: string;
-}
-
 /** `no_signing_secret`: the key was made before keys could sign; `signature`: no such key or a wrong one. */
-export type SignatureCheck = { principal: Principal } | { refused: 'signature' | 'no_signing_secret' | 'expired' };
+export type SignatureCheck = { principal: Principal } | { refused: SignatureRefusal };
 
 export interface WatchArgs {
   function?: string;
@@ -127,7 +109,7 @@ export interface ControlClient {
   /** The principal of a current key; null for anything else (never which part was wrong). */
   authenticate(key: string): Promise<Principal | null>;
   /** Checks a SigV4 signature with the scheduler; never cached (a signature is per request). */
-  verifySignature(args: SignedRequestArgs): Promise<SignatureCheck>;
+  verifySignature(args: SignedRequest): Promise<SignatureCheck>;
   createKey(args: NewKeyArgs): Promise<CreatedApiKey>;
   listKeys(): Promise<ApiKeyInfo[]>;
   deleteKey(id: string): Promise<void>;

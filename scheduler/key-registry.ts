@@ -17,6 +17,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { customAlphabet } from 'nanoid';
 import type { Logger } from 'pino';
 import { TaskForgeError } from '../common/errors.js';
+import { SIGV4_WINDOW_MS, type SignatureRefusal, type SignedRequest } from '../common/sigv4.js';
 import { isFunctionName } from '../common/names.js';
 import {
   KEY_ID_LENGTH,
@@ -43,34 +44,6 @@ const newSecret = customAlphabet(ALNUM, KEY_SECRET_LENGTH);
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 /** Compared against when the id is unknown, so that case costs what a wrong secret costs. */
 const NO_SUCH_DIGEST = sha256('no such key');
-
-/** A SigV4-signed request as the gateway saw it (docs/SECURITY-KEYS.md, "SigV4"). */
-export interface SignedRequest {
-  accessKeyId: string;
-  method: string;
-  /** The path as sent, still percent-encoded. */
-  path: string;
-  /** The query string as sent, without `?`. */
-  query: string;
-  /** The signed headers, lower-case names, as sent. */
-  headers: Readonly<Record<string, string>>;
-  /** `SignedHeaders=` of the authorization header, lower-case, `;`-separated. */
-  signedHeaders: string;
-  /** `<yyyymmdd>/<region>/<service>/aws4_request` of `Credential=`. */
-  credentialScope: string;
-  /** x-amz-date, `yyyymmddThhmmssZ`. */
-  amzDate: string;
-  /** Hex SHA-256 of the body the gateway received. */
-  payloadHash: string;
-  /** Hex `Signature=`. */
-  signature: string;
-}
-
-/** Why a signed request is refused: `signature` covers unknown ids and wrong secrets alike. */
-export type SignatureRefusal = 'signature' | 'no_signing_secret' | 'expired';
-
-/** The replay window: a signature's x-amz-date may be this far from now, either way. */
-export const SIGV4_WINDOW_MS = 15 * 60 * 1000;
 
 /** node:crypto as the Hash the signer takes (an HMAC when given a secret). */
 class NodeSha256 {

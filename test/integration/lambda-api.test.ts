@@ -7,7 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSigV4, SIGV4_WINDOW_MS } from '../../gateway/auth.js';
+import { SIGV4_WINDOW_MS } from '../../common/sigv4.js';
+import { parseSigV4 } from '../../gateway/auth.js';
 import { logTail } from '../../gateway/routes/lambda.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 
