@@ -15,6 +15,9 @@ describe('SseParser', () => {
 
   it('skips comments such as the server\'s ": ping" and dispatches nothing for them', () => {
     expect(all(new SseParser(), ': ping\n\n: ping\n\ndata: x\n\n')).toEqual([{ event: 'message', data: 'x', id: null }]);
+    const p = new SseParser();
+    all(p, ': open\n\n: ping\n\ndata: x\n\n');
+    expect(p.comments).toBe(2);
   });
 
   it('takes CRLF, CR and LF line ends, also when a CRLF is split across chunks', () => {

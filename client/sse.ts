@@ -26,6 +26,8 @@ export class SseParser {
   private pendingCR = false;
   /** The stream's last event id, kept across events. */
   lastEventId: string | null = null;
+  /** Comment lines seen (the server's `: ping`s): a sign of life that dispatches no event. */
+  comments = 0;
 
   /** Feeds text; returns the events it completed. */
   push(text: string): SseEvent[] {
@@ -49,7 +51,10 @@ export class SseParser {
 
   private line(line: string): SseEvent | null {
     if (line === '') return this.dispatch();
-    if (line.startsWith(':')) return null;
+    if (line.startsWith(':')) {
+      this.comments += 1;
+      return null;
+    }
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);

@@ -6,6 +6,7 @@
  * cancelled execution's timings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SseParser, type SseEvent } from '../../client/sse.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -26,16 +27,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface SseEvent {
-  event: string;
-  data: string;
-  id?: string;
-}
-
 /** An SSE stream read with fetch: events in order, comments counted. */
 class SseReader {
   readonly events: SseEvent[] = [];
-  comments = 0;
+  private readonly parser = new SseParser();
   private buffer = '';
   private waiters: (() => void)[] = [];
   private readonly abort = new AbortController();
@@ -62,30 +57,19 @@ class SseReader {
     return this.buffer;
   }
 
+  /** Comment lines so far (`: open`, `: ping`). */
+  get comments(): number {
+    return this.parser.comments;
+  }
+
   private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     try {
       for await (const chunk of body) {
-        this.buffer += decoder.decode(chunk, { stream: true });
-        let sep: number;
-        while ((sep = this.buffer.indexOf('\n\n')) >= 0) {
-          const block = this.buffer.slice(0, sep);
-          this.buffer = this.buffer.slice(sep + 2);
-          const e: SseEvent = { event: 'message', data: '' };
-          let comment = true;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            comment = false;
-            const [field, ...rest] = line.split(': ');
-            const value = rest.join(': ');
-            if (field === 'event') e.event = value;
-            else if (field === 'data') e.data = value;
-            else if (field === 'id') e.id = value;
-          }
-          if (comment) this.comments += 1;
-          else this.events.push(e);
-          this.wake();
-        }
+        const before = this.parser.comments;
+        const events = this.parser.push(decoder.decode(chunk, { stream: true }));
+        this.events.push(...events);
+        if (events.length > 0 || this.parser.comments !== before) this.wake();
       }
     } catch {
       // aborted by close()
