@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient, TooManyRequestsException, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGV4_WINDOW_MS } from '../../common/sigv4.js';
 import { parseSigV4 } from '../../gateway/auth.js';
@@ -34,10 +34,10 @@ const split = (key: string): { accessKeyId: string; secretAccessKey: string } =>
   return { accessKeyId: key.slice(0, i), secretAccessKey: key.slice(i + 1) };
 };
 
-const lambda = (key: string, secret?: string): LambdaClient => {
+const lambda = (key: string, secret?: string, endpoint: string = stack.url): LambdaClient => {
   const c = split(key);
   return new LambdaClient({
-    endpoint: stack.url,
+    endpoint,
     region: 'eu-west-1',
     credentials: { accessKeyId: c.accessKeyId, secretAccessKey: secret ?? c.secretAccessKey },
     maxAttempts: 1,
@@ -201,5 +201,33 @@ describe('SigV4 parsing', () => {
     const tail = Buffer.from(logTail([{ message: 'é'.repeat(5000) }]), 'base64');
     expect(tail.length).toBeLessThanOrEqual(4096);
     expect(tail.toString('utf8')).toMatch(/^é+\n$/);
+  });
+});
+
+// Signed invokes count against their key's rate limit like every other request: the limit is
+// applied once the signature has named the key (preHandler), so a SigV4 client cannot go around it.
+describe('the per-key rate limit and SigV4', () => {
+  let limited: Stack;
+  beforeAll(async () => {
+    limited = await startStack({ workers: 0, rateLimit: 2 });
+    expect((await limited.request('PUT', '/v1/functions/echo', fn('export default async (e) => e'))).status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('a burst of signed invokes over the limit is answered TooManyRequestsException', async () => {
+    const created = await limited.request('POST', '/v1/keys', { name: 'burst', scopes: ['invoke'] });
+    expect(created.status).toBe(201);
+    const client = lambda(created.body.key as string, undefined, limited.url);
+    // DryRun needs no worker: the answer is about the request, not a run.
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, () => client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'DryRun' }))),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const tooMany = results.filter((r) => r.status === 'rejected' && r.reason instanceof TooManyRequestsException);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(tooMany.length).toBeGreaterThanOrEqual(1);
+    expect(ok.length + tooMany.length).toBe(6);
   });
 });
