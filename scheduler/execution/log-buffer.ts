@@ -1,10 +1,10 @@
 /**
  * Console output of executions still running, handed to the store once the execution ends.
  * Capped per execution at LIMITS.logLines lines and LIMITS.logBytes bytes, keeping the head and
- * the tail: the first half of the budget holds the first lines, the second half a rolling window
- * of the latest ones, so the final error is never the line that was dropped. What falls out
- * between them is counted (`dropped`). Followers (logs?follow=1) get every line as it arrives.
+ * the tail (common/log-window.ts), so the final error is never the line that was dropped.
+ * Followers (logs?follow=1) get every line as it arrives.
  */
+import { LogWindow } from '../../common/log-window.js';
 import { LIMITS, type ExecutionLogs, type LogLine } from '../../common/records.js';
 
 export interface LogCaps {
@@ -14,12 +14,8 @@ export interface LogCaps {
 }
 
 interface Entry {
-  head: LogLine[];
-  headBytes: number;
-  tail: LogLine[];
-  tailBytes: number;
+  window: LogWindow;
   truncated: boolean;
-  dropped: number;
 }
 
 export type LineListener = (line: LogLine) => void;
@@ -34,34 +30,16 @@ export class LogBuffer {
   append(executionId: string, lines: LogLine[], truncated: boolean, dropped = 0): void {
     let entry = this.entries.get(executionId);
     if (!entry) {
-      entry = { head: [], headBytes: 0, tail: [], tailBytes: 0, truncated: false, dropped: 0 };
+      entry = { window: new LogWindow(this.caps.logLines, this.caps.logBytes, true), truncated: false };
       this.entries.set(executionId, entry);
     }
     if (truncated) entry.truncated = true;
-    if (dropped > 0) {
-      entry.dropped += dropped;
-      entry.truncated = true;
-    }
+    if (dropped > 0) entry.window.gap(dropped);
     const listeners = this.followers.get(executionId);
-    const headLines = Math.ceil(this.caps.logLines / 2);
-    const headBytes = Math.ceil(this.caps.logBytes / 2);
     for (const raw of lines) {
       const line = raw.message.length > this.caps.logLineChars ? { ...raw, message: raw.message.slice(0, this.caps.logLineChars) } : raw;
       if (line !== raw) entry.truncated = true;
-      const size = Buffer.byteLength(line.message);
-      if (entry.tail.length === 0 && entry.dropped === 0 && entry.head.length < headLines && entry.headBytes + size <= headBytes) {
-        entry.head.push(line);
-        entry.headBytes += size;
-      } else {
-        entry.tail.push(line);
-        entry.tailBytes += size;
-        while (entry.tail.length > this.caps.logLines - entry.head.length || entry.tailBytes > this.caps.logBytes - entry.headBytes) {
-          const out = entry.tail.shift()!;
-          entry.tailBytes -= Buffer.byteLength(out.message);
-          entry.dropped += 1;
-          entry.truncated = true;
-        }
-      }
+      entry.window.add(line);
       if (listeners) for (const l of listeners) l(line);
     }
   }
@@ -95,5 +73,6 @@ export class LogBuffer {
 }
 
 function logsOf(executionId: string, e: Entry): ExecutionLogs {
-  return { executionId, lines: [...e.head, ...e.tail], truncated: e.truncated, ...(e.dropped > 0 ? { dropped: e.dropped } : {}) };
+  const w = e.window;
+  return { executionId, lines: [...w.head, ...w.tail], truncated: e.truncated || w.dropped > 0, ...(w.dropped > 0 ? { dropped: w.dropped } : {}) };
 }

@@ -6,6 +6,7 @@
  * is never the line that was lost. The runtime pre-caps the same way to protect the channel, but
  * the child is untrusted, so the pool enforces the caps again here. Order is kept.
  */
+import { LogWindow } from '../../common/log-window.js';
 import { LIMITS, type LogLine } from '../../common/records.js';
 
 export interface LogCaps {
@@ -18,31 +19,24 @@ export type LogListener = (lines: LogLine[], truncated: boolean, dropped: number
 
 export class LogCap {
   truncated = false;
-  #headLines = 0;
-  #headBytes = 0;
-  #tail: LogLine[] = [];
-  #tailBytes = 0;
-  #dropped = 0;
+  readonly #window: LogWindow;
   #finished = false;
 
   constructor(
     private readonly listener: LogListener | undefined,
     private readonly caps: LogCaps = LIMITS,
-  ) {}
+  ) {
+    this.#window = new LogWindow(caps.logLines, caps.logBytes, false);
+  }
 
   /** `droppedUpstream`: lines the runtime already left out before these. */
   accept(lines: readonly LogLine[], truncatedUpstream: boolean, droppedUpstream = 0): void {
     if (this.#finished) return;
     const wasTruncated = this.truncated;
     if (truncatedUpstream) this.truncated = true;
-    if (droppedUpstream > 0) {
-      // Lines after a gap are the tail's, whatever room the head still has.
-      this.#dropped += droppedUpstream;
-      this.truncated = true;
-    }
+    // Lines after a gap are the tail's, whatever room the head still has.
+    if (droppedUpstream > 0) this.#window.gap(droppedUpstream);
     const live: LogLine[] = [];
-    const maxHeadLines = Math.ceil(this.caps.logLines / 2);
-    const maxHeadBytes = Math.ceil(this.caps.logBytes / 2);
     for (const raw of lines) {
       let message = raw.message;
       if (message.length > this.caps.logLineChars) {
@@ -50,21 +44,9 @@ export class LogCap {
         this.truncated = true;
       }
       const line: LogLine = { ts: raw.ts, stream: raw.stream, message };
-      const bytes = Buffer.byteLength(message);
-      if (this.#tail.length === 0 && this.#dropped === 0 && this.#headLines < maxHeadLines && this.#headBytes + bytes <= maxHeadBytes) {
-        this.#headLines += 1;
-        this.#headBytes += bytes;
-        live.push(line);
-        continue;
-      }
-      this.#tail.push(line);
-      this.#tailBytes += bytes;
-      while (this.#tail.length > this.caps.logLines - this.#headLines || this.#tailBytes > this.caps.logBytes - this.#headBytes) {
-        this.#tailBytes -= Buffer.byteLength(this.#tail.shift()!.message);
-        this.#dropped += 1;
-        this.truncated = true;
-      }
+      if (this.#window.add(line)) live.push(line);
     }
+    if (this.#window.dropped > 0) this.truncated = true;
     if (live.length > 0 || this.truncated !== wasTruncated) this.listener?.(live, this.truncated, 0);
   }
 
@@ -72,9 +54,7 @@ export class LogCap {
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    if (this.#tail.length === 0 && this.#dropped === 0) return;
-    const lines = this.#tail;
-    this.#tail = [];
-    this.listener?.(lines, this.truncated, this.#dropped);
+    if (this.#window.tail.length === 0 && this.#window.dropped === 0) return;
+    this.listener?.(this.#window.takeTail(), this.truncated, this.#window.dropped);
   }
 }

@@ -69,6 +69,8 @@ let flushScheduled = false;
 // Per load and per invocation, the first half of the log budget is sent as it is written; after
 // that the latest lines are kept in a window (the other half) and sent when the run ends, with
 // the count of lines that fell out between them, so the final error is never the one dropped.
+// It is common/log-window.ts's rule, written out here: this file may import nothing outside its
+// directory (the permission model), and the pool applies the same cap again with that class.
 let linesSent = 0;
 let bytesSent = 0;
 let tail: WireLogLine[] = [];
