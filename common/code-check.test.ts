@@ -55,6 +55,14 @@ describe('checkCode: ES modules', () => {
     expect(err.details).toMatchObject({ exports: ['main'] });
   });
 
+  it('takes code without import/export as a module when it uses import.meta or await outside functions', () => {
+    // Parsed once as a module; these make it one even though nothing is imported or exported.
+    expect(invalid('const u = import.meta.url;\nglobalThis.h = () => u;', 'default').details).toMatchObject({ format: 'esm' });
+    expect(invalid('for await (const x of []) ;', 'default').details).toMatchObject({ format: 'esm' });
+    // await inside an async function is the function's: still a script.
+    expect(checkCode('module.exports = async () => { await 1; for await (const x of []) ; };', 'default')).toEqual({ format: 'cjs', handler: 'default' });
+  });
+
   it('rejects a module with top-level await that exports nothing', () => {
     const err = invalid('await 1;', 'default');
     expect(err.message).toContain('it exports nothing');

@@ -4,7 +4,7 @@
  * sandbox runtime needs. It only parses; it never evaluates the code.
  */
 import { isBuiltin } from 'node:module';
-import { parse, type Node, type Options, type Program } from 'acorn';
+import { getLineInfo, parse, type Node, type Options, type Program } from 'acorn';
 import { TaskForgeError } from './errors.js';
 
 export type CodeFormat = 'esm' | 'cjs';
@@ -33,25 +33,32 @@ interface ParseFailure {
 
 type Parsed = { ok: true; program: Program } | { ok: false; failure: ParseFailure };
 
-const BASE_OPTIONS: Options = { ecmaVersion: 'latest', locations: true, allowHashBang: true };
+// No locations on every node (they double the parse's cost on a large bundle): a refusal's line
+// is computed from the node's offset, and acorn's syntax errors carry theirs anyway.
+const BASE_OPTIONS: Options = { ecmaVersion: 'latest', locations: false, allowHashBang: true };
 
 /** Throws TaskForgeError('INVALID_CODE') saying what is wrong and where. */
 export function checkCode(code: string, handler: string): CodeCheckResult {
   const asModule = tryParse(code, { ...BASE_OPTIONS, sourceType: 'module' });
   if (asModule.ok && hasModuleSyntax(asModule.program)) {
-    checkImports(asModule.program, 'esm');
-    return { format: 'esm', handler: checkEsmExport(asModule.program, handler) };
+    checkImports(asModule.program, 'esm', code);
+    return { format: 'esm', handler: checkEsmExport(asModule.program, handler, code) };
   }
   // No import/export: a script, evaluated inside the CommonJS wrapper (top-level return allowed).
-  const asScript = tryParse(code, { ...BASE_OPTIONS, sourceType: 'script', allowReturnOutsideFunction: true });
+  // A module parse that succeeded is already the script's tree unless it used what only modules
+  // have: a CommonJS bundle is parsed once, not twice.
+  const asScript =
+    asModule.ok && !usesModuleOnlySyntax(asModule.program)
+      ? asModule
+      : tryParse(code, { ...BASE_OPTIONS, sourceType: 'script', allowReturnOutsideFunction: true });
   if (asScript.ok) {
-    checkImports(asScript.program, 'cjs');
-    return { format: 'cjs', handler: checkCjsExport(asScript.program, handler) };
+    checkImports(asScript.program, 'cjs', code);
+    return { format: 'cjs', handler: checkCjsExport(asScript.program, handler, code) };
   }
   if (asModule.ok) {
     // Parses only as a module (e.g. top-level await) yet exports nothing.
-    checkImports(asModule.program, 'esm');
-    return { format: 'esm', handler: checkEsmExport(asModule.program, handler) };
+    checkImports(asModule.program, 'esm', code);
+    return { format: 'esm', handler: checkEsmExport(asModule.program, handler, code) };
   }
   // Neither parses: report the parse that got further, which is most likely the intended one.
   const failure = asModule.failure.pos >= asScript.failure.pos ? asModule.failure : asScript.failure;
@@ -76,18 +83,38 @@ function tryParse(code: string, options: Options): Parsed {
   }
 }
 
+/** `import.meta`, or `await` outside any function (top-level await): valid in a module only. */
+function usesModuleOnlySyntax(program: Program): boolean {
+  const stack: Node[] = [program];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.type === 'MetaProperty') return true;
+    if (node.type === 'AwaitExpression' || (node.type === 'ForOfStatement' && (node as Node & { await?: boolean }).await)) return true;
+    for (const key of Object.keys(node)) {
+      const value = (node as unknown as Record<string, unknown>)[key];
+      for (const child of Array.isArray(value) ? value : [value]) {
+        // Inside a function, await is that function's (or an error the parse already reported).
+        if (isNode(child) && !FUNCTION_NODES.has(child.type)) stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
+const FUNCTION_NODES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
+
 function hasModuleSyntax(program: Program): boolean {
   return program.body.some((n) => n.type.startsWith('Export') || n.type === 'ImportDeclaration');
 }
 
 // ---- ES modules --------------------------------------------------------------------------------
 
-function checkEsmExport(program: Program, handler: string): string {
+function checkEsmExport(program: Program, handler: string, code: string): string {
   const exports = esmExports(program);
   const names = [...exports.keys()];
   const resolved = resolveHandler(handler, exports.has.bind(exports));
   if (resolved !== undefined) {
-    checkIsFunction(exports.get(resolved) ?? null, resolved, 'esm');
+    checkIsFunction(exports.get(resolved) ?? null, resolved, 'esm', code);
     return resolved;
   }
   const what = handler === 'default' ? `no default export and no export named '${FALLBACK_HANDLER}'` : `no export named '${handler}'`;
@@ -163,7 +190,7 @@ const NOT_FUNCTION: Record<string, string> = {
 };
 
 /** Refuses a handler export that is statically visible as something other than a function. */
-function checkIsFunction(value: Node | null, handler: string, format: CodeFormat): void {
+function checkIsFunction(value: Node | null, handler: string, format: CodeFormat, code: string): void {
   if (!value || !(value.type in NOT_FUNCTION)) return;
   let kind = NOT_FUNCTION[value.type]!;
   if (value.type === 'Literal') {
@@ -183,7 +210,7 @@ function checkIsFunction(value: Node | null, handler: string, format: CodeFormat
       reason: 'not_a_function',
       handler,
       format,
-      line: value.loc?.start.line ?? 1,
+      line: getLineInfo(code, value.start).line,
     },
   );
 }
@@ -194,10 +221,10 @@ function checkIsFunction(value: Node | null, handler: string, format: CodeFormat
  * The sandbox reads no files: only Node.js builtins can be imported or required. Anything else
  * (a package, a relative path) would fail at load time, so it is refused here with the fix.
  */
-function checkImports(program: Program, format: CodeFormat): void {
+function checkImports(program: Program, format: CodeFormat, code: string): void {
   const refuse = (specifier: string, node: Node, how: string): never => {
     const what = specifier.startsWith('.') || specifier.startsWith('/') ? `the file '${specifier}'` : `the package '${specifier}'`;
-    const line = node.loc?.start.line ?? 1;
+    const line = getLineInfo(code, node.start).line;
     throw new TaskForgeError(
       'INVALID_CODE',
       `the code ${how} ${what} (line ${line}), which the sandbox cannot load: only Node.js builtins are available; ${BUNDLE_HINT}`,
@@ -206,19 +233,9 @@ function checkImports(program: Program, format: CodeFormat): void {
   };
   // A require or import() inside a try block is optional (bundles keep `try { require('bufferutil') }`
   // for optional dependencies): the code handles the failure, so it is not refused.
-  const guarded = new Set<Node>();
-  walk(program, (node) => {
-    if (node.type === 'TryStatement') {
-      walk((node as Node & { block: Node }).block, (inner) => {
-        guarded.add(inner);
-        return true;
-      });
-    }
-    return true;
-  });
-  walk(program, (node) => {
+  walk(program, (node, guarded) => {
     const n = node as Node & Record<string, unknown>;
-    if ((n.type === 'ImportExpression' || n.type === 'CallExpression') && guarded.has(node)) return true;
+    if ((n.type === 'ImportExpression' || n.type === 'CallExpression') && guarded) return true;
     if ((n.type === 'ImportDeclaration' || n.type === 'ExportAllDeclaration' || n.type === 'ExportNamedDeclaration') && n.source) {
       const spec = literalValue(n.source as Node);
       if (spec !== undefined && !isBuiltin(spec)) refuse(spec, node, n.type === 'ImportDeclaration' ? 'imports' : 're-exports');
@@ -273,16 +290,16 @@ interface CjsExports {
   opaque: boolean;
 }
 
-function checkCjsExport(program: Program, handler: string): string {
+function checkCjsExport(program: Program, handler: string, code: string): string {
   const found = cjsExports(program);
   if (found.whole) {
     // `module.exports = fn`: the runtime calls it for 'default'; any other name may hang off it.
-    if (handler === 'default') checkIsFunction(found.whole, handler, 'cjs');
+    if (handler === 'default') checkIsFunction(found.whole, handler, 'cjs', code);
     return handler;
   }
   const resolved = resolveHandler(handler, (name) => found.names.has(name));
   if (resolved !== undefined) {
-    checkIsFunction(found.names.get(resolved) ?? null, resolved, 'cjs');
+    checkIsFunction(found.names.get(resolved) ?? null, resolved, 'cjs', code);
     return resolved;
   }
   if (found.opaque) return handler;
@@ -375,18 +392,21 @@ function propertyName(prop: Node): string | undefined {
   return literalValue(p.key);
 }
 
-/** Depth-first over every AST node; the visitor returns false to stop. */
-function walk(root: Node, visit: (node: Node) => boolean): void {
-  const stack: Node[] = [root];
+/**
+ * Depth-first over every AST node, in one pass; the visitor returns false to stop. `guarded`:
+ * the node is inside the block of a try statement.
+ */
+function walk(root: Node, visit: (node: Node, guarded: boolean) => boolean): void {
+  const stack: [Node, boolean][] = [[root, false]];
   while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (!visit(node)) return;
+    const [node, guarded] = stack.pop()!;
+    if (!visit(node, guarded)) return;
+    const tryBlock = node.type === 'TryStatement' ? (node as Node & { block: Node }).block : null;
     for (const key of Object.keys(node)) {
-      if (key === 'loc') continue;
       const value = (node as unknown as Record<string, unknown>)[key];
       if (Array.isArray(value)) {
-        for (const v of value) if (isNode(v)) stack.push(v);
-      } else if (isNode(value)) stack.push(value);
+        for (const v of value) if (isNode(v)) stack.push([v, guarded]);
+      } else if (isNode(value)) stack.push([value, guarded || value === tryBlock]);
     }
   }
 }
