@@ -124,6 +124,11 @@ export interface FunctionInfo extends Omit<FunctionSpec, 'code'> {
 /** One stored, immutable version of a function (FunctionInfo with its code). */
 export interface FunctionVersion extends FunctionInfo {
   code: string;
+  /**
+   * How the code is evaluated, decided by the registration's code check and sent to workers with
+   * the code, so no worker parses it again. Absent in versions stored before it was kept.
+   */
+  format?: 'esm' | 'cjs';
 }
 
 export interface LogLine {

@@ -13,11 +13,17 @@ export interface StoredFunctionWithTombstone extends StoredFunction {
   deletedAt?: string | null;
 }
 
+/** The registration's code check: throws INVALID_CODE, or says how the code is evaluated. */
 export type CodeChecker = (code: string, handler: string) => unknown;
 
 export function toInfo(v: FunctionVersion, includeCode = false): FunctionInfo {
-  const { code, ...info } = v;
+  const { code, format: _format, ...info } = v;
   return includeCode ? { ...info, code } : info;
+}
+
+function formatOf(checked: unknown): FunctionVersion['format'] {
+  const format = (checked as { format?: unknown } | null | undefined)?.format;
+  return format === 'esm' || format === 'cjs' ? format : undefined;
 }
 
 export class FunctionRegistry {
@@ -79,7 +85,8 @@ export class FunctionRegistry {
   async put(name: string, rawSpec: unknown, createOnly: boolean): Promise<{ version: FunctionVersion; created: boolean }> {
     assertFunctionName(name);
     const spec = normalizeSpec(rawSpec);
-    this.checkCode(spec.code, spec.handler);
+    const checked = this.checkCode(spec.code, spec.handler);
+    const format = formatOf(checked);
     return this.serialise(name, async () => {
       const existing = this.functions.get(name);
       const live = existing && !existing.deletedAt && existing.versions.length > 0 ? existing : undefined;
@@ -92,7 +99,7 @@ export class FunctionRegistry {
       const versions = existing?.versions ?? [];
       const lastVersion = versions.length > 0 ? versions[versions.length - 1]!.version : 0;
       const createdAt = live ? live.versions[0]!.createdAt : now;
-      const version = this.makeVersion(name, spec, lastVersion + 1, createdAt, now);
+      const version = this.makeVersion(name, spec, lastVersion + 1, createdAt, now, format);
       const next: StoredFunctionWithTombstone = { name, versions: [...versions, version], deletedAt: null };
       await this.store.putFunction(next);
       this.functions.set(name, next);
@@ -111,7 +118,7 @@ export class FunctionRegistry {
     });
   }
 
-  private makeVersion(name: string, spec: FunctionSpec, version: number, createdAt: string, now: string): FunctionVersion {
+  private makeVersion(name: string, spec: FunctionSpec, version: number, createdAt: string, now: string, format: FunctionVersion['format']): FunctionVersion {
     return {
       name,
       version,
@@ -129,6 +136,7 @@ export class FunctionRegistry {
       codeBytes: Buffer.byteLength(spec.code),
       createdAt,
       updatedAt: now,
+      ...(format && { format }),
     };
   }
 

@@ -85,6 +85,7 @@ export function toSandboxFunction(fn: FunctionCode, code: string): SandboxFuncti
     env: { ...fn.env },
     codeSha256: fn.codeSha256,
     code,
+    ...(fn.format === 'esm' || fn.format === 'cjs' ? { format: fn.format } : {}),
   };
 }
 

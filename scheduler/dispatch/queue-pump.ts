@@ -88,6 +88,7 @@ export class QueuePump {
             env: fn.env,
             codeSha256: fn.codeSha256,
             code: sendCode ? fn.code : '',
+            format: fn.format ?? '',
           },
           inputJson: JSON.stringify(rec.input ?? null),
           attempt: rec.attempt,

@@ -14,6 +14,8 @@ export interface SandboxFunction {
   env: Record<string, string>;
   codeSha256: string;
   code: string;
+  /** As the scheduler's code check decided; absent: the pool parses the code to know. */
+  format?: 'esm' | 'cjs';
 }
 
 export interface RunRequest {

@@ -22,6 +22,7 @@ export function execute(
         env: { GREETING: 'hi' },
         codeSha256: 'sha',
         code: opts.code ?? 'export default async () => 1',
+        format: '',
       },
       inputJson: opts.input ?? '{"x":1}',
       attempt: 1,

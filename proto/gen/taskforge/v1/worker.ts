@@ -136,6 +136,11 @@ export interface FunctionCode {
   codeSha256: string;
   /** Empty when this stream already carried this version's code. */
   code: string;
+  /**
+   * "esm" or "cjs", as the registration's code check decided; empty for versions stored before
+   * it was kept (the worker then parses the code itself).
+   */
+  format: string;
 }
 
 export interface FunctionCode_EnvEntry {
@@ -1875,7 +1880,17 @@ export const Welcome: MessageFns<Welcome> = {
 };
 
 function createBaseFunctionCode(): FunctionCode {
-  return { name: "", version: 0, handler: "", timeoutMs: 0, memoryMb: 0, env: {}, codeSha256: "", code: "" };
+  return {
+    name: "",
+    version: 0,
+    handler: "",
+    timeoutMs: 0,
+    memoryMb: 0,
+    env: {},
+    codeSha256: "",
+    code: "",
+    format: "",
+  };
 }
 
 export const FunctionCode: MessageFns<FunctionCode> = {
@@ -1903,6 +1918,9 @@ export const FunctionCode: MessageFns<FunctionCode> = {
     }
     if (message.code !== "") {
       writer.uint32(66).string(message.code);
+    }
+    if (message.format !== "") {
+      writer.uint32(74).string(message.format);
     }
     return writer;
   },
@@ -1987,6 +2005,14 @@ export const FunctionCode: MessageFns<FunctionCode> = {
             message.code = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.format = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2034,6 +2060,7 @@ export const FunctionCode: MessageFns<FunctionCode> = {
         ? globalThis.String(object.code_sha256)
         : "",
       code: isSet(object.code) ? globalThis.String(object.code) : "",
+      format: isSet(object.format) ? globalThis.String(object.format) : "",
     };
   },
 
@@ -2069,6 +2096,9 @@ export const FunctionCode: MessageFns<FunctionCode> = {
     if (message.code !== "") {
       obj.code = message.code;
     }
+    if (message.format !== "") {
+      obj.format = message.format;
+    }
     return obj;
   },
 
@@ -2093,6 +2123,7 @@ export const FunctionCode: MessageFns<FunctionCode> = {
     );
     message.codeSha256 = object.codeSha256 ?? "";
     message.code = object.code ?? "";
+    message.format = object.format ?? "";
     return message;
   },
 };
