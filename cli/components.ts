@@ -66,6 +66,8 @@ async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Confi
           prewarm: cfg.prewarm,
           maxProcesses: cfg.maxSandboxes,
           isolation: cfg.insecureSandbox ? 'insecure' : 'namespaces',
+          compileCache: !cfg.noCompileCache,
+          idleTtlMs: Math.max(1, cfg.sandboxIdleMs),
           ...(cfg.bwrap ? { bwrapPath: cfg.bwrap } : {}),
         },
       });

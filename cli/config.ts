@@ -37,6 +37,13 @@ export const SETTINGS = {
     help: 'runtime processes a worker keeps at most (warm + busy + prewarmed); at least --capacity',
     kind: 'int',
   },
+  sandboxIdleMs: {
+    flag: 'sandbox-idle-ms',
+    env: 'TASKFORGE_SANDBOX_IDLE_MS',
+    default: '300000',
+    help: 'worker: a warm runtime process idle this long is ended, ms',
+    kind: 'int',
+  },
   name: { flag: 'name', env: 'TASKFORGE_NAME', default: '', help: 'worker name (default <hostname>-<pid>)', kind: 'string' },
   joinTokenFile: {
     flag: 'join-token-file',
@@ -69,6 +76,13 @@ export const SETTINGS = {
     env: 'TASKFORGE_INSECURE_SANDBOX',
     default: 'false',
     help: "worker: run sandboxes without the OS boundary (Node's permission model only) where bubblewrap cannot run",
+    kind: 'bool',
+  },
+  noCompileCache: {
+    flag: 'no-compile-cache',
+    env: 'TASKFORGE_NO_COMPILE_CACHE',
+    default: 'false',
+    help: "worker: compile every function at every cold start instead of keeping V8's compiled code per version",
     kind: 'bool',
   },
   rateLimit: { flag: 'rate-limit', env: 'TASKFORGE_RATE_LIMIT', default: '2000', help: 'gateway: requests per second per API key (0 = no limit)', kind: 'int' },

@@ -15,6 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { SANDBOX_CODE_DIR } from './code-dir.js';
 import type { SandboxLevel } from './types.js';
 
 /** The uid/gid a sandboxed function runs as: `nobody`, which owns nothing on the host. */
@@ -51,8 +52,13 @@ export interface SpawnPlan {
 
 export interface Isolation {
   readonly level: SandboxLevel;
-  /** The command line that starts node with `nodeArgs` inside the boundary. */
-  plan(nodeArgs: string[]): SpawnPlan;
+  /**
+   * The command line that starts node with `nodeArgs` inside the boundary, with the host directory
+   * `codeDir` (when given) readable, read-only, at `visibleCodeDir(codeDir)`.
+   */
+  plan(nodeArgs: string[], codeDir?: string): SpawnPlan;
+  /** How a process inside the boundary names its host code directory. */
+  visibleCodeDir(codeDir: string): string;
 }
 
 export class IsolationUnavailableError extends Error {
@@ -72,6 +78,7 @@ function findTool(name: keyof typeof TOOLS): string | null {
 export const insecureIsolation: Isolation = Object.freeze({
   level: 'insecure' as const,
   plan: (nodeArgs: string[]): SpawnPlan => ({ command: process.execPath, args: nodeArgs }),
+  visibleCodeDir: (codeDir: string) => codeDir,
 });
 
 /** Read-only binds of `paths` at the same place, with their parent directories traversable. */
@@ -167,7 +174,12 @@ export function namespaceIsolation(opts: NamespaceIsolationOptions): Isolation {
     : [];
   const isolation: Isolation = Object.freeze({
     level: 'namespaces' as const,
-    plan: (nodeArgs: string[]): SpawnPlan => ({ command: prlimit, args: [...prefix, ...drop, node, ...nodeArgs] }),
+    plan: (nodeArgs: string[], codeDir?: string): SpawnPlan => ({
+      command: prlimit,
+      // The last `--` of the prefix ends bwrap's options: the code bind goes before it.
+      args: [...prefix.slice(0, -1), ...(codeDir ? ['--ro-bind', codeDir, SANDBOX_CODE_DIR] : []), '--', ...drop, node, ...nodeArgs],
+    }),
+    visibleCodeDir: () => SANDBOX_CODE_DIR,
   });
   probe(isolation);
   return isolation;

@@ -20,10 +20,22 @@ export interface RuntimeLimits {
   errorDetailsBytes: number;
 }
 
+/** One file of node's module compile cache, as `<subdirectory>/<file>` and base64 bytes. */
+export interface CompileCacheEntry {
+  path: string;
+  data: string;
+}
+
 export interface LoadMessage {
   type: 'load';
-  code: string;
+  /** The function's module: a real file in the process's read-only code directory. */
+  path: string;
   format: ModuleFormat;
+  /**
+   * Node's compile cache for this version: `read` an existing one (read-only), or `write` one in
+   * the process's private /tmp and send it back with `loaded`. Null: none.
+   */
+  compileCache: { dir: string; mode: 'read' | 'write' } | null;
   handler: string;
   env: Record<string, string>;
   name: string;
@@ -69,6 +81,8 @@ export interface ReadyMessage {
 export interface LoadedMessage {
   type: 'loaded';
   rssBytes: number;
+  /** When the load was asked to write the compile cache: its files (absent if none was made). */
+  compileCache?: CompileCacheEntry[];
 }
 
 export interface LoadErrorMessage {

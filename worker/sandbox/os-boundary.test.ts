@@ -202,7 +202,7 @@ describe('installation path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tf-install-'));
     chmodSync(dir, 0o755); // as a checkout's directories are; mkdtemp makes 0700
     try {
-      for (const f of ['runtime.js', 'frames.js']) copyFileSync(join(dirname(defaultRuntimePath()), f), join(dir, f));
+      for (const f of ['runtime.js', 'runtime-load.js', 'frames.js']) copyFileSync(join(dirname(defaultRuntimePath()), f), join(dir, f));
       const { pool } = await startPool({ runtimePath: join(dir, 'runtime.js') });
       expect(await attack(pool, 'return process.getuid();')).toBe(SANDBOX_UID);
     } finally {

@@ -30,6 +30,8 @@ export const SANDBOX_POOL_DEFAULTS = {
   reserveEvictIdleMs: 1_000,
   /** The OS boundary (bubblewrap); `insecure` only when the operator asked for it. */
   isolation: 'namespaces',
+  /** Keep V8's compiled code per function version (code-dir.ts); needs the OS boundary's private /tmp. */
+  compileCache: true,
 } as const;
 
 /** What happened to a runtime process; for metrics and tests. */
@@ -54,6 +56,7 @@ export interface SandboxPoolOptions {
   isolationLimits?: Partial<IsolationLimits>;
   /** bubblewrap's path when it is not in /usr/bin or /bin. */
   bwrapPath?: string;
+  compileCache?: boolean;
 }
 
 export interface ResolvedSandboxPoolOptions {
@@ -67,6 +70,8 @@ export interface ResolvedSandboxPoolOptions {
   readonly runtimePath: string;
   readonly onProcessEvent: ((event: ProcessEvent) => void) | null;
   readonly isolation: Isolation;
+  /** On only with the OS boundary: the cache is written in the sandbox's private /tmp. */
+  readonly compileCache: boolean;
 }
 
 /**
@@ -92,6 +97,9 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
   const isolation = opts.isolation ?? d.isolation;
   if (isolation !== 'namespaces' && isolation !== 'insecure')
     throw new OptionsError('isolation', `sandbox pool option isolation must be 'namespaces' or 'insecure', got ${String(isolation)}`);
+  const compileCache = opts.compileCache ?? d.compileCache;
+  if (typeof compileCache !== 'boolean')
+    throw new OptionsError('compileCache', `sandbox pool option compileCache must be a boolean, got ${String(compileCache)}`);
   // The permission model compares real paths: a symlinked path would deny the script itself.
   const realRuntimePath = realpathSync(runtimePath);
   return Object.freeze({
@@ -109,6 +117,7 @@ export function resolveSandboxPoolOptions(opts: SandboxPoolOptions = {}): Resolv
       ...(opts.isolationLimits ? { limits: opts.isolationLimits } : {}),
       ...(opts.bwrapPath ? { bwrapPath: opts.bwrapPath } : {}),
     }),
+    compileCache: compileCache && isolation === 'namespaces',
   });
 }
 

@@ -194,7 +194,7 @@ exports.handler = async () => {
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;
     expect(outcome.error).toMatchObject({ code: 'FUNCTION_ERROR', name: 'ValidationError', message: 'bad input' });
-    expect(outcome.error.stack).toMatch(/^ValidationError: bad input\n\s+at default \(thrower@1\.mjs:2:\d+\)/);
+    expect(outcome.error.stack).toMatch(/^ValidationError: bad input\n\s+at default \(file:\/\/\/code\/thrower@1\.mjs:2:\d+\)$/);
     expect(outcome.error.stack).not.toContain('runtime.js');
   });
 

@@ -14,7 +14,8 @@ import { classifyExit } from './exit-classifier.js';
 import { LogCap } from './log-cap.js';
 import type { ModuleFormat, ResultMessage, RuntimeLimits } from './messages.js';
 import { resolveSandboxPoolOptions, type ResolvedSandboxPoolOptions, type SandboxPoolOptions } from './pool-options.js';
-import { ProcessExitedError, ProcessSandbox, loadedIdentity, type KillReason, type LoadedFunction } from './process-sandbox.js';
+import { CodeDirectory } from './code-dir.js';
+import { ProcessExitedError, ProcessSandbox, loadedIdentity, type KillReason, type LoadedFunction, type LoadReply, type LogSink } from './process-sandbox.js';
 import { RunGuard } from './run-guard.js';
 import type { RunError, RunOutcome, RunRequest, SandboxFunction, SandboxLevel, SandboxPool, SandboxPoolStats } from './types.js';
 
@@ -66,6 +67,8 @@ export class ProcessSandboxPool implements SandboxPool {
   /** The last refill found the reserve short and nothing idle to evict: retry when a run ends. */
   #reserveShort = false;
   #formats = new Map<string, ModuleFormat>();
+  /** Function code as files, one directory per process, and compile caches per version. */
+  #code = new CodeDirectory();
   #useSeq = 0;
   #reaper: NodeJS.Timeout | undefined;
   #closing: Promise<void> | null = null;
@@ -150,7 +153,7 @@ export class ProcessSandboxPool implements SandboxPool {
         const initStartMs = Date.now();
         await proc.ready();
         format ??= this.#formatOf(fn);
-        const loaded = await proc.load(fn, format, RUNTIME_LIMITS, (lines, t, d) => logs.accept(lines, t, d));
+        const loaded = await this.#load(proc, fn, format, (lines, t, d) => logs.accept(lines, t, d));
         // The refill's fork and the new process's start-up would compete for CPU with this cold
         // start: spawn it once the run has ended and its outcome is sent, or after REFILL_DELAY_MS
         // for a long run.
@@ -233,6 +236,7 @@ export class ProcessSandboxPool implements SandboxPool {
       return slot.proc.exited;
     });
     await Promise.all(exits);
+    this.#code.close();
     this.#state = 'closed';
   }
 
@@ -335,7 +339,25 @@ export class ProcessSandboxPool implements SandboxPool {
     return { ok: true, outputJson: result.outputJson };
   }
 
+  /** Puts the code into the process's directory, loads it, and keeps the compile cache it made. */
+  async #load(proc: ProcessSandbox, fn: SandboxFunction, format: ModuleFormat, onLog: LogSink): Promise<LoadReply> {
+    const placed = this.#code.place(proc.codeDir!, proc.visibleCodeDir!, fn, format, this.options.compileCache);
+    const producing = placed.compileCache?.mode === 'write';
+    let loaded: LoadReply | undefined;
+    try {
+      loaded = await proc.load(fn, format, placed, RUNTIME_LIMITS, onLog);
+      return loaded;
+    } finally {
+      if (producing) {
+        if (loaded?.ok && loaded.compileCache !== undefined) this.#code.storeCache(fn, loaded.compileCache);
+        else this.#code.abandonCache(fn);
+      }
+    }
+  }
+
   #formatOf(fn: SandboxFunction): ModuleFormat {
+    // Parsing a bundle of megabytes takes the worker's event loop for a second: only when unsaid.
+    if (fn.format) return fn.format;
     const cacheKey = `${fn.codeSha256}:${fn.handler}`;
     const cached = this.#formats.get(cacheKey);
     if (cached) return cached;
@@ -348,12 +370,14 @@ export class ProcessSandboxPool implements SandboxPool {
   // ---- process lifecycle -----------------------------------------------------------------------
 
   #spawn(memoryMb: number, prewarm: boolean): Slot {
+    const codeDir = this.#code.createSandboxDir();
     const proc = new ProcessSandbox({
       runtimePath: this.options.runtimePath,
       memoryMb,
       logger: this.#log,
       startTimeoutMs: this.options.startTimeoutMs,
       isolation: this.options.isolation,
+      codeDir,
     });
     const slot: Slot = { proc, leased: false, prewarm, lastUsedMs: Date.now(), lastUseSeq: ++this.#useSeq };
     this.#slots.add(slot);
@@ -361,6 +385,7 @@ export class ProcessSandboxPool implements SandboxPool {
     this.#emit({ type: 'spawned', pid: proc.pid, memoryMb, prewarm });
     void proc.exited.then((exit) => {
       this.#slots.delete(slot);
+      this.#code.removeSandboxDir(codeDir);
       const reason: KillReason | 'exited' = exit.killReason ?? 'exited';
       this.#log.debug({ pid: proc.pid, key: proc.loaded?.key ?? null, code: exit.code, signal: exit.signal, reason }, 'runtime process exited');
       this.#emit({ type: 'exited', pid: proc.pid, key: proc.loaded?.key ?? null, code: exit.code, signal: exit.signal, reason });

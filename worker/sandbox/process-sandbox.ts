@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { markHop } from '../../common/diagnostics.js';
 import type { Logger } from '../../common/logger.js';
+import type { PlacedCode } from './code-dir.js';
 import type { SandboxFunction } from './types.js';
 import type { ChildMessage, InvokeMessage, LoadErrorMessage, ModuleFormat, ParentMessage, ResultMessage, RuntimeLimits, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
@@ -61,7 +62,8 @@ export class ProcessExitedError extends Error {
   }
 }
 
-export type LoadReply = { ok: true } | { ok: false; error: LoadErrorMessage['error'] };
+/** `compileCache`: what the process sent back when asked to write one (unchecked: see code-dir.ts). */
+export type LoadReply = { ok: true; compileCache?: unknown } | { ok: false; error: LoadErrorMessage['error'] };
 export type LogSink = (lines: WireLogLine[], truncated: boolean, dropped: number) => void;
 
 export interface ProcessSandboxOptions {
@@ -74,6 +76,8 @@ export interface ProcessSandboxOptions {
   isolation?: Isolation;
   /** Kill with OUT_OF_MEMORY once the process's RSS passes this, bytes; default memoryMb + RSS_ALLOWANCE_BYTES. */
   rssLimitBytes?: number;
+  /** The process's own code directory on the host (code-dir.ts), readable to it only, read-only. */
+  codeDir?: string;
 }
 
 /**
@@ -116,12 +120,14 @@ export function permissionFlag(nodeVersion: string = process.versions.node): str
   return Number(nodeVersion.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
 }
 
-export function runtimeArgs(runtimePath: string, memoryMb: number, opts: { writableTmp?: boolean } = {}): string[] {
+export function runtimeArgs(runtimePath: string, memoryMb: number, opts: { writableTmp?: boolean; codeDir?: string } = {}): string[] {
   return [
     permissionFlag(),
-    // Only the runtime's own directory is readable: no child processes, workers or addons, and no
-    // writes — except the private /tmp when the OS boundary made one (the host's /tmp is never it).
+    // Only the runtime's own directory and the process's code directory are readable: no child
+    // processes, workers or addons, and no writes — except the private /tmp when the OS boundary
+    // made one (the host's /tmp is never it).
     `--allow-fs-read=${dirname(runtimePath)}`,
+    ...(opts.codeDir ? [`--allow-fs-read=${opts.codeDir}`] : []),
     ...(opts.writableTmp ? ['--allow-fs-read=/tmp', '--allow-fs-write=/tmp'] : []),
     '--disable-sigusr1',
     `--max-old-space-size=${memoryMb}`,
@@ -150,6 +156,9 @@ export class ProcessSandbox {
   loaded: LoadedFunction | null = null;
   /** Last RSS the child reported, bytes. */
   reportedRssBytes = 0;
+  /** Its code directory on the host, and as the process names it; null without one. */
+  readonly codeDir: string | null;
+  readonly visibleCodeDir: string | null;
   /** Settles (never rejects) once the process has exited and its stdio has closed. */
   readonly exited: Promise<ExitInfo>;
 
@@ -191,7 +200,10 @@ export class ProcessSandbox {
     this.exited = new Promise((resolve) => (this.#settle = resolve));
     this.#readyPromise = new Promise<void>((resolve, reject) => (this.#pending = { kind: 'ready', resolve, reject }));
     this.#readyPromise.catch(() => {}); // observed through ready(); a prewarmed process may die unobserved
-    const plan = isolation.plan(runtimeArgs(opts.runtimePath, opts.memoryMb, { writableTmp: this.#isolated }));
+    this.codeDir = opts.codeDir ?? null;
+    this.visibleCodeDir = opts.codeDir ? isolation.visibleCodeDir(opts.codeDir) : null;
+    const args = runtimeArgs(opts.runtimePath, opts.memoryMb, { writableTmp: this.#isolated, ...(this.visibleCodeDir && { codeDir: this.visibleCodeDir }) });
+    const plan = isolation.plan(args, opts.codeDir);
     // stdin carries requests, fd 3 (a socket pair end) replies: the only descriptors besides stdout/stderr.
     this.#child = spawn(plan.command, plan.args, { env: {}, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     this.pid = this.#child.pid;
@@ -224,11 +236,13 @@ export class ProcessSandbox {
     return this.#readyPromise;
   }
 
-  load(fn: SandboxFunction, format: ModuleFormat, limits: RuntimeLimits, onLog: LogSink): Promise<LoadReply> {
+  /** Loads `fn` from `code`, placed in this process's code directory (CodeDirectory.place). */
+  load(fn: SandboxFunction, format: ModuleFormat, code: PlacedCode, limits: RuntimeLimits, onLog: LogSink): Promise<LoadReply> {
     this.#transition('loading');
     const msg: ParentMessage = {
       type: 'load',
-      code: fn.code,
+      path: code.path,
+      compileCache: code.compileCache,
       format,
       handler: fn.handler,
       env: fn.env,
@@ -386,7 +400,7 @@ export class ProcessSandbox {
         if (msg.type === 'loaded') {
           this.#transition('loaded');
           this.#idle();
-          return pending.resolve({ ok: true });
+          return pending.resolve({ ok: true, ...(msg.compileCache !== undefined && { compileCache: msg.compileCache }) });
         }
         this.#watchMemory(false);
         return pending.resolve({ ok: false, error: msg.error });
@@ -471,8 +485,9 @@ export function parseChildMessage(raw: unknown): ChildMessage | null {
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   switch (m.type) {
     case 'ready':
-    case 'loaded':
       return isNum(m.rssBytes) ? (m as unknown as ChildMessage) : null;
+    case 'loaded':
+      return isNum(m.rssBytes) && (m.compileCache === undefined || Array.isArray(m.compileCache)) ? (m as unknown as ChildMessage) : null;
     case 'load-error':
       return isWireError(m.error) ? (m as unknown as ChildMessage) : null;
     case 'log':

@@ -2,18 +2,18 @@
  * Entry script of a runtime child process: loads one function version and runs its handler,
  * one invocation at a time, talking to the pool over IPC (see messages.ts).
  *
- * It runs under Node's permission model with read access to its own directory only, so at run time
- * it imports only `node:` builtins and frames.ts (which imports nothing else). It reads requests on
+ * It runs under Node's permission model with read access to its own directory and its code
+ * directory only, so at run time it imports only `node:` builtins, frames.ts and runtime-load.ts
+ * (which import nothing else). It reads requests on
  * stdin and writes replies on fd 3, in length-prefixed frames, never Node's IPC channel. It must never write to the real
  * stdout/stderr on the function's behalf: console output travels as `log` messages. It is not a
  * security boundary by itself; the process, its flags and its namespaces are.
  */
 import { writeSync } from 'node:fs';
-import { createRequire, isBuiltin, registerHooks } from 'node:module';
 import { inspect } from 'node:util';
-import { compileFunction, constants as vmConstants } from 'node:vm';
 import type { ChildMessage, InvokeMessage, LoadMessage, ParentMessage, RuntimeLimits, WireError, WireLogLine } from './messages.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { collectCompileCache, loadHandler, startCompileCache } from './runtime-load.js';
 
 type Callback = (err?: unknown, value?: unknown) => void;
 type Handler = (event: unknown, context: InvocationContext, callback?: Callback) => unknown;
@@ -45,7 +45,8 @@ const BATCH_LINES = 100;
 /** A stack longer than this is cut: it travels to the user and into the execution record. */
 const STACK_CHARS = 16 * 1024;
 
-const RUNTIME_URL = import.meta.url;
+/** The runtime's own files (this one and runtime-load.js): their frames are not the user's. */
+const RUNTIME_DIR_URL = new URL('.', import.meta.url).href;
 
 /** The descriptor replies go out on (requests come in on stdin). */
 const CHANNEL_FD = 3;
@@ -181,68 +182,6 @@ function captureStream(stream: 'stdout' | 'stderr'): void {
 
 // ---- loading -----------------------------------------------------------------------------------
 
-const nodeRequire = createRequire(import.meta.url);
-
-/** `require` for CommonJS functions: builtins only, since nothing else is readable anyway. */
-function requireBuiltin(id: string): unknown {
-  if (typeof id !== 'string' || !isBuiltin(id)) {
-    const err = new Error(`Cannot find module '${String(id)}': functions may require only Node.js builtin modules`);
-    (err as NodeJS.ErrnoException).code = 'MODULE_NOT_FOUND';
-    throw err;
-  }
-  return nodeRequire(id);
-}
-
-/**
- * Every import the function makes, static or import(), ESM or CommonJS, resolves only Node.js
- * builtins (and data: URLs, which are code, not files): the same rule as require. The permission
- * model denies the files anyway; this gives the function the reason instead of ERR_ACCESS_DENIED.
- * The runtime's own imports were resolved before this is registered.
- */
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    if (!isBuiltin(specifier) && !specifier.startsWith('data:')) {
-      const err = new Error(`Cannot find module '${specifier}': functions may import only Node.js builtin modules`);
-      (err as NodeJS.ErrnoException).code = 'ERR_MODULE_NOT_FOUND';
-      throw err;
-    }
-    return nextResolve(specifier, context);
-  },
-});
-
-async function loadEsm(msg: LoadMessage, filename: string): Promise<unknown> {
-  // ES module bundles (esbuild --format=esm) reach builtins through a shim that calls a global
-  // `require` when there is one: give them the builtins-only one CommonJS functions get.
-  Object.defineProperty(globalThis, 'require', { value: requireBuiltin, writable: true, configurable: true, enumerable: false });
-  // sourceURL makes stack frames read `name@version.mjs:line:col` instead of a huge data: URL.
-  const source = `${msg.code}\n//# sourceURL=${filename}`;
-  const ns = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as Record<string, unknown>;
-  // Handler 'default' without a default export falls back to an export named 'handler' (Lambda's name).
-  if (msg.handler === 'default' && ns.default === undefined) return ns.handler;
-  return ns[msg.handler];
-}
-
-function loadCjs(msg: LoadMessage, filename: string): unknown {
-  const module = { exports: {} as unknown };
-  // import() inside CommonJS goes through Node's own loader, so the resolve hook above applies.
-  const wrapper = compileFunction(msg.code, ['exports', 'require', 'module', '__filename', '__dirname'], {
-    filename,
-    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  wrapper.call(module.exports, module.exports, requireBuiltin, module, filename, '.');
-  const exported = module.exports as Record<string, unknown> | ((...args: unknown[]) => unknown) | null | undefined;
-  if (msg.handler === 'default') {
-    if (typeof exported === 'function') return exported;
-    if (exported == null) return undefined;
-    // Same fallback as for ES modules: no default export → `exports.handler`.
-    return exported.default ?? (Object.hasOwn(exported, 'handler') ? exported.handler : undefined);
-  }
-  if (exported == null) return undefined;
-  // Object.prototype members (`constructor`, `toString`) are never a handler.
-  if (msg.handler in Object.prototype && !Object.hasOwn(exported, msg.handler)) return undefined;
-  return (exported as Record<string, unknown>)[msg.handler];
-}
-
 let handler: Handler | null = null;
 let loading = false;
 let memoryMb = 0;
@@ -272,20 +211,20 @@ async function onLoad(msg: LoadMessage): Promise<void> {
   resetLogBudget();
   // The process started with an empty environment; the function sees its own keys, over a few
   // that code ported from AWS Lambda reads (derived from the function, none from the worker).
+  startCompileCache(msg.compileCache);
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, lambdaEnv(msg), msg.env);
   memoryMb = msg.memoryMb;
   try {
-    const ext = msg.format === 'esm' ? 'mjs' : 'cjs';
-    const filename = `${msg.name}@${msg.version}.${ext}`;
-    const found = msg.format === 'esm' ? await loadEsm(msg, filename) : loadCjs(msg, filename);
+    const found = await loadHandler(msg);
     if (typeof found !== 'function') {
       const what = msg.handler === 'default' ? "the default export (or, without one, export 'handler')" : `export '${msg.handler}'`;
       throw new TypeError(`handler not found: ${what} is ${found === undefined ? 'missing' : `a ${typeof found}, not a function`}`);
     }
     handler = found as Handler;
     flushAllLogs();
-    send({ type: 'loaded', rssBytes: process.memoryUsage.rss() });
+    const compileCache = collectCompileCache(msg.compileCache);
+    send({ type: 'loaded', rssBytes: process.memoryUsage.rss(), ...(compileCache && { compileCache }) });
   } catch (err) {
     flushAllLogs();
     send({ type: 'load-error', error: toWireError(err) });
@@ -472,8 +411,11 @@ function errorDetailsJson(err: object): string | undefined {
 /** Drops the runtime's own frames (and Node's below them): they mean nothing to the user. */
 function userFrames(stack: string): string {
   const lines = stack.split('\n');
-  const first = lines.findIndex((line) => line.includes(RUNTIME_URL));
-  return (first === -1 ? lines : lines.slice(0, first)).join('\n');
+  let end = lines.findIndex((line) => line.includes(RUNTIME_DIR_URL));
+  if (end === -1) return stack;
+  // Node's loader frames between the function's and the runtime's (a CommonJS module's top level).
+  while (end > 1 && /\(node:internal\/|at node:internal\//.test(lines[end - 1]!)) end--;
+  return lines.slice(0, end).join('\n');
 }
 
 function safeString(value: unknown): string {
