@@ -19,6 +19,7 @@ import { machine, textTable, writeResults, type RunReport, type ScenarioResult }
 import type { Ceiling, Scenario, ScenarioContext } from './lib/scenario.js';
 import { asyncScenario } from './scenarios/async.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
+import { bundleSizeScenario } from './scenarios/bundle-size.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { cpuBoundScenario } from './scenarios/cpu-bound.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -38,6 +39,7 @@ const SCENARIOS: Scenario[] = [
   liveWatchersScenario,
   asyncScenario,
   coldStartScenario,
+  bundleSizeScenario,
   cpuBoundScenario,
   memoryScenario,
   storeScaleScenario,
@@ -101,7 +103,7 @@ async function main(): Promise<number> {
     const share = measureCpuShare();
     const result: ScenarioResult = { name: s.name, title: s.title, numbers: {}, metrics: [], notes: [], seconds: 0 };
     try {
-      const out = await withTimeout(s.name, cfg.scenarioTimeoutMs, s.run(ctx));
+      const out = await withTimeout(s.name, s.timeoutMs ?? cfg.scenarioTimeoutMs, s.run(ctx));
       Object.assign(result, out);
       if (s.name === 'ceiling') {
         ceiling = out.numbers as unknown as Ceiling;

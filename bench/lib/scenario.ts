@@ -41,6 +41,8 @@ export interface ScenarioOutput {
 export interface Scenario {
   name: string;
   title: string;
+  /** Its own limit where the common one (BenchConfig.scenarioTimeoutMs) is too short for it. */
+  timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<ScenarioOutput>;
 }
 
