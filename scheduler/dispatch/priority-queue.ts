@@ -19,7 +19,7 @@ export const PRIORITY_RANK: Readonly<Record<Priority, number>> = Object.freeze({
 export const DEFAULT_AGING_MS = 10_000;
 
 export class PriorityQueue {
-  private readonly byRank: Array<Map<string, number>> = [new Map(), new Map(), new Map(), new Map()];
+  private readonly byRank: Array<Map<string, number>> = [0, 1, 2, 3].map(() => new Map<string, number>());
   private readonly rankOf = new Map<string, number>();
 
   constructor(readonly agingMs: number = DEFAULT_AGING_MS) {}

@@ -82,7 +82,10 @@ export class BatchInvoker {
       }
     }
     if (this.state.pending.size + n > this.opts.maxQueue) {
-      throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue}) for ${n} more`, { reason: 'queue_full', limit: this.opts.maxQueue });
+      throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue}) for ${n} more`, {
+        reason: 'queue_full',
+        limit: this.opts.maxQueue,
+      });
     }
     const nowMs = this.state.now();
     const events: ExecutionEvent[] = inputs.map((input, i) => ({

@@ -8,7 +8,10 @@ let index: DueIndex;
 beforeEach(() => {
   vi.useFakeTimers({ now: T });
   fired = [];
-  index = new DueIndex((id) => fired.push(id), () => Date.now());
+  index = new DueIndex(
+    (id) => fired.push(id),
+    () => Date.now(),
+  );
 });
 afterEach(() => {
   index.clear();
@@ -88,7 +91,10 @@ describe('due index', () => {
 
   it('a clock that lags the timers does not fire early and does not spin', async () => {
     let lag = 0;
-    const lagging = new DueIndex((id) => fired.push(id), () => Date.now() - lag);
+    const lagging = new DueIndex(
+      (id) => fired.push(id),
+      () => Date.now() - lag,
+    );
     lagging.set('a', T + 100);
     lag = 1;
     await vi.advanceTimersByTimeAsync(100);

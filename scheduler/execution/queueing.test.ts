@@ -145,7 +145,8 @@ describe('batch invokes', () => {
   it('1,000 events are accepted; 0 or 1,001 are VALIDATION_ERROR; one bad event refuses the whole batch', async () => {
     h = createHarness({ maxQueue: 5_000, heartbeatIntervalMs: HOUR });
     await h.functions.put('f', { code: CODE }, false);
-    const batch = (n: number) => h.executions.invokeBatch({ function: 'f', version: 0, inputJsons: Array.from({ length: n }, () => '1'), idempotencyKey: null });
+    const batch = (n: number) =>
+      h.executions.invokeBatch({ function: 'f', version: 0, inputJsons: Array.from({ length: n }, () => '1'), idempotencyKey: null });
     expect((await batch(1_000)).executions).toHaveLength(1_000);
     await expect(batch(1_001)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'body.events', reason: 'too_many' } });
     await expect(batch(0)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', details: { reason: 'empty' } });

@@ -32,8 +32,14 @@ export class ExecutionTimers {
   readonly retries: DueIndex;
 
   constructor(private readonly on: TimerCallbacks) {
-    this.delays = new DueIndex((id) => on.due(id), on.now);
-    this.retries = new DueIndex((id) => on.retryDue(id), on.now);
+    this.delays = new DueIndex(
+      (id) => on.due(id),
+      () => on.now(),
+    );
+    this.retries = new DueIndex(
+      (id) => on.retryDue(id),
+      () => on.now(),
+    );
   }
 
   armRetry(id: string, delayMs: number): void {

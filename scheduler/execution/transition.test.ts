@@ -321,13 +321,28 @@ describe('delayed invokes (scheduledFor) and priority', () => {
   const delayedAccept = (scheduledForMs: number | null, priority?: 'critical' | 'low'): ExecutionEvent => ({
     type: 'accept',
     nowMs: NOW,
-    execution: { id: 'ex_new', function: 'f', version: 1, mode: 'async', input: null, maxAttempts: 1, idempotencyKey: null, scheduledForMs, ...(priority && { priority }) },
+    execution: {
+      id: 'ex_new',
+      function: 'f',
+      version: 1,
+      mode: 'async',
+      input: null,
+      maxAttempts: 1,
+      idempotencyKey: null,
+      scheduledForMs,
+      ...(priority && { priority }),
+    },
   });
 
   it('a future scheduledFor is held (arm-due), durable first, not queued and without an expiry yet', () => {
     const { record, effects } = transition(undefined, delayedAccept(NOW + 60_000), CTX);
     expect(record).toMatchObject({ status: 'queued', scheduledFor: new Date(NOW + 60_000).toISOString(), priority: 'normal' });
-    expect(effects).toEqual([{ type: 'persist', durable: true }, { type: 'index', digest: undefined }, { type: 'publish' }, { type: 'arm-due', atMs: NOW + 60_000 }]);
+    expect(effects).toEqual([
+      { type: 'persist', durable: true },
+      { type: 'index', digest: undefined },
+      { type: 'publish' },
+      { type: 'arm-due', atMs: NOW + 60_000 },
+    ]);
   });
 
   it('a scheduledFor already past is now: queued at once, scheduledFor says when it was accepted', () => {
