@@ -31,6 +31,8 @@ export class DueIndex {
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerAtMs = Infinity;
+  /** When the armed timer fires, by the clock it was armed with. */
+  private timerFiresAtMs = -Infinity;
 
   constructor(
     private readonly onDue: (id: string) => void,
@@ -90,9 +92,12 @@ export class DueIndex {
   }
 
   private fire(): void {
+    // The timer is trusted to mean its time has come, even when the clock lags the timers' own by
+    // a little (transition.ts checks a delayed execution's time again when `due` is applied).
+    const nowMs = Math.max(this.now(), this.timerFiresAtMs);
     this.timer = null;
     this.timerAtMs = Infinity;
-    const nowMs = this.now();
+    this.timerFiresAtMs = -Infinity;
     for (;;) {
       const top = this.peek();
       if (!top || top.atMs > nowMs) break;
@@ -113,9 +118,10 @@ export class DueIndex {
     }
     if (this.timer && this.timerAtMs <= top.atMs) return;
     this.disarm();
-    // At least 1 ms: a clock that lags the timers' one must not spin this in a loop.
-    const delay = Math.min(MAX_TIMER_MS, Math.max(1, top.atMs - this.now()));
+    const nowMs = this.now();
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, top.atMs - nowMs));
     this.timerAtMs = top.atMs;
+    this.timerFiresAtMs = nowMs + delay;
     this.timer = setTimeout(() => this.fire(), delay);
     this.timer.unref();
   }
@@ -124,6 +130,7 @@ export class DueIndex {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAtMs = Infinity;
+    this.timerFiresAtMs = -Infinity;
   }
 
   /** The earliest live entry, dropping stale ones on the way. */
