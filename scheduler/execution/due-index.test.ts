@@ -91,7 +91,10 @@ describe('due index', () => {
 
   it('its timer is trusted: a clock that lags the timers by a little does not hold an entry back', async () => {
     let lag = 0;
-    const lagging = new DueIndex((id) => fired.push(id), () => Date.now() - lag);
+    const lagging = new DueIndex(
+      (id) => fired.push(id),
+      () => Date.now() - lag,
+    );
     lagging.set('a', T + 100);
     lagging.set('b', T + 200);
     lag = 1;
