@@ -71,11 +71,12 @@ export class BatchInvoker {
     const schedule = resolveSchedule(req, 'async', this.state.now());
     const key = req.idempotencyKey;
     const digests = key ? inputs.map(inputDigest) : [];
+    const all = key ? createHash('sha256').update(digests.join(',')).digest('hex') : '';
+    const slot = `${fn.name}\u0000${key}`;
     if (key) {
       const earlier = this.earlier(fn.name, key, digests);
       if (earlier) return { executions: earlier, created: false };
-      const all = createHash('sha256').update(digests.join(',')).digest('hex');
-      const inflight = this.accepting.get(`${fn.name}\u0000${key}`);
+      const inflight = this.accepting.get(slot);
       if (inflight) {
         if (inflight.digest !== all) throw mismatch(fn.name, key);
         return { executions: await inflight.accept, created: false };
@@ -105,8 +106,7 @@ export class BatchInvoker {
     }));
     const accept = this.state.applyAllDurably(events);
     if (key) {
-      const slot = `${fn.name}\u0000${key}`;
-      this.accepting.set(slot, { accept, digest: createHash('sha256').update(digests.join(',')).digest('hex') });
+      this.accepting.set(slot, { accept, digest: all });
       accept.finally(() => this.accepting.delete(slot)).catch(() => undefined);
     }
     return { executions: await accept, created: true };
