@@ -108,6 +108,18 @@ describe('batch invokes', () => {
     expect(over.body.error.code).toBe('VALIDATION_ERROR');
   });
 
+  it('takes the invoke scope: a read key is 403, an invoke key limited to the function is 202, to another 403', async () => {
+    stack = await startStack();
+    await stack.request('PUT', '/v1/functions/echo', fn(ECHO));
+    const key = async (scopes: string[], functions?: string[]): Promise<string> =>
+      (await stack!.request('POST', '/v1/keys', { name: scopes.join('-'), scopes, ...(functions && { functions }) })).body.key as string;
+    const body = { events: [1] };
+    expect((await stack.requestAs(await key(['read']), 'POST', '/v1/functions/echo/invoke-batch', body)).status).toBe(403);
+    expect((await stack.requestAs(await key(['invoke'], ['echo']), 'POST', '/v1/functions/echo/invoke-batch', body)).status).toBe(202);
+    expect((await stack.requestAs(await key(['invoke'], ['other']), 'POST', '/v1/functions/echo/invoke-batch', body)).status).toBe(403);
+    expect((await stack.requestAs(null, 'POST', '/v1/functions/echo/invoke-batch', body)).status).toBe(401);
+  });
+
   it('runs the events in their order on one slot; an unknown function is 404', async () => {
     stack = await startStack({ capacity: 1 });
     await stack.request('PUT', '/v1/functions/sleep', fn(SLEEP));
