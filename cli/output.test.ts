@@ -20,9 +20,9 @@ describe('cli output', () => {
   });
 
   it('an execution shows its scheduled time and a priority other than normal, and neither when there is none', () => {
-    const plain = describeExecution(sampleExecution() as ExecutionRecord);
+    const plain = describeExecution(sampleExecution());
     expect(plain).not.toMatch(/scheduled|priority/);
-    const delayed = describeExecution(sampleExecution({ scheduledFor: '2030-01-01T00:00:00.000Z', priority: 'low' }) as ExecutionRecord);
+    const delayed = describeExecution(sampleExecution({ scheduledFor: '2030-01-01T00:00:00.000Z', priority: 'low' }));
     const lines = delayed.split('\n').map((l) => l.split(/\s+/)[0]);
     expect(lines.indexOf('scheduled') + 1).toBe(lines.indexOf('started'));
     expect(delayed).toMatch(/^priority\s+low$/m);
