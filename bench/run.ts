@@ -21,6 +21,7 @@ import { asyncScenario } from './scenarios/async.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
 import { bundleSizeScenario } from './scenarios/bundle-size.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
+import { delayedScaleScenario } from './scenarios/delayed-scale.js';
 import { cpuBoundScenario } from './scenarios/cpu-bound.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { storeScaleScenario } from './scenarios/store-scale.js';
@@ -32,7 +33,7 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..');
 /** Above this average CPU use by other processes, a scenario's numbers are flagged. */
 const OTHER_LOAD_WARN_CPUS = 0.2;
 
-// store-scale writes the most files (100k): last, so no other scenario shares a disk it just filled.
+// store-scale and delayed-scale write the most files (100k): last, so no other scenario shares a disk they just filled.
 const SCENARIOS: Scenario[] = [
   ceilingScenario,
   syncScenario,
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   cpuBoundScenario,
   memoryScenario,
   storeScaleScenario,
+  delayedScaleScenario,
 ];
 
 function selected(env: NodeJS.ProcessEnv): Scenario[] {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { TaskForgeApiError } from '../client/index.js';
+import { TaskForgeApiError, type ExecutionRecord } from '../client/index.js';
+import { sampleExecution } from '../common/testing/records.js';
 import { parseConfig } from './config.js';
 import { nameFromFile, parseEnv } from './commands/functions.js';
 import { portInUse } from './components.js';
 import { devShows } from './dev.js';
 import { EXIT } from './exit-codes.js';
-import { CliError, errorLine, table } from './output.js';
+import { CliError, describeExecution, errorLine, table } from './output.js';
 
 describe('cli output', () => {
   it('an error is one line with its code, and the exit code that goes with it', () => {
@@ -16,6 +17,16 @@ describe('cli output', () => {
     expect(errorLine(new TaskForgeApiError(0, 'NETWORK_ERROR', 'cannot reach http://h (ECONNREFUSED)')).exitCode).toBe(EXIT.unreachable);
     expect(errorLine(new CliError('USAGE', 'two\n  lines', EXIT.usage))).toEqual({ line: 'error USAGE: two lines', exitCode: EXIT.usage });
     expect(errorLine(new Error('x\n    at stack (file.js:1:1)')).line).not.toContain('\n');
+  });
+
+  it('an execution shows its scheduled time and a priority other than normal, and neither when there is none', () => {
+    const plain = describeExecution(sampleExecution());
+    expect(plain).not.toMatch(/scheduled|priority/);
+    const delayed = describeExecution(sampleExecution({ scheduledFor: '2030-01-01T00:00:00.000Z', priority: 'low' }));
+    const lines = delayed.split('\n').map((l) => l.split(/\s+/)[0]);
+    expect(lines.indexOf('scheduled') + 1).toBe(lines.indexOf('started'));
+    expect(delayed).toMatch(/^priority\s+low$/m);
+    expect(describeExecution(sampleExecution({ priority: 'normal' }) as ExecutionRecord)).not.toMatch(/priority/);
   });
 
   it('tables pad every column but the last', () => {

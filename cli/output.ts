@@ -81,6 +81,9 @@ export function describeExecution(e: ExecutionRecord): string {
   ];
   if (e.timings) rows.push(['timings', `queued ${ms(e.timings.queuedMs)}, init ${ms(e.timings.initMs)}, run ${ms(e.timings.runMs)}`]);
   if (e.idempotencyKey) rows.push(['idempotency', e.idempotencyKey]);
+  // A delayed invoke and a priority other than the default: shown only when there is one.
+  if (e.scheduledFor) rows.splice(7, 0, ['scheduled', when(e.scheduledFor)]);
+  if (e.priority && e.priority !== 'normal') rows.push(['priority', e.priority]);
   if ('input' in e) rows.push(['input', JSON.stringify(e.input)]);
   if ('output' in e && e.status === 'succeeded') rows.push(['output', JSON.stringify(e.output)]);
   return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n');

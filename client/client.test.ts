@@ -37,6 +37,21 @@ describe('TaskForgeClient', () => {
     });
   });
 
+  it('invoke sends a delay (ms or a time) and a priority; invokeBatch sends the events in order', async () => {
+    const accepted = { executionId: 'ex_1', status: 'queued', statusUrl: '/v1/executions/ex_1' };
+    const batch = { executions: [{ executionId: 'ex_1', statusUrl: '/v1/executions/ex_1' }] };
+    const f = scripted([json(202, accepted), json(202, accepted), json(202, batch)]);
+    await client(f).invoke('f', 1, { delayMs: 5000, priority: 'high' });
+    await client(f).invoke('f', 1, { at: new Date('2030-01-01T00:00:00Z') });
+    await expect(client(f).invokeBatch('f', [1, undefined, { a: 2 }], { priority: 'low', idempotencyKey: 'b1' })).resolves.toEqual(batch);
+    expect(f.seen.map((s) => s.url)).toEqual([
+      'http://gw.test:8080/v1/functions/f/invoke?mode=async&delayMs=5000&priority=high',
+      'http://gw.test:8080/v1/functions/f/invoke?mode=async&at=2030-01-01T00%3A00%3A00.000Z',
+      'http://gw.test:8080/v1/functions/f/invoke-batch?priority=low',
+    ]);
+    expect(f.seen[2]).toMatchObject({ method: 'POST', body: '{"events":[1,null,{"a":2}]}', headers: { 'idempotency-key': 'b1' } });
+  });
+
   it('turns the API error shape into TaskForgeApiError with status, code, message and details', async () => {
     const f = scripted([apiError(404, 'FUNCTION_NOT_FOUND', "function 'x' does not exist", { name: 'x' })]);
     const err = await client(f)

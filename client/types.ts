@@ -60,7 +60,21 @@ export interface InvokeOptions {
   waitMs?: Static<typeof InvokeQuery>['waitMs'];
   /** The same key for the same function within 24 h returns the first execution. Makes the invoke safe to retry. */
   idempotencyKey?: string;
+  /** Delayed invoke (async only): run this many ms from now (≤ 31 days). Not with `at`. */
+  delayMs?: Static<typeof InvokeQuery>['delayMs'];
+  /** Delayed invoke (async only): run at this time (≤ 31 days ahead; a past time is now). Not with `delayMs`. */
+  at?: string | Date;
+  /** critical | high | normal (default) | low: higher runs first; waiting work ages. */
+  priority?: Static<typeof InvokeQuery>['priority'];
   signal?: AbortSignal;
+}
+
+/** Options of a batch invoke: async, the delay and priority apply to every event. */
+export type InvokeBatchOptions = Omit<InvokeOptions, 'mode' | 'waitMs'>;
+
+/** `202` of a batch invoke: one entry per event, in the order of the events. */
+export interface InvokeBatchAccepted {
+  executions: Array<{ executionId: string; statusUrl: string }>;
 }
 
 export interface HealthStatus {

@@ -36,6 +36,11 @@ export interface ExecutionError {
 
 export type InvokeMode = 'async' | 'sync';
 
+/** Dispatch priority of a queued execution, highest first (docs/QUEUEING.md). */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const DEFAULT_PRIORITY: Priority = 'normal';
+
 export interface Placement {
   workerId: string;
   load: number;
@@ -92,6 +97,13 @@ export interface Execution {
    * not retried (scheduler/execution/retry-policy.ts). Absent means 0.
    */
   crashes?: number;
+  /**
+   * A delayed invoke: not dispatched before this time (ISO). Its queue expiry (maxQueueMs)
+   * counts from here. Absent or null: ready when accepted.
+   */
+  scheduledFor?: string | null;
+  /** Dispatch priority; absent in records written before priorities (read as 'normal'). */
+  priority?: Priority;
   /** Internal: the lease token of the current attempt. Never returned by the API. */
   lease?: string | null;
 }
@@ -206,4 +218,11 @@ export const LIMITS = {
   maxWaitMs: 30_000,
   maxSyncWaitMs: 300_000,
   listLimit: 500,
+  /** How far ahead a delayed invoke may be scheduled (31 days). */
+  maxDelayMs: 31 * 24 * 60 * 60 * 1000,
+  /** Events in one invoke-batch request. */
+  batchEvents: 1000,
 } as const;
+
+/** Epoch ms from which a queued execution's maxQueueMs counts: its scheduled time, else its creation. */
+export const queueStartMs = (e: Pick<Execution, 'createdAt' | 'scheduledFor'>): number => Date.parse(e.scheduledFor ?? e.createdAt);

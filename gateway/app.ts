@@ -28,6 +28,7 @@ import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
+import { invokeBatchRoutes } from './routes/invoke-batch.js';
 import { keyRoutes } from './routes/keys.js';
 import { lambdaRoutes } from './routes/lambda.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -201,6 +202,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   void typed.register(functionRoutes, { control, bodyLimit: o.functionBodyLimit });
   void typed.register(invokeRoutes, { control, bodyLimit: o.invokeBodyLimit });
+  void typed.register(invokeBatchRoutes, { control, eventLimit: o.invokeBodyLimit });
   void typed.register(lambdaRoutes, { control, bodyLimit: o.invokeBodyLimit });
   // Live streams end when the gateway closes (before it waits for connections to finish).
   const streams = new Set<SseStream>();

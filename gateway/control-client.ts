@@ -31,6 +31,23 @@ export interface InvokeArgs {
   idempotencyKey: string | null;
   /** sync only: ms to wait for a terminal state; 0 = default (function timeout + 5 s, ≤ 300 s). */
   waitMs: number;
+  /** A delayed invoke: ms from now, or an ISO time (not both). */
+  delayMs?: number;
+  at?: string;
+  /** critical | high | normal | low; absent = normal. */
+  priority?: string;
+}
+
+export interface InvokeBatchArgs {
+  function: string;
+  /** 0 = latest. */
+  version: number;
+  /** Each event's JSON text, in order. */
+  inputJsons: string[];
+  idempotencyKey: string | null;
+  delayMs?: number;
+  at?: string;
+  priority?: string;
 }
 
 export interface ListExecutionsArgs {
@@ -100,6 +117,8 @@ export interface ControlClient {
   listVersions(name: string): Promise<FunctionInfo[]>;
   deleteFunction(name: string): Promise<void>;
   invoke(args: InvokeArgs): Promise<{ execution: ExecutionText; terminal: boolean; created: boolean }>;
+  /** Ids in the order of the events; created false when the idempotency key matched an earlier batch. */
+  invokeBatch(args: InvokeBatchArgs): Promise<{ executionIds: string[]; created: boolean }>;
   getExecution(id: string, waitMs: number): Promise<ExecutionText>;
   listExecutions(args: ListExecutionsArgs): Promise<{ executions: Execution[]; nextCursor: string | null }>;
   getLogs(id: string): Promise<ExecutionLogs>;

@@ -10,7 +10,7 @@
 import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { KEY_SCOPES } from '../common/api-keys.js';
 import { ERROR_STATUS } from '../common/errors.js';
-import { EXECUTION_STATUSES, SANDBOX_LEVELS } from '../common/records.js';
+import { EXECUTION_STATUSES, PRIORITIES, SANDBOX_LEVELS } from '../common/records.js';
 import { DEFAULT_REASON, type ApiErrorCode } from './errors.js';
 
 /** One of `values` (anyOf of consts); typed as the union of the values. */
@@ -122,6 +122,8 @@ export const Execution = Type.Object(
     idempotencyKey: Nullable(Type.String()),
     attempts: Type.Optional(Type.Array(Type.Object({}, Open))),
     crashes: Type.Optional(Type.Integer()),
+    scheduledFor: Type.Optional(Nullable(Time('a delayed invoke: not started before this'))),
+    priority: Type.Optional(Literals(PRIORITIES)),
   },
   Open,
 );
@@ -130,6 +132,11 @@ export const InvokeAccepted = Type.Object({
   executionId: Type.String(),
   status: Literals(EXECUTION_STATUSES),
   statusUrl: Type.String(),
+});
+
+/** 202 of a batch invoke: one entry per event, in the order of the events. */
+export const InvokeBatchAccepted = Type.Object({
+  executions: Type.Array(Type.Object({ executionId: Type.String(), statusUrl: Type.String() })),
 });
 
 /** 202 of an invoke: async, or sync not finished within waitMs (then the Execution). */

@@ -8,7 +8,8 @@ import {
   type AuthenticateRequest,
   type ControlServiceServer,
   type CreateKeyRequest,
-  type InvokeRequest,
+  type InvokeBatchRequest,
+  InvokeRequest,
   type ListExecutionsRequest,
   type PutFunctionRequest,
   type SessionRequest,
@@ -62,6 +63,10 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       seen.invokeDeadline = call.getDeadline();
       const execution = sampleExecution({ input: JSON.parse(req.inputJson) });
       return { executionId: execution.id, status: execution.status, executionJson: JSON.stringify(execution), terminal: false, created: true };
+    }),
+    invokeBatch: reply((req: InvokeBatchRequest) => {
+      seen.invokeBatch = req;
+      return { executionIds: req.inputJson.map((_, i) => `ex_${i}`), created: true };
     }),
     getExecution: reply((req) => ({
       executionId: req.id,
@@ -226,7 +231,34 @@ describe('createGrpcControlClient', () => {
     client = createGrpcControlClient(await startStub(), { waitSlackMs: 10_000 });
     const res = await client.invoke({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: null, waitMs: 20_000 });
     expect(res).toEqual({ execution: toExecutionText(sampleExecution({ input: { a: 1 } })), terminal: false, created: true });
-    expect(seen.invoke).toEqual({ function: 'hello', version: 2, inputJson: '{"a":1}', mode: 'sync', idempotencyKey: '', waitMs: 20_000 });
+    expect(seen.invoke).toEqual({
+      function: 'hello',
+      version: 2,
+      inputJson: '{"a":1}',
+      mode: 'sync',
+      idempotencyKey: '',
+      waitMs: 20_000,
+      delayMs: 0,
+      at: '',
+      priority: '',
+    });
+  });
+
+  it('invoke carries a delay and a priority; invokeBatch sends every event in order', async () => {
+    client = createGrpcControlClient(await startStub());
+    await client.invoke({ function: 'hello', version: 0, inputJson: '1', mode: 'async', idempotencyKey: null, waitMs: 0, delayMs: 5_000, priority: 'high' });
+    expect(seen.invoke).toMatchObject({ delayMs: 5_000, at: '', priority: 'high' });
+    const res = await client.invokeBatch({ function: 'hello', version: 0, inputJsons: ['1', '2'], idempotencyKey: 'k', at: '2030-01-01T00:00:00Z' });
+    expect(res).toEqual({ executionIds: ['ex_0', 'ex_1'], created: true });
+    expect(seen.invokeBatch).toEqual({
+      function: 'hello',
+      version: 0,
+      inputJson: ['1', '2'],
+      idempotencyKey: 'k',
+      delayMs: 0,
+      at: '2030-01-01T00:00:00Z',
+      priority: '',
+    });
   });
 
   it('multiplexes many requests over one session; answers out of order reach the right caller', async () => {

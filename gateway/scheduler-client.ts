@@ -214,6 +214,9 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
         mode: args.mode,
         idempotencyKey: args.idempotencyKey ?? '',
         waitMs: args.waitMs,
+        delayMs: args.delayMs ?? 0,
+        at: args.at ?? '',
+        priority: args.priority ?? '',
       };
       const r = await session.request({ $case: 'invoke', value: request }, invokeDeadline(args));
       if (r.$case !== 'invoke') throw new TaskForgeError('INTERNAL', 'mismatched invoke reply from the scheduler');
@@ -223,6 +226,18 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
         terminal: res.terminal,
         created: res.created,
       };
+    },
+    async invokeBatch(args) {
+      const res = await call('invokeBatch', {
+        function: args.function,
+        version: args.version,
+        inputJson: args.inputJsons,
+        idempotencyKey: args.idempotencyKey ?? '',
+        delayMs: args.delayMs ?? 0,
+        at: args.at ?? '',
+        priority: args.priority ?? '',
+      });
+      return { executionIds: res.executionIds, created: res.created };
     },
     async getExecution(id, waitMs) {
       const deadline = waitMs > 0 ? waitMs + waitSlackMs : callTimeoutMs;

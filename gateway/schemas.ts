@@ -11,7 +11,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { KEY_SCOPES, LIMITS_KEYS } from '../common/api-keys.js';
 import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE } from '../common/names.js';
-import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS } from '../common/records.js';
+import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS, PRIORITIES } from '../common/records.js';
 
 /** A string that must be exactly one of `values`; reported as "must be one of: …". */
 const OneOf = <T extends string>(values: readonly T[], opts: { default?: T; description?: string } = {}) =>
@@ -63,16 +63,46 @@ export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 
 // ---------- invocations ----------
 
+/** Delayed invokes and priorities (docs/QUEUEING.md); the scheduler checks them against its clock. */
+const QueueingQuery = {
+  at: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'ISO 8601 time to run at (≤ 31 days ahead; a past time is now); async only' })),
+  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxDelayMs, description: 'ms from now to run at; async only; not with at' })),
+  priority: Type.Optional(OneOf(PRIORITIES, { default: 'normal', description: 'higher runs first; waiting work gains one level per 10 s' })),
+};
+
 export const InvokeQuery = Type.Object(
   {
     mode: Type.Optional(OneOf(['async', 'sync'] as const, { default: 'async' })),
     version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
     // Only meaningful with mode=sync; absent means the scheduler's default wait.
     waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxSyncWaitMs })),
+    ...QueueingQuery,
   },
   { additionalProperties: false },
 );
 export type InvokeQuery = Static<typeof InvokeQuery>;
+
+/** Batch invoke: async only; the query's delay and priority apply to every event. */
+export const InvokeBatchQuery = Type.Object(
+  {
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+    ...QueueingQuery,
+  },
+  { additionalProperties: false },
+);
+export type InvokeBatchQuery = Static<typeof InvokeBatchQuery>;
+
+export const InvokeBatchBody = Type.Object(
+  {
+    events: Type.Array(Type.Unknown({ description: 'an event: any JSON' }), {
+      minItems: 1,
+      maxItems: LIMITS.batchEvents,
+      description: `1 to ${LIMITS.batchEvents} events, one async execution each, in this order`,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type InvokeBatchBody = Static<typeof InvokeBatchBody>;
 
 /**
  * Body of an invoke: the event, any JSON (an empty body is null). Nothing to check beyond JSON

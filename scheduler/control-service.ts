@@ -81,6 +81,9 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       mode: req.mode === 'sync' ? 'sync' : 'async',
       idempotencyKey: req.idempotencyKey || null,
       waitMs: req.waitMs,
+      delayMs: req.delayMs,
+      at: req.at,
+      priority: req.priority,
     });
     const e = r.execution;
     return { executionJson: JSON.stringify(apiExecution(e)), terminal: r.terminal, created: r.created, executionId: e.id, status: e.status };
@@ -157,6 +160,18 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       return {};
     }),
     invoke: unary(log, invoke),
+    invokeBatch: unary(log, async (req) => {
+      const r = await executions.invokeBatch({
+        function: req.function,
+        version: req.version,
+        inputJsons: req.inputJson,
+        idempotencyKey: req.idempotencyKey || null,
+        delayMs: req.delayMs,
+        at: req.at,
+        priority: req.priority,
+      });
+      return { executionIds: r.executions.map((e) => e.id), created: r.created };
+    }),
     getExecution: unary(log, getExecution),
     listExecutions: unary(log, (req) => {
       if (req.function) assertFunctionName(req.function);

@@ -30,6 +30,8 @@ export interface SchedulerCoreOptions {
   retentionMs: number;
   /** Execution changes kept for watchers that resume. */
   eventLogCapacity?: number;
+  /** Priority aging: one level per this many ms waited (priority-queue.ts). */
+  agingMs?: number;
   now?: () => number;
   random?: () => number;
   /** Called (after the dispatcher has handled it) when a worker is lost. */
@@ -52,6 +54,7 @@ export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
     watchdogSlackMs: opts.watchdogSlackMs,
     maxQueueMs,
     ...(opts.eventLogCapacity !== undefined && { eventLogCapacity: opts.eventLogCapacity }),
+    ...(opts.agingMs !== undefined && { agingMs: opts.agingMs }),
     now: opts.now,
     random: opts.random,
   });

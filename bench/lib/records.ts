@@ -69,3 +69,54 @@ export async function writeExecutions(dataDir: string, fn: string, count: number
   };
   await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
 }
+
+/**
+ * A delayed execution not yet due: `queued` with `scheduledFor` between 1 h and 30 days ahead
+ * (spread by `i`), created in the last 24 h. Start-up holds these in the due index, not the queue.
+ */
+export function syntheticDelayed(fn: string, i: number, now: number): Execution {
+  const id = `ex_${randomBytes(16).toString('base64url').slice(0, 21)}`;
+  const created = now - Math.floor(Math.random() * SPREAD_MS);
+  const ahead = 3600_000 + ((i * 7919) % (29 * 24 * 3600)) * 1000;
+  return {
+    id,
+    function: fn,
+    version: 1,
+    status: 'queued',
+    mode: 'async',
+    input: { n: i },
+    output: null,
+    error: null,
+    attempt: 1,
+    maxAttempts: 3,
+    workerId: null,
+    coldStart: null,
+    createdAt: new Date(created).toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    timings: null,
+    placement: null,
+    idempotencyKey: null,
+    retryAt: null,
+    attempts: [],
+    scheduledFor: new Date(now + ahead).toISOString(),
+    priority: (['critical', 'high', 'normal', 'low'] as const)[i % 4],
+    lease: null,
+  };
+}
+
+/** Writes `count` delayed (queued, not yet due) records of `fn` into `<dataDir>/executions/`. */
+export async function writeDelayedExecutions(dataDir: string, fn: string, count: number, offset = 0): Promise<void> {
+  const dir = join(dataDir, 'executions');
+  await mkdir(dir, { recursive: true });
+  const now = Date.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const rec = syntheticDelayed(fn, offset + next++, now);
+      await writeFile(join(dir, `${rec.id}.json`), `${JSON.stringify(rec)}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
+}

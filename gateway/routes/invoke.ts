@@ -36,6 +36,13 @@ export const SYNC_HTTP_STATUS: Readonly<Record<ExecutionStatus, number>> = Objec
 
 export const executionUrl = (id: string): string => `/v1/executions/${id}`;
 
+/** The delay and priority of an invoke's query, for the scheduler (which checks them). */
+export const queueing = (q: { at?: string; delayMs?: number; priority?: string }): { at?: string; delayMs?: number; priority?: string } => ({
+  ...(q.at !== undefined && { at: q.at }),
+  ...(q.delayMs !== undefined && { delayMs: q.delayMs }),
+  ...(q.priority !== undefined && { priority: q.priority }),
+});
+
 export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = async (app, { control, bodyLimit }) => {
   useJsonParser(app, parseRawJsonBody);
 
@@ -47,7 +54,8 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
       schema: {
         description:
           'Invokes a function with the body as its event (any JSON; empty is null). async (default): 202 once durable. ' +
-          'sync: the Execution, 200 succeeded · 502 failed or cancelled · 504 timed out · 202 not finished within waitMs.',
+          'sync: the Execution, 200 succeeded · 502 failed or cancelled · 504 timed out · 202 not finished within waitMs. ' +
+          'at / delayMs delay an async invoke (mode=sync with a delay is 400); priority orders the queue.',
         params: NameParams,
         querystring: InvokeQuery,
         headers: InvokeHeaders,
@@ -78,6 +86,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
         mode,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
         waitMs: waitMs ?? 0,
+        ...queueing(request.query),
       });
 
       markHop('G3 gateway reply read');

@@ -75,6 +75,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
       terminal: false,
       created: true,
     }),
+    invokeBatch: async (args) => ({ executionIds: args.inputJsons.map((_, i) => `ex_batch${String(i).padStart(15, '0')}`), created: true }),
     getExecution: async (id) => toExecutionText(sampleExecution({ id })),
     listExecutions: async () => ({ executions: [sampleExecution()], nextCursor: null }),
     getLogs: async (id) => ({ executionId: id, lines: [{ ts: T0, stream: 'stdout', message: 'hi' }], truncated: false }),

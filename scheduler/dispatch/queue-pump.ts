@@ -3,7 +3,8 @@
  * honouring each function's cluster-wide `concurrency`. It runs on a microtask after anything
  * that may free or add work (invoke, result, worker join, retry due) — never on a polling timer.
  * Which worker is decided by placement.ts; what dispatching does to the record by transition.ts;
- * this module only picks the next candidates and, once the record is `running`, sends the
+ * this module only picks the next candidates — highest priority first, with aging
+ * (priority-queue.ts); a delayed execution is not among them before it is due — and, once the record is `running`, sends the
  * Execute (with a fresh lease: Started / Log / Result with any other lease are dropped).
  */
 import { nanoid } from 'nanoid';

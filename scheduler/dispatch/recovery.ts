@@ -1,9 +1,11 @@
 /**
  * After a scheduler restart: what the store held that was not finished. Queued executions go
- * back in the queue (or wait out their retry backoff) with their expiry armed; running ones wait
+ * back in the queue (or wait out their retry backoff) with their expiry armed; delayed ones wait
+ * for their scheduled time in the due index (at once if it passed while the scheduler was down,
+ * each once: it is one record in one state); running ones wait
  * `adoptGraceMs` for their worker to reconnect and claim them (adopt), and are lost after that.
  */
-import type { Execution } from '../../common/records.js';
+import { queueStartMs, type Execution } from '../../common/records.js';
 import type { HeldExecution } from '../../proto/gen/taskforge/v1/worker.js';
 import type { ExecutionState } from '../execution/state.js';
 import type { RegisteredWorker } from '../worker-registry.js';
@@ -27,18 +29,30 @@ export class Recovery {
   /** Re-queues or waits for what the store held at start. */
   recover(executions: Iterable<Execution>): void {
     const { state } = this;
+    const nowMs = state.now();
+    // Delayed and retrying ones go into their heaps in one load each: no timer per execution.
+    const delayed: Array<[string, number]> = [];
+    const retrying: Array<[string, number]> = [];
     for (const rec of executions) {
       if (rec.status === 'queued') {
-        state.liveState(rec.id).queuedSince = Date.parse(rec.createdAt);
-        state.timers.armExpiryOnce(rec.id, Date.parse(rec.createdAt) + this.maxQueueMs(rec));
-        if (rec.retryAt && rec.retryAt > state.now()) state.timers.armRetry(rec.id, rec.retryAt - state.now());
-        else state.pending.set(rec.id, true);
+        const startMs = queueStartMs(rec);
+        if (startMs > nowMs) {
+          // Not due yet: no live state and no expiry until it is (transition.ts, `due`).
+          delayed.push([rec.id, startMs]);
+          continue;
+        }
+        state.liveState(rec.id).queuedSince = startMs;
+        state.timers.armExpiryOnce(rec.id, startMs + this.maxQueueMs(rec));
+        if (rec.retryAt && rec.retryAt > nowMs) retrying.push([rec.id, rec.retryAt]);
+        else state.pending.add(rec.id, rec.priority, startMs);
       } else if (rec.status === 'running') {
         state.liveState(rec.id);
         this.orphans.set(rec.id, rec.lease ?? '');
         this.running.add(rec.function, 1);
       }
     }
+    state.timers.delays.load(delayed);
+    state.timers.retries.load(retrying);
     if (this.orphans.size > 0) {
       this.orphanTimer = setTimeout(() => this.expireOrphans(), this.adoptGraceMs);
       this.orphanTimer.unref();

@@ -9,7 +9,9 @@ import { MAX_JSON_DEPTH, jsonDeeperThan } from '../../common/json-depth.js';
 import { assertExecutionId, assertFunctionName } from '../../common/names.js';
 import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../../common/records.js';
 import type { FunctionRegistry } from '../function-registry.js';
+import { BatchInvoker, type BatchResult, type InvokeBatchInput } from './batch.js';
 import { inputDigest } from './record-index.js';
+import { resolveSchedule, type ScheduleRequest } from './schedule.js';
 import type { ExecutionState } from './state.js';
 
 /** The same idempotency key with another body: a client bug that a replay would hide. */
@@ -23,13 +25,30 @@ const idempotencyMismatch = (fn: string, key: string): TaskForgeError =>
 
 const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 20);
 
-export interface InvokeInput {
+export interface InvokeInput extends ScheduleRequest {
   function: string;
   version: number;
   inputJson: string;
   mode: InvokeMode;
   idempotencyKey: string | null;
   waitMs: number;
+}
+
+/** Parses an event's JSON text as the scheduler stores it; `field` names it in the error. */
+export function parseInput(inputJson: string, field: string): unknown {
+  // The gateway refuses deep bodies already; any other control client gets the same answer.
+  if (jsonDeeperThan(inputJson, MAX_JSON_DEPTH)) {
+    throw new TaskForgeError('VALIDATION_ERROR', `${field} nests deeper than ${MAX_JSON_DEPTH} levels`, {
+      field,
+      reason: 'too_deep',
+      maxDepth: MAX_JSON_DEPTH,
+    });
+  }
+  try {
+    return inputJson === '' ? null : JSON.parse(inputJson);
+  } catch {
+    throw new TaskForgeError('VALIDATION_ERROR', `${field}: not valid JSON`, { field, reason: 'invalid_json' });
+  }
 }
 
 export interface ExecutionManagerOptions {
@@ -42,29 +61,26 @@ export class ExecutionManager {
   /** Idempotent invokes whose record is being made durable: key → the pending result and its input's digest. */
   private readonly accepting = new Map<string, { accept: Promise<Execution>; digest: string }>();
 
+  private readonly batch: BatchInvoker;
+
   constructor(
     private readonly state: ExecutionState,
     private readonly functions: FunctionRegistry,
     private readonly opts: ExecutionManagerOptions,
-  ) {}
+  ) {
+    this.batch = new BatchInvoker(state, functions, opts, parseInput);
+  }
+
+  /** Many async executions of one function in one durable commit (batch.ts). */
+  invokeBatch(req: InvokeBatchInput): Promise<BatchResult> {
+    return this.batch.invoke(req);
+  }
 
   async invoke(req: InvokeInput): Promise<{ execution: Execution; terminal: boolean; created: boolean }> {
     assertFunctionName(req.function);
     const fn = this.functions.resolve(req.function, req.version);
-    let input: unknown;
-    // The gateway refuses deep bodies already; any other control client gets the same answer.
-    if (jsonDeeperThan(req.inputJson, MAX_JSON_DEPTH)) {
-      throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, {
-        field: 'body',
-        reason: 'too_deep',
-        maxDepth: MAX_JSON_DEPTH,
-      });
-    }
-    try {
-      input = req.inputJson === '' ? null : JSON.parse(req.inputJson);
-    } catch {
-      throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body', reason: 'invalid_json' });
-    }
+    const input = parseInput(req.inputJson, 'body');
+    const schedule = resolveSchedule(req, req.mode, this.state.now());
     let execution: Execution;
     let created = true;
     const idemKey = req.idempotencyKey ? `${req.function}\u0000${req.idempotencyKey}` : null;
@@ -95,6 +111,7 @@ export class ExecutionManager {
           maxAttempts: fn.maxRetries + 1,
           idempotencyKey: req.idempotencyKey,
           digest,
+          ...schedule,
         },
       });
       if (idemKey && digest) {

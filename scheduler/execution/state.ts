@@ -8,7 +8,8 @@
  * dispatch side connects (wire.ts does it, for the server and for tests alike).
  */
 import type { Logger } from 'pino';
-import type { Execution } from '../../common/records.js';
+import { queueStartMs, type Execution } from '../../common/records.js';
+import { PriorityQueue } from '../dispatch/priority-queue.js';
 import type { Store } from '../store/types.js';
 import { EventLog } from './event-log.js';
 import { LogBuffer } from './log-buffer.js';
@@ -41,6 +42,8 @@ export interface ExecutionStateOptions extends TransitionContext {
   maxQueueMs: (rec: Execution) => number;
   /** Changes kept for watchers that resume (EVENT_LOG_CAPACITY by default). */
   eventLogCapacity?: number;
+  /** Priority aging: a waiting execution gains one level per this many ms (DEFAULT_AGING_MS). */
+  agingMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -51,8 +54,8 @@ export class ExecutionState {
   readonly logs = new LogBuffer();
   /** Every state change, numbered, for watchers (live views). */
   readonly eventLog: EventLog;
-  /** Ids ready to dispatch, in arrival order (a Map keeps insertion order and deletes in O(1)). */
-  readonly pending = new Map<string, true>();
+  /** Ids ready to dispatch, by priority with aging (priority-queue.ts). */
+  readonly pending: PriorityQueue;
   readonly live = new Map<string, LiveState>();
   readonly timers: ExecutionTimers;
   readonly now: () => number;
@@ -67,7 +70,9 @@ export class ExecutionState {
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.eventLog = new EventLog(this.now, opts.eventLogCapacity, this.now() * 1000);
+    this.pending = new PriorityQueue(opts.agingMs);
     this.timers = new ExecutionTimers({
+      due: (id) => this.fire(id, { type: 'due', nowMs: this.now() }),
       retryDue: (id) => this.fire(id, { type: 'retry-due', nowMs: this.now() }),
       expired: (id) => {
         const rec = this.index.get(id);
@@ -122,6 +127,24 @@ export class ExecutionState {
     return { ...target };
   }
 
+  /**
+   * applyDurably for many events at once: every record's durable write goes to the store in ONE
+   * commit (store.putExecutionsDurable), after which the effects that follow it run, record by
+   * record, in order. If the commit fails, none of them got further than their durable write.
+   */
+  async applyAllDurably(events: ExecutionEvent[]): Promise<Execution[]> {
+    const decided = events.map((event) => {
+      const { record, effects } = this.decide(undefined, event);
+      const at = effects.findIndex((e) => e.type === 'persist' && e.durable);
+      if (at < 0) throw new Error(`${event.type} has no durable write to share`);
+      return { target: this.write(undefined, record), effects, at };
+    });
+    for (const d of decided) for (const effect of d.effects.slice(0, d.at)) this.run(d.target, effect);
+    await this.store.putExecutionsDurable(decided.map((d) => d.target));
+    for (const d of decided) for (const effect of d.effects.slice(d.at + 1)) this.run(d.target, effect);
+    return decided.map((d) => ({ ...d.target }));
+  }
+
   /** Tells watchers about a record's current state. */
   emit(rec: Execution): void {
     this.eventLog.append(rec);
@@ -167,16 +190,21 @@ export class ExecutionState {
         this.emit(rec);
         return;
       case 'enqueue': {
-        this.liveState(rec.id).queuedSince = this.now();
-        this.timers.armExpiryOnce(rec.id, Date.parse(rec.createdAt) + this.opts.maxQueueMs(rec));
-        this.pending.set(rec.id, true);
+        const nowMs = this.now();
+        this.liveState(rec.id).queuedSince = nowMs;
+        this.timers.armExpiryOnce(rec.id, queueStartMs(rec) + this.opts.maxQueueMs(rec));
+        this.pending.add(rec.id, rec.priority, nowMs);
         this.dispatch().schedulePump();
         return;
       }
       case 'arm-retry':
         this.liveState(rec.id);
-        this.timers.armExpiryOnce(rec.id, Date.parse(rec.createdAt) + this.opts.maxQueueMs(rec));
+        this.timers.armExpiryOnce(rec.id, queueStartMs(rec) + this.opts.maxQueueMs(rec));
         this.timers.armRetry(rec.id, effect.delayMs);
+        return;
+      case 'arm-due':
+        // No live state and no expiry yet: its queue time and maxQueueMs start when it is due.
+        this.timers.armDue(rec.id, effect.atMs);
         return;
       case 'arm-expiry':
         this.timers.armExpiry(rec.id, effect.atMs);

@@ -1,16 +1,23 @@
 /**
- * The timers of executions that are not terminal: a retry's backoff, the queue expiry
- * (maxQueueMs) and the watchdog of a running attempt. They only say that time has come; what
- * that means is decided by transition.ts when the event they fire is applied (an expiry that
- * fires a little before its deadline is re-armed there, not trusted). All are unref'd.
+ * The timers of executions that are not terminal: a delayed invoke's start, a retry's backoff,
+ * the queue expiry (maxQueueMs) and the watchdog of a running attempt. They only say that time
+ * has come; what that means is decided by transition.ts when the event they fire is applied (an
+ * expiry that fires a little before its deadline is re-armed there, not trusted). All are unref'd.
+ *
+ * Delays and retries, which can be many at once and far ahead, are not a timer each: each kind is
+ * one DueIndex (a heap with one timer). An expiry is armed only once an execution is ready (a
+ * delayed one's maxQueueMs counts from its scheduled time), a watchdog only while it runs.
  */
+import { DueIndex } from './due-index.js';
+
 interface Armed {
-  retry: NodeJS.Timeout | null;
   expiry: NodeJS.Timeout | null;
   watchdog: NodeJS.Timeout | null;
 }
 
 export interface TimerCallbacks {
+  /** A delayed execution's scheduled time has come. */
+  due(executionId: string): void;
   retryDue(executionId: string): void;
   expired(executionId: string): void;
   watchdog(executionId: string, lease: string): void;
@@ -19,18 +26,29 @@ export interface TimerCallbacks {
 
 export class ExecutionTimers {
   private readonly armed = new Map<string, Armed>();
+  /** Delayed executions not yet due: id → scheduled time. */
+  readonly delays: DueIndex;
+  /** Retries waiting out their backoff: id → retry time. */
+  readonly retries: DueIndex;
 
-  constructor(private readonly on: TimerCallbacks) {}
+  constructor(private readonly on: TimerCallbacks) {
+    this.delays = new DueIndex(
+      (id) => on.due(id),
+      () => on.now(),
+    );
+    this.retries = new DueIndex(
+      (id) => on.retryDue(id),
+      () => on.now(),
+    );
+  }
 
   armRetry(id: string, delayMs: number): void {
-    const t = this.entry(id);
-    if (t.retry) clearTimeout(t.retry);
-    t.retry = unref(
-      setTimeout(() => {
-        t.retry = null;
-        this.on.retryDue(id);
-      }, delayMs),
-    );
+    this.retries.set(id, this.on.now() + delayMs);
+  }
+
+  /** Arms the start of a delayed execution at `atMs` (epoch ms). */
+  armDue(id: string, atMs: number): void {
+    this.delays.set(id, atMs);
   }
 
   /** Arms the expiry for `atMs` (epoch ms), replacing one already armed. */
@@ -82,20 +100,24 @@ export class ExecutionTimers {
 
   /** Clears every timer of `id` (it is terminal). */
   clear(id: string): void {
+    this.delays.delete(id);
+    this.retries.delete(id);
     const t = this.armed.get(id);
     if (!t) return;
-    for (const timer of [t.retry, t.expiry, t.watchdog]) if (timer) clearTimeout(timer);
+    for (const timer of [t.expiry, t.watchdog]) if (timer) clearTimeout(timer);
     this.armed.delete(id);
   }
 
   clearAll(): void {
     for (const id of [...this.armed.keys()]) this.clear(id);
+    this.delays.clear();
+    this.retries.clear();
   }
 
   private entry(id: string): Armed {
     let t = this.armed.get(id);
     if (!t) {
-      t = { retry: null, expiry: null, watchdog: null };
+      t = { expiry: null, watchdog: null };
       this.armed.set(id, t);
     }
     return t;

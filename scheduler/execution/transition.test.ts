@@ -72,6 +72,7 @@ const EVENTS: Record<ExecutionEventType, ExecutionEvent> = {
   lost: { type: 'lost', nowMs: NOW, message: 'worker w_1 was lost', workerDied: true, jitter: 0.5 },
   expire: { type: 'expire', nowMs: NOW, maxQueueMs: 1_000 },
   'retry-due': { type: 'retry-due', nowMs: NOW },
+  due: { type: 'due', nowMs: NOW },
   cancel: { type: 'cancel', nowMs: NOW, queuedMs: 7 },
   adopt: { type: 'adopt', workerId: 'w_9' },
 };
@@ -79,7 +80,7 @@ const EVENTS: Record<ExecutionEventType, ExecutionEvent> = {
 /** Where each legal pair leads with the representative event. */
 const NEXT: Partial<Record<RecordState, Partial<Record<ExecutionEventType, ExecutionStatus>>>> = {
   none: { accept: 'queued' },
-  queued: { dispatch: 'running', 'function-gone': 'failed', expire: 'failed', 'retry-due': 'queued', cancel: 'cancelled' },
+  queued: { dispatch: 'running', 'function-gone': 'failed', expire: 'failed', 'retry-due': 'queued', due: 'queued', cancel: 'cancelled' },
   running: { started: 'running', result: 'succeeded', lost: 'queued', cancel: 'cancelled', adopt: 'running' },
 };
 
@@ -313,5 +314,84 @@ describe('cancel, started, adopt, retry-due', () => {
 
   it('a due retry queues the execution for dispatch', () => {
     expect(transition(inState('queued', { attempt: 2, retryAt: NOW }), EVENTS['retry-due'], CTX).effects).toEqual([{ type: 'enqueue' }]);
+  });
+});
+
+describe('delayed invokes (scheduledFor) and priority', () => {
+  const delayedAccept = (scheduledForMs: number | null, priority?: 'critical' | 'low'): ExecutionEvent => ({
+    type: 'accept',
+    nowMs: NOW,
+    execution: {
+      id: 'ex_new',
+      function: 'f',
+      version: 1,
+      mode: 'async',
+      input: null,
+      maxAttempts: 1,
+      idempotencyKey: null,
+      scheduledForMs,
+      ...(priority && { priority }),
+    },
+  });
+
+  it('a future scheduledFor is held (arm-due), durable first, not queued and without an expiry yet', () => {
+    const { record, effects } = transition(undefined, delayedAccept(NOW + 60_000), CTX);
+    expect(record).toMatchObject({ status: 'queued', scheduledFor: new Date(NOW + 60_000).toISOString(), priority: 'normal' });
+    expect(effects).toEqual([
+      { type: 'persist', durable: true },
+      { type: 'index', digest: undefined },
+      { type: 'publish' },
+      { type: 'arm-due', atMs: NOW + 60_000 },
+    ]);
+  });
+
+  it('a scheduledFor already past is now: queued at once, scheduledFor says when it was accepted', () => {
+    const { record, effects } = transition(undefined, delayedAccept(NOW - 60_000), CTX);
+    expect(record.scheduledFor).toBe(new Date(NOW).toISOString());
+    expect(types(effects)).toEqual(['persist', 'index', 'publish', 'enqueue']);
+  });
+
+  it('no delay: scheduledFor null; the priority asked for is on the record', () => {
+    const { record } = transition(undefined, delayedAccept(null, 'critical'), CTX);
+    expect(record).toMatchObject({ scheduledFor: null, priority: 'critical' });
+  });
+
+  it('due at or after scheduledFor enqueues, without changing the record', () => {
+    const rec = inState('queued', { scheduledFor: new Date(NOW).toISOString() });
+    const { record, effects } = transition(rec, { type: 'due', nowMs: NOW }, CTX);
+    expect(record).toBe(rec);
+    expect(effects).toEqual([{ type: 'enqueue' }]);
+  });
+
+  it('due that fires before scheduledFor (a timer a little early) is re-armed, not trusted', () => {
+    const rec = inState('queued', { scheduledFor: new Date(NOW + 5).toISOString() });
+    const { record, effects } = transition(rec, { type: 'due', nowMs: NOW }, CTX);
+    expect(record).toBe(rec);
+    expect(effects).toEqual([{ type: 'arm-due', atMs: NOW + 5 }]);
+  });
+
+  it('due on a running or finished record is stale: no change, no effect', () => {
+    for (const s of ['running', 'succeeded', 'cancelled'] as const) {
+      const rec = inState(s, { scheduledFor: T0 });
+      expect(transition(rec, { type: 'due', nowMs: NOW }, CTX)).toEqual({ record: rec, effects: [] });
+    }
+  });
+
+  it('the queue expiry of a delayed execution counts from scheduledFor, not createdAt', () => {
+    const scheduledFor = new Date(NOW - 500).toISOString();
+    const rec = inState('queued', { createdAt: new Date(NOW - 60_000).toISOString(), scheduledFor });
+    const early = transition(rec, { type: 'expire', nowMs: NOW, maxQueueMs: 1_000 }, CTX);
+    expect(early.record).toBe(rec);
+    expect(early.effects).toEqual([{ type: 'arm-expiry', atMs: NOW + 500 }]);
+    const late = transition(rec, { type: 'expire', nowMs: NOW + 500, maxQueueMs: 1_000 }, CTX);
+    expect(late.record.status).toBe('failed');
+    expect(late.record.error?.code).toBe('EXPIRED');
+  });
+
+  it('cancel of a delayed execution that has not started ends it cancelled', () => {
+    const rec = inState('queued', { scheduledFor: new Date(NOW + 60_000).toISOString() });
+    const { record, effects } = transition(rec, { type: 'cancel', nowMs: NOW, queuedMs: 0 }, CTX);
+    expect(record.status).toBe('cancelled');
+    expect(types(effects)).toEqual(['persist', 'publish', 'finish']);
   });
 });

@@ -10,7 +10,8 @@
  * I/O: the time and the retry jitter are part of the event. `ExecutionState.apply` (state.ts) is
  * the one place that applies the answer and runs the effects.
  *
- *   (none)  → queued                     accept
+ *   (none)  → queued                     accept (ready, or delayed until scheduledFor)
+ *   queued  → queued                     due (a delayed one's time has come: it joins the queue)
  *   queued  → running                    dispatch
  *   queued  → failed                     expire (past maxQueueMs), function-gone
  *   queued  → cancelled                  cancel
@@ -23,7 +24,18 @@
  * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
  * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import type { AttemptRecord, Execution, ExecutionError, ExecutionErrorCode, ExecutionStatus, InvokeMode, Placement } from '../../common/records.js';
+import {
+  DEFAULT_PRIORITY,
+  queueStartMs,
+  type AttemptRecord,
+  type Execution,
+  type ExecutionError,
+  type ExecutionErrorCode,
+  type ExecutionStatus,
+  type InvokeMode,
+  type Placement,
+  type Priority,
+} from '../../common/records.js';
 import { REASON } from '../../common/logger.js';
 import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
 
@@ -54,6 +66,9 @@ export interface NewExecution {
   idempotencyKey: string | null;
   /** Digest of the input, kept with an idempotency key to refuse a reuse with another body. */
   digest?: string;
+  /** A delayed invoke: not dispatched before this (epoch ms); a time already past is now. */
+  scheduledForMs?: number | null;
+  priority?: Priority;
 }
 
 export type ExecutionEvent =
@@ -68,6 +83,8 @@ export type ExecutionEvent =
   /** The expiry timer fired (it may fire a little early: the deadline is checked here). */
   | { type: 'expire'; nowMs: number; maxQueueMs: number }
   | { type: 'retry-due'; nowMs: number }
+  /** A delayed execution's scheduled time has come (its timer may fire a little early: checked here). */
+  | { type: 'due'; nowMs: number }
   /** `queuedMs`: queue time summed over its attempts so far (the record keeps it as timings). */
   | { type: 'cancel'; nowMs: number; queuedMs: number }
   /** A worker reconnecting after a scheduler restart still runs it. */
@@ -85,6 +102,8 @@ export type Effect =
   /** Put it in the queue of what is ready to dispatch (and make sure its expiry is armed). */
   | { type: 'enqueue' }
   | { type: 'arm-retry'; delayMs: number }
+  /** Hold a delayed execution until `atMs` (epoch ms), then fire `due`. */
+  | { type: 'arm-due'; atMs: number }
   /** Arm the expiry at the deadline (epoch ms). */
   | { type: 'arm-expiry'; atMs: number }
   | { type: 'clear-expiry' }
@@ -130,6 +149,7 @@ const TERMINAL = {
   lost: 'ignore',
   expire: 'ignore',
   'retry-due': 'ignore',
+  due: 'ignore',
   cancel: 'illegal',
   adopt: 'illegal',
 } as const;
@@ -145,6 +165,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
     lost: 'illegal',
     expire: 'illegal',
     'retry-due': 'illegal',
+    due: 'illegal',
     cancel: 'illegal',
     adopt: 'illegal',
   },
@@ -157,6 +178,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
     lost: 'ignore',
     expire: 'apply',
     'retry-due': 'apply',
+    due: 'apply',
     cancel: 'apply',
     adopt: 'illegal',
   },
@@ -169,6 +191,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
     lost: 'apply',
     expire: 'ignore',
     'retry-due': 'ignore',
+    due: 'ignore',
     cancel: 'apply',
     adopt: 'apply',
   },
@@ -257,7 +280,8 @@ export function transition(rec: Execution | undefined, event: ExecutionEvent, ct
     case 'lost':
       return lost(r, event.nowMs, event.message, event.workerDied, event.jitter, ctx);
     case 'expire': {
-      const deadline = Date.parse(r.createdAt) + event.maxQueueMs;
+      // A delayed execution's wait counts from its scheduled time.
+      const deadline = queueStartMs(r) + event.maxQueueMs;
       // Timers may fire a millisecond before the wall clock reaches the deadline: not yet, look again then.
       if (event.nowMs < deadline) return { record: r, effects: [{ type: 'arm-expiry', atMs: deadline }] };
       return terminal(
@@ -279,6 +303,11 @@ export function transition(rec: Execution | undefined, event: ExecutionEvent, ct
     }
     case 'retry-due':
       return { record: r, effects: [{ type: 'enqueue' }] };
+    case 'due': {
+      const atMs = r.scheduledFor ? Date.parse(r.scheduledFor) : event.nowMs;
+      if (event.nowMs < atMs) return { record: r, effects: [{ type: 'arm-due', atMs }] };
+      return { record: r, effects: [{ type: 'enqueue' }] };
+    }
     case 'cancel': {
       const finishedAt = iso(event.nowMs);
       const running = r.status === 'running';
@@ -326,10 +355,15 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     idempotencyKey: e.idempotencyKey,
     retryAt: null,
     attempts: [],
+    scheduledFor: e.scheduledForMs != null ? iso(Math.max(e.scheduledForMs, event.nowMs)) : null,
+    priority: e.priority ?? DEFAULT_PRIORITY,
     lease: null,
   };
+  // Delayed: held until its time (no expiry yet, its maxQueueMs counts from then); else ready now.
+  const delayed = e.scheduledForMs != null && e.scheduledForMs > event.nowMs;
+  const start: Effect = delayed ? { type: 'arm-due', atMs: e.scheduledForMs! } : { type: 'enqueue' };
   // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
-  return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'enqueue' }] };
+  return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, start] };
 }
 
 function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>, ctx: TransitionContext): TransitionResult {

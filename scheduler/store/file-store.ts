@@ -278,6 +278,23 @@ export function createFileStore(options: FileStoreOptions): Store {
       }
     },
 
+    async putExecutionsDurable(executions: Execution[]): Promise<void> {
+      if (executions.length === 0) return;
+      const texts = executions.map((e) => JSON.stringify(e));
+      // One journal batch, one commit line: the records are durable together or not at all.
+      const appended = journal.appendAll(texts.map((rec) => ({ t: 'exec', rec })));
+      const staged = executions.map((e, i) => {
+        const path = layout.executionFile(e.id);
+        return { path, seq: writer.stage(path, `${texts[i]!}\n`, whenAppended(appended)) };
+      });
+      try {
+        await appended;
+      } catch (err) {
+        for (const { path, seq } of staged) writer.cancel(path, seq);
+        throw rejected(err, { executionId: executions[0]!.id, executions: String(executions.length) }, 'durable write failed');
+      }
+    },
+
     putExecution(execution: Execution): void {
       const path = layout.executionFile(execution.id);
       // Serialised now, once, for journal and file: the caller may keep mutating its object.

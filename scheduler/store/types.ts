@@ -3,7 +3,7 @@
  * default; another backend implements this same interface without touching scheduler logic.
  *
  * Durability contract:
- * - putFunction / deleteFunction / putExecutionDurable resolve only once the data is durable
+ * - putFunction / deleteFunction / putExecutionDurable / putExecutionsDurable resolve only once the data is durable
  *   (on disk, fsynced, directory fsynced). A rejection means nothing was acknowledged.
  * - putExecution / putLogs are group-committed: they return at once, repeated writes of the
  *   same record coalesce, and flush() resolves once everything handed over so far is durable.
@@ -31,6 +31,8 @@ export interface Store {
   putFunction(fn: StoredFunction): Promise<void>;
   deleteFunction(name: string): Promise<void>;
   putExecutionDurable(execution: Execution): Promise<void>;
+  /** Many records in ONE durable commit: after a crash all of them are there, or none. */
+  putExecutionsDurable(executions: Execution[]): Promise<void>;
   putExecution(execution: Execution): void;
   deleteExecution(id: string): Promise<void>;
   putLogs(logs: ExecutionLogs): void;

@@ -33,6 +33,7 @@ export interface HarnessOptions {
   random?: () => number;
   now?: () => number;
   store?: MemoryStore;
+  agingMs?: number;
 }
 
 export function createHarness(opts: HarnessOptions = {}): Harness {
@@ -50,6 +51,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     maxQueue: opts.maxQueue ?? 100,
     retentionMs: opts.retentionMs ?? 1000,
     now: opts.now,
+    ...(opts.agingMs !== undefined && { agingMs: opts.agingMs }),
     random: opts.random ?? (() => 0.5),
   });
   return {

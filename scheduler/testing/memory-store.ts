@@ -31,6 +31,17 @@ export class MemoryStore implements Store {
     this.durableIds.push(e.id);
     this.executions.set(e.id, structuredClone(e));
   }
+  /** Each call's ids, in order: one entry per commit. */
+  readonly durableBatches: string[][] = [];
+  async putExecutionsDurable(executions: Execution[]): Promise<void> {
+    if (this.failDurable)
+      throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { reason: 'storage', code: this.failDurable });
+    this.durableBatches.push(executions.map((e) => e.id));
+    for (const e of executions) {
+      this.durableIds.push(e.id);
+      this.executions.set(e.id, structuredClone(e));
+    }
+  }
   putExecution(e: Execution): void {
     this.groupWrites += 1;
     this.executions.set(e.id, structuredClone(e));

@@ -13,8 +13,17 @@
  *               attempts that finished without error, or the scheduler's execution event stream
  *               (WatchEvents, watched for the whole run) carried two terminal events for the id
  *
- * It exits 1 when lost or duplicated is not 0. Settings (environment): SOAK_EXECUTIONS (5000),
- * SOAK_SUBMIT_SECONDS (75), SOAK_MIN_KILLS (10), SOAK_WORKERS (3), SOAK_CAPACITY (4), SOAK_SEED.
+ * Part of the load is delayed (`?delayMs=`, with a random priority) and some of it comes in
+ * delayed batches (invoke-batch), and the scheduler itself is SIGKILLed and restarted on its
+ * port a few times: delayed executions pending in it must each still run once, and never before
+ * their scheduledFor (`early`). Terminal events are counted per scheduler generation (a change
+ * not yet durable when the scheduler died may be seen again by watchers after it restarts; the
+ * records' attempts are what says an execution completed twice).
+ *
+ * It exits 1 when lost, duplicated or early is not 0. Settings (environment): SOAK_EXECUTIONS (5000),
+ * SOAK_SUBMIT_SECONDS (75), SOAK_MIN_KILLS (10), SOAK_WORKERS (3), SOAK_CAPACITY (4), SOAK_SEED,
+ * SOAK_DELAYED (share of delayed invokes, 0.2), SOAK_BATCH_EVERY (a delayed batch of 20 every this
+ * many invokes, 500), SOAK_SCHEDULER_KILLS (2).
  * It never touches ./data: the stack gets its own temp data dir, removed unless SOAK_KEEP=1.
  */
 import { spawn } from 'node:child_process';
@@ -36,6 +45,11 @@ const MIN_KILLS = env('SOAK_MIN_KILLS', 10);
 const WORKERS = env('SOAK_WORKERS', 3);
 const CAPACITY = env('SOAK_CAPACITY', 4);
 const SEED = env('SOAK_SEED', Date.now() % 1_000_000);
+const DELAYED = env('SOAK_DELAYED', 0.2);
+const BATCH_EVERY = env('SOAK_BATCH_EVERY', 500);
+const BATCH_SIZE = 20;
+const SCHEDULER_KILLS = env('SOAK_SCHEDULER_KILLS', 2);
+const PRIORITIES = ['critical', 'high', 'normal', 'low'];
 const FINAL_WAIT_MS = 300_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
 
@@ -154,8 +168,9 @@ function watchEvents(address, controlToken) {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${controlToken}`);
   const def = ControlServiceService.watchEvents;
+  /** id → terminal events seen, per scheduler generation (`state.generation`). */
   const terminalEvents = new Map();
-  const state = { streams: 0, gaps: 0, closed: false, events: 0, lastSeq: 0, timer: null };
+  const state = { streams: 0, gaps: 0, closed: false, events: 0, lastSeq: 0, timer: null, generation: 0 };
   const open = () => {
     state.timer = null;
     state.streams += 1;
@@ -170,7 +185,10 @@ function watchEvents(address, controlToken) {
       }
       state.events += 1;
       state.lastSeq = e.seq;
-      if (TERMINAL.has(e.status)) terminalEvents.set(e.executionId, (terminalEvents.get(e.executionId) ?? 0) + 1);
+      if (TERMINAL.has(e.status)) {
+        const key = `${state.generation}:${e.executionId}`;
+        terminalEvents.set(key, (terminalEvents.get(key) ?? 0) + 1);
+      }
     });
     call.on('error', () => undefined);
     call.on('status', () => {
@@ -206,8 +224,10 @@ async function main() {
   log(`seed ${SEED}; ${EXECUTIONS} executions over ${SUBMIT_MS / 1000} s; ${WORKERS} workers × ${CAPACITY}; data in ${dataDir}`);
 
   // Every server listens on port 0 and says in its "listening" line which port it got.
-  const scheduler = component('scheduler', ['scheduler', '--grpc-port', '0', '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
-  const address = `127.0.0.1:${JSON.parse(await scheduler.ready).port}`;
+  const schedulerArgs = (port) => ['scheduler', '--grpc-port', String(port), '--data-dir', dataDir, '--log-level', 'info'];
+  let scheduler = component('scheduler', schedulerArgs(0), /"msg":"scheduler listening"/);
+  const schedulerPort = JSON.parse(await scheduler.ready).port;
+  const address = `127.0.0.1:${schedulerPort}`;
   // Wired like `taskforge dev`: the tokens the scheduler wrote into its data dir.
   const joinTokenFile = join(dataDir, 'join.token');
   const controlTokenFile = join(dataDir, 'control.token');
@@ -240,19 +260,32 @@ async function main() {
   }
 
   // --- load ---
-  const accepted = new Map(); // id → { kind, k }
+  const accepted = new Map(); // id → { kind, k, delayed }
   const refused = new Map(); // status → count
+  let batches = 0;
   let submitting = true;
   const submitStart = Date.now();
   const load = (async () => {
     const jobs = Array.from({ length: EXECUTIONS }, (_, k) => ({ k, kind: pickKind() }));
-    for (const job of jobs) job.input = inputFor(job.kind, job.k);
+    for (const job of jobs) {
+      job.input = inputFor(job.kind, job.k);
+      job.delayed = rand() < DELAYED;
+    }
     await mapLimit(jobs, 32, async (job) => {
       const due = submitStart + (job.k * SUBMIT_MS) / EXECUTIONS;
       if (due > Date.now()) await sleep(due - Date.now());
-      const r = await http(base, 'POST', `/v1/functions/${job.kind}/invoke`, job.input);
+      const query = job.delayed ? `?delayMs=${between(200, 5_000)}&priority=${PRIORITIES[between(0, 3)]}` : '';
+      const r = await http(base, 'POST', `/v1/functions/${job.kind}/invoke${query}`, job.input);
       if (r.status === 202) accepted.set(r.body.executionId, job);
       else refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+      if (BATCH_EVERY > 0 && job.k % BATCH_EVERY === BATCH_EVERY - 1) {
+        // A delayed batch of fast events, with ks after the single invokes' ones.
+        const first = EXECUTIONS + batches++ * BATCH_SIZE;
+        const ks = Array.from({ length: BATCH_SIZE }, (_, j) => first + j);
+        const b = await http(base, 'POST', `/v1/functions/fast/invoke-batch?delayMs=${between(200, 5_000)}`, { events: ks.map((k) => ({ k })) });
+        if (b.status === 202) b.body.executions.forEach(({ executionId }, j) => accepted.set(executionId, { k: ks[j], kind: 'fast', delayed: true }));
+        else refused.set(b.status, (refused.get(b.status) ?? 0) + BATCH_SIZE);
+      }
       if ((job.k + 1) % 1000 === 0) log(`${job.k + 1} submitted, ${accepted.size} accepted`);
     });
     submitting = false;
@@ -284,7 +317,24 @@ async function main() {
     while (restarting.size > 0) await sleep(100);
   })();
 
+  // --- the scheduler itself: SIGKILLed and restarted on its port, spread over the submission ---
+  let schedulerKills = 0;
+  const schedulerChaos = (async () => {
+    for (let i = 0; i < SCHEDULER_KILLS; i++) {
+      await sleep(SUBMIT_MS / (SCHEDULER_KILLS + 1));
+      scheduler.proc.kill('SIGKILL');
+      await scheduler.exited;
+      schedulerKills += 1;
+      log(`scheduler kill #${schedulerKills}`);
+      await sleep(between(500, 2_000));
+      events.state.generation += 1;
+      scheduler = component('scheduler', schedulerArgs(schedulerPort), /"msg":"scheduler listening"/);
+      await scheduler.ready;
+    }
+  })();
+
   await load;
+  await schedulerChaos;
   const submitted = Date.now();
   log(`submission done: ${accepted.size} accepted in ${((submitted - submitStart) / 1000).toFixed(1)} s`);
   await chaos;
@@ -346,6 +396,8 @@ async function main() {
   let dupAttempts = 0;
   let dupEvents = 0;
   let wrongOutput = 0;
+  let early = 0;
+  let delayed = 0;
   let attemptsTotal = 0;
   let lostAttempts = 0;
   const lostIds = [];
@@ -370,7 +422,11 @@ async function main() {
     attemptsTotal += attempts.length;
     lostAttempts += attempts.filter((a) => a.errorCode === 'WORKER_LOST').length;
     const completions = attempts.filter((a) => a.finishedAt !== null && a.errorCode === null).length;
-    const terminalEvents = events.terminalEvents.get(id) ?? 0;
+    if (job.delayed) delayed += 1;
+    // Started before its scheduled time: the delay was not honoured.
+    if (rec.scheduledFor && rec.startedAt && Date.parse(rec.startedAt) < Date.parse(rec.scheduledFor)) early += 1;
+    let terminalEvents = 0;
+    for (let g = 0; g <= events.state.generation; g++) terminalEvents = Math.max(terminalEvents, events.terminalEvents.get(`${g}:${id}`) ?? 0);
     if (completions > 1) dupAttempts += 1;
     if (terminalEvents > 1) dupEvents += 1;
     if (completions > 1 || terminalEvents > 1) dupIds.push(id);
@@ -384,7 +440,7 @@ async function main() {
       .join(', ') || '—';
 
   const rows = [
-    ['executions submitted', EXECUTIONS],
+    ['executions submitted (single / in batches)', `${EXECUTIONS} / ${batches * BATCH_SIZE}`],
     ['accepted (202)', accepted.size],
     ['refused (not 202)', fmtCounts(Object.fromEntries(refused))],
     ['terminal', terminal],
@@ -397,7 +453,10 @@ async function main() {
     ['  of which WORKER_LOST', lostAttempts],
     ['records not from a 202 (stored, never acknowledged)', unaccepted],
     ['unreadable record files / temp files / journal segments left', `${unreadable} / ${tempFiles} / ${leftovers.length}`],
+    ['  of which delayed (single or batch) / batches', `${delayed} / ${batches}`],
+    ['started before scheduledFor', early],
     ['worker SIGKILLs / restarts', `${kills} / ${restarts}`],
+    ['scheduler SIGKILLs (restarted on its port)', schedulerKills],
     ['event stream: events / reconnects / gaps (resets)', `${events.state.events} / ${events.state.streams - 1} / ${events.state.gaps}`],
     ['submit time / time to all terminal', `${((submitted - submitStart) / 1000).toFixed(1)} s / ${((drained - submitStart) / 1000).toFixed(1)} s`],
     ['seed', SEED],
@@ -410,8 +469,8 @@ async function main() {
 
   if (process.env.SOAK_KEEP === '1') log(`data kept in ${dataDir}`);
   else await rm(dataDir, { recursive: true, force: true });
-  const ok = lost === 0 && duplicated === 0 && unreadable === 0 && wrongOutput === 0;
-  process.stdout.write(ok ? 'PASS: lost 0, duplicated 0\n' : 'FAIL\n');
+  const ok = lost === 0 && duplicated === 0 && unreadable === 0 && wrongOutput === 0 && early === 0;
+  process.stdout.write(ok ? 'PASS: lost 0, duplicated 0, early 0\n' : 'FAIL\n');
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -120,7 +120,10 @@ describe('ControlService refuses a gateway without the control token', () => {
     call.on('error', () => undefined);
     call.write({
       requestId: 1,
-      call: { $case: 'invoke', value: { function: 'echo', version: 0, inputJson: '1', mode: 'async', idempotencyKey: '', waitMs: 0 } },
+      call: {
+        $case: 'invoke',
+        value: { function: 'echo', version: 0, inputJson: '1', mode: 'async', idempotencyKey: '', waitMs: 0, delayMs: 0, at: '', priority: '' },
+      },
     });
     const st = await new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     expect(st.code).toBe(grpc.status.UNAUTHENTICATED);

@@ -133,6 +133,15 @@ export class Journal {
     });
   }
 
+  /**
+   * Appends entries that stand or fall together: queued in one synchronous step, they go into the
+   * same batch, under one commit line, so a crash replays all of them or none. Resolves once
+   * that batch is durable.
+   */
+  appendAll(entries: readonly JournalEntry[]): Promise<void> {
+    return Promise.all(entries.map((e) => this.append(e))).then(noop);
+  }
+
   /** Closes the active segment once every entry appended so far is written; it becomes checkpointable. */
   rotate(): Promise<void> {
     this.commitNow();

@@ -64,6 +64,34 @@ export interface InvokeRequest {
    * function's timeout + 5 s, capped at 300 s). Ignored for async.
    */
   waitMs: number;
+  /**
+   * A delayed invoke (async only), by the scheduler's clock: ms from now (0 = none), or an
+   * ISO 8601 time (empty = none; a time past is now). Not both.
+   */
+  delayMs: number;
+  at: string;
+  /** "critical", "high", "normal" or "low"; empty = normal. */
+  priority: string;
+}
+
+export interface InvokeBatchRequest {
+  function: string;
+  /** 0 = latest. */
+  version: number;
+  /** Each event's JSON text, in order. */
+  inputJson: string[];
+  /** Covers the whole batch (event i's record carries `<key>:<i>`). */
+  idempotencyKey: string;
+  delayMs: number;
+  at: string;
+  priority: string;
+}
+
+export interface InvokeBatchResponse {
+  /** In the order of the events. */
+  executionIds: string[];
+  /** false when the idempotency key matched an earlier batch. */
+  created: boolean;
 }
 
 export interface InvokeResponse {
@@ -764,7 +792,17 @@ export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
 };
 
 function createBaseInvokeRequest(): InvokeRequest {
-  return { function: "", version: 0, inputJson: "", mode: "", idempotencyKey: "", waitMs: 0 };
+  return {
+    function: "",
+    version: 0,
+    inputJson: "",
+    mode: "",
+    idempotencyKey: "",
+    waitMs: 0,
+    delayMs: 0,
+    at: "",
+    priority: "",
+  };
 }
 
 export const InvokeRequest: MessageFns<InvokeRequest> = {
@@ -786,6 +824,15 @@ export const InvokeRequest: MessageFns<InvokeRequest> = {
     }
     if (message.waitMs !== 0) {
       writer.uint32(48).uint32(message.waitMs);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(56).uint64(message.delayMs);
+    }
+    if (message.at !== "") {
+      writer.uint32(66).string(message.at);
+    }
+    if (message.priority !== "") {
+      writer.uint32(74).string(message.priority);
     }
     return writer;
   },
@@ -851,6 +898,30 @@ export const InvokeRequest: MessageFns<InvokeRequest> = {
             message.waitMs = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.delayMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.priority = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -883,6 +954,13 @@ export const InvokeRequest: MessageFns<InvokeRequest> = {
         : isSet(object.wait_ms)
         ? globalThis.Number(object.wait_ms)
         : 0,
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      priority: isSet(object.priority) ? globalThis.String(object.priority) : "",
     };
   },
 
@@ -906,6 +984,15 @@ export const InvokeRequest: MessageFns<InvokeRequest> = {
     if (message.waitMs !== 0) {
       obj.waitMs = Math.round(message.waitMs);
     }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.priority !== "") {
+      obj.priority = message.priority;
+    }
     return obj;
   },
 
@@ -920,6 +1007,275 @@ export const InvokeRequest: MessageFns<InvokeRequest> = {
     message.mode = object.mode ?? "";
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.waitMs = object.waitMs ?? 0;
+    message.delayMs = object.delayMs ?? 0;
+    message.at = object.at ?? "";
+    message.priority = object.priority ?? "";
+    return message;
+  },
+};
+
+function createBaseInvokeBatchRequest(): InvokeBatchRequest {
+  return { function: "", version: 0, inputJson: [], idempotencyKey: "", delayMs: 0, at: "", priority: "" };
+}
+
+export const InvokeBatchRequest: MessageFns<InvokeBatchRequest> = {
+  encode(message: InvokeBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.function !== "") {
+      writer.uint32(10).string(message.function);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    for (const v of message.inputJson) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(34).string(message.idempotencyKey);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(40).uint64(message.delayMs);
+    }
+    if (message.at !== "") {
+      writer.uint32(50).string(message.at);
+    }
+    if (message.priority !== "") {
+      writer.uint32(58).string(message.priority);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvokeBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvokeBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.function = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inputJson.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.delayMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.priority = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvokeBatchRequest {
+    return {
+      function: isSet(object.function) ? globalThis.String(object.function) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      inputJson: globalThis.Array.isArray(object?.inputJson)
+        ? object.inputJson.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.input_json)
+        ? object.input_json.map((e: any) => globalThis.String(e))
+        : [],
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      priority: isSet(object.priority) ? globalThis.String(object.priority) : "",
+    };
+  },
+
+  toJSON(message: InvokeBatchRequest): unknown {
+    const obj: any = {};
+    if (message.function !== "") {
+      obj.function = message.function;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.inputJson?.length) {
+      obj.inputJson = message.inputJson;
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.priority !== "") {
+      obj.priority = message.priority;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InvokeBatchRequest>, I>>(base?: I): InvokeBatchRequest {
+    return InvokeBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvokeBatchRequest>, I>>(object: I): InvokeBatchRequest {
+    const message = createBaseInvokeBatchRequest();
+    message.function = object.function ?? "";
+    message.version = object.version ?? 0;
+    message.inputJson = object.inputJson?.map((e) => e) || [];
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.delayMs = object.delayMs ?? 0;
+    message.at = object.at ?? "";
+    message.priority = object.priority ?? "";
+    return message;
+  },
+};
+
+function createBaseInvokeBatchResponse(): InvokeBatchResponse {
+  return { executionIds: [], created: false };
+}
+
+export const InvokeBatchResponse: MessageFns<InvokeBatchResponse> = {
+  encode(message: InvokeBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.executionIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvokeBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvokeBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.executionIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvokeBatchResponse {
+    return {
+      executionIds: globalThis.Array.isArray(object?.executionIds)
+        ? object.executionIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.execution_ids)
+        ? object.execution_ids.map((e: any) => globalThis.String(e))
+        : [],
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+    };
+  },
+
+  toJSON(message: InvokeBatchResponse): unknown {
+    const obj: any = {};
+    if (message.executionIds?.length) {
+      obj.executionIds = message.executionIds;
+    }
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InvokeBatchResponse>, I>>(base?: I): InvokeBatchResponse {
+    return InvokeBatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvokeBatchResponse>, I>>(object: I): InvokeBatchResponse {
+    const message = createBaseInvokeBatchResponse();
+    message.executionIds = object.executionIds?.map((e) => e) || [];
+    message.created = object.created ?? false;
     return message;
   },
 };
@@ -3105,6 +3461,16 @@ export const ControlServiceService = {
     responseSerialize: (value: InvokeResponse): Buffer => Buffer.from(InvokeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InvokeResponse => InvokeResponse.decode(value),
   },
+  /** Up to 1,000 async executions of one function in one durable commit, in order. */
+  invokeBatch: {
+    path: "/taskforge.v1.ControlService/InvokeBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InvokeBatchRequest): Buffer => Buffer.from(InvokeBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InvokeBatchRequest => InvokeBatchRequest.decode(value),
+    responseSerialize: (value: InvokeBatchResponse): Buffer => Buffer.from(InvokeBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InvokeBatchResponse => InvokeBatchResponse.decode(value),
+  },
   getExecution: {
     path: "/taskforge.v1.ControlService/GetExecution" as const,
     requestStream: false as const,
@@ -3290,6 +3656,8 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listVersions: handleUnaryCall<NameRequest, JsonReply>;
   deleteFunction: handleUnaryCall<NameRequest, Empty>;
   invoke: handleUnaryCall<InvokeRequest, InvokeResponse>;
+  /** Up to 1,000 async executions of one function in one durable commit, in order. */
+  invokeBatch: handleUnaryCall<InvokeBatchRequest, InvokeBatchResponse>;
   getExecution: handleUnaryCall<GetExecutionRequest, ExecutionReply>;
   listExecutions: handleUnaryCall<ListExecutionsRequest, JsonReply>;
   getLogs: handleUnaryCall<IdRequest, JsonReply>;
