@@ -76,6 +76,22 @@ export const FunctionInfo = Type.Object(
     createdAt: Time(),
     updatedAt: Time(),
     code: Type.Optional(Type.String({ description: 'only with ?include=code' })),
+    circuitBreaker: Type.Optional(Nullable(Type.Object({ failureThreshold: Type.Integer(), windowMs: Type.Integer(), cooldownMs: Type.Integer() }, Open))),
+    cacheTtlMs: Type.Optional(Type.Integer()),
+    circuit: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            state: Literals(['closed', 'open', 'half_open'] as const),
+            failures: Type.Integer(),
+            openedAt: Nullable(Time()),
+            retryAt: Nullable(Time()),
+            opens: Type.Integer(),
+          },
+          Open,
+        ),
+      ),
+    ),
   },
   Open,
 );
@@ -122,6 +138,7 @@ export const Execution = Type.Object(
     idempotencyKey: Nullable(Type.String()),
     attempts: Type.Optional(Type.Array(Type.Object({}, Open))),
     crashes: Type.Optional(Type.Integer()),
+    cached: Type.Optional(Type.Boolean({ description: 'answered from the result cache without running' })),
   },
   Open,
 );

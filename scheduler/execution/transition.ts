@@ -54,6 +54,8 @@ export interface NewExecution {
   idempotencyKey: string | null;
   /** Digest of the input, kept with an idempotency key to refuse a reuse with another body. */
   digest?: string;
+  /** The result cache had this version's output for this input: it succeeds at once, unrun. */
+  cached?: { output: unknown };
 }
 
 export type ExecutionEvent =
@@ -328,6 +330,20 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     attempts: [],
     lease: null,
   };
+  if (e.cached) {
+    const done: Execution = {
+      ...record,
+      status: 'succeeded',
+      output: e.cached.output,
+      cached: true,
+      startedAt: record.createdAt,
+      finishedAt: record.createdAt,
+      durationMs: 0,
+      timings: { queuedMs: 0, initMs: 0, runMs: 0, cpuMs: null },
+    };
+    const durable = e.mode === 'async';
+    return { record: done, effects: [{ type: 'persist', durable }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'finish' }] };
+  }
   // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
   return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'enqueue' }] };
 }
