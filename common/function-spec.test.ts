@@ -48,4 +48,33 @@ describe('function spec', () => {
     expect(sameSpec(a, b)).toBe(true);
     expect(sameSpec(a, normalizeSpec({ code: 'x', env: { A: '1', B: '2' }, timeoutMs: 1000 }))).toBe(false);
   });
+
+  it('fills a circuit breaker’s left-out settings, keeps none when absent or null, and leaves cacheTtlMs out when 0', () => {
+    expect(normalizeSpec({ code: 'x', circuitBreaker: { failureThreshold: 2 } }).circuitBreaker).toEqual({
+      failureThreshold: 2,
+      windowMs: 60_000,
+      cooldownMs: 30_000,
+    });
+    expect(normalizeSpec({ code: 'x', circuitBreaker: null })).not.toHaveProperty('circuitBreaker');
+    expect(normalizeSpec({ code: 'x', cacheTtlMs: 0 })).not.toHaveProperty('cacheTtlMs');
+    expect(normalizeSpec({ code: 'x', cacheTtlMs: 5000 }).cacheTtlMs).toBe(5000);
+  });
+
+  it.each([
+    [{ code: 'x', circuitBreaker: [] }, 'circuitBreaker'],
+    [{ code: 'x', circuitBreaker: { failureThreshold: 0 } }, 'circuitBreaker.failureThreshold'],
+    [{ code: 'x', circuitBreaker: { cooldownMs: 999 } }, 'circuitBreaker.cooldownMs'],
+    [{ code: 'x', circuitBreaker: { other: 1 } }, 'circuitBreaker.other'],
+    [{ code: 'x', cacheTtlMs: 1.5 }, 'cacheTtlMs'],
+    [{ code: 'x', cacheTtlMs: 86_400_001 }, 'cacheTtlMs'],
+  ])('rejects %j naming %s', (spec, field) => {
+    expect(() => normalizeSpec(spec)).toThrowError(expect.objectContaining({ code: 'VALIDATION_ERROR', details: expect.objectContaining({ field }) }));
+  });
+
+  it('a changed breaker or TTL is a new version; the same ones are not', () => {
+    const a = normalizeSpec({ code: 'x', circuitBreaker: {}, cacheTtlMs: 10 });
+    expect(sameSpec(a, normalizeSpec({ code: 'x', circuitBreaker: {}, cacheTtlMs: 10 }))).toBe(true);
+    expect(sameSpec(a, normalizeSpec({ code: 'x', circuitBreaker: { failureThreshold: 9 }, cacheTtlMs: 10 }))).toBe(false);
+    expect(sameSpec(a, normalizeSpec({ code: 'x', circuitBreaker: {} }))).toBe(false);
+  });
 });

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { TaskForgeError } from './errors.js';
 import { ENV_KEY_RE, HANDLER_RE } from './names.js';
-import { FUNCTION_DEFAULTS, LIMITS, type FunctionSpec } from './records.js';
+import { FUNCTION_DEFAULTS, LIMITS, type CircuitBreakerSpec, type FunctionSpec } from './records.js';
 
 const INT_BOUNDS = {
   timeoutMs: [100, 900_000],
@@ -16,7 +16,30 @@ const INT_BOUNDS = {
   maxQueueMs: [1_000, 604_800_000],
 } as const;
 
-const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'maxQueueMs', 'env', 'description', 'name']);
+const KNOWN = new Set([
+  'code',
+  'handler',
+  'runtime',
+  'timeoutMs',
+  'memoryMb',
+  'maxRetries',
+  'concurrency',
+  'maxQueueMs',
+  'env',
+  'description',
+  'name',
+  'circuitBreaker',
+  'cacheTtlMs',
+]);
+
+/** The circuit breaker's settings: bounds and the defaults of a field left out. */
+export const CIRCUIT_BOUNDS = {
+  failureThreshold: [1, 1000, 5],
+  windowMs: [1_000, 86_400_000, 60_000],
+  cooldownMs: [1_000, 86_400_000, 30_000],
+} as const;
+/** Longest a result may be reused: a day. */
+export const MAX_CACHE_TTL_MS = 86_400_000;
 
 /** `reason` is the details' word (docs/API.md, "Errors"); `why` is said in the message. */
 function invalid(field: string, why: string, reason: string): TaskForgeError {
@@ -49,7 +72,27 @@ export function normalizeSpec(raw: unknown): FunctionSpec {
   const env = normalizeEnv(r.env ?? {});
   const description = r.description ?? '';
   if (typeof description !== 'string' || description.length > 256) throw invalid('description', 'must be a string of at most 256 characters', 'length');
-  return { code: r.code, handler, runtime, ...ints, env, description };
+  const circuitBreaker = normalizeCircuitBreaker(r.circuitBreaker);
+  const cacheTtlMs = r.cacheTtlMs ?? 0;
+  if (typeof cacheTtlMs !== 'number' || !Number.isInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > MAX_CACHE_TTL_MS)
+    throw invalid('cacheTtlMs', `must be an integer in 0…${MAX_CACHE_TTL_MS}`, 'range');
+  // Left out when off, so versions stored before these existed compare equal to a spec without them.
+  return { code: r.code, handler, runtime, ...ints, env, description, ...(circuitBreaker && { circuitBreaker }), ...(cacheTtlMs > 0 && { cacheTtlMs }) };
+}
+
+function normalizeCircuitBreaker(raw: unknown): CircuitBreakerSpec | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('circuitBreaker', 'must be an object or null', 'type');
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(r)) if (!(key in CIRCUIT_BOUNDS)) throw invalid(`circuitBreaker.${key}`, 'unknown field', 'unknown_field');
+  const out = {} as CircuitBreakerSpec;
+  for (const [field, [min, max, def]] of Object.entries(CIRCUIT_BOUNDS) as [keyof CircuitBreakerSpec, readonly [number, number, number]][]) {
+    const v = r[field] ?? def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw invalid(`circuitBreaker.${field}`, `must be an integer in ${min}…${max}`, 'range');
+    out[field] = v;
+  }
+  return out;
 }
 
 function normalizeEnv(env: unknown): Record<string, string> {
@@ -84,6 +127,8 @@ export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
     a.concurrency === b.concurrency &&
     a.maxQueueMs === b.maxQueueMs &&
     a.description === b.description &&
-    JSON.stringify(a.env) === JSON.stringify(b.env)
+    JSON.stringify(a.env) === JSON.stringify(b.env) &&
+    JSON.stringify(a.circuitBreaker ?? null) === JSON.stringify(b.circuitBreaker ?? null) &&
+    (a.cacheTtlMs ?? 0) === (b.cacheTtlMs ?? 0)
   );
 }

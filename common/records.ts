@@ -106,6 +106,31 @@ export interface Execution {
   priority?: Priority;
   /** Internal: the lease token of the current attempt. Never returned by the API. */
   lease?: string | null;
+  /** Answered from the function's result cache (cacheTtlMs) without running; absent means false. */
+  cached?: boolean;
+}
+
+/** FunctionSpec `circuitBreaker` (scheduler/circuit-breaker.ts). */
+export interface CircuitBreakerSpec {
+  /** Failed attempts within windowMs that open the circuit. */
+  failureThreshold: number;
+  windowMs: number;
+  /** How long it stays open before one probe may run. */
+  cooldownMs: number;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+/** FunctionInfo `circuit`: the breaker's state now (null without a breaker). */
+export interface CircuitInfo {
+  state: CircuitState;
+  /** Failed attempts counted in the current window (closed). */
+  failures: number;
+  openedAt: string | null;
+  /** When an open circuit lets its probe run. */
+  retryAt: string | null;
+  /** Times it opened since the scheduler started. */
+  opens: number;
 }
 
 export interface FunctionSpec {
@@ -120,6 +145,10 @@ export interface FunctionSpec {
   maxQueueMs: number;
   env: Record<string, string>;
   description: string;
+  /** Opt-in circuit breaker; absent or null: none. */
+  circuitBreaker?: CircuitBreakerSpec | null;
+  /** Opt-in result cache, ms an output is reused for the same version and input; absent or 0: off. */
+  cacheTtlMs?: number;
 }
 
 /** FunctionSpec without code, plus identity and metadata: what the API returns. */
@@ -131,6 +160,8 @@ export interface FunctionInfo extends Omit<FunctionSpec, 'code'> {
   createdAt: string;
   updatedAt: string;
   code?: string;
+  /** The circuit breaker's state now, when the function has one (computed when read, not stored). */
+  circuit?: CircuitInfo | null;
 }
 
 /** One stored, immutable version of a function (FunctionInfo with its code). */

@@ -301,6 +301,15 @@ describe('one details shape: { field?, reason, … } for every code', () => {
       },
       { reason: 'rate_limited', limit: 1, retryAfterSeconds: 1 },
     ],
+    [
+      'CIRCUIT_OPEN',
+      () =>
+        rejecting('invoke', new TaskForgeError('CIRCUIT_OPEN', 'open', { reason: 'circuit_open', function: 'hello', retryAfterSeconds: 30 })).inject({
+          method: 'POST',
+          url: '/v1/functions/hello/invoke?mode=sync',
+        }),
+      { reason: 'circuit_open', function: 'hello', retryAfterSeconds: 30 },
+    ],
     ['INTERNAL', () => rejecting('stats', new Error('kaboom')).inject({ method: 'GET', url: '/v1/stats' }), { reason: 'internal' }],
     [
       'SCHEDULER_UNAVAILABLE',

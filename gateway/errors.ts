@@ -35,7 +35,7 @@ export interface HttpError {
 }
 
 /** Codes whose answer tells the client to come back later. */
-const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['QUEUE_FULL', 'RATE_LIMITED', 'SCHEDULER_UNAVAILABLE', 'STORAGE_UNAVAILABLE']);
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['QUEUE_FULL', 'RATE_LIMITED', 'CIRCUIT_OPEN', 'SCHEDULER_UNAVAILABLE', 'STORAGE_UNAVAILABLE']);
 /** Seconds in `retry-after` when the scheduler does not suggest a value. */
 const DEFAULT_RETRY_AFTER_S = 1;
 
@@ -60,6 +60,7 @@ export const DEFAULT_REASON: Readonly<Record<ApiErrorCode, string>> = Object.fre
   UNSUPPORTED_MEDIA_TYPE: 'media_type',
   QUEUE_FULL: 'queue_full',
   RATE_LIMITED: 'rate_limited',
+  CIRCUIT_OPEN: 'circuit_open',
   INTERNAL: 'internal',
   SCHEDULER_UNAVAILABLE: 'unreachable',
   STORAGE_UNAVAILABLE: 'storage',

@@ -76,6 +76,22 @@ export const FunctionInfo = Type.Object(
     createdAt: Time(),
     updatedAt: Time(),
     code: Type.Optional(Type.String({ description: 'only with ?include=code' })),
+    circuitBreaker: Type.Optional(Nullable(Type.Object({ failureThreshold: Type.Integer(), windowMs: Type.Integer(), cooldownMs: Type.Integer() }, Open))),
+    cacheTtlMs: Type.Optional(Type.Integer()),
+    circuit: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            state: Literals(['closed', 'open', 'half_open'] as const),
+            failures: Type.Integer(),
+            openedAt: Nullable(Time()),
+            retryAt: Nullable(Time()),
+            opens: Type.Integer(),
+          },
+          Open,
+        ),
+      ),
+    ),
   },
   Open,
 );
@@ -124,6 +140,7 @@ export const Execution = Type.Object(
     crashes: Type.Optional(Type.Integer()),
     scheduledFor: Type.Optional(Nullable(Time('a delayed invoke: not started before this'))),
     priority: Type.Optional(Literals(PRIORITIES)),
+    cached: Type.Optional(Type.Boolean({ description: 'answered from the result cache without running' })),
   },
   Open,
 );

@@ -12,6 +12,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { KEY_SCOPES, LIMITS_KEYS } from '../common/api-keys.js';
 import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE } from '../common/names.js';
 import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS, PRIORITIES } from '../common/records.js';
+import { CIRCUIT_BOUNDS, MAX_CACHE_TTL_MS } from '../common/function-spec.js';
 
 /** A string that must be exactly one of `values`; reported as "must be one of: …". */
 const OneOf = <T extends string>(values: readonly T[], opts: { default?: T; description?: string } = {}) =>
@@ -41,6 +42,23 @@ const specFields = {
     }),
   ),
   description: Type.Optional(Type.String({ maxLength: 256, default: FUNCTION_DEFAULTS.description })),
+  circuitBreaker: Type.Optional(
+    Type.Union(
+      [
+        Type.Null(),
+        Type.Object(
+          Object.fromEntries(
+            Object.entries(CIRCUIT_BOUNDS).map(([k, [minimum, maximum, def]]) => [k, Type.Optional(Type.Integer({ minimum, maximum, default: def }))]),
+          ),
+          { additionalProperties: false },
+        ),
+      ],
+      { description: 'opt-in: open after failureThreshold failed attempts within windowMs; one probe after cooldownMs' },
+    ),
+  ),
+  cacheTtlMs: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: MAX_CACHE_TTL_MS, description: 'opt-in: reuse an output for the same version and input this long (0 = off)' }),
+  ),
 };
 
 /**

@@ -22,7 +22,7 @@ import { toGrpcError } from '../common/grpc-errors.js';
 import { TaskForgeError } from '../common/errors.js';
 import { markHop } from '../common/diagnostics.js';
 import { assertFunctionName } from '../common/names.js';
-import { EXECUTION_STATUSES, isTerminal, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
+import { EXECUTION_STATUSES, isTerminal, type CircuitInfo, type Execution, type FunctionInfo, type Stats, type WorkerStatus } from '../common/records.js';
 import type { ExecutionChange } from './execution/event-log.js';
 import type { ExecutionState } from './execution/state.js';
 import type { ExecutionManager } from './execution/manager.js';
@@ -39,6 +39,8 @@ export interface ControlServiceDeps {
   log: Logger;
   /** The scheduler's metrics in Prometheus text format. */
   metrics?: () => Promise<string> | string;
+  /** A function's circuit breaker now (FunctionInfo `circuit`), null without one. */
+  circuits?: (fn: string) => CircuitInfo | null;
 }
 
 /** The API view of a record: internal bookkeeping stripped. */
@@ -70,6 +72,8 @@ export interface ControlServiceHandle {
 }
 
 export function createControlService(deps: ControlServiceDeps): ControlServiceHandle {
+  // The latest version's view gets the breaker's state; a function without one shows none.
+  const withCircuit = (info: FunctionInfo): FunctionInfo => (info.circuitBreaker && deps.circuits ? { ...info, circuit: deps.circuits(info.name) } : info);
   const { functions, executions, registry, log } = deps;
   const streams = new Set<{ end(): void }>();
 
@@ -148,9 +152,9 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     }),
     getFunction: unary(log, (req) => {
       assertFunctionName(req.name);
-      return json(toInfo(functions.latest(req.name), req.includeCode));
+      return json(withCircuit(toInfo(functions.latest(req.name), req.includeCode)));
     }),
-    listFunctions: unary(log, () => json({ functions: functions.list() })),
+    listFunctions: unary(log, () => json({ functions: functions.list().map(withCircuit) })),
     listVersions: unary(log, (req) => {
       assertFunctionName(req.name);
       return json({ versions: functions.versions(req.name) });

@@ -132,6 +132,8 @@ export class FunctionRegistry {
       maxQueueMs: spec.maxQueueMs,
       env: spec.env,
       description: spec.description,
+      ...(spec.circuitBreaker && { circuitBreaker: spec.circuitBreaker }),
+      ...(spec.cacheTtlMs && { cacheTtlMs: spec.cacheTtlMs }),
       codeSha256: sha256(spec.code),
       codeBytes: Buffer.byteLength(spec.code),
       createdAt,

@@ -13,7 +13,7 @@
  * memory grows with the number of functions, not of executions.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { isTerminal, type Execution, type WorkerStatus } from '../common/records.js';
+import { isTerminal, type CircuitState, type Execution, type WorkerStatus } from '../common/records.js';
 import type { ExecutionChange } from './execution/event-log.js';
 import type { ExecutionState } from './execution/state.js';
 import type { SandboxCounts, WorkerRegistry } from './worker-registry.js';
@@ -29,7 +29,13 @@ const SANDBOX_STATES: readonly (keyof SandboxCounts)[] = ['busy', 'idle', 'prewa
 export interface SchedulerMetricsDeps {
   state: ExecutionState;
   registry: WorkerRegistry;
+  /** Circuit breakers' states by function (only functions that have one). */
+  circuits?: () => Map<string, CircuitState>;
+  /** The result cache's entries and bytes. */
+  cache?: () => { entries: number; bytes: number };
 }
+
+const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'half_open', 'open'];
 
 export interface SchedulerMetrics {
   readonly registry: Registry;
@@ -94,11 +100,51 @@ export function createSchedulerMetrics(deps: SchedulerMetricsDeps): SchedulerMet
     },
   });
 
+  if (deps.circuits) {
+    const circuits = deps.circuits;
+    new Gauge({
+      name: 'taskforge_circuit_state',
+      help: 'Circuit breakers: 1 for the state each function with a breaker is in (closed, half_open, open), 0 for the others.',
+      labelNames: ['function', 'state'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [fn, now] of circuits()) for (const s of CIRCUIT_STATES) this.set({ function: fn, state: s }, s === now ? 1 : 0);
+      },
+    });
+  }
+  if (deps.cache) {
+    const cache = deps.cache;
+    new Gauge({
+      name: 'taskforge_result_cache_entries',
+      help: 'Outputs held by the result cache (functions with cacheTtlMs).',
+      registers,
+      collect() {
+        this.set(cache().entries);
+      },
+    });
+    new Gauge({
+      name: 'taskforge_result_cache_bytes',
+      help: 'Bytes of outputs held by the result cache.',
+      registers,
+      collect() {
+        this.set(cache().bytes);
+      },
+    });
+  }
+  const cachedHits = new Counter({
+    name: 'taskforge_result_cache_hits_total',
+    help: 'Executions answered from the result cache without running, by function.',
+    labelNames: ['function'] as const,
+    registers,
+  });
+
   const finished = (c: ExecutionChange): void => {
     if (!isTerminal(c.status)) return;
     executions.inc({ function: c.function, status: c.status });
     const rec = state.index.get(c.executionId);
-    if (rec) observeFinished(rec);
+    if (rec?.cached) cachedHits.inc({ function: rec.function });
+    else if (rec) observeFinished(rec);
   };
   const observeFinished = (rec: Execution): void => {
     if (rec.coldStart === true) coldStarts.inc({ function: rec.function });

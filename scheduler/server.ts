@@ -44,7 +44,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   await keys.open();
   const loaded = await store.open();
 
-  const { state, functions, registry, dispatcher, executions } = createSchedulerCore({
+  const { state, functions, registry, dispatcher, executions, breakers, cache } = createSchedulerCore({
     store,
     log,
     checkCode,
@@ -61,7 +61,12 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     onWorkerLost: (worker, reason) => log.warn({ workerId: worker.id, reason }, 'worker lost'),
   });
   // Before recovery, so what it finishes (an execution whose function is gone) is counted.
-  const metrics = createSchedulerMetrics({ state, registry });
+  const metrics = createSchedulerMetrics({
+    state,
+    registry,
+    circuits: () => breakers.states(),
+    cache: () => ({ entries: cache.size, bytes: cache.bytes }),
+  });
   functions.load(loaded.functions);
   state.index.load(loaded.executions);
   dispatcher.recover(loaded.executions);
@@ -86,7 +91,16 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       }),
     ],
   });
-  const control = createControlService({ functions, executions, state, registry, keys, log, metrics: () => metrics.text() });
+  const control = createControlService({
+    functions,
+    executions,
+    state,
+    registry,
+    keys,
+    log,
+    metrics: () => metrics.text(),
+    circuits: (fn) => breakers.info(fn),
+  });
   server.addService(ControlServiceService, control.service);
   server.addService(
     WorkerServiceService,

@@ -5,12 +5,15 @@
  * the state is made first and the dispatcher connected to it here, once.
  */
 import type { Logger } from 'pino';
-import { FUNCTION_DEFAULTS, type Execution } from '../common/records.js';
+import { FUNCTION_DEFAULTS, type Execution, type FunctionVersion } from '../common/records.js';
+import { CircuitBreakers, type AttemptOutcome } from './circuit-breaker.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ExecutionManager } from './execution/manager.js';
+import { inputDigest } from './execution/record-index.js';
 import type { RetryPolicy } from './execution/retry-policy.js';
 import { ExecutionState } from './execution/state.js';
 import { FunctionRegistry, type CodeChecker } from './function-registry.js';
+import { ResultCache } from './result-cache.js';
 import type { Store } from './store/types.js';
 import { WorkerRegistry, type LossReason, type RegisteredWorker } from './worker-registry.js';
 
@@ -44,6 +47,8 @@ export interface SchedulerCore {
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
   executions: ExecutionManager;
+  breakers: CircuitBreakers;
+  cache: ResultCache;
 }
 
 export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
@@ -67,8 +72,22 @@ export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
       opts.onWorkerLost?.(worker, reason);
     },
   });
-  const dispatcher = new Dispatcher(state, functions, registry, { adoptGraceMs: opts.adoptGraceMs, maxQueueMs });
+  const now = opts.now ?? Date.now;
+  const latest = (fn: string): FunctionVersion | undefined => functions.live(fn)?.versions.at(-1);
+  const breakers = new CircuitBreakers({
+    spec: (fn) => latest(fn)?.circuitBreaker ?? null,
+    now,
+    wakeAfter: (ms) => setTimeout(() => dispatcher.schedulePump(), ms).unref(),
+    onChange: (fn, from, to) => opts.log.info({ function: fn, from, to }, 'circuit breaker changed state'),
+  });
+  const cache = new ResultCache(undefined, now);
+  const attemptEnded = (rec: Execution, outcome: AttemptOutcome): void => {
+    breakers.attemptEnded(rec.function, rec.id, outcome);
+    const ttl = functions.anyVersion(rec.function, rec.version)?.cacheTtlMs ?? 0;
+    if (ttl > 0 && rec.status === 'succeeded') cache.set(ResultCache.key(rec.function, rec.version, inputDigest(rec.input)), rec.output, rec.id, ttl);
+  };
+  const dispatcher = new Dispatcher(state, functions, registry, { adoptGraceMs: opts.adoptGraceMs, maxQueueMs, breakers, attemptEnded });
   state.connect(dispatcher);
-  const executions = new ExecutionManager(state, functions, { maxQueue: opts.maxQueue, retentionMs: opts.retentionMs });
-  return { state, functions, registry, dispatcher, executions };
+  const executions = new ExecutionManager(state, functions, { maxQueue: opts.maxQueue, retentionMs: opts.retentionMs }, { breakers, cache });
+  return { state, functions, registry, dispatcher, executions, breakers, cache };
 }

@@ -65,7 +65,7 @@ export const invokeRoutes: FastifyPluginAsyncTypebox<InvokeRoutesOptions> = asyn
           202: InvokePending,
           502: Execution,
           504: Execution,
-          ...errorResponses('FUNCTION_NOT_FOUND', 'IDEMPOTENCY_MISMATCH', 'QUEUE_FULL', 'STORAGE_UNAVAILABLE'),
+          ...errorResponses('FUNCTION_NOT_FOUND', 'IDEMPOTENCY_MISMATCH', 'QUEUE_FULL', 'CIRCUIT_OPEN', 'STORAGE_UNAVAILABLE'),
         },
       },
     },

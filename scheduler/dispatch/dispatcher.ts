@@ -6,6 +6,7 @@
  */
 import type { Execution } from '../../common/records.js';
 import type { HeldExecution, LogChunk, Result, Started } from '../../proto/gen/taskforge/v1/worker.js';
+import type { AttemptOutcome, CircuitBreakers } from '../circuit-breaker.js';
 import type { DispatchPort, ExecutionState } from '../execution/state.js';
 import type { Effect } from '../execution/transition.js';
 import type { FunctionRegistry } from '../function-registry.js';
@@ -19,6 +20,8 @@ export interface DispatcherOptions {
   /** After a restart, how long executions that were running wait for their worker to re-adopt them. */
   adoptGraceMs: number;
   maxQueueMs: (rec: Execution) => number;
+  breakers?: CircuitBreakers;
+  attemptEnded?: (rec: Execution, outcome: AttemptOutcome) => void;
 }
 
 export class Dispatcher implements DispatchPort {
@@ -34,8 +37,8 @@ export class Dispatcher implements DispatchPort {
     opts: DispatcherOptions,
   ) {
     const schedulePump = (): void => this.queue.schedule();
-    this.queue = new QueuePump(state, functions, registry, this.running);
-    this.results = new AttemptResults(state, registry, this.running, schedulePump);
+    this.queue = new QueuePump(state, functions, registry, this.running, opts.breakers ?? null);
+    this.results = new AttemptResults(state, registry, this.running, schedulePump, opts.attemptEnded);
     this.recovery = new Recovery(state, this.running, this.results, schedulePump, opts.adoptGraceMs, opts.maxQueueMs);
   }
 

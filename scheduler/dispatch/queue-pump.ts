@@ -10,6 +10,7 @@
 import { nanoid } from 'nanoid';
 import { markHop } from '../../common/diagnostics.js';
 import type { Execution } from '../../common/records.js';
+import type { CircuitBreakers } from '../circuit-breaker.js';
 import type { ExecutionState } from '../execution/state.js';
 import type { Effect } from '../execution/transition.js';
 import type { FunctionRegistry } from '../function-registry.js';
@@ -25,6 +26,7 @@ export class QueuePump {
     private readonly functions: FunctionRegistry,
     private readonly registry: WorkerRegistry,
     private readonly running: RunningCounts,
+    private readonly breakers: CircuitBreakers | null = null,
   ) {}
 
   schedule(): void {
@@ -50,8 +52,11 @@ export class QueuePump {
       const latest = this.functions.live(rec.function);
       const limit = latest ? latest.versions[latest.versions.length - 1]!.concurrency : 0;
       if (limit > 0 && this.running.get(rec.function) >= limit) continue;
+      // An open circuit holds its function's work queued; half-open lets one probe through.
+      if (this.breakers && !this.breakers.allows(rec.function, rec.id)) continue;
       const decision = pickWorker(workers, `${rec.function}@${rec.version}`, state.random);
       if (!decision) break;
+      this.breakers?.dispatched(rec.function, rec.id);
       state.pending.delete(id);
       const fn = this.functions.anyVersion(rec.function, rec.version);
       const nowMs = state.now();

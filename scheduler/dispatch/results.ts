@@ -9,6 +9,7 @@ import { REASON } from '../../common/logger.js';
 import { LIMITS, type Execution } from '../../common/records.js';
 import type { LogChunk, Result, Started } from '../../proto/gen/taskforge/v1/worker.js';
 import type { ExecutionState } from '../execution/state.js';
+import type { AttemptOutcome } from '../circuit-breaker.js';
 import type { AttemptReport } from '../execution/transition.js';
 import type { RegisteredWorker, WorkerRegistry } from '../worker-registry.js';
 import type { RunningCounts } from './running-counts.js';
@@ -68,6 +69,8 @@ export class AttemptResults {
     private readonly registry: WorkerRegistry,
     private readonly running: RunningCounts,
     private readonly schedulePump: () => void,
+    /** Told how each attempt ended, after its transition (circuit breakers, the result cache). */
+    private readonly attemptEnded: (rec: Execution, outcome: AttemptOutcome) => void = () => {},
   ) {}
 
   onStarted(worker: RegisteredWorker, msg: Started): void {
@@ -96,6 +99,9 @@ export class AttemptResults {
     if (rec) {
       const queuedMs = this.state.liveState(rec.id).queuedMs;
       this.state.apply(rec, { type: 'result', nowMs: this.state.now(), report: attemptReport(msg), queuedMs, jitter: this.state.random() });
+      // Refused or given up by the worker: not the function's doing.
+      const neutral = !msg.ok && (msg.error?.code === 'WORKER_LOST' || msg.error?.code === 'CANCELLED');
+      this.attemptEnded(rec, msg.ok ? 'success' : neutral ? 'neutral' : 'failure');
     }
     this.schedulePump();
   }
@@ -127,6 +133,7 @@ export class AttemptResults {
   /** The running attempt of `rec` ended with no result. `workerDied` counts towards the poison-pill limit. */
   lose(rec: Execution, message: string, workerDied: boolean): void {
     this.state.apply(rec, { type: 'lost', nowMs: this.state.now(), message, workerDied, jitter: this.state.random() });
+    this.attemptEnded(rec, 'neutral');
   }
 
   /** The current, running execution this report is about, or undefined (stale: dropped). */

@@ -8,8 +8,10 @@ import { TaskForgeError, executionNotFound } from '../../common/errors.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from '../../common/json-depth.js';
 import { assertExecutionId, assertFunctionName } from '../../common/names.js';
 import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../../common/records.js';
+import type { CircuitBreakers } from '../circuit-breaker.js';
 import type { FunctionRegistry } from '../function-registry.js';
 import { BatchInvoker, type BatchResult, type InvokeBatchInput } from './batch.js';
+import { ResultCache } from '../result-cache.js';
 import { inputDigest } from './record-index.js';
 import { resolveSchedule, type ScheduleRequest } from './schedule.js';
 import type { ExecutionState } from './state.js';
@@ -67,6 +69,7 @@ export class ExecutionManager {
     private readonly state: ExecutionState,
     private readonly functions: FunctionRegistry,
     private readonly opts: ExecutionManagerOptions,
+    private readonly guards: { breakers?: CircuitBreakers; cache?: ResultCache } = {},
   ) {
     this.batch = new BatchInvoker(state, functions, opts, parseInput);
   }
@@ -96,7 +99,19 @@ export class ExecutionManager {
       execution = await inflight.accept;
       created = false;
     } else {
-      if (this.state.pending.size >= this.opts.maxQueue) {
+      // Same version, same input, within the TTL: answered from the cache, run nothing. A delayed
+      // invoke asked for its time: it is not answered before it.
+      const inputKey = fn.cacheTtlMs && schedule.scheduledForMs === null ? ResultCache.key(fn.name, fn.version, digest ?? inputDigest(input)) : null;
+      const hit = inputKey ? this.guards.cache?.get(inputKey) : undefined;
+      const open = !hit && req.mode === 'sync' ? this.guards.breakers?.rejectsSync(fn.name) : null;
+      if (open) {
+        throw new TaskForgeError('CIRCUIT_OPEN', `the circuit breaker of function '${fn.name}' is open: it failed too often; retry later`, {
+          reason: 'circuit_open',
+          function: fn.name,
+          retryAfterSeconds: Math.ceil(open.retryAfterMs / 1000),
+        });
+      }
+      if (!hit && this.state.pending.size >= this.opts.maxQueue) {
         throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { reason: 'queue_full', limit: this.opts.maxQueue });
       }
       const accept = this.state.applyDurably(undefined, {
@@ -112,6 +127,7 @@ export class ExecutionManager {
           idempotencyKey: req.idempotencyKey,
           digest,
           ...schedule,
+          ...(hit && { cached: { output: hit.output } }),
         },
       });
       if (idemKey && digest) {

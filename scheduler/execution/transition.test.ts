@@ -151,6 +151,36 @@ describe('accept', () => {
   });
 });
 
+describe('accept from the result cache', () => {
+  const cachedAccept = (mode: 'async' | 'sync'): ExecutionEvent =>
+    deepFreeze({
+      ...EVENTS.accept,
+      execution: { ...(EVENTS.accept as Extract<ExecutionEvent, { type: 'accept' }>).execution, mode, cached: { output: { hit: true } } },
+    } as ExecutionEvent);
+
+  it('succeeds at once with the cached output, unrun, and never enters the queue', () => {
+    const { record, effects } = transition(undefined, cachedAccept('async'), CTX);
+    const at = new Date(NOW).toISOString();
+    expect(record).toMatchObject({
+      status: 'succeeded',
+      cached: true,
+      output: { hit: true },
+      error: null,
+      startedAt: at,
+      finishedAt: at,
+      durationMs: 0,
+      workerId: null,
+    });
+    expect(record.timings).toEqual({ queuedMs: 0, initMs: 0, runMs: 0, cpuMs: null });
+    expect(effects).toEqual([{ type: 'persist', durable: true }, { type: 'index', digest: undefined }, { type: 'publish' }, { type: 'finish' }]);
+    expect(effects).not.toContainEqual({ type: 'enqueue' });
+  });
+
+  it('is group-committed for a sync invoke, like any sync accept', () => {
+    expect(transition(undefined, cachedAccept('sync'), CTX).effects[0]).toEqual({ type: 'persist', durable: false });
+  });
+});
+
 describe('dispatch', () => {
   it('opens an attempt, takes the lease and sends the Execute with its deadline and watchdog', () => {
     const rec = inState('queued', { retryAt: NOW, error: null });

@@ -69,6 +69,8 @@ export interface NewExecution {
   /** A delayed invoke: not dispatched before this (epoch ms); a time already past is now. */
   scheduledForMs?: number | null;
   priority?: Priority;
+  /** The result cache had this version's output for this input: it succeeds at once, unrun. */
+  cached?: { output: unknown };
 }
 
 export type ExecutionEvent =
@@ -362,6 +364,20 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
   // Delayed: held until its time (no expiry yet, its maxQueueMs counts from then); else ready now.
   const delayed = e.scheduledForMs != null && e.scheduledForMs > event.nowMs;
   const start: Effect = delayed ? { type: 'arm-due', atMs: e.scheduledForMs! } : { type: 'enqueue' };
+  if (e.cached) {
+    const done: Execution = {
+      ...record,
+      status: 'succeeded',
+      output: e.cached.output,
+      cached: true,
+      startedAt: record.createdAt,
+      finishedAt: record.createdAt,
+      durationMs: 0,
+      timings: { queuedMs: 0, initMs: 0, runMs: 0, cpuMs: null },
+    };
+    const durable = e.mode === 'async';
+    return { record: done, effects: [{ type: 'persist', durable }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'finish' }] };
+  }
   // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
   return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, start] };
 }
