@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { TaskForgeError } from './errors.js';
 import { ENV_KEY_RE, HANDLER_RE } from './names.js';
+import { normalizeTriggers, sameTriggers } from './triggers.js';
 import { FUNCTION_DEFAULTS, LIMITS, type FunctionSpec } from './records.js';
 
 const INT_BOUNDS = {
@@ -16,7 +17,20 @@ const INT_BOUNDS = {
   maxQueueMs: [1_000, 604_800_000],
 } as const;
 
-const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'maxQueueMs', 'env', 'description', 'name']);
+const KNOWN = new Set([
+  'code',
+  'handler',
+  'runtime',
+  'timeoutMs',
+  'memoryMb',
+  'maxRetries',
+  'concurrency',
+  'maxQueueMs',
+  'env',
+  'description',
+  'triggers',
+  'name',
+]);
 
 /** `reason` is the details' word (docs/API.md, "Errors"); `why` is said in the message. */
 function invalid(field: string, why: string, reason: string): TaskForgeError {
@@ -49,7 +63,8 @@ export function normalizeSpec(raw: unknown): FunctionSpec {
   const env = normalizeEnv(r.env ?? {});
   const description = r.description ?? '';
   if (typeof description !== 'string' || description.length > 256) throw invalid('description', 'must be a string of at most 256 characters', 'length');
-  return { code: r.code, handler, runtime, ...ints, env, description };
+  const triggers = normalizeTriggers(r.triggers);
+  return { code: r.code, handler, runtime, ...ints, env, description, ...(triggers.length > 0 && { triggers }) };
 }
 
 function normalizeEnv(env: unknown): Record<string, string> {
@@ -84,6 +99,7 @@ export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
     a.concurrency === b.concurrency &&
     a.maxQueueMs === b.maxQueueMs &&
     a.description === b.description &&
-    JSON.stringify(a.env) === JSON.stringify(b.env)
+    JSON.stringify(a.env) === JSON.stringify(b.env) &&
+    sameTriggers(a.triggers, b.triggers)
   );
 }

@@ -94,7 +94,40 @@ export interface Execution {
   crashes?: number;
   /** Internal: the lease token of the current attempt. Never returned by the API. */
   lease?: string | null;
+  /** What started it: null for an invoke. Records written before triggers existed lack it (null). */
+  trigger?: ExecutionTrigger | null;
 }
+
+/**
+ * What started an execution (docs/TOPICS.md, docs/CRON.md). A union by `type`: retries,
+ * workflow steps and destinations add their own members.
+ */
+export type ExecutionTrigger =
+  /** One subscriber's share of an event published to a topic. */
+  | { type: 'topic'; topic: string; eventId: string }
+  /** A cron tick: the scheduled time (ISO) it runs for; a catch-up run names the latest missed tick. */
+  | { type: 'cron'; tick: string };
+
+/** A topic subscription: every event published to `topic` whose top-level fields equal `filter`'s. */
+export interface TopicTriggerSpec {
+  type: 'topic';
+  topic: string;
+  filter?: Record<string, unknown>;
+}
+
+/** A schedule: 5 fields (minute …) or 6 (second first), read in `timezone` (IANA, default UTC). */
+export interface CronTriggerSpec {
+  type: 'cron';
+  schedule: string;
+  timezone?: string;
+  /** The execution's input (null when absent). */
+  input?: unknown;
+}
+
+export type TriggerSpec = TopicTriggerSpec | CronTriggerSpec;
+
+/** A trigger as FunctionInfo shows it: a cron trigger says when it fires next (absent on old versions). */
+export type TriggerInfo = TopicTriggerSpec | (CronTriggerSpec & { nextAt?: string | null });
 
 export interface FunctionSpec {
   code: string;
@@ -108,10 +141,13 @@ export interface FunctionSpec {
   maxQueueMs: number;
   env: Record<string, string>;
   description: string;
+  /** Topic subscriptions and cron schedules (at most LIMITS.triggers); absent means none. */
+  triggers?: TriggerSpec[];
 }
 
 /** FunctionSpec without code, plus identity and metadata: what the API returns. */
-export interface FunctionInfo extends Omit<FunctionSpec, 'code'> {
+export interface FunctionInfo extends Omit<FunctionSpec, 'code' | 'triggers'> {
+  triggers?: TriggerInfo[];
   name: string;
   version: number;
   codeSha256: string;
@@ -201,4 +237,10 @@ export const LIMITS = {
   maxWaitMs: 30_000,
   maxSyncWaitMs: 300_000,
   listLimit: 500,
+  /** Triggers per function. */
+  triggers: 16,
+  /** Bytes of a published event (it becomes every subscriber's input, so the invoke bound). */
+  eventBytes: 1024 * 1024,
+  /** Bytes of a topic filter or a cron trigger's input, as JSON. */
+  triggerJsonBytes: 16 * 1024,
 } as const;

@@ -22,13 +22,15 @@ import { toGrpcError } from '../common/grpc-errors.js';
 import { TaskForgeError } from '../common/errors.js';
 import { markHop } from '../common/diagnostics.js';
 import { assertFunctionName } from '../common/names.js';
-import { EXECUTION_STATUSES, isTerminal, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
+import { EXECUTION_STATUSES, isTerminal, type Execution, type FunctionInfo, type Stats, type WorkerStatus } from '../common/records.js';
 import type { ExecutionChange } from './execution/event-log.js';
 import type { ExecutionState } from './execution/state.js';
 import type { ExecutionManager } from './execution/manager.js';
 import { toInfo, type FunctionRegistry } from './function-registry.js';
 import type { KeyRegistry } from './key-registry.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import type { CronScheduler } from './triggers/cron.js';
+import type { TopicPublisher } from './triggers/topics.js';
 
 export interface ControlServiceDeps {
   functions: FunctionRegistry;
@@ -39,6 +41,9 @@ export interface ControlServiceDeps {
   log: Logger;
   /** The scheduler's metrics in Prometheus text format. */
   metrics?: () => Promise<string> | string;
+  topics?: TopicPublisher;
+  /** Says when each cron trigger fires next (FunctionInfo `triggers[i].nextAt`). */
+  cron?: CronScheduler;
 }
 
 /** The API view of a record: internal bookkeeping stripped. */
@@ -72,6 +77,12 @@ export interface ControlServiceHandle {
 export function createControlService(deps: ControlServiceDeps): ControlServiceHandle {
   const { functions, executions, registry, log } = deps;
   const streams = new Set<{ end(): void }>();
+  /** A latest version as the API shows it: its cron triggers say when they fire next. */
+  const latestInfo = (info: FunctionInfo): FunctionInfo => {
+    if (!info.triggers?.some((t) => t.type === 'cron')) return info;
+    const cron = deps.cron;
+    return { ...info, triggers: info.triggers.map((t) => (t.type === 'cron' ? { ...t, nextAt: cron?.nextAt(info.name, t) ?? null } : t)) };
+  };
 
   const invoke = async (req: InvokeRequest): Promise<InvokeResponse> => {
     const r = await executions.invoke({
@@ -141,13 +152,13 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       }
       if (spec && typeof spec === 'object') delete (spec as Record<string, unknown>).name;
       const { version, created } = await functions.put(req.name, spec, req.createOnly);
-      return { functionJson: JSON.stringify(toInfo(version)), created };
+      return { functionJson: JSON.stringify(latestInfo(toInfo(version))), created };
     }),
     getFunction: unary(log, (req) => {
       assertFunctionName(req.name);
-      return json(toInfo(functions.latest(req.name), req.includeCode));
+      return json(latestInfo(toInfo(functions.latest(req.name), req.includeCode)));
     }),
-    listFunctions: unary(log, () => json({ functions: functions.list() })),
+    listFunctions: unary(log, () => json({ functions: functions.list().map(latestInfo) })),
     listVersions: unary(log, (req) => {
       assertFunctionName(req.name);
       return json({ versions: functions.versions(req.name) });
@@ -175,6 +186,10 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     }),
     getLogs: unary(log, async (req) => json(await executions.logs(req.id))),
     cancelExecution: unary(log, (req) => json(apiExecution(executions.cancel(req.id)))),
+    publish: unary(log, async (req) => {
+      if (!deps.topics) throw new TaskForgeError('INTERNAL', 'topics are not enabled on this scheduler');
+      return json(await deps.topics.publish({ topic: req.topic, bodyJson: req.bodyJson, cloudEvent: req.cloudEvent }));
+    }),
     listWorkers: unary(log, () => json({ workers: registry.all().map((w) => w.info()) })),
     stats: unary(log, () => {
       const workers: Record<WorkerStatus, number> = { ready: 0, draining: 0, lost: 0 };

@@ -122,6 +122,35 @@ export class ExecutionState {
     return { ...target };
   }
 
+  /**
+   * Applies several events whose durable writes must be one commit (a publish's executions):
+   * each is decided and written, the effects before its durable persist run, then every record
+   * needing it is made durable with one putExecutionsDurable, and only then the rest run. If
+   * that commit fails, none of the records' later effects run (nothing indexed, queued or
+   * published) and the error is thrown. Resolves with copies, as applyDurably does.
+   */
+  async applyAllDurably(items: ReadonlyArray<{ rec: Execution | undefined; event: ExecutionEvent }>): Promise<Execution[]> {
+    const decided = items.map(({ rec, event }) => {
+      const { record, effects } = this.decide(rec, event);
+      return { target: this.write(rec, record), effects };
+    });
+    const durable: Execution[] = [];
+    const later: Array<{ target: Execution; effects: Effect[] }> = [];
+    for (const { target, effects } of decided) {
+      const at = effects.findIndex((e) => e.type === 'persist' && e.durable);
+      if (at < 0) {
+        for (const effect of effects) this.run(target, effect);
+        continue;
+      }
+      for (const effect of effects.slice(0, at)) this.run(target, effect);
+      durable.push(target);
+      later.push({ target, effects: effects.slice(at + 1) });
+    }
+    await this.store.putExecutionsDurable(durable);
+    for (const { target, effects } of later) for (const effect of effects) this.run(target, effect);
+    return decided.map(({ target }) => ({ ...target }));
+  }
+
   /** Tells watchers about a record's current state. */
   emit(rec: Execution): void {
     this.eventLog.append(rec);

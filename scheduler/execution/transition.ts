@@ -10,7 +10,7 @@
  * I/O: the time and the retry jitter are part of the event. `ExecutionState.apply` (state.ts) is
  * the one place that applies the answer and runs the effects.
  *
- *   (none)  → queued                     accept
+ *   (none)  → queued                     accept, fire (a topic event or a cron tick started it)
  *   queued  → running                    dispatch
  *   queued  → failed                     expire (past maxQueueMs), function-gone
  *   queued  → cancelled                  cancel
@@ -23,7 +23,16 @@
  * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
  * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import type { AttemptRecord, Execution, ExecutionError, ExecutionErrorCode, ExecutionStatus, InvokeMode, Placement } from '../../common/records.js';
+import type {
+  AttemptRecord,
+  Execution,
+  ExecutionError,
+  ExecutionErrorCode,
+  ExecutionStatus,
+  ExecutionTrigger,
+  InvokeMode,
+  Placement,
+} from '../../common/records.js';
 import { REASON } from '../../common/logger.js';
 import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
 
@@ -58,6 +67,11 @@ export interface NewExecution {
 
 export type ExecutionEvent =
   | { type: 'accept'; nowMs: number; execution: NewExecution }
+  /**
+   * A trigger started it (scheduler/triggers/): always async, so always durable before it is
+   * acknowledged; several fired together (a publish's subscribers) share one durable commit.
+   */
+  | { type: 'fire'; nowMs: number; execution: NewExecution; trigger: ExecutionTrigger }
   | { type: 'dispatch'; nowMs: number; lease: string; workerId: string; placement: Placement; timeoutMs: number }
   /** Its function version was deleted before it could run. */
   | { type: 'function-gone'; nowMs: number }
@@ -123,6 +137,7 @@ export class IllegalTransitionError extends Error {
 
 const TERMINAL = {
   accept: 'illegal',
+  fire: 'illegal',
   dispatch: 'illegal',
   'function-gone': 'illegal',
   started: 'illegal',
@@ -138,6 +153,7 @@ const TERMINAL = {
 export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEventType, Outcome>>>> = {
   none: {
     accept: 'apply',
+    fire: 'apply',
     dispatch: 'illegal',
     'function-gone': 'illegal',
     started: 'illegal',
@@ -150,6 +166,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
   },
   queued: {
     accept: 'illegal',
+    fire: 'illegal',
     dispatch: 'apply',
     'function-gone': 'apply',
     started: 'illegal',
@@ -162,6 +179,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
   },
   running: {
     accept: 'illegal',
+    fire: 'illegal',
     dispatch: 'illegal',
     'function-gone': 'illegal',
     started: 'apply',
@@ -203,10 +221,11 @@ const terminal = (record: Execution, extra: Effect[] = []): TransitionResult => 
 export function transition(rec: Execution | undefined, event: ExecutionEvent, ctx: TransitionContext): TransitionResult {
   const from: RecordState = rec ? rec.status : 'none';
   const outcome = OUTCOMES[from][event.type];
-  const id = rec?.id ?? (event.type === 'accept' ? event.execution.id : '(none)');
+  const id = rec?.id ?? (event.type === 'accept' || event.type === 'fire' ? event.execution.id : '(none)');
   if (outcome === 'illegal') throw new IllegalTransitionError(id, from, event.type);
   if (outcome === 'ignore') return { record: rec!, effects: [] };
   if (event.type === 'accept') return accept(event);
+  if (event.type === 'fire') return fire(event);
   const r = rec!;
   switch (event.type) {
     case 'dispatch': {
@@ -327,9 +346,20 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     retryAt: null,
     attempts: [],
     lease: null,
+    trigger: null,
   };
   // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
   return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'enqueue' }] };
+}
+
+function fire(event: Extract<ExecutionEvent, { type: 'fire' }>): TransitionResult {
+  const { record, effects } = accept({ type: 'accept', nowMs: event.nowMs, execution: { ...event.execution, mode: 'async' } });
+  // Nobody waits on a trigger's execution: it is acknowledged (a publish's 202, a cron tick
+  // recorded as fired) only once durable, whatever the accept would have said.
+  return {
+    record: { ...record, trigger: event.trigger },
+    effects: effects.map((e) => (e.type === 'persist' ? { type: 'persist', durable: true } : e)),
+  };
 }
 
 function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>, ctx: TransitionContext): TransitionResult {

@@ -31,6 +31,17 @@ export class MemoryStore implements Store {
     this.durableIds.push(e.id);
     this.executions.set(e.id, structuredClone(e));
   }
+  /** Durable commits of several records (putExecutionsDurable), each as its list of ids. */
+  readonly durableBatches: string[][] = [];
+  async putExecutionsDurable(list: readonly Execution[]): Promise<void> {
+    if (this.failDurable)
+      throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { reason: 'storage', code: this.failDurable });
+    this.durableBatches.push(list.map((e) => e.id));
+    for (const e of list) {
+      this.durableIds.push(e.id);
+      this.executions.set(e.id, structuredClone(e));
+    }
+  }
   putExecution(e: Execution): void {
     this.groupWrites += 1;
     this.executions.set(e.id, structuredClone(e));
