@@ -25,6 +25,7 @@ import { memoryScenario } from './scenarios/memory.js';
 import { storeScaleScenario } from './scenarios/store-scale.js';
 import { liveWatchersScenario } from './scenarios/live-watchers.js';
 import { syncScenario } from './scenarios/sync.js';
+import { cronLatenessScenario, fanOutScenario } from './scenarios/triggers.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -37,6 +38,8 @@ const SCENARIOS: Scenario[] = [
   syncScenario,
   liveWatchersScenario,
   asyncScenario,
+  fanOutScenario,
+  cronLatenessScenario,
   coldStartScenario,
   cpuBoundScenario,
   memoryScenario,
