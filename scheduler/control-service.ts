@@ -49,7 +49,9 @@ export interface ControlServiceDeps {
 /** The API view of a record: internal bookkeeping stripped. */
 export function apiExecution(e: Execution, withPayload = true): Record<string, unknown> {
   const { lease: _lease, retryAt: _retryAt, input, output, ...rest } = e;
-  return withPayload ? { ...rest, input, output } : rest;
+  // Records stored before triggers existed say nothing: they were invokes.
+  const trigger = rest.trigger ?? null;
+  return withPayload ? { ...rest, trigger, input, output } : { ...rest, trigger };
 }
 
 function unary<Req, Res>(log: Logger, fn: (req: Req) => Res | Promise<Res>) {

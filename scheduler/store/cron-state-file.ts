@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { isFunctionName } from '../../common/names.js';
-import { writeFileAtomic } from './files/atomic-write.js';
+import { isTempFileName, writeFileAtomic } from './files/atomic-write.js';
 import { errnoCode, nodeStoreFs, type StoreFs } from './files/store-fs.js';
 
 export const CRON_STATE_FILE = 'cron-state.json';
@@ -37,6 +37,14 @@ export function createCronStateFile(dataDir: string, log: Logger, fs: StoreFs = 
     path,
     async read() {
       const marks = new Map<string, CronMark>();
+      // A write that died before its rename leaves its temp file beside the target.
+      try {
+        for (const name of await fs.readdir(dataDir)) {
+          if (isTempFileName(name) && name.startsWith(`.${CRON_STATE_FILE}.`)) await fs.unlink(join(dataDir, name)).catch(() => undefined);
+        }
+      } catch {
+        // no data dir yet: nothing to sweep
+      }
       let text: string;
       try {
         text = await fs.readFile(path, 'utf8');
