@@ -33,7 +33,13 @@ describe('cron-state.json', () => {
     expect((await file.read()).size).toBe(0);
     await writeFile(
       join(dir, CRON_STATE_FILE),
-      JSON.stringify({ triggers: { 'ok:0123456789abcdef': { function: 'ok', after: '2026-01-01T00:00:00Z' }, '../x': { function: 'x', after: 'y' }, 'b:0123456789abcdef': { function: 'B!', after: '2026-01-01T00:00:00Z' } } }),
+      JSON.stringify({
+        triggers: {
+          'ok:0123456789abcdef': { function: 'ok', after: '2026-01-01T00:00:00Z' },
+          '../x': { function: 'x', after: 'y' },
+          'b:0123456789abcdef': { function: 'B!', after: '2026-01-01T00:00:00Z' },
+        },
+      }),
     );
     await writeFile(join(dir, `.${CRON_STATE_FILE}.abcdef123456.tmp`), 'half');
     expect([...(await file.read()).keys()]).toEqual(['ok:0123456789abcdef']);
