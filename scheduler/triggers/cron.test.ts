@@ -179,6 +179,18 @@ describe('cron scheduler', () => {
     expect(cron!.nextAt('tick', { type: 'cron', schedule: '0 * * * * *' })).toBeNull();
   });
 
+  it("an invoke that borrows a tick's idempotency key does not stop the tick", async () => {
+    const store = new MemoryStore();
+    const file = memoryFile();
+    await boot(store, file);
+    const spec = { type: 'cron', schedule: '0 * * * * *' } as const;
+    await h!.functions.put('tick', { code: CODE, triggers: [spec] }, false);
+    const key = tickIdempotencyKey(cronTriggerKey('tick', spec), T0 + 60_000);
+    await h!.executions.invoke({ function: 'tick', version: 0, inputJson: '1', mode: 'async', idempotencyKey: key, waitMs: 0 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ticks(store)).toEqual(['2026-03-01T10:01:00.000Z']);
+  });
+
   it('ticks of several triggers due at once share one durable commit', async () => {
     const store = new MemoryStore();
     const file = memoryFile();

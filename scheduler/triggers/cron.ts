@@ -163,7 +163,9 @@ export class CronScheduler {
     if (due.length === 0) return;
     const fresh = due.filter(({ t, tick }) => {
       // Looked up as of the tick: an execution started for it is found however long ago that was.
-      const earlier = this.state.index.findIdempotent(t.version.name, tickIdempotencyKey(t.key, tick), tick);
+      const found = this.state.index.findIdempotent(t.version.name, tickIdempotencyKey(t.key, tick), tick);
+      // Only a tick's own execution counts: an invoke that borrowed the key started nothing for the tick.
+      const earlier = found?.execution.trigger?.type === 'cron' ? found : undefined;
       if (earlier)
         this.log.info({ function: t.version.name, tick: new Date(tick).toISOString(), executionId: earlier.execution.id }, 'cron tick already fired');
       return !earlier;
