@@ -23,16 +23,7 @@
  * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
  * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import type {
-  AttemptRecord,
-  Execution,
-  ExecutionError,
-  ExecutionErrorCode,
-  ExecutionStatus,
-  ExecutionTrigger,
-  InvokeMode,
-  Placement,
-} from '../../common/records.js';
+import type { AttemptRecord, Execution, ExecutionError, ExecutionErrorCode, ExecutionStatus, InvokeMode, Placement } from '../../common/records.js';
 import { REASON } from '../../common/logger.js';
 import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
 
@@ -71,7 +62,7 @@ export type ExecutionEvent =
    * A trigger started it (scheduler/triggers/): always async, so always durable before it is
    * acknowledged; several fired together (a publish's subscribers) share one durable commit.
    */
-  | { type: 'fire'; nowMs: number; execution: NewExecution; trigger: ExecutionTrigger }
+  | { type: 'fire'; nowMs: number; execution: NewExecution; trigger: NonNullable<Execution['trigger']> }
   | { type: 'dispatch'; nowMs: number; lease: string; workerId: string; placement: Placement; timeoutMs: number }
   /** Its function version was deleted before it could run. */
   | { type: 'function-gone'; nowMs: number }
