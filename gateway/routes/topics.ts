@@ -46,6 +46,7 @@ export const topicRoutes: FastifyPluginAsyncTypebox<TopicRoutesOptions> = async 
           'Publishes an event: one async execution per function subscribed to the topic whose filter matches, all durable before the 202. ' +
           'A plain JSON event is each subscriber’s input as it is; a CloudEvent’s input is the whole structured event. ' +
           'No subscriber: 202 with an empty list. Keys limited to some functions may not publish.',
+        consumes: ['application/json', CLOUDEVENTS_MEDIA_TYPE],
         params: TopicParams,
         body: PublishEvent,
         response: { 202: PublishAccepted, ...errorResponses('VALIDATION_ERROR', 'QUEUE_FULL', 'STORAGE_UNAVAILABLE') },
