@@ -92,9 +92,8 @@ describe('POST /v1/topics/:topic/events', () => {
 describe('the publish route in /openapi.json', () => {
   it('says it takes JSON and structured CloudEvents, answers 202, and names its errors', async () => {
     ({ app, control } = buildTestApp());
-    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
-      paths: Record<string, { post?: { requestBody?: { content?: Record<string, unknown> }; responses: Record<string, unknown> } }>;
-    };
+    type Doc = { paths: Record<string, { post?: { requestBody?: { content?: Record<string, unknown> }; responses: Record<string, unknown> } }> };
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<Doc>();
     const post = doc.paths['/v1/topics/{topic}/events']?.post;
     expect(Object.keys(post?.requestBody?.content ?? {}).sort()).toEqual(['application/cloudevents+json', 'application/json']);
     expect(Object.keys(post?.responses ?? {})).toEqual(expect.arrayContaining(['202', '400', '403', '413', '415', '429', '503']));
