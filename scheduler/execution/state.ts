@@ -146,7 +146,7 @@ export class ExecutionState {
       durable.push(target);
       later.push({ target, effects: effects.slice(at + 1) });
     }
-    await this.store.putExecutionsDurable(durable);
+    if (durable.length > 0) await this.store.putExecutionsDurable(durable);
     for (const { target, effects } of later) for (const effect of effects) this.run(target, effect);
     return decided.map(({ target }) => ({ ...target }));
   }
