@@ -122,6 +122,7 @@ bench-test: bench-build
 
 chaos: build
 	node test/chaos/soak.mjs
+	node test/chaos/triggers-soak.mjs
 
 clean:
 	rm -rf dist .test-results.json

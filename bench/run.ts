@@ -27,6 +27,7 @@ import { memoryScenario } from './scenarios/memory.js';
 import { storeScaleScenario } from './scenarios/store-scale.js';
 import { liveWatchersScenario } from './scenarios/live-watchers.js';
 import { syncScenario } from './scenarios/sync.js';
+import { cronLatenessScenario, fanOutScenario } from './scenarios/triggers.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -39,6 +40,8 @@ const SCENARIOS: Scenario[] = [
   syncScenario,
   liveWatchersScenario,
   asyncScenario,
+  fanOutScenario,
+  cronLatenessScenario,
   coldStartScenario,
   bundleSizeScenario,
   cpuBoundScenario,

@@ -1,5 +1,5 @@
 /**
- * The command tree of `taskforge` for the API (commander): deploy, invoke, get, logs, ls,
+ * The command tree of `taskforge` for the API (commander): deploy, invoke, publish, triggers, get, logs, ls,
  * cancel, rm, workers, stats, keys, events. The component commands (dev, scheduler, gateway,
  * worker) are listed in the help but run by components.ts with config.ts's flags.
  *
@@ -15,6 +15,7 @@ import { registerEventsCommand } from './commands/events.js';
 import { limitFlag, listExecutions, registerExecutionCommands, STATUS_CHOICES, type ListExecutionFlags } from './commands/executions.js';
 import { listFunctions, registerFunctionCommands } from './commands/functions.js';
 import { registerInvokeCommand } from './commands/invoke.js';
+import { registerTriggerCommands } from './commands/triggers.js';
 import { action } from './commands/context.js';
 import { COMPONENT_HELP } from './config.js';
 import { EXIT } from './exit-codes.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
 
   registerFunctionCommands(program);
   registerInvokeCommand(program);
+  registerTriggerCommands(program);
   registerExecutionCommands(program);
 
   program

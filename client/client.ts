@@ -23,6 +23,7 @@ import type {
   InvokeOptions,
   KeyList,
   ListExecutionsFilter,
+  PublishAccepted,
   LiveEvent,
   LogEvent,
   ExecutionLogs,
@@ -198,6 +199,24 @@ export class TaskForgeClient {
     return liveEvents(this.streamer(), opts);
   }
 
+  // ---------- topics ----------
+
+  /**
+   * Publishes an event to a topic: one async execution per subscribed function, all durable when
+   * this resolves. `cloudEvent`: `event` is a structured-mode CloudEvent, sent as one.
+   */
+  async publish(topic: string, event: unknown = null, opts: RequestOptions & { cloudEvent?: boolean } = {}): Promise<PublishAccepted> {
+    return (
+      await this.send<PublishAccepted>({
+        method: 'POST',
+        path: `/v1/topics/${enc(topic)}/events`,
+        body: event,
+        ...(opts.cloudEvent && { headers: { 'content-type': 'application/cloudevents+json' } }),
+        signal: opts.signal,
+      })
+    ).body;
+  }
+
   // ---------- cluster and keys ----------
 
   async listWorkers(opts: RequestOptions = {}): Promise<WorkerList> {
@@ -247,7 +266,7 @@ export class TaskForgeClient {
     const init: RequestInit = { method: call.method, headers };
     if (call.body !== undefined) {
       init.body = JSON.stringify(call.body);
-      headers['content-type'] = 'application/json';
+      headers['content-type'] ??= 'application/json';
     }
     if (call.signal) init.signal = call.signal;
     const url = this.urlFor(call.path, call.query);

@@ -6,10 +6,41 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { ApiKeyInfo, CreatedApiKey } from '../common/api-keys.js';
-import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, LogLine, Stats, WorkerInfo } from '../common/records.js';
+import type {
+  Execution,
+  ExecutionLogs,
+  ExecutionStatus,
+  ExecutionTrigger,
+  FunctionInfo,
+  LogLine,
+  Stats,
+  TriggerInfo,
+  TriggerSpec,
+  WorkerInfo,
+} from '../common/records.js';
 import type { CreateFunctionBody, CreateKeyBody, FunctionSpecBody, InvokeQuery, ListExecutionsQuery } from '../gateway/schemas.js';
 
-export type { ApiKeyInfo, CreatedApiKey, Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, LogLine, Stats, WorkerInfo };
+export type {
+  ApiKeyInfo,
+  CreatedApiKey,
+  Execution,
+  ExecutionLogs,
+  ExecutionStatus,
+  ExecutionTrigger,
+  FunctionInfo,
+  LogLine,
+  Stats,
+  TriggerInfo,
+  TriggerSpec,
+  WorkerInfo,
+};
+
+/** `202` of `POST /v1/topics/{topic}/events`. */
+export interface PublishAccepted {
+  eventId: string;
+  /** One per subscribed function whose filter matched; empty when none. */
+  executions: Array<{ function: string; executionId: string }>;
+}
 
 /** Body of `PUT /v1/functions/{name}`. */
 export type FunctionSpecInput = Static<typeof FunctionSpecBody>;

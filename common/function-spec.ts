@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { TaskForgeError } from './errors.js';
 import { ENV_KEY_RE, HANDLER_RE } from './names.js';
+import { normalizeTriggers, sameTriggers } from './triggers.js';
 import { FUNCTION_DEFAULTS, LIMITS, type CircuitBreakerSpec, type FunctionSpec } from './records.js';
 
 const INT_BOUNDS = {
@@ -27,6 +28,7 @@ const KNOWN = new Set([
   'maxQueueMs',
   'env',
   'description',
+  'triggers',
   'name',
   'circuitBreaker',
   'cacheTtlMs',
@@ -76,8 +78,19 @@ export function normalizeSpec(raw: unknown): FunctionSpec {
   const cacheTtlMs = r.cacheTtlMs ?? 0;
   if (typeof cacheTtlMs !== 'number' || !Number.isInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > MAX_CACHE_TTL_MS)
     throw invalid('cacheTtlMs', `must be an integer in 0…${MAX_CACHE_TTL_MS}`, 'range');
+  const triggers = normalizeTriggers(r.triggers);
   // Left out when off, so versions stored before these existed compare equal to a spec without them.
-  return { code: r.code, handler, runtime, ...ints, env, description, ...(circuitBreaker && { circuitBreaker }), ...(cacheTtlMs > 0 && { cacheTtlMs }) };
+  return {
+    code: r.code,
+    handler,
+    runtime,
+    ...ints,
+    env,
+    description,
+    ...(triggers.length > 0 && { triggers }),
+    ...(circuitBreaker && { circuitBreaker }),
+    ...(cacheTtlMs > 0 && { cacheTtlMs }),
+  };
 }
 
 function normalizeCircuitBreaker(raw: unknown): CircuitBreakerSpec | null {
@@ -129,6 +142,7 @@ export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
     a.description === b.description &&
     JSON.stringify(a.env) === JSON.stringify(b.env) &&
     JSON.stringify(a.circuitBreaker ?? null) === JSON.stringify(b.circuitBreaker ?? null) &&
-    (a.cacheTtlMs ?? 0) === (b.cacheTtlMs ?? 0)
+    (a.cacheTtlMs ?? 0) === (b.cacheTtlMs ?? 0) &&
+    sameTriggers(a.triggers, b.triggers)
   );
 }

@@ -8,6 +8,21 @@ export const FUNCTION_NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
 export const EXECUTION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 export const ENV_KEY_RE = /^[A-Z_][A-Z0-9_]*$/;
 export const HANDLER_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** docs/TOPICS.md: dots and dashes allowed (`orders.created`), never a path separator. */
+export const TOPIC_NAME_RE = /^[a-z][a-z0-9.-]{0,127}$/;
+
+export function isTopicName(name: unknown): name is string {
+  return typeof name === 'string' && TOPIC_NAME_RE.test(name);
+}
+
+export function assertTopicName(name: unknown): asserts name is string {
+  if (!isTopicName(name)) {
+    throw new TaskForgeError('INVALID_NAME', `invalid topic name: must match ${TOPIC_NAME_RE.source}`, {
+      reason: 'pattern',
+      name: typeof name === 'string' ? name.slice(0, 140) : null,
+    });
+  }
+}
 
 export function isFunctionName(name: unknown): name is string {
   return typeof name === 'string' && FUNCTION_NAME_RE.test(name);

@@ -108,6 +108,8 @@ export interface Execution {
   lease?: string | null;
   /** Answered from the function's result cache (cacheTtlMs) without running; absent means false. */
   cached?: boolean;
+  /** What started it: null for an invoke. Records written before triggers existed lack it (null). */
+  trigger?: ExecutionTrigger | null;
 }
 
 /** FunctionSpec `circuitBreaker` (scheduler/circuit-breaker.ts). */
@@ -133,6 +135,37 @@ export interface CircuitInfo {
   opens: number;
 }
 
+/**
+ * What started an execution (docs/TOPICS.md, docs/CRON.md). A union by `type`: retries,
+ * workflow steps and destinations add their own members.
+ */
+export type ExecutionTrigger =
+  /** One subscriber's share of an event published to a topic. */
+  | { type: 'topic'; topic: string; eventId: string }
+  /** A cron tick: the scheduled time (ISO) it runs for; a catch-up run names the latest missed tick. */
+  | { type: 'cron'; tick: string };
+
+/** A topic subscription: every event published to `topic` whose top-level fields equal `filter`'s. */
+export interface TopicTriggerSpec {
+  type: 'topic';
+  topic: string;
+  filter?: Record<string, unknown>;
+}
+
+/** A schedule: 5 fields (minute …) or 6 (second first), read in `timezone` (IANA, default UTC). */
+export interface CronTriggerSpec {
+  type: 'cron';
+  schedule: string;
+  timezone?: string;
+  /** The execution's input (null when absent). */
+  input?: unknown;
+}
+
+export type TriggerSpec = TopicTriggerSpec | CronTriggerSpec;
+
+/** A trigger as FunctionInfo shows it: a cron trigger says when it fires next (absent on old versions). */
+export type TriggerInfo = TopicTriggerSpec | (CronTriggerSpec & { nextAt?: string | null });
+
 export interface FunctionSpec {
   code: string;
   handler: string;
@@ -149,10 +182,13 @@ export interface FunctionSpec {
   circuitBreaker?: CircuitBreakerSpec | null;
   /** Opt-in result cache, ms an output is reused for the same version and input; absent or 0: off. */
   cacheTtlMs?: number;
+  /** Topic subscriptions and cron schedules (at most LIMITS.triggers); absent means none. */
+  triggers?: TriggerSpec[];
 }
 
 /** FunctionSpec without code, plus identity and metadata: what the API returns. */
-export interface FunctionInfo extends Omit<FunctionSpec, 'code'> {
+export interface FunctionInfo extends Omit<FunctionSpec, 'code' | 'triggers'> {
+  triggers?: TriggerInfo[];
   name: string;
   version: number;
   codeSha256: string;
@@ -253,6 +289,12 @@ export const LIMITS = {
   maxDelayMs: 31 * 24 * 60 * 60 * 1000,
   /** Events in one invoke-batch request. */
   batchEvents: 1000,
+  /** Triggers per function. */
+  triggers: 16,
+  /** Bytes of a published event (it becomes every subscriber's input, so the invoke bound). */
+  eventBytes: 1024 * 1024,
+  /** Bytes of a topic filter or a cron trigger's input, as JSON. */
+  triggerJsonBytes: 16 * 1024,
 } as const;
 
 /** Epoch ms from which a queued execution's maxQueueMs counts: its scheduled time, else its creation. */

@@ -5,9 +5,9 @@ import { testPrincipal } from './testing/fake-control-client.js';
 
 /** The whole matrix of docs/API.md "Scopes", one row per scope. */
 const EXPECTED: Record<KeyScope, Access[]> = {
-  admin: ['functions:write', 'functions:read', 'invoke', 'executions:read', 'executions:cancel', 'cluster:read', 'keys'],
+  admin: ['functions:write', 'functions:read', 'invoke', 'topics:publish', 'executions:read', 'executions:cancel', 'cluster:read', 'keys'],
   deploy: ['functions:write', 'functions:read', 'executions:read', 'cluster:read'],
-  invoke: ['functions:read', 'invoke', 'executions:read', 'executions:cancel'],
+  invoke: ['functions:read', 'invoke', 'topics:publish', 'executions:read', 'executions:cancel'],
   read: ['functions:read', 'executions:read', 'cluster:read'],
 };
 
@@ -35,6 +35,9 @@ describe('access', () => {
     const limited = testPrincipal('k', ['admin'], ['a']);
     expect(allows(limited, 'keys')).toBe(false);
     expect(allows(limited, 'cluster:read')).toBe(false);
+    // A publish starts whichever functions subscribe: no limit to functions can bound it.
+    expect(allows(limited, 'topics:publish')).toBe(false);
+    expect(allows(testPrincipal('k', ['invoke'], ['a']), 'topics:publish')).toBe(false);
     expect(allows(limited, 'invoke')).toBe(true);
     expect(mayUseFunction(limited, 'a')).toBe(true);
     expect(mayUseFunction(limited, 'b')).toBe(false);

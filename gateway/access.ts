@@ -15,6 +15,8 @@ export const ACCESS = [
   'functions:write',
   'functions:read',
   'invoke',
+  /** Publishing to a topic: it starts executions of whichever functions subscribe. */
+  'topics:publish',
   'executions:read',
   'executions:cancel',
   'cluster:read',
@@ -28,7 +30,7 @@ export const SCOPE_GRANTS: Readonly<Record<KeyScope, ReadonlySet<Access>>> = Obj
   admin: new Set<Access>(ACCESS.filter((a) => a !== 'open')),
   deploy: new Set<Access>(['functions:write', ...READ]),
   // Reading functions lets an invoker see what it calls (timeout, version), with env values hidden.
-  invoke: new Set<Access>(['invoke', 'executions:cancel', 'executions:read', 'functions:read']),
+  invoke: new Set<Access>(['invoke', 'topics:publish', 'executions:cancel', 'executions:read', 'functions:read']),
   read: new Set<Access>(READ),
 });
 
@@ -36,8 +38,12 @@ export const SCOPE_GRANTS: Readonly<Record<KeyScope, ReadonlySet<Access>>> = Obj
 export const scopesGranting = (access: Access | undefined): KeyScope[] =>
   access === undefined ? ['admin'] : KEY_SCOPES.filter((s) => SCOPE_GRANTS[s].has(access));
 
-/** Accesses about every function at once: never for a key limited to some. */
-const UNRESTRICTED_ONLY: ReadonlySet<Access> = new Set(['cluster:read', 'keys']);
+/**
+ * Accesses about every function at once: never for a key limited to some. A publish is one of
+ * them: its subscribers are not the publisher's choice, so a limit to functions cannot bound
+ * what it starts (docs/TOPICS.md, "Who may publish").
+ */
+const UNRESTRICTED_ONLY: ReadonlySet<Access> = new Set(['cluster:read', 'keys', 'topics:publish']);
 
 const isUnrestrictedAdmin = (p: Principal): boolean => p.functions === null && p.scopes.includes('admin');
 

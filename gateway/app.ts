@@ -14,7 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TaskForgeError } from '../common/errors.js';
 import { markHop } from '../common/diagnostics.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import { assertExecutionId, assertFunctionName } from '../common/names.js';
+import { assertExecutionId, assertFunctionName, assertTopicName } from '../common/names.js';
 import { LIMITS } from '../common/records.js';
 import { OptionsError } from '../common/options-error.js';
 import { authenticateRequest, checkPathFunction } from './auth.js';
@@ -29,6 +29,7 @@ import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { invokeBatchRoutes } from './routes/invoke-batch.js';
+import { topicRoutes } from './routes/topics.js';
 import { keyRoutes } from './routes/keys.js';
 import { lambdaRoutes } from './routes/lambda.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -134,6 +135,7 @@ async function guardPathParams(request: FastifyRequest): Promise<void> {
   if (!params) return;
   if ('name' in params) atField('params.name', () => assertFunctionName(params.name));
   if ('id' in params) atField('params.id', () => assertExecutionId(params.id));
+  if ('topic' in params) atField('params.topic', () => assertTopicName(params.topic));
 }
 
 export function buildApp(opts: GatewayAppOptions): FastifyInstance {
@@ -203,6 +205,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   void typed.register(functionRoutes, { control, bodyLimit: o.functionBodyLimit });
   void typed.register(invokeRoutes, { control, bodyLimit: o.invokeBodyLimit });
   void typed.register(invokeBatchRoutes, { control, eventLimit: o.invokeBodyLimit });
+  void typed.register(topicRoutes, { control, bodyLimit: o.invokeBodyLimit });
   void typed.register(lambdaRoutes, { control, bodyLimit: o.invokeBodyLimit });
   // Live streams end when the gateway closes (before it waits for connections to finish).
   const streams = new Set<SseStream>();

@@ -50,6 +50,19 @@ export interface InvokeBatchArgs {
   priority?: string;
 }
 
+export interface PublishArgs {
+  topic: string;
+  /** The event as the client sent it. */
+  bodyJson: string;
+  /** A structured-mode CloudEvent (application/cloudevents+json). */
+  cloudEvent: boolean;
+}
+
+export interface PublishResult {
+  eventId: string;
+  executions: Array<{ function: string; executionId: string }>;
+}
+
 export interface ListExecutionsArgs {
   function?: string;
   status?: string;
@@ -123,6 +136,8 @@ export interface ControlClient {
   listExecutions(args: ListExecutionsArgs): Promise<{ executions: Execution[]; nextCursor: string | null }>;
   getLogs(id: string): Promise<ExecutionLogs>;
   cancelExecution(id: string): Promise<Execution>;
+  /** One execution per subscribed function, all durable before it resolves. */
+  publish(args: PublishArgs): Promise<PublishResult>;
   listWorkers(): Promise<WorkerInfo[]>;
   stats(): Promise<Stats>;
   /** The principal of a current key; null for anything else (never which part was wrong). */

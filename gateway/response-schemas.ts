@@ -92,6 +92,22 @@ export const FunctionInfo = Type.Object(
         ),
       ),
     ),
+    triggers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            type: Literals(['topic', 'cron'] as const),
+            topic: Type.Optional(Type.String()),
+            filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            schedule: Type.Optional(Type.String()),
+            timezone: Type.Optional(Type.String()),
+            input: Type.Optional(Type.Unknown()),
+            nextAt: Type.Optional(Nullable(Time('cron: the next tick (latest version only)'))),
+          },
+          Open,
+        ),
+      ),
+    ),
   },
   Open,
 );
@@ -141,9 +157,27 @@ export const Execution = Type.Object(
     scheduledFor: Type.Optional(Nullable(Time('a delayed invoke: not started before this'))),
     priority: Type.Optional(Literals(PRIORITIES)),
     cached: Type.Optional(Type.Boolean({ description: 'answered from the result cache without running' })),
+    trigger: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            type: Type.String({ description: 'topic · cron (more kinds may come: ignore unknown ones)' }),
+            topic: Type.Optional(Type.String()),
+            eventId: Type.Optional(Type.String()),
+            tick: Type.Optional(Time('cron: the scheduled time it runs for')),
+          },
+          Open,
+        ),
+      ),
+    ),
   },
   Open,
 );
+
+export const PublishAccepted = Type.Object({
+  eventId: Type.String(),
+  executions: Type.Array(Type.Object({ function: Type.String(), executionId: Type.String() }), { description: 'one per subscribed function; empty when none' }),
+});
 
 export const InvokeAccepted = Type.Object({
   executionId: Type.String(),

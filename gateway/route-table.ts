@@ -14,8 +14,8 @@ import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 export const ROUTER_OPTIONS = Object.freeze({
   /** `/v1/functions/` is `/v1/functions`. */
   ignoreTrailingSlash: true,
-  /** characters: Fastify's default; a longer path parameter is answered INVALID_NAME (errors.ts). */
-  maxParamLength: 100,
+  /** characters: a topic name's bound (the longest name); a longer path parameter is answered INVALID_NAME (errors.ts). */
+  maxParamLength: 128,
 });
 
 export interface RouteEntry {

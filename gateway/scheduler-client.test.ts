@@ -58,6 +58,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     listFunctions: reply(() => json({ functions: [sampleFunction('a')] })),
     listVersions: reply((req) => json({ versions: [sampleFunction(req.name, 2), sampleFunction(req.name, 1)] })),
     deleteFunction: reply(() => ({})),
+    publish: reply((req) => json({ eventId: 'evt_1', executions: req.topic === 'none' ? [] : [{ function: 'a', executionId: 'ex_1' }] })),
     invoke: reply((req: InvokeRequest, call) => {
       seen.invoke = req;
       seen.invokeDeadline = call.getDeadline();

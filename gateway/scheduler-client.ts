@@ -28,7 +28,7 @@ import {
   type WorkerInfo,
 } from '../common/records.js';
 import { ControlServiceService, type ExecutionEvent, type JsonReply, type LogEvent, type WatchRequest } from '../proto/gen/taskforge/v1/control.js';
-import type { ControlClient, ExecutionText, InvokeArgs, ListExecutionsArgs } from './control-client.js';
+import type { ControlClient, ExecutionText, InvokeArgs, ListExecutionsArgs, PublishResult } from './control-client.js';
 import { ControlSession } from './control-session.js';
 import { CLIENT_CHANNEL_OPTIONS } from '../common/grpc-options.js';
 
@@ -263,6 +263,9 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async cancelExecution(id) {
       return parseJson<Execution>(await call('cancelExecution', { id }), 'cancelExecution');
+    },
+    async publish(args) {
+      return parseJson<PublishResult>(await call('publish', { topic: args.topic, bodyJson: args.bodyJson, cloudEvent: args.cloudEvent }), 'publish');
     },
     async listWorkers() {
       return parseJson<{ workers: WorkerInfo[] }>(await call('listWorkers', {}), 'listWorkers').workers;

@@ -10,7 +10,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { KEY_SCOPES, LIMITS_KEYS } from '../common/api-keys.js';
-import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE } from '../common/names.js';
+import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE, TOPIC_NAME_RE } from '../common/names.js';
 import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS, PRIORITIES } from '../common/records.js';
 import { CIRCUIT_BOUNDS, MAX_CACHE_TTL_MS } from '../common/function-spec.js';
 
@@ -59,6 +59,31 @@ const specFields = {
   cacheTtlMs: Type.Optional(
     Type.Integer({ minimum: 0, maximum: MAX_CACHE_TTL_MS, description: 'opt-in: reuse an output for the same version and input this long (0 = off)' }),
   ),
+  // Schedules and timezones are read by the scheduler (common/triggers.ts), which names the field at fault.
+  triggers: Type.Optional(
+    Type.Array(
+      Type.Union([
+        Type.Object(
+          {
+            type: Type.Literal('topic'),
+            topic: Type.String({ pattern: TOPIC_NAME_RE.source }),
+            filter: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'top-level fields of the event and the values they must equal' })),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Object(
+          {
+            type: Type.Literal('cron'),
+            schedule: Type.String({ minLength: 1, maxLength: 256, description: '5 fields (minute first) or 6 (second first)' }),
+            timezone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA name; default UTC' })),
+            input: Type.Optional(Type.Unknown({ description: 'the execution input of every tick' })),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
+      { maxItems: LIMITS.triggers, description: 'docs/TOPICS.md, docs/CRON.md' },
+    ),
+  ),
 };
 
 /**
@@ -73,6 +98,10 @@ export const CreateFunctionBody = Type.Object({ ...specFields, name: Type.String
 export type CreateFunctionBody = Static<typeof CreateFunctionBody>;
 
 export const NameParams = Type.Object({ name: Type.String() });
+export const TopicParams = Type.Object({ topic: Type.String({ description: `a topic name: ${TOPIC_NAME_RE.source}` }) });
+export const PublishEvent = Type.Unknown({
+  description: 'the event: any JSON (application/json), or a structured-mode CloudEvent 1.0 (application/cloudevents+json)',
+});
 export const IdParams = Type.Object({ id: Type.String() });
 
 export const GetFunctionQuery = Type.Object({ include: Type.Optional(OneOf(['code'] as const)) }, { additionalProperties: false });

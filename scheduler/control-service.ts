@@ -29,6 +29,8 @@ import type { ExecutionManager } from './execution/manager.js';
 import { toInfo, type FunctionRegistry } from './function-registry.js';
 import type { KeyRegistry } from './key-registry.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import type { CronScheduler } from './triggers/cron.js';
+import type { TopicPublisher } from './triggers/topics.js';
 
 export interface ControlServiceDeps {
   functions: FunctionRegistry;
@@ -41,12 +43,17 @@ export interface ControlServiceDeps {
   metrics?: () => Promise<string> | string;
   /** A function's circuit breaker now (FunctionInfo `circuit`), null without one. */
   circuits?: (fn: string) => CircuitInfo | null;
+  topics?: TopicPublisher;
+  /** Says when each cron trigger fires next (FunctionInfo `triggers[i].nextAt`). */
+  cron?: CronScheduler;
 }
 
 /** The API view of a record: internal bookkeeping stripped. */
 export function apiExecution(e: Execution, withPayload = true): Record<string, unknown> {
   const { lease: _lease, retryAt: _retryAt, input, output, ...rest } = e;
-  return withPayload ? { ...rest, input, output } : rest;
+  // Records stored before triggers existed say nothing: they were invokes.
+  const trigger = rest.trigger ?? null;
+  return withPayload ? { ...rest, trigger, input, output } : { ...rest, trigger };
 }
 
 function unary<Req, Res>(log: Logger, fn: (req: Req) => Res | Promise<Res>) {
@@ -72,10 +79,18 @@ export interface ControlServiceHandle {
 }
 
 export function createControlService(deps: ControlServiceDeps): ControlServiceHandle {
-  // The latest version's view gets the breaker's state; a function without one shows none.
-  const withCircuit = (info: FunctionInfo): FunctionInfo => (info.circuitBreaker && deps.circuits ? { ...info, circuit: deps.circuits(info.name) } : info);
   const { functions, executions, registry, log } = deps;
   const streams = new Set<{ end(): void }>();
+  /**
+   * A latest version as the API shows it: its cron triggers say when they fire next, and its
+   * circuit breaker (if it has one) its state now.
+   */
+  const latestInfo = (raw: FunctionInfo): FunctionInfo => {
+    const info = raw.circuitBreaker && deps.circuits ? { ...raw, circuit: deps.circuits(raw.name) } : raw;
+    if (!info.triggers?.some((t) => t.type === 'cron')) return info;
+    const cron = deps.cron;
+    return { ...info, triggers: info.triggers.map((t) => (t.type === 'cron' ? { ...t, nextAt: cron?.nextAt(info.name, t) ?? null } : t)) };
+  };
 
   const invoke = async (req: InvokeRequest): Promise<InvokeResponse> => {
     const r = await executions.invoke({
@@ -148,13 +163,13 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       }
       if (spec && typeof spec === 'object') delete (spec as Record<string, unknown>).name;
       const { version, created } = await functions.put(req.name, spec, req.createOnly);
-      return { functionJson: JSON.stringify(toInfo(version)), created };
+      return { functionJson: JSON.stringify(latestInfo(toInfo(version))), created };
     }),
     getFunction: unary(log, (req) => {
       assertFunctionName(req.name);
-      return json(withCircuit(toInfo(functions.latest(req.name), req.includeCode)));
+      return json(latestInfo(toInfo(functions.latest(req.name), req.includeCode)));
     }),
-    listFunctions: unary(log, () => json({ functions: functions.list().map(withCircuit) })),
+    listFunctions: unary(log, () => json({ functions: functions.list().map(latestInfo) })),
     listVersions: unary(log, (req) => {
       assertFunctionName(req.name);
       return json({ versions: functions.versions(req.name) });
@@ -194,6 +209,10 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     }),
     getLogs: unary(log, async (req) => json(await executions.logs(req.id))),
     cancelExecution: unary(log, (req) => json(apiExecution(executions.cancel(req.id)))),
+    publish: unary(log, async (req) => {
+      if (!deps.topics) throw new TaskForgeError('INTERNAL', 'topics are not enabled on this scheduler');
+      return json(await deps.topics.publish({ topic: req.topic, bodyJson: req.bodyJson, cloudEvent: req.cloudEvent }));
+    }),
     listWorkers: unary(log, () => json({ workers: registry.all().map((w) => w.info()) })),
     stats: unary(log, () => {
       const workers: Record<WorkerStatus, number> = { ready: 0, draining: 0, lost: 0 };

@@ -30,6 +30,9 @@ export class FunctionRegistry {
   private readonly functions = new Map<string, StoredFunctionWithTombstone>();
   /** Writes per name are serialised so two PUTs cannot both become version N. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Set<() => void>();
+  /** Moves on every change (load, new version, delete): what is derived from the functions rebuilds then. */
+  generation = 0;
 
   constructor(
     private readonly store: Store,
@@ -39,6 +42,20 @@ export class FunctionRegistry {
 
   load(functions: StoredFunction[]): void {
     for (const fn of functions) this.functions.set(fn.name, fn);
+    this.changed();
+  }
+
+  /** Calls `listener` after every change (topic subscriptions and cron timers follow the functions). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The latest version of every live function. */
+  latestVersions(): FunctionVersion[] {
+    const out: FunctionVersion[] = [];
+    for (const fn of this.functions.values()) if (!fn.deletedAt && fn.versions.length > 0) out.push(fn.versions[fn.versions.length - 1]!);
+    return out;
   }
 
   /** The live (not deleted) function, or undefined. */
@@ -103,6 +120,7 @@ export class FunctionRegistry {
       const next: StoredFunctionWithTombstone = { name, versions: [...versions, version], deletedAt: null };
       await this.store.putFunction(next);
       this.functions.set(name, next);
+      this.changed();
       return { version, created: true };
     });
   }
@@ -115,7 +133,13 @@ export class FunctionRegistry {
       const next: StoredFunctionWithTombstone = { ...fn, deletedAt: this.now().toISOString() };
       await this.store.putFunction(next);
       this.functions.set(name, next);
+      this.changed();
     });
+  }
+
+  private changed(): void {
+    this.generation += 1;
+    for (const listener of this.listeners) listener();
   }
 
   private makeVersion(name: string, spec: FunctionSpec, version: number, createdAt: string, now: string, format: FunctionVersion['format']): FunctionVersion {
@@ -132,6 +156,7 @@ export class FunctionRegistry {
       maxQueueMs: spec.maxQueueMs,
       env: spec.env,
       description: spec.description,
+      ...(spec.triggers && { triggers: spec.triggers }),
       ...(spec.circuitBreaker && { circuitBreaker: spec.circuitBreaker }),
       ...(spec.cacheTtlMs && { cacheTtlMs: spec.cacheTtlMs }),
       codeSha256: sha256(spec.code),

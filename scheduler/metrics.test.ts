@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Result } from '../proto/gen/taskforge/v1/worker.js';
 import { parsePrometheusText } from '../test/helpers/prometheus-text.js';
 import { createSchedulerMetrics, type SchedulerMetrics } from './metrics.js';
+import { TopicPublisher } from './triggers/topics.js';
 import { createHarness, executes, flushMicrotasks, type Harness } from './testing/harness.js';
 
 const CODE = 'export default async (e) => e';
@@ -152,5 +153,17 @@ describe('scheduler metrics', () => {
     m.close();
     h.executions.cancel((await invoke('f')).execution.id);
     expect(await sample('taskforge_executions_total', { function: 'f', status: 'cancelled' })).toBe(1);
+  });
+
+  it('counts the executions triggers started, by function and trigger type, once each', async () => {
+    h = createHarness();
+    m = createSchedulerMetrics({ state: h.state, registry: h.registry });
+    await h.functions.put('sub', { code: CODE, triggers: [{ type: 'topic', topic: 'orders' }] }, false);
+    const publisher = new TopicPublisher(h.state, h.functions, { maxQueue: 100 });
+    await publisher.publish({ topic: 'orders', bodyJson: '{}', cloudEvent: false });
+    await publisher.publish({ topic: 'orders', bodyJson: '{}', cloudEvent: false });
+    await invoke('sub');
+    expect(await sample('taskforge_triggered_executions_total', { function: 'sub', trigger: 'topic' })).toBe(2);
+    expect(await sample('taskforge_triggered_executions_total', { function: 'sub', trigger: 'cron' })).toBe(0);
   });
 });

@@ -69,6 +69,12 @@ export function createSchedulerMetrics(deps: SchedulerMetricsDeps): SchedulerMet
     labelNames: ['function'] as const,
     registers,
   });
+  const triggered = new Counter({
+    name: 'taskforge_triggered_executions_total',
+    help: 'Executions a trigger started (a topic event, a cron tick), by function and trigger type.',
+    labelNames: ['function', 'trigger'] as const,
+    registers,
+  });
   new Gauge({
     name: 'taskforge_queue_depth',
     help: 'Executions waiting in the pending queue for a free slot.',
@@ -140,11 +146,17 @@ export function createSchedulerMetrics(deps: SchedulerMetricsDeps): SchedulerMet
   });
 
   const finished = (c: ExecutionChange): void => {
+    if (c.status === 'queued') return started(c);
     if (!isTerminal(c.status)) return;
     executions.inc({ function: c.function, status: c.status });
     const rec = state.index.get(c.executionId);
     if (rec?.cached) cachedHits.inc({ function: rec.function });
     else if (rec) observeFinished(rec);
+  };
+  /** Queued with no attempt yet: only its acceptance publishes that. */
+  const started = (c: ExecutionChange): void => {
+    const rec = state.index.get(c.executionId);
+    if (rec?.trigger && (rec.attempts ?? []).length === 0) triggered.inc({ function: rec.function, trigger: rec.trigger.type });
   };
   const observeFinished = (rec: Execution): void => {
     if (rec.coldStart === true) coldStarts.inc({ function: rec.function });

@@ -19,6 +19,9 @@ import { createSchedulerMetrics } from './metrics.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
 import { createFileStore } from './store/index.js';
 import { createKeyFile } from './store/key-file.js';
+import { createCronStateFile } from './store/cron-state-file.js';
+import { CronScheduler } from './triggers/cron.js';
+import { TopicPublisher } from './triggers/topics.js';
 import { createWorkerService } from './worker-service.js';
 import { createSchedulerCore } from './wire.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -31,7 +34,7 @@ export interface SchedulerHandle {
   /** Stops accepting, ends worker streams, flushes the store. Idempotent. */
   close(): Promise<void>;
   /** For tests and tools: the live components. */
-  readonly internals: { state: ExecutionState; registry: WorkerRegistry; dispatcher: Dispatcher; functions: FunctionRegistry };
+  readonly internals: { state: ExecutionState; registry: WorkerRegistry; dispatcher: Dispatcher; functions: FunctionRegistry; cron: CronScheduler };
 }
 
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
@@ -91,6 +94,10 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       }),
     ],
   });
+  const topics = new TopicPublisher(state, functions, { maxQueue: opts.maxQueue });
+  // After recovery: a catch-up tick's idempotency check sees every execution loaded.
+  const cron = new CronScheduler({ state, functions, file: createCronStateFile(opts.dataDir, log), log });
+  await cron.start();
   const control = createControlService({
     functions,
     executions,
@@ -99,6 +106,8 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     keys,
     log,
     metrics: () => metrics.text(),
+    topics,
+    cron,
     circuits: (fn) => breakers.info(fn),
   });
   server.addService(ControlServiceService, control.service);
@@ -140,6 +149,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       clearInterval(pruneTimer);
       // Long-lived streams never end by themselves: end them, then let unary calls finish.
       const steps: [string, () => Promise<void> | void][] = [
+        ['cron', () => cron.close()],
         ['waiters', () => state.waiters.releaseAll()],
         ['registry', () => registry.close()],
         ['streams', () => control.endStreams()],
@@ -161,7 +171,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     return closing;
   };
 
-  return { port, address: `${opts.host}:${port}`, tokenFiles: credentials.files, close, internals: { state, registry, dispatcher, functions } };
+  return { port, address: `${opts.host}:${port}`, tokenFiles: credentials.files, close, internals: { state, registry, dispatcher, functions, cron } };
 }
 
 function shutdownServer(server: Server, graceMs: number): Promise<void> {

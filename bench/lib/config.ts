@@ -43,6 +43,12 @@ export interface BenchConfig {
   readonly liveRounds: number;
   /** ms a whole scenario may take before it is abandoned and its stack killed. */
   readonly scenarioTimeoutMs: number;
+  /** Subscribers of the fan-out scenario's topic, and the events published to it. */
+  readonly fanOutSubscribers: number;
+  readonly fanOutEvents: number;
+  /** Every-second cron triggers of the cron-lateness scenario, and s they tick. */
+  readonly cronFunctions: number;
+  readonly cronSeconds: number;
 }
 
 const FULL: BenchConfig = {
@@ -70,6 +76,10 @@ const FULL: BenchConfig = {
   idleWatchers: 300,
   liveRounds: 3,
   scenarioTimeoutMs: 240_000,
+  fanOutSubscribers: 10,
+  fanOutEvents: 2_000,
+  cronFunctions: 10,
+  cronSeconds: 30,
 };
 
 const QUICK: BenchConfig = {
@@ -89,6 +99,8 @@ const QUICK: BenchConfig = {
   listSamples: 100,
   liveRounds: 2,
   scenarioTimeoutMs: 60_000,
+  fanOutEvents: 300,
+  cronSeconds: 8,
 };
 
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {

@@ -11,6 +11,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { FunctionSpecInput } from '../../client/index.js';
 import { CliError, printJson, table, when } from '../output.js';
 import { action, collect, intFlag } from './context.js';
+import { triggerFlags } from './triggers.js';
 
 interface DeployFlags {
   name?: string;
@@ -21,6 +22,9 @@ interface DeployFlags {
   concurrency?: number;
   env?: string[];
   versionNote?: string;
+  topic?: string[];
+  cron?: string[];
+  trigger?: string[];
 }
 
 /** `hello.mjs` → `hello`: the name a deploy takes when none is given. */
@@ -49,6 +53,9 @@ export function registerFunctionCommands(program: Command): void {
     .option('--concurrency <n>', 'cluster-wide limit of concurrent executions (0 = none)', intFlag('--concurrency', 0, 10_000))
     .option('--env <KEY=VALUE>', 'an environment variable of the function (repeatable)', collect)
     .option('--version-note <text>', "a note about this version, kept as the function's description")
+    .option('--topic <topic>', 'subscribe to a topic (repeatable)', collect)
+    .option('--cron <schedule>', 'run on a schedule: 5 fields, or 6 with seconds first, in UTC (repeatable)', collect)
+    .option('--trigger <json>', 'a trigger as JSON, e.g. a filter, a timezone or an input (repeatable)', collect)
     .action(
       action(async (ctx, file: string, flags: DeployFlags) => {
         let code: string;
@@ -66,6 +73,7 @@ export function registerFunctionCommands(program: Command): void {
           ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
           ...(flags.env && { env: parseEnv(flags.env) }),
           ...(flags.versionNote !== undefined && { description: flags.versionNote }),
+          ...triggerFlags(flags),
         };
         const name = flags.name ?? nameFromFile(file);
         const { function: info, created } = await ctx.client.putFunction(name, spec, { signal: ctx.signal });

@@ -104,7 +104,7 @@ export class BatchInvoker {
         ...schedule,
       },
     }));
-    const accept = this.state.applyAllDurably(events);
+    const accept = this.state.applyAllDurably(events.map((event) => ({ rec: undefined, event })));
     if (key) {
       this.accepting.set(slot, { accept, digest: all });
       accept.finally(() => this.accepting.delete(slot)).catch(() => undefined);

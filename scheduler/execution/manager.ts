@@ -26,6 +26,8 @@ const idempotencyMismatch = (fn: string, key: string): TaskForgeError =>
   });
 
 const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 20);
+/** A new execution's id (`ex_` and 20 random characters), for every way an execution starts. */
+export const newExecutionId = (): string => `ex_${newId()}`;
 
 export interface InvokeInput extends ScheduleRequest {
   function: string;
@@ -118,7 +120,7 @@ export class ExecutionManager {
         type: 'accept',
         nowMs: this.state.now(),
         execution: {
-          id: `ex_${newId()}`,
+          id: newExecutionId(),
           function: fn.name,
           version: fn.version,
           mode: req.mode,

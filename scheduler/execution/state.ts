@@ -128,21 +128,32 @@ export class ExecutionState {
   }
 
   /**
-   * applyDurably for many events at once: every record's durable write goes to the store in ONE
-   * commit (store.putExecutionsDurable), after which the effects that follow it run, record by
-   * record, in order. If the commit fails, none of them got further than their durable write.
+   * Applies several events whose durable writes must be one commit (a publish's executions):
+   * each is decided and written, the effects before its durable persist run, then every record
+   * needing it is made durable with one putExecutionsDurable, and only then the rest run. If
+   * that commit fails, none of the records' later effects run (nothing indexed, queued or
+   * published) and the error is thrown. Resolves with copies, as applyDurably does.
    */
-  async applyAllDurably(events: ExecutionEvent[]): Promise<Execution[]> {
-    const decided = events.map((event) => {
-      const { record, effects } = this.decide(undefined, event);
-      const at = effects.findIndex((e) => e.type === 'persist' && e.durable);
-      if (at < 0) throw new Error(`${event.type} has no durable write to share`);
-      return { target: this.write(undefined, record), effects, at };
+  async applyAllDurably(items: ReadonlyArray<{ rec: Execution | undefined; event: ExecutionEvent }>): Promise<Execution[]> {
+    const decided = items.map(({ rec, event }) => {
+      const { record, effects } = this.decide(rec, event);
+      return { target: this.write(rec, record), effects };
     });
-    for (const d of decided) for (const effect of d.effects.slice(0, d.at)) this.run(d.target, effect);
-    await this.store.putExecutionsDurable(decided.map((d) => d.target));
-    for (const d of decided) for (const effect of d.effects.slice(d.at + 1)) this.run(d.target, effect);
-    return decided.map((d) => ({ ...d.target }));
+    const durable: Execution[] = [];
+    const later: Array<{ target: Execution; effects: Effect[] }> = [];
+    for (const { target, effects } of decided) {
+      const at = effects.findIndex((e) => e.type === 'persist' && e.durable);
+      if (at < 0) {
+        for (const effect of effects) this.run(target, effect);
+        continue;
+      }
+      for (const effect of effects.slice(0, at)) this.run(target, effect);
+      durable.push(target);
+      later.push({ target, effects: effects.slice(at + 1) });
+    }
+    if (durable.length > 0) await this.store.putExecutionsDurable(durable);
+    for (const { target, effects } of later) for (const effect of effects) this.run(target, effect);
+    return decided.map(({ target }) => ({ ...target }));
   }
 
   /** Tells watchers about a record's current state. */

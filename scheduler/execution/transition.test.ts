@@ -58,6 +58,12 @@ const EVENTS: Record<ExecutionEventType, ExecutionEvent> = {
     nowMs: NOW,
     execution: { id: 'ex_new', function: 'f', version: 1, mode: 'async', input: { a: 1 }, maxAttempts: 3, idempotencyKey: null },
   },
+  fire: {
+    type: 'fire',
+    nowMs: NOW,
+    trigger: { type: 'topic', topic: 'orders.created', eventId: 'evt_1' },
+    execution: { id: 'ex_fired', function: 'f', version: 1, mode: 'async', input: { a: 1 }, maxAttempts: 3, idempotencyKey: null },
+  },
   dispatch: {
     type: 'dispatch',
     nowMs: NOW,
@@ -79,7 +85,7 @@ const EVENTS: Record<ExecutionEventType, ExecutionEvent> = {
 
 /** Where each legal pair leads with the representative event. */
 const NEXT: Partial<Record<RecordState, Partial<Record<ExecutionEventType, ExecutionStatus>>>> = {
-  none: { accept: 'queued' },
+  none: { accept: 'queued', fire: 'queued' },
   queued: { dispatch: 'running', 'function-gone': 'failed', expire: 'failed', 'retry-due': 'queued', due: 'queued', cancel: 'cancelled' },
   running: { started: 'running', result: 'succeeded', lost: 'queued', cancel: 'cancelled', adopt: 'running' },
 };

@@ -10,7 +10,8 @@
  * I/O: the time and the retry jitter are part of the event. `ExecutionState.apply` (state.ts) is
  * the one place that applies the answer and runs the effects.
  *
- *   (none)  → queued                     accept (ready, or delayed until scheduledFor)
+ *   (none)  → queued                     accept (ready, or delayed until scheduledFor), fire (a topic
+ *                                        event or a cron tick started it)
  *   queued  → queued                     due (a delayed one's time has come: it joins the queue)
  *   queued  → running                    dispatch
  *   queued  → failed                     expire (past maxQueueMs), function-gone
@@ -75,6 +76,11 @@ export interface NewExecution {
 
 export type ExecutionEvent =
   | { type: 'accept'; nowMs: number; execution: NewExecution }
+  /**
+   * A trigger started it (scheduler/triggers/): always async, so always durable before it is
+   * acknowledged; several fired together (a publish's subscribers) share one durable commit.
+   */
+  | { type: 'fire'; nowMs: number; execution: NewExecution; trigger: NonNullable<Execution['trigger']> }
   | { type: 'dispatch'; nowMs: number; lease: string; workerId: string; placement: Placement; timeoutMs: number }
   /** Its function version was deleted before it could run. */
   | { type: 'function-gone'; nowMs: number }
@@ -144,6 +150,7 @@ export class IllegalTransitionError extends Error {
 
 const TERMINAL = {
   accept: 'illegal',
+  fire: 'illegal',
   dispatch: 'illegal',
   'function-gone': 'illegal',
   started: 'illegal',
@@ -160,6 +167,7 @@ const TERMINAL = {
 export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEventType, Outcome>>>> = {
   none: {
     accept: 'apply',
+    fire: 'apply',
     dispatch: 'illegal',
     'function-gone': 'illegal',
     started: 'illegal',
@@ -173,6 +181,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
   },
   queued: {
     accept: 'illegal',
+    fire: 'illegal',
     dispatch: 'apply',
     'function-gone': 'apply',
     started: 'illegal',
@@ -186,6 +195,7 @@ export const OUTCOMES: Readonly<Record<RecordState, Readonly<Record<ExecutionEve
   },
   running: {
     accept: 'illegal',
+    fire: 'illegal',
     dispatch: 'illegal',
     'function-gone': 'illegal',
     started: 'apply',
@@ -228,10 +238,11 @@ const terminal = (record: Execution, extra: Effect[] = []): TransitionResult => 
 export function transition(rec: Execution | undefined, event: ExecutionEvent, ctx: TransitionContext): TransitionResult {
   const from: RecordState = rec ? rec.status : 'none';
   const outcome = OUTCOMES[from][event.type];
-  const id = rec?.id ?? (event.type === 'accept' ? event.execution.id : '(none)');
+  const id = rec?.id ?? (event.type === 'accept' || event.type === 'fire' ? event.execution.id : '(none)');
   if (outcome === 'illegal') throw new IllegalTransitionError(id, from, event.type);
   if (outcome === 'ignore') return { record: rec!, effects: [] };
   if (event.type === 'accept') return accept(event);
+  if (event.type === 'fire') return fire(event);
   const r = rec!;
   switch (event.type) {
     case 'dispatch': {
@@ -360,6 +371,7 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     scheduledFor: e.scheduledForMs != null ? iso(Math.max(e.scheduledForMs, event.nowMs)) : null,
     priority: e.priority ?? DEFAULT_PRIORITY,
     lease: null,
+    trigger: null,
   };
   // Delayed: held until its time (no expiry yet, its maxQueueMs counts from then); else ready now.
   const delayed = e.scheduledForMs != null && e.scheduledForMs > event.nowMs;
@@ -380,6 +392,16 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
   }
   // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
   return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, start] };
+}
+
+function fire(event: Extract<ExecutionEvent, { type: 'fire' }>): TransitionResult {
+  const { record, effects } = accept({ type: 'accept', nowMs: event.nowMs, execution: { ...event.execution, mode: 'async' } });
+  // Nobody waits on a trigger's execution: it is acknowledged (a publish's 202, a cron tick
+  // recorded as fired) only once durable, whatever the accept would have said.
+  return {
+    record: { ...record, trigger: event.trigger },
+    effects: effects.map((e) => (e.type === 'persist' ? { type: 'persist', durable: true } : e)),
+  };
 }
 
 function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>, ctx: TransitionContext): TransitionResult {

@@ -278,20 +278,21 @@ export function createFileStore(options: FileStoreOptions): Store {
       }
     },
 
-    async putExecutionsDurable(executions: Execution[]): Promise<void> {
+    async putExecutionsDurable(executions: readonly Execution[]): Promise<void> {
       if (executions.length === 0) return;
       const texts = executions.map((e) => JSON.stringify(e));
-      // One journal batch, one commit line: the records are durable together or not at all.
+      // One journal batch, one commit line: a crash replays all of them or none (journal.ts).
       const appended = journal.appendAll(texts.map((rec) => ({ t: 'exec', rec })));
+      const ready = whenAppended(appended);
       const staged = executions.map((e, i) => {
         const path = layout.executionFile(e.id);
-        return { path, seq: writer.stage(path, `${texts[i]!}\n`, whenAppended(appended)) };
+        return { path, seq: writer.stage(path, `${texts[i]!}\n`, ready) };
       });
       try {
         await appended;
       } catch (err) {
         for (const { path, seq } of staged) writer.cancel(path, seq);
-        throw rejected(err, { executionId: executions[0]!.id, executions: String(executions.length) }, 'durable write failed');
+        throw rejected(err, { executionId: executions[0]!.id, count: String(executions.length) }, 'durable batch write failed');
       }
     },
 

@@ -5,6 +5,8 @@
  * Durability contract:
  * - putFunction / deleteFunction / putExecutionDurable / putExecutionsDurable resolve only once the data is durable
  *   (on disk, fsynced, directory fsynced). A rejection means nothing was acknowledged.
+ * - putExecutionsDurable makes several records durable in one commit: all of them or none (a
+ *   publish's executions, one per subscriber, are acknowledged together).
  * - putExecution / putLogs are group-committed: they return at once, repeated writes of the
  *   same record coalesce, and flush() resolves once everything handed over so far is durable.
  */
@@ -31,8 +33,8 @@ export interface Store {
   putFunction(fn: StoredFunction): Promise<void>;
   deleteFunction(name: string): Promise<void>;
   putExecutionDurable(execution: Execution): Promise<void>;
-  /** Many records in ONE durable commit: after a crash all of them are there, or none. */
-  putExecutionsDurable(executions: Execution[]): Promise<void>;
+  /** All or nothing, in one durable commit; in order. */
+  putExecutionsDurable(executions: readonly Execution[]): Promise<void>;
   putExecution(execution: Execution): void;
   deleteExecution(id: string): Promise<void>;
   putLogs(logs: ExecutionLogs): void;

@@ -31,13 +31,13 @@ export class MemoryStore implements Store {
     this.durableIds.push(e.id);
     this.executions.set(e.id, structuredClone(e));
   }
-  /** Each call's ids, in order: one entry per commit. */
+  /** Durable commits of several records (putExecutionsDurable), each as its list of ids. */
   readonly durableBatches: string[][] = [];
-  async putExecutionsDurable(executions: Execution[]): Promise<void> {
+  async putExecutionsDurable(list: readonly Execution[]): Promise<void> {
     if (this.failDurable)
       throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { reason: 'storage', code: this.failDurable });
-    this.durableBatches.push(executions.map((e) => e.id));
-    for (const e of executions) {
+    this.durableBatches.push(list.map((e) => e.id));
+    for (const e of list) {
       this.durableIds.push(e.id);
       this.executions.set(e.id, structuredClone(e));
     }

@@ -26,7 +26,6 @@
  * many invokes, 500), SOAK_SCHEDULER_KILLS (2).
  * It never touches ./data: the stack gets its own temp data dir, removed unless SOAK_KEEP=1.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,8 +33,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const { Client, Metadata, credentials } = await import('@grpc/grpc-js');
+const { children, component, createHttp, mapLimit, prng, sleep, stop } = await import('./processes.mjs');
 const { ControlServiceService } = await import(pathToFileURL(join(ROOT, 'dist', 'proto', 'gen', 'taskforge', 'v1', 'control.js')).href);
 
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -53,20 +52,8 @@ const PRIORITIES = ['critical', 'high', 'normal', 'low'];
 const FINAL_WAIT_MS = 300_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
 
-/** mulberry32: the run's choices are reproducible from SOAK_SEED. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(SEED);
 const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (msg) => process.stderr.write(`[soak ${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
 const T0 = Date.now();
 
@@ -95,71 +82,6 @@ function inputFor(kind, k) {
   if (kind === 'slow') return { k, ms: between(100, 500) };
   if (kind === 'cpu') return { k, ms: between(20, 60) };
   return { k };
-}
-
-/** Every process started, so a failed run leaves none behind. */
-const children = new Set();
-
-/** A component process; `ready` resolves with the first output line matching readyRe (a JSON log line). */
-function component(label, args, readyRe) {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  proc.on('exit', () => children.delete(proc));
-  const tail = [];
-  let partial = '';
-  let onReady;
-  const ready = new Promise((resolve, reject) => {
-    onReady = resolve;
-    proc.on('exit', (code, signal) => reject(new Error(`${label} exited (${code ?? signal}) before it was ready:\n${tail.join('\n')}`)));
-  });
-  ready.catch(() => undefined);
-  const onData = (d) => {
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      tail.push(line);
-      if (tail.length > 50) tail.shift();
-      if (readyRe.test(line)) onReady(line);
-    }
-  };
-  proc.stdout.on('data', onData);
-  proc.stderr.on('data', onData);
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
-  return { label, proc, ready: withTimeout(ready, 30_000, `${label} not ready`), exited, tail };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
-}
-
-async function stop(c, graceMs = 40_000) {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  c.proc.kill('SIGTERM');
-  const timer = setTimeout(() => c.proc.kill('SIGKILL'), graceMs);
-  await c.exited;
-  clearTimeout(timer);
-}
-
-/** The admin API key, read from the data dir once the scheduler has made it. */
-let apiKey = '';
-
-async function http(base, method, path, body) {
-  const headers = { authorization: `Bearer ${apiKey}` };
-  const init = { method, headers };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    headers['content-type'] = 'application/json';
-  }
-  try {
-    const res = await fetch(`${base}${path}`, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  } catch (err) {
-    return { status: 0, body: null, err };
-  }
 }
 
 /** Terminal events per execution id, from the scheduler's event stream for the whole run. */
@@ -210,15 +132,6 @@ function watchEvents(address, controlToken) {
   };
 }
 
-async function mapLimit(items, limit, task) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]);
-    }),
-  );
-}
-
 async function main() {
   const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-soak-'));
   log(`seed ${SEED}; ${EXECUTIONS} executions over ${SUBMIT_MS / 1000} s; ${WORKERS} workers × ${CAPACITY}; data in ${dataDir}`);
@@ -231,7 +144,7 @@ async function main() {
   // Wired like `taskforge dev`: the tokens the scheduler wrote into its data dir.
   const joinTokenFile = join(dataDir, 'join.token');
   const controlTokenFile = join(dataDir, 'control.token');
-  apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
+  const http = createHttp((await readFile(join(dataDir, 'admin.key'), 'utf8')).trim());
   const events = watchEvents(address, readFileSync(controlTokenFile, 'utf8').trim());
   const gateway = component(
     'gateway',

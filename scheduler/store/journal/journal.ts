@@ -134,12 +134,19 @@ export class Journal {
   }
 
   /**
-   * Appends entries that stand or fall together: queued in one synchronous step, they go into the
-   * same batch, under one commit line, so a crash replays all of them or none. Resolves once
-   * that batch is durable.
+   * Appends entries that are durable together or not at all: they are queued in one go, so they
+   * land in one batch (one write, one fdatasync, one commit line) and a crash replays all of them
+   * or none. Resolves once that batch is synced.
    */
   appendAll(entries: readonly JournalEntry[]): Promise<void> {
-    return Promise.all(entries.map((e) => this.append(e))).then(noop);
+    const done = entries.map((entry) => {
+      this.seq += 1;
+      const seq = this.seq;
+      const line = entryLine(seq, entry);
+      return new Promise<void>((resolve, reject) => this.pending.push({ seq, line, resolve, reject }));
+    });
+    this.schedule();
+    return Promise.all(done).then(noop);
   }
 
   /** Closes the active segment once every entry appended so far is written; it becomes checkpointable. */

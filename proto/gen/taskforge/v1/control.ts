@@ -127,6 +127,14 @@ export interface ListExecutionsRequest {
   functions: string[];
 }
 
+export interface PublishRequest {
+  topic: string;
+  /** The event as the client sent it (JSON text). */
+  bodyJson: string;
+  /** true: a structured-mode CloudEvent (application/cloudevents+json), validated as one. */
+  cloudEvent: boolean;
+}
+
 export interface CreateKeyRequest {
   name: string;
   /** "admin", "deploy", "invoke", "read". */
@@ -1766,6 +1774,115 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     message.limit = object.limit ?? 0;
     message.cursor = object.cursor ?? "";
     message.functions = object.functions?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePublishRequest(): PublishRequest {
+  return { topic: "", bodyJson: "", cloudEvent: false };
+}
+
+export const PublishRequest: MessageFns<PublishRequest> = {
+  encode(message: PublishRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.bodyJson !== "") {
+      writer.uint32(18).string(message.bodyJson);
+    }
+    if (message.cloudEvent !== false) {
+      writer.uint32(24).bool(message.cloudEvent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bodyJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cloudEvent = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishRequest {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      bodyJson: isSet(object.bodyJson)
+        ? globalThis.String(object.bodyJson)
+        : isSet(object.body_json)
+        ? globalThis.String(object.body_json)
+        : "",
+      cloudEvent: isSet(object.cloudEvent)
+        ? globalThis.Boolean(object.cloudEvent)
+        : isSet(object.cloud_event)
+        ? globalThis.Boolean(object.cloud_event)
+        : false,
+    };
+  },
+
+  toJSON(message: PublishRequest): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.bodyJson !== "") {
+      obj.bodyJson = message.bodyJson;
+    }
+    if (message.cloudEvent !== false) {
+      obj.cloudEvent = message.cloudEvent;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PublishRequest>, I>>(base?: I): PublishRequest {
+    return PublishRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PublishRequest>, I>>(object: I): PublishRequest {
+    const message = createBasePublishRequest();
+    message.topic = object.topic ?? "";
+    message.bodyJson = object.bodyJson ?? "";
+    message.cloudEvent = object.cloudEvent ?? false;
     return message;
   },
 };
@@ -3508,6 +3625,19 @@ export const ControlServiceService = {
     responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
   },
+  /**
+   * Topics (docs/TOPICS.md): one async execution per subscribed function, all durable in one
+   * commit before the answer, `{ "eventId", "executions": [{ "function", "executionId" }] }`.
+   */
+  publish: {
+    path: "/taskforge.v1.ControlService/Publish" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PublishRequest): Buffer => Buffer.from(PublishRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PublishRequest => PublishRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
   listWorkers: {
     path: "/taskforge.v1.ControlService/ListWorkers" as const,
     requestStream: false as const,
@@ -3662,6 +3792,11 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listExecutions: handleUnaryCall<ListExecutionsRequest, JsonReply>;
   getLogs: handleUnaryCall<IdRequest, JsonReply>;
   cancelExecution: handleUnaryCall<IdRequest, JsonReply>;
+  /**
+   * Topics (docs/TOPICS.md): one async execution per subscribed function, all durable in one
+   * commit before the answer, `{ "eventId", "executions": [{ "function", "executionId" }] }`.
+   */
+  publish: handleUnaryCall<PublishRequest, JsonReply>;
   listWorkers: handleUnaryCall<Empty, JsonReply>;
   stats: handleUnaryCall<Empty, JsonReply>;
   ping: handleUnaryCall<Empty, Empty>;
