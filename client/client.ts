@@ -11,6 +11,8 @@ import type {
   CreatedApiKey,
   CreateFunctionInput,
   CreateKeyInput,
+  DeadLetterFilter,
+  DeadLetterPage,
   ExecutionPage,
   ExecutionRecord,
   FunctionInfo,
@@ -183,6 +185,15 @@ export class TaskForgeClient {
 
   async cancelExecution(id: string, opts: RequestOptions = {}): Promise<ExecutionRecord> {
     return (await this.send<ExecutionRecord>({ method: 'POST', path: `/v1/executions/${enc(id)}/cancel`, signal: opts.signal })).body;
+  }
+
+  /** A new async execution of a finished one: same function version, same input (trigger retry). */
+  async retryExecution(id: string, opts: RequestOptions = {}): Promise<InvokeAccepted> {
+    return (await this.send<InvokeAccepted>({ method: 'POST', path: `/v1/executions/${enc(id)}/retry`, signal: opts.signal })).body;
+  }
+
+  async deadLetters(filter: DeadLetterFilter = {}, opts: RequestOptions = {}): Promise<DeadLetterPage> {
+    return (await this.send<DeadLetterPage>({ method: 'GET', path: '/v1/dead-letters', query: { ...filter }, signal: opts.signal })).body;
   }
 
   /** Log lines as they are written, then the final record (`type: 'end'`), where the iteration ends. */

@@ -66,6 +66,18 @@ export interface ExecutionPage {
   executions: ExecutionSummary[];
   nextCursor: string | null;
 }
+/** GET /v1/dead-letters: failed or timed out async executions not yet retried, newest first. */
+export interface DeadLetterPage {
+  deadLetters: ExecutionRecord[];
+  nextCursor: string | null;
+}
+
+export interface DeadLetterFilter {
+  function?: string;
+  limit?: number;
+  cursor?: string;
+}
+
 export interface WorkerList {
   workers: WorkerInfo[];
 }

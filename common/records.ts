@@ -143,7 +143,9 @@ export type ExecutionTrigger =
   /** One subscriber's share of an event published to a topic. */
   | { type: 'topic'; topic: string; eventId: string }
   /** A cron tick: the scheduled time (ISO) it runs for; a catch-up run names the latest missed tick. */
-  | { type: 'cron'; tick: string };
+  | { type: 'cron'; tick: string }
+  /** A retry of a finished execution (POST /v1/executions/{id}/retry): the same input and version. */
+  | { type: 'retry'; of: string };
 
 /** A topic subscription: every event published to `topic` whose top-level fields equal `filter`'s. */
 export interface TopicTriggerSpec {

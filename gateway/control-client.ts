@@ -70,6 +70,8 @@ export interface ListExecutionsArgs {
   cursor?: string;
   /** Only executions of these functions (the caller's key is limited to them). */
   functions?: readonly string[];
+  /** Only dead letters (failed or timed out async executions not retried). */
+  deadLetters?: boolean;
 }
 
 export interface NewKeyArgs {
@@ -136,6 +138,8 @@ export interface ControlClient {
   listExecutions(args: ListExecutionsArgs): Promise<{ executions: Execution[]; nextCursor: string | null }>;
   getLogs(id: string): Promise<ExecutionLogs>;
   cancelExecution(id: string): Promise<Execution>;
+  /** A new execution of a finished one's version with its input, durable when it resolves. */
+  retryExecution(id: string): Promise<Execution>;
   /** One execution per subscribed function, all durable before it resolves. */
   publish(args: PublishArgs): Promise<PublishResult>;
   listWorkers(): Promise<WorkerInfo[]>;

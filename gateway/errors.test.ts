@@ -199,7 +199,7 @@ describe('one details shape: { field?, reason, … } for every code', () => {
     return app;
   };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-  const rejecting = (method: 'getFunction' | 'putFunction' | 'invoke' | 'cancelExecution' | 'stats', err: Error) =>
+  const rejecting = (method: 'getFunction' | 'putFunction' | 'invoke' | 'cancelExecution' | 'retryExecution' | 'stats', err: Error) =>
     build({ [method]: async () => Promise.reject(err) });
   const syntaxError = ((): Error => {
     try {
@@ -300,6 +300,15 @@ describe('one details shape: { field?, reason, … } for every code', () => {
         return app.inject({ method: 'GET', url: '/v1/functions', headers: bearer(READ_KEY) });
       },
       { reason: 'rate_limited', limit: 1, retryAfterSeconds: 1 },
+    ],
+    [
+      'EXECUTION_NOT_FINISHED',
+      () =>
+        rejecting('retryExecution', new TaskForgeError('EXECUTION_NOT_FINISHED', 'running', { reason: 'not_finished', id: 'ex_1', status: 'running' })).inject({
+          method: 'POST',
+          url: '/v1/executions/ex_1/retry',
+        }),
+      { reason: 'not_finished', id: 'ex_1', status: 'running' },
     ],
     [
       'CIRCUIT_OPEN',

@@ -55,6 +55,7 @@ export const DEFAULT_REASON: Readonly<Record<ApiErrorCode, string>> = Object.fre
   METHOD_NOT_ALLOWED: 'method',
   FUNCTION_EXISTS: 'exists',
   EXECUTION_FINISHED: 'finished',
+  EXECUTION_NOT_FINISHED: 'not_finished',
   PAYLOAD_TOO_LARGE: 'too_large',
   IDEMPOTENCY_MISMATCH: 'mismatch',
   UNSUPPORTED_MEDIA_TYPE: 'media_type',

@@ -83,6 +83,9 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     cancelExecution: reply(() => {
       throw new TaskForgeError('EXECUTION_FINISHED', 'already finished', { status: 'succeeded' });
     }),
+    retryExecution: reply(() => {
+      throw new TaskForgeError('EXECUTION_NOT_FINISHED', 'still running', { status: 'running' });
+    }),
     listWorkers: reply(() => json({ workers: [sampleWorker()] })),
     stats: reply(() => ({ json: 'not json' })),
     ping: reply(() => ({})),
@@ -201,9 +204,11 @@ describe('createGrpcControlClient', () => {
     expect(await client.getLogs('ex_1')).toEqual({ executionId: 'ex_1', lines: [], truncated: false });
     expect(await client.listWorkers()).toEqual([sampleWorker()]);
     expect(await client.listExecutions({ limit: 5 })).toEqual({ executions: [], nextCursor: null });
-    expect(seen.listExecutions).toEqual({ function: '', status: '', limit: 5, cursor: '', functions: [] });
+    expect(seen.listExecutions).toEqual({ function: '', status: '', limit: 5, cursor: '', functions: [], deadLetters: false });
     await client.listExecutions({ limit: 5, functions: ['a', 'b'] });
     expect(seen.listExecutions).toMatchObject({ functions: ['a', 'b'] });
+    await client.listExecutions({ limit: 5, deadLetters: true });
+    expect(seen.listExecutions).toMatchObject({ deadLetters: true });
   });
 
   it('key calls: authenticate answers a principal or null, never an error; keys are created, listed, deleted', async () => {
@@ -307,6 +312,7 @@ describe('createGrpcControlClient', () => {
       details: { name: 'ghost' },
     });
     await expect(client.cancelExecution('ex_1')).rejects.toMatchObject({ code: 'EXECUTION_FINISHED', statusCode: 409, details: { status: 'succeeded' } });
+    await expect(client.retryExecution('ex_1')).rejects.toMatchObject({ code: 'EXECUTION_NOT_FINISHED', statusCode: 409, details: { status: 'running' } });
   });
 
   it('an unreadable reply is INTERNAL', async () => {

@@ -253,6 +253,7 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
           limit: args.limit,
           cursor: args.cursor ?? '',
           functions: args.functions ? [...args.functions] : [],
+          deadLetters: args.deadLetters ?? false,
         }),
         'listExecutions',
       );
@@ -263,6 +264,9 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async cancelExecution(id) {
       return parseJson<Execution>(await call('cancelExecution', { id }), 'cancelExecution');
+    },
+    async retryExecution(id) {
+      return parseJson<Execution>(await call('retryExecution', { id }), 'retryExecution');
     },
     async publish(args) {
       return parseJson<PublishResult>(await call('publish', { topic: args.topic, bodyJson: args.bodyJson, cloudEvent: args.cloudEvent }), 'publish');

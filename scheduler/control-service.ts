@@ -204,11 +204,13 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
         limit: req.limit,
         cursor: req.cursor || undefined,
         functions: req.functions.length > 0 ? new Set(req.functions) : undefined,
+        deadLetters: req.deadLetters,
       });
       return json({ executions: page.executions.map((e) => apiExecution(e, false)), nextCursor: page.nextCursor });
     }),
     getLogs: unary(log, async (req) => json(await executions.logs(req.id))),
     cancelExecution: unary(log, (req) => json(apiExecution(executions.cancel(req.id)))),
+    retryExecution: unary(log, async (req) => json(apiExecution(await executions.retry(req.id)))),
     publish: unary(log, async (req) => {
       if (!deps.topics) throw new TaskForgeError('INTERNAL', 'topics are not enabled on this scheduler');
       return json(await deps.topics.publish({ topic: req.topic, bodyJson: req.bodyJson, cloudEvent: req.cloudEvent }));

@@ -1,5 +1,6 @@
 /**
- * Execution commands: `get <id>`, `logs <id> [-f]`, `ls executions`, `cancel <id>`.
+ * Execution commands: `get <id>`, `logs <id> [-f]`, `ls executions`, `cancel <id>`, `retry <id>`,
+ * `dlq [--function f]`.
  * `logs -f` follows the log stream (text/event-stream) to the end of the execution; with
  * --json it prints each line's JSON, then the final Execution's, one document a line.
  */
@@ -60,6 +61,39 @@ export function registerExecutionCommands(program: Command): void {
         const e = await ctx.client.cancelExecution(id, { signal: ctx.signal });
         if (ctx.out.json) return printJson(ctx.out, e);
         ctx.out.stdout(`${e.id} ${e.status}`);
+      }),
+    );
+  program
+    .command('retry')
+    .description('run a finished execution again: the same function version and input, as a new async execution')
+    .argument('<id>', 'execution id (ex_…)')
+    .action(
+      action(async (ctx, id: string) => {
+        const r = await ctx.client.retryExecution(id, { signal: ctx.signal });
+        if (ctx.out.json) return printJson(ctx.out, r);
+        ctx.out.stdout(`${r.executionId} ${r.status} (retry of ${id})`);
+      }),
+    );
+  program
+    .command('dlq')
+    .description('dead letters: async executions that failed or timed out for good and were not retried, newest first')
+    .option('--function <name>', 'only this function')
+    .option('--limit <n>', 'at most this many (1-500)', limitFlag)
+    .option('--cursor <cursor>', 'the page after the one that printed it')
+    .action(
+      action(async (ctx, flags: { function?: string; limit?: number; cursor?: string }) => {
+        const page = await ctx.client.deadLetters(
+          {
+            ...(flags.function !== undefined && { function: flags.function }),
+            ...(flags.limit !== undefined && { limit: flags.limit }),
+            ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+          },
+          { signal: ctx.signal },
+        );
+        if (ctx.out.json) return printJson(ctx.out, page);
+        const rows = page.deadLetters.map((e) => [e.id, `${e.function}@${e.version}`, statusText(e), e.error?.code ?? '', when(e.finishedAt ?? e.createdAt)]);
+        ctx.out.stdout(rows.length ? table(['ID', 'FUNCTION', 'STATUS', 'ERROR', 'FINISHED'], rows) : 'no dead letters');
+        if (page.nextCursor) ctx.out.stderr(`more: taskforge dlq --cursor ${page.nextCursor}`);
       }),
     );
 }

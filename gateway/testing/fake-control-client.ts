@@ -80,6 +80,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listExecutions: async () => ({ executions: [sampleExecution()], nextCursor: null }),
     getLogs: async (id) => ({ executionId: id, lines: [{ ts: T0, stream: 'stdout', message: 'hi' }], truncated: false }),
     cancelExecution: async (id) => sampleExecution({ id, status: 'cancelled' }),
+    retryExecution: async (id) => sampleExecution({ id: `${id}_retry`, status: 'queued', trigger: { type: 'retry', of: id } }),
     publish: async () => ({ eventId: 'evt_1', executions: [{ function: 'a', executionId: 'ex_1' }] }),
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),

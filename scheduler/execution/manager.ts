@@ -85,12 +85,14 @@ export class ExecutionManager {
     assertFunctionName(req.function);
     const fn = this.functions.resolve(req.function, req.version);
     const input = parseInput(req.inputJson, 'body');
-    const schedule = resolveSchedule(req, req.mode, this.state.now());
+    // One clock reading for the whole accept: a delay is counted from the record's createdAt.
+    const nowMs = this.state.now();
+    const schedule = resolveSchedule(req, req.mode, nowMs);
     let execution: Execution;
     let created = true;
     const idemKey = req.idempotencyKey ? `${req.function}\u0000${req.idempotencyKey}` : null;
     const digest = req.idempotencyKey ? inputDigest(input) : undefined;
-    const earlier = req.idempotencyKey ? this.state.index.findIdempotent(req.function, req.idempotencyKey, this.state.now()) : undefined;
+    const earlier = req.idempotencyKey ? this.state.index.findIdempotent(req.function, req.idempotencyKey, nowMs) : undefined;
     const inflight = idemKey ? this.accepting.get(idemKey) : undefined;
     if (earlier) {
       if (earlier.digest !== digest) throw idempotencyMismatch(req.function, req.idempotencyKey!);
@@ -118,7 +120,7 @@ export class ExecutionManager {
       }
       const accept = this.state.applyDurably(undefined, {
         type: 'accept',
-        nowMs: this.state.now(),
+        nowMs,
         execution: {
           id: newExecutionId(),
           function: fn.name,
@@ -167,7 +169,7 @@ export class ExecutionManager {
     return rec;
   }
 
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): {
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string>; deadLetters?: boolean }): {
     executions: Execution[];
     nextCursor: string | null;
   } {
@@ -192,6 +194,40 @@ export class ExecutionManager {
     // A queued execution is still waiting: its current wait counts too.
     const queuedMs = (live?.queuedMs ?? 0) + (rec.status === 'queued' && live ? Math.max(0, nowMs - live.queuedSince) : 0);
     return this.state.apply(rec, { type: 'cancel', nowMs, queuedMs });
+  }
+
+  /**
+   * A new async execution of a finished one's function version (pinned, even when newer ones
+   * exist) with the same input, durable before it resolves; its trigger names the original,
+   * which stops being a dead letter.
+   */
+  async retry(id: string): Promise<Execution> {
+    const rec = this.get(id);
+    if (!isTerminal(rec.status)) {
+      throw new TaskForgeError('EXECUTION_NOT_FINISHED', `execution '${id}' has not finished (${rec.status}): cancel it, or wait for it`, {
+        reason: 'not_finished',
+        id,
+        status: rec.status,
+      });
+    }
+    const fn = this.functions.resolve(rec.function, rec.version);
+    if (this.state.pending.size >= this.opts.maxQueue) {
+      throw new TaskForgeError('QUEUE_FULL', `the pending queue is full (${this.opts.maxQueue})`, { reason: 'queue_full', limit: this.opts.maxQueue });
+    }
+    return this.state.applyDurably(undefined, {
+      type: 'fire',
+      nowMs: this.state.now(),
+      trigger: { type: 'retry', of: rec.id },
+      execution: {
+        id: newExecutionId(),
+        function: fn.name,
+        version: fn.version,
+        mode: 'async',
+        input: structuredClone(rec.input),
+        maxAttempts: fn.maxRetries + 1,
+        idempotencyKey: null,
+      },
+    });
   }
 
   /** Deletes terminal executions older than the retention. Returns how many. */

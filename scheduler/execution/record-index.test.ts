@@ -68,3 +68,24 @@ describe('execution index', () => {
     expect(() => decodeCursor('bm9wZQ')).toThrowError(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
   });
 });
+
+describe('dead letters', () => {
+  const rec = (id: string, over: Partial<Execution>): Execution => sampleExecution({ id, createdAt: `2025-01-01T00:00:0${id.slice(-1)}.000Z`, ...over });
+
+  it('are async executions that failed, timed out or expired, until a retry of them exists (also one loaded at start)', () => {
+    const index = new ExecutionIndex();
+    index.load([
+      rec('ex_1', { mode: 'async', status: 'failed', error: { code: 'EXPIRED', message: 'x' } }),
+      rec('ex_2', { mode: 'async', status: 'timed_out' }),
+      rec('ex_3', { mode: 'sync', status: 'failed' }),
+      rec('ex_4', { mode: 'async', status: 'succeeded' }),
+      rec('ex_5', { mode: 'async', status: 'cancelled' }),
+      rec('ex_6', { mode: 'async', status: 'failed' }),
+      rec('ex_7', { mode: 'async', status: 'queued', trigger: { type: 'retry', of: 'ex_6' } }),
+    ]);
+    const ids = (): string[] => index.list({ limit: 50, deadLetters: true }).executions.map((e) => e.id);
+    expect(ids()).toEqual(['ex_2', 'ex_1']);
+    index.add(rec('ex_8', { mode: 'async', status: 'queued', trigger: { type: 'retry', of: 'ex_2' } }));
+    expect(ids()).toEqual(['ex_1']);
+  });
+});

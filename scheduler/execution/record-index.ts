@@ -31,6 +31,8 @@ export class ExecutionIndex {
   /** Order keys, ascending. New executions almost always go at the end. */
   private readonly order: string[] = [];
   private readonly idempotency = new Map<string, IdempotentEntry>();
+  /** Executions that a retry was made of (trigger retry): no longer dead letters. */
+  private readonly retried = new Set<string>();
   private readonly counts = Object.fromEntries(EXECUTION_STATUSES.map((s) => [s, 0])) as Record<ExecutionStatus, number>;
 
   get size(): number {
@@ -51,6 +53,7 @@ export class ExecutionIndex {
       this.byId.set(e.id, e);
       this.counts[e.status] += 1;
       if (e.idempotencyKey) this.idempotency.set(idemKey(e.function, e.idempotencyKey), { id: e.id, digest: inputDigest(e.input) });
+      if (e.trigger?.type === 'retry') this.retried.add(e.trigger.of);
       this.order.push(orderKey(e));
     }
     this.order.sort();
@@ -61,6 +64,7 @@ export class ExecutionIndex {
     this.byId.set(e.id, e);
     this.counts[e.status] += 1;
     if (e.idempotencyKey) this.idempotency.set(idemKey(e.function, e.idempotencyKey), { id: e.id, digest: digest ?? inputDigest(e.input) });
+    if (e.trigger?.type === 'retry') this.retried.add(e.trigger.of);
     const key = orderKey(e);
     let i = this.order.length;
     while (i > 0 && this.order[i - 1]! > key) i -= 1;
@@ -98,8 +102,16 @@ export class ExecutionIndex {
     return { execution: e, digest: entry.digest };
   }
 
-  /** `functions`: only executions of these (a key limited to them is asking). */
-  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string> }): {
+  /**
+   * A dead letter: an async execution that ended failed or timed_out after its last attempt (or
+   * expired in the queue) and has not been retried. Sync ones had a caller who got the error.
+   */
+  isDeadLetter(e: Execution): boolean {
+    return e.mode === 'async' && (e.status === 'failed' || e.status === 'timed_out') && !this.retried.has(e.id);
+  }
+
+  /** `functions`: only executions of these (a key limited to them is asking). `deadLetters`: only those. */
+  list(filter: { function?: string; status?: string; limit: number; cursor?: string; functions?: ReadonlySet<string>; deadLetters?: boolean }): {
     executions: Execution[];
     nextCursor: string | null;
   } {
@@ -117,6 +129,7 @@ export class ExecutionIndex {
       if (filter.function && e.function !== filter.function) continue;
       if (filter.functions && !filter.functions.has(e.function)) continue;
       if (filter.status && e.status !== filter.status) continue;
+      if (filter.deadLetters && !this.isDeadLetter(e)) continue;
       out.push(e);
     }
     const last = out[out.length - 1];

@@ -125,6 +125,8 @@ export interface ListExecutionsRequest {
   cursor: string;
   /** Non-empty: only executions of these functions (the caller's key is limited to them). */
   functions: string[];
+  /** Only dead letters: async executions that failed or timed out for good and were not retried. */
+  deadLetters: boolean;
 }
 
 export interface PublishRequest {
@@ -1644,7 +1646,7 @@ export const GetExecutionRequest: MessageFns<GetExecutionRequest> = {
 };
 
 function createBaseListExecutionsRequest(): ListExecutionsRequest {
-  return { function: "", status: "", limit: 0, cursor: "", functions: [] };
+  return { function: "", status: "", limit: 0, cursor: "", functions: [], deadLetters: false };
 }
 
 export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
@@ -1663,6 +1665,9 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     }
     for (const v of message.functions) {
       writer.uint32(42).string(v!);
+    }
+    if (message.deadLetters !== false) {
+      writer.uint32(48).bool(message.deadLetters);
     }
     return writer;
   },
@@ -1720,6 +1725,14 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
             message.functions.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deadLetters = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1741,6 +1754,11 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
       functions: globalThis.Array.isArray(object?.functions)
         ? object.functions.map((e: any) => globalThis.String(e))
         : [],
+      deadLetters: isSet(object.deadLetters)
+        ? globalThis.Boolean(object.deadLetters)
+        : isSet(object.dead_letters)
+        ? globalThis.Boolean(object.dead_letters)
+        : false,
     };
   },
 
@@ -1761,6 +1779,9 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     if (message.functions?.length) {
       obj.functions = message.functions;
     }
+    if (message.deadLetters !== false) {
+      obj.deadLetters = message.deadLetters;
+    }
     return obj;
   },
 
@@ -1774,6 +1795,7 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     message.limit = object.limit ?? 0;
     message.cursor = object.cursor ?? "";
     message.functions = object.functions?.map((e) => e) || [];
+    message.deadLetters = object.deadLetters ?? false;
     return message;
   },
 };
@@ -3625,6 +3647,16 @@ export const ControlServiceService = {
     responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
   },
+  /** A new async execution of a finished one's function version with its input (trigger retry). */
+  retryExecution: {
+    path: "/taskforge.v1.ControlService/RetryExecution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdRequest): Buffer => Buffer.from(IdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdRequest => IdRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
   /**
    * Topics (docs/TOPICS.md): one async execution per subscribed function, all durable in one
    * commit before the answer, `{ "eventId", "executions": [{ "function", "executionId" }] }`.
@@ -3792,6 +3824,8 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listExecutions: handleUnaryCall<ListExecutionsRequest, JsonReply>;
   getLogs: handleUnaryCall<IdRequest, JsonReply>;
   cancelExecution: handleUnaryCall<IdRequest, JsonReply>;
+  /** A new async execution of a finished one's function version with its input (trigger retry). */
+  retryExecution: handleUnaryCall<IdRequest, JsonReply>;
   /**
    * Topics (docs/TOPICS.md): one async execution per subscribed function, all durable in one
    * commit before the answer, `{ "eventId", "executions": [{ "function", "executionId" }] }`.
