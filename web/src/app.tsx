@@ -10,7 +10,7 @@ import { homePath, navFor, resolve } from './router.js';
 import { ROUTES } from './routes.js';
 import { clearKey, loadKey, saveKey } from './session.js';
 import { SignIn } from './pages/sign-in.js';
-import { ErrorNote, Link, PageTitle, setNavigate } from './ui.js';
+import { ErrorNote, Link, PageTitle, markMoved, setNavigate } from './ui.js';
 
 interface Session {
   key: string;
@@ -33,7 +33,10 @@ export function App(): JSX.Element {
       setLocation(here());
       window.scrollTo(0, 0);
     });
-    const onPop = (): void => setLocation(here());
+    const onPop = (): void => {
+      markMoved();
+      setLocation(here());
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
@@ -56,6 +59,7 @@ export function App(): JSX.Element {
     const api = new Api(key);
     const caps = await probeCapabilities(api);
     saveKey(sessionStorage, key);
+    markMoved();
     setSession({ key, api, caps });
   };
   const signOut = (): void => {

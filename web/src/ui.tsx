@@ -7,6 +7,12 @@ import type { Timings } from './types.js';
 
 export type Navigate = (to: string, opts?: { replace?: boolean }) => void;
 
+/** Whether the user has moved since the page loaded (only then does a new page take the focus). */
+let moved = false;
+export const markMoved = (): void => {
+  moved = true;
+};
+
 let navigateImpl: Navigate = (to) => {
   window.location.assign(to);
 };
@@ -14,7 +20,10 @@ let navigateImpl: Navigate = (to) => {
 export const setNavigate = (n: Navigate): void => {
   navigateImpl = n;
 };
-export const navigate: Navigate = (to, opts) => navigateImpl(to, opts);
+export const navigate: Navigate = (to, opts) => {
+  markMoved();
+  navigateImpl(to, opts);
+};
 
 export function Link(props: { to: string; children: ComponentChildren; class?: string; 'aria-current'?: 'page' | undefined }): JSX.Element {
   const onClick = (e: MouseEvent): void => {
@@ -99,11 +108,14 @@ export function LoadMeter({ inFlight, capacity, label }: { inFlight: number; cap
   );
 }
 
-/** The page's heading, focused when the page opens, so a screen reader announces it. */
+/**
+ * The page's heading, focused when the user moves to the page (a screen reader announces it); on
+ * the first load the focus stays at the top, where the skip link is.
+ */
 export function PageTitle({ children }: { children: ComponentChildren }): JSX.Element {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    ref.current?.focus({ preventScroll: true });
+    if (moved) ref.current?.focus({ preventScroll: true });
   }, []);
   return (
     <h1 tabIndex={-1} ref={ref}>

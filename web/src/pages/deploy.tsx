@@ -62,7 +62,7 @@ export function DeployForm({
       {!previous && (
         <div class="field">
           <label for={`${id}-name`}>Name</label>
-          <input id={`${id}-name`} required value={name} pattern="[a-z][a-z0-9-]{0,62}" onInput={(e) => setName(e.currentTarget.value)} />
+          <input id={`${id}-name`} required value={name} pattern="[a-z][a-z0-9\-]{0,62}" onInput={(e) => setName(e.currentTarget.value)} />
         </div>
       )}
       <div class="field-row">
