@@ -14,6 +14,16 @@ export const WEB_INDEX = join(import.meta.dirname, '..', '..', 'dist', 'web', 'i
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 390, height: 844 };
 
+/**
+ * The page's globals that the tests' in-page callbacks read (`page.evaluate(() => …)` runs in the
+ * browser; test code is type-checked without the DOM's types). Cast `globalThis` to it inside the callback.
+ */
+export interface InPage {
+  marker?: number;
+  innerWidth: number;
+  document: { documentElement: { scrollWidth: number }; activeElement: { textContent: string | null } | null };
+}
+
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`make browser-deps\` (make test does it) before the dashboard's tests`);
   if (!existsSync(WEB_INDEX)) throw new Error('dist/web/ is missing: run `make build` (make test does it) before the dashboard tests');

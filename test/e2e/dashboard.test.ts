@@ -5,7 +5,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { DESKTOP, PHONE, TICKING_CODE, launchBrowser, openDashboard, signIn, type DashboardPage } from './browser.js';
+import { DESKTOP, PHONE, TICKING_CODE, launchBrowser, openDashboard, signIn, type DashboardPage, type InPage } from './browser.js';
 
 let stack: Stack;
 let browser: Browser;
@@ -77,11 +77,11 @@ describe('the dashboard', () => {
     const { page } = admin;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions' }).click();
     await page.getByText('Live', { exact: true }).waitFor();
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await page.evaluate(() => ((globalThis as unknown as InPage).marker = 1));
     const id = await invokeAsync('ticker', { ticks: 10 });
     await row(page, id).waitFor();
     await row(page, id).getByText('succeeded').waitFor();
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as InPage).marker)).toBe(1);
   });
 
   it('filters the list by status and trigger', async () => {
@@ -158,11 +158,13 @@ describe('the dashboard', () => {
     await signIn(d.page, stack.adminKey);
     await d.page.goto(`${stack.url}/executions`);
     await d.page.locator('tr[data-execution]').first().waitFor();
-    const overflow = await d.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await d.page.evaluate(
+      () => (globalThis as unknown as InPage).document.documentElement.scrollWidth - (globalThis as unknown as InPage).innerWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     // Keyboard: the skip link is the first stop and leads to the page.
     await d.page.keyboard.press('Tab');
-    expect(await d.page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await d.page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.textContent)).toBe('Skip to content');
   });
 
   it('made no request to another host and logged no error (no CSP violation) on any page', () => {
