@@ -49,7 +49,7 @@ module.exports = {
       name: 'product-not-scaffolding',
       severity: 'error',
       comment: 'Product code (what tsconfig.json builds) never imports tests or test scaffolding (**/testing/, test/, bench/).',
-      from: { path: '^(gateway|scheduler|worker|common|proto|cli)/', pathNot: SCAFFOLDING },
+      from: { path: '^(gateway|scheduler|worker|common|proto|cli|web)/', pathNot: SCAFFOLDING },
       to: { path: SCAFFOLDING },
     },
     {

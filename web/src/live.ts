@@ -44,6 +44,7 @@ export async function follow(api: Api, path: string, handlers: FollowHandlers, s
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (parser.lastEventId !== null) headers['last-event-id'] = parser.lastEventId;
       const res = await api.raw('GET', path, { headers, signal });
+      if (signal.aborted) return;
       if (!res.ok || !res.body) {
         const body: unknown = await res.json().catch(() => null);
         const err = toApiError(res.status, body);
