@@ -7,6 +7,8 @@ export interface ChartSeries {
   label: string;
   stroke: string;
   dash?: number[];
+  /** Draw across windows without a value (latency where nothing finished). */
+  spanGaps?: boolean;
 }
 
 export function Chart({ title, series, data, unit }: { title: string; series: ChartSeries[]; data: uPlot.AlignedData; unit: string }): JSX.Element {
@@ -25,7 +27,17 @@ export function Chart({ title, series, data, unit }: { title: string; series: Ch
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', label: unit, size: 56 }],
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, ...(s.dash && { dash: s.dash }), spanGaps: false }))],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.stroke,
+            width: 2,
+            ...(s.dash && { dash: s.dash }),
+            spanGaps: s.spanGaps ?? false,
+            points: { show: s.spanGaps ?? false, size: 4 },
+          })),
+        ],
       },
       data,
       el,

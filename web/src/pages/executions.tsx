@@ -127,13 +127,13 @@ export function ExecutionsPage({ api, caps, search }: PageProps): JSX.Element {
         <table class="executions">
           <thead>
             <tr>
+              <th scope="col">Status</th>
               <th scope="col">Execution</th>
               <th scope="col">Function</th>
-              <th scope="col">Status</th>
-              <th scope="col">Trigger</th>
-              <th scope="col">Attempt</th>
               <th scope="col">Duration</th>
               <th scope="col">Created</th>
+              <th scope="col">Trigger</th>
+              <th scope="col">Attempt</th>
             </tr>
           </thead>
           <tbody>
@@ -146,21 +146,21 @@ export function ExecutionsPage({ api, caps, search }: PageProps): JSX.Element {
             )}
             {rows.map((e) => (
               <tr key={e.id} data-execution={e.id}>
+                <td>
+                  <StatusBadge status={e.status} />
+                </td>
                 <th scope="row">
                   <Link to={`/executions/${e.id}`}>{e.id}</Link>
                 </th>
                 <td>
                   {e.function} <span class="muted">v{e.version}</span>
                 </td>
-                <td>
-                  <StatusBadge status={e.status} />
-                </td>
+                <td>{ms(e.durationMs)}</td>
+                <td>{ago(e.createdAt, now)}</td>
                 <td>{e.mode}</td>
                 <td>
                   {e.attempt} / {e.maxAttempts}
                 </td>
-                <td>{ms(e.durationMs)}</td>
-                <td>{ago(e.createdAt, now)}</td>
               </tr>
             ))}
           </tbody>

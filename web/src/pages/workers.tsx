@@ -10,8 +10,10 @@ import { ErrorNote, LoadMeter, PageTitle, TableWrap, useNow } from '../ui.js';
 
 /** ms between reads of /v1/workers and /v1/stats. */
 export const POLL_MS = 1000;
-const BUCKET_MS = 5000;
-const BUCKETS = 60;
+const BUCKET_MS = 2000;
+const BUCKETS = 90;
+/** Executions read at the start, so the charts show the last minutes at once. */
+const HISTORY = 500;
 
 /** Workers with their load, warm functions, sandbox and heartbeat, updated live; cluster stats and charts. */
 export function WorkersPage({ api }: PageProps): JSX.Element {
@@ -36,19 +38,25 @@ export function WorkersPage({ api }: PageProps): JSX.Element {
       if (!ac.signal.aborted) timer = setTimeout(() => void poll(), POLL_MS);
     };
     void poll();
-    // Throughput and latency: every execution that finishes, as it finishes.
+    // Throughput and latency: the latest finished executions, then every one that finishes, as it finishes.
     const seen = new Set<string>();
+    const count = (e: Execution): void => {
+      if (!TERMINAL.has(e.status) || seen.has(e.id)) return;
+      seen.add(e.id);
+      if (seen.size > 10_000) seen.clear();
+      series.current.add(e.finishedAt ? Date.parse(e.finishedAt) : Date.now(), e.durationMs);
+    };
+    api
+      .get<{ executions: Execution[] }>(`/v1/executions?limit=${HISTORY}`, ac.signal)
+      .then((r) => r.executions.forEach(count))
+      .catch(() => undefined);
     void follow(
       api,
       '/v1/events',
       {
         onEvent: (ev) => {
           if (ev.event !== 'execution') return;
-          const e = JSON.parse(ev.data) as Execution;
-          if (!TERMINAL.has(e.status) || seen.has(e.id)) return;
-          seen.add(e.id);
-          if (seen.size > 10_000) seen.clear();
-          series.current.add(e.finishedAt ? Date.parse(e.finishedAt) : Date.now(), e.durationMs);
+          count(JSON.parse(ev.data) as Execution);
         },
       },
       ac.signal,
@@ -128,17 +136,17 @@ export function WorkersPage({ api }: PageProps): JSX.Element {
       )}
       <div class="columns">
         <Chart
-          title="Throughput (finished executions per second, 5 s windows)"
+          title="Throughput (finished executions per second, 2 s windows)"
           unit="per s"
           series={[{ label: 'finished/s', stroke: '#1f5fbf' }]}
           data={throughput}
         />
         <Chart
-          title="Latency (run time of finished executions, 5 s windows)"
+          title="Latency (run time of finished executions, 2 s windows)"
           unit="ms"
           series={[
-            { label: 'p50', stroke: '#1b7f3b' },
-            { label: 'p99', stroke: '#b3261e', dash: [6, 4] },
+            { label: 'p50', stroke: '#1b7f3b', spanGaps: true },
+            { label: 'p99', stroke: '#b3261e', dash: [6, 4], spanGaps: true },
           ]}
           data={latency}
         />
