@@ -135,6 +135,21 @@ describe('without a build', () => {
   });
 });
 
+describe('a rebuild while the gateway runs', () => {
+  it('serves the new page and its new assets, and says so when the build is removed', async () => {
+    await writeBuild(dir);
+    open();
+    expect((await app!.inject({ method: 'GET', url: '/assets/index-abc123.js' })).statusCode).toBe(200);
+    const NEXT = '<!doctype html><title>TaskForge, rebuilt</title><script type="module" src="/assets/index-def456.js"></script>';
+    await writeFile(join(dir, 'assets', 'index-def456.js'), 'console.log(2)');
+    await writeFile(join(dir, 'index.html'), NEXT);
+    expect((await app!.inject({ method: 'GET', url: '/' })).body).toBe(NEXT);
+    expect((await app!.inject({ method: 'GET', url: '/assets/index-def456.js' })).body).toBe('console.log(2)');
+    await rm(join(dir, 'index.html'));
+    expect((await app!.inject({ method: 'GET', url: '/' })).body).toBe(NOT_BUILT_MESSAGE);
+  });
+});
+
 describe('isClientRoute', () => {
   it('is a page route only for a browser, off the API prefixes, without a file extension', () => {
     expect(isClientRoute('/functions/a', 'text/html')).toBe(true);

@@ -91,6 +91,16 @@ export function loadWebFiles(dir: string): Map<string, WebFile> | null {
   return files.has('/index.html') ? files : null;
 }
 
+/** When and how big index.html is: a rebuild changes it; null when there is none. */
+function buildStamp(dir: string): string | null {
+  try {
+    const s = statSync(join(dir, 'index.html'));
+    return `${s.mtimeMs}:${s.size}`;
+  } catch {
+    return null;
+  }
+}
+
 const isApiPath = (path: string): boolean => API_PREFIXES.some((p) => path === p || path.startsWith(p + '/'));
 
 /** Whether an unmatched GET of `path` is one of the page's own routes, asked for by a browser. */
@@ -121,8 +131,20 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
 export function installWeb(app: FastifyInstance, opts: WebOptions = {}): void {
   const dir = opts.dir ?? defaultWebDir();
   let files: Map<string, WebFile> | null = null;
-  // Read at the first request that finds it, so a gateway started before `make build` serves it later.
-  const current = (): Map<string, WebFile> | null => (files ??= loadWebFiles(dir));
+  let stamp: string | null = null;
+  // Read when first asked for, and again when index.html changed (a new `make build` while the
+  // gateway runs: its index names new asset files). Only unmatched GETs pay the one stat.
+  const current = (): Map<string, WebFile> | null => {
+    const now = buildStamp(dir);
+    if (now === null) {
+      files = null;
+      stamp = null;
+    } else if (files === null || now !== stamp) {
+      files = loadWebFiles(dir);
+      stamp = files ? now : null;
+    }
+    return files;
+  };
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.is404 || (request.method !== 'GET' && request.method !== 'HEAD')) return;
