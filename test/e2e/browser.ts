@@ -21,7 +21,7 @@ export const PHONE = { width: 390, height: 844 };
 export interface InPage {
   marker?: number;
   innerWidth: number;
-  document: { documentElement: { scrollWidth: number }; activeElement: { textContent: string | null } | null };
+  document: { documentElement: { scrollWidth: number }; activeElement: { textContent: string | null; tagName: string } | null };
 }
 
 export async function launchBrowser(): Promise<Browser> {

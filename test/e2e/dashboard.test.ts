@@ -34,6 +34,9 @@ const invokeAsync = async (name: string, event: unknown): Promise<string> => {
   return r.body.executionId as string;
 };
 
+/** Live views update within a second or two; a loaded machine gets more. */
+const POLL = { timeout: 15_000, interval: 100 };
+
 const row = (page: Page, id: string) => page.locator(`tr[data-execution="${id}"]`);
 
 describe('the dashboard', () => {
@@ -41,7 +44,7 @@ describe('the dashboard', () => {
     const { page } = admin;
     await page.getByLabel('API key').fill(`tfk_AbCdEf123456_${'x'.repeat(40)}`);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('does not accept this key');
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toContain('does not accept this key');
 
     await signIn(page, stack.adminKey);
     await page.getByRole('heading', { name: 'Functions' }).waitFor();
@@ -70,7 +73,7 @@ describe('the dashboard', () => {
 
     await page.getByLabel('Input (JSON)').fill('{ not json');
     await page.getByRole('button', { name: 'Invoke' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not JSON');
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toContain('not JSON');
   });
 
   it('shows an execution appear and finish live, without a reload', async () => {
@@ -91,7 +94,7 @@ describe('the dashboard', () => {
     expect(page.url()).toContain('status=failed');
     await page.getByLabel('Status').selectOption('');
     await page.getByLabel('Trigger').selectOption('sync');
-    await expect.poll(() => page.locator('tr[data-execution]').count()).toBe(1);
+    await expect.poll(() => page.locator('tr[data-execution]').count(), POLL).toBe(1);
     await page.getByLabel('Trigger').selectOption('');
   });
 
@@ -125,12 +128,12 @@ describe('the dashboard', () => {
     const { page } = admin;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workers' }).click();
     const meter = page.getByRole('meter', { name: `Load of ${stack.workers[0]!.name}` });
-    await expect.poll(() => meter.getAttribute('aria-valuenow')).toBe('0');
+    await expect.poll(() => meter.getAttribute('aria-valuenow'), POLL).toBe('0');
     const id = await invokeAsync('ticker', { ticks: 300 });
-    await expect.poll(() => meter.getAttribute('aria-valuenow')).toBe('1');
+    await expect.poll(() => meter.getAttribute('aria-valuenow'), POLL).toBe('1');
     await page.locator(`tr[data-worker="${stack.workers[0]!.name}"]`).getByText('ticker@1').waitFor();
     await stack.request('POST', `/v1/executions/${id}/cancel`, {});
-    await expect.poll(() => meter.getAttribute('aria-valuenow')).toBe('0');
+    await expect.poll(() => meter.getAttribute('aria-valuenow'), POLL).toBe('0');
   });
 
   it('shows a read key no deploy, invoke or cancel, and a function-limited invoke key no cluster', async () => {
@@ -162,9 +165,17 @@ describe('the dashboard', () => {
       () => (globalThis as unknown as InPage).document.documentElement.scrollWidth - (globalThis as unknown as InPage).innerWidth,
     );
     expect(overflow).toBeLessThanOrEqual(0);
-    // Keyboard: the skip link is the first stop and leads to the page.
+    // Keyboard: the skip link is the first stop, the navigation next; Enter on a link opens its page and focuses its heading.
+    const focused = () => d.page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.textContent);
     await d.page.keyboard.press('Tab');
-    expect(await d.page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await focused()).toBe('Skip to content');
+    await d.page.keyboard.press('Tab');
+    expect(await focused()).toBe('Functions');
+    await d.page.keyboard.press('Enter');
+    await d.page.getByRole('heading', { name: 'Functions' }).waitFor();
+    expect(new URL(d.page.url()).pathname).toBe('/functions');
+    expect(await focused()).toBe('Functions');
+    expect(await d.page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.tagName)).toBe('H1');
   });
 
   it('made no request to another host and logged no error (no CSP violation) on any page', () => {
