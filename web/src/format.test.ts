@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, bytes, json, ms, percent, timingParts } from './format.js';
+import { ago, bytes, json, ms, percent, timingParts, timingsSoFar } from './format.js';
 
 describe('format', () => {
   it('reads durations in ms, s and min', () => {
@@ -33,5 +33,19 @@ describe('format', () => {
     expect(timingParts({ queuedMs: 1, initMs: 1, runMs: 2 })).toEqual({ queued: 0.25, init: 0.25, run: 0.5, total: 4 });
     expect(timingParts({ queuedMs: null, initMs: null, runMs: null })).toEqual({ queued: 0, init: 0, run: 0, total: 0 });
     expect(timingParts(undefined).total).toBe(0);
+  });
+
+  it("draws the record's timings once it has them, and the clock's while it waits or runs", () => {
+    const t = { queuedMs: 1, initMs: 2, runMs: 3, cpuMs: 1 };
+    const createdAt = '2026-01-01T00:00:00.000Z';
+    const now = Date.parse('2026-01-01T00:00:05.000Z');
+    expect(timingsSoFar({ timings: t, createdAt, startedAt: null, status: 'succeeded' }, now)).toBe(t);
+    expect(timingsSoFar({ createdAt, startedAt: null, status: 'queued' }, now)).toEqual({ queuedMs: 5000, initMs: null, runMs: null });
+    expect(timingsSoFar({ timings: null, createdAt, startedAt: '2026-01-01T00:00:01.000Z', status: 'running' }, now)).toEqual({
+      queuedMs: 1000,
+      initMs: null,
+      runMs: 4000,
+    });
+    expect(timingsSoFar({ createdAt, startedAt: null, status: 'cancelled' }, now)).toBeNull();
   });
 });

@@ -33,6 +33,28 @@ export function json(v: unknown): string {
   return v === undefined ? '—' : JSON.stringify(v, null, 2);
 }
 
+/**
+ * The timings to draw: the record's once it has them (the worker's measure), else, while the
+ * execution waits or runs, what the clock says so far (queued until it started, running since).
+ */
+export function timingsSoFar(
+  e: {
+    timings?: { queuedMs: number | null; initMs: number | null; runMs: number | null; cpuMs?: number | null } | null;
+    createdAt: string;
+    startedAt: string | null;
+    status: string;
+  },
+  nowMs: number,
+): { queuedMs: number | null; initMs: number | null; runMs: number | null; cpuMs?: number | null } | null {
+  if (e.timings) return e.timings;
+  const created = Date.parse(e.createdAt);
+  const started = e.startedAt ? Date.parse(e.startedAt) : Number.NaN;
+  if (e.status === 'running' && !Number.isNaN(started) && !Number.isNaN(created))
+    return { queuedMs: Math.max(0, started - created), initMs: null, runMs: Math.max(0, nowMs - started) };
+  if (e.status === 'queued' && !Number.isNaN(created)) return { queuedMs: Math.max(0, nowMs - created), initMs: null, runMs: null };
+  return null;
+}
+
 /** The bar's three parts as fractions of their sum (all 0 when nothing was measured). */
 export function timingParts(t: { queuedMs: number | null; initMs: number | null; runMs: number | null } | null | undefined): {
   queued: number;

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api.js';
-import { ago, json, ms, percent } from '../format.js';
+import { ago, json, ms, percent, timingsSoFar } from '../format.js';
 import { follow } from '../live.js';
 import type { PageProps } from '../page.js';
 import { TERMINAL, type Execution, type LogLine, type WorkerInfo } from '../types.js';
@@ -157,7 +157,8 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
               )}
             </dl>
             <h3>Timings</h3>
-            <TimingsBar timings={ex.timings} />
+            <TimingsBar timings={timingsSoFar(ex, now)} />
+            {!ex.timings && !terminal && <p class="muted small">So far, by the clock; the worker's measure comes at the end.</p>}
           </div>
           <div class="panel">
             <h2>Placement</h2>
