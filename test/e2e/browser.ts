@@ -64,6 +64,14 @@ export async function signIn(page: Page, key: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
+/**
+ * The form controls of the page that have no accessible name (no label, no aria-label, a button
+ * without text), as the start of their HTML. A string, evaluated in the page.
+ */
+export const UNLABELLED = `[...document.querySelectorAll('input, select, textarea, button')]
+  .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+  .map((el) => el.outerHTML.slice(0, 100))`;
+
 /** A function that logs a line every 100 ms for `event.ticks` ticks, then answers. */
 export const TICKING_CODE = `export default async (event, context) => {
   console.log('start', context.executionId);

@@ -5,7 +5,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { DESKTOP, PHONE, TICKING_CODE, launchBrowser, openDashboard, signIn, type DashboardPage, type InPage } from './browser.js';
+import { DESKTOP, PHONE, TICKING_CODE, UNLABELLED, launchBrowser, openDashboard, signIn, type DashboardPage, type InPage } from './browser.js';
 
 let stack: Stack;
 let browser: Browser;
@@ -65,6 +65,7 @@ describe('the dashboard', () => {
     expect(new URL(page.url()).pathname).toBe('/functions/ticker');
     expect((await stack.request('GET', '/v1/functions/ticker')).body.version).toBe(1);
 
+    expect(await page.evaluate(UNLABELLED)).toEqual([]);
     await page.getByLabel('Input (JSON)').fill('{ "name": "e2e" }');
     await page.getByRole('button', { name: 'Invoke' }).click();
     const result = page.getByRole('status', { name: 'Invocation result' });
@@ -80,6 +81,7 @@ describe('the dashboard', () => {
     const { page } = admin;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions' }).click();
     await page.getByText('Live', { exact: true }).waitFor();
+    expect(await page.evaluate(UNLABELLED)).toEqual([]);
     await page.evaluate(() => ((globalThis as unknown as InPage).marker = 1));
     const id = await invokeAsync('ticker', { ticks: 10 });
     await row(page, id).waitFor();
@@ -100,16 +102,16 @@ describe('the dashboard', () => {
 
   it('opens the logs of a running execution and follows them to its end', async () => {
     const { page } = admin;
-    const id = await invokeAsync('ticker', { ticks: 30 });
+    const id = await invokeAsync('ticker', { ticks: 60 });
     await row(page, id).getByRole('link', { name: id }).click();
     await page.getByRole('heading', { name: `Execution ${id}` }).waitFor();
     const logs = page.getByRole('list', { name: 'Log lines' });
     await logs.getByText('tick 2', { exact: true }).waitFor();
     // Still running while its lines arrive: the page follows, it is not a read after the end.
     expect(await page.locator('.page-head .badge').textContent()).toBe('running');
-    await logs.getByText('tick 29', { exact: true }).waitFor();
+    await logs.getByText('tick 59', { exact: true }).waitFor();
     await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor();
-    expect(await page.getByText('"ticks": 30').count()).toBeGreaterThan(0);
+    expect(await page.getByText('"ticks": 60').count()).toBeGreaterThan(0);
     await page.getByRole('figure', { name: 'Timings' }).waitFor();
   });
 
