@@ -80,6 +80,12 @@ it('shoots every page', async () => {
   await settle(page);
   await page.screenshot({ path: join(OUT, 'function.png'), fullPage: true, animations: 'disabled' });
 
+  await page.goto(`${stack.url}/deploy`);
+  await page.getByLabel('Name').fill('resize-image');
+  await page.getByLabel('Description').fill('Answers the size a thumbnail would have');
+  await settle(page);
+  await shoot(page, 'deploy.png');
+
   const running = (await invoke('ticker', { ticks: 400 })).body.executionId as string;
   await page.goto(`${stack.url}/executions`);
   await page.locator(`tr[data-execution="${running}"]`).getByText('running').waitFor();
