@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NO_FILTERS, Pager, applyChange, matches } from './executions-model.js';
+import { NO_FILTERS, Pager, applyChange, matches, mergeNewer } from './executions-model.js';
 import type { Execution } from './types.js';
 
 const ex = (id: string, over: Partial<Execution> = {}): Execution => ({
@@ -49,6 +49,25 @@ describe('applyChange', () => {
     const list = applyChange([ex('ex_1')], ex('ex_2'), NO_FILTERS, { insert: false, max: 3 });
     expect(list.map((e) => e.id)).toEqual(['ex_1']);
     expect(applyChange(list, ex('ex_1', { status: 'running' }), NO_FILTERS, { insert: false, max: 3 })[0]!.status).toBe('running');
+  });
+});
+
+describe('mergeNewer', () => {
+  it('takes the later state, keeping what the change lacks, and ignores an older one', () => {
+    const queued = ex('ex_1', { input: { a: 1 } });
+    const running = ex('ex_1', { status: 'running', workerId: 'w_1' });
+    expect(mergeNewer(null, queued)).toBe(queued);
+    expect(mergeNewer(queued, running)).toEqual({ ...running, input: { a: 1 } });
+    expect(mergeNewer(running, queued)).toBe(running);
+  });
+
+  it('takes a retry (queued again, one attempt on) and nothing after the end but the end', () => {
+    const running = ex('ex_1', { status: 'running' });
+    const retry = ex('ex_1', { status: 'queued', attempt: 2 });
+    expect(mergeNewer(running, retry).attempt).toBe(2);
+    const done = ex('ex_1', { status: 'failed', attempt: 1 });
+    expect(mergeNewer(done, ex('ex_1', { status: 'running', attempt: 3 }))).toBe(done);
+    expect(mergeNewer(done, ex('ex_1', { status: 'failed', output: null, input: 1 }))).toMatchObject({ status: 'failed', input: 1 });
   });
 });
 

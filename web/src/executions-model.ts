@@ -2,7 +2,7 @@
  * The live list of executions: a page read from `GET /v1/executions`, then kept current by the
  * changes `/v1/events` sends. Pure: (list, change) → list.
  */
-import type { Execution } from './types.js';
+import { TERMINAL, type Execution } from './types.js';
 
 export interface Filters {
   function: string;
@@ -28,9 +28,8 @@ export function applyChange(list: readonly Execution[], change: Execution, f: Fi
   const i = list.findIndex((e) => e.id === change.id);
   if (i !== -1) {
     const old = list[i]!;
-    // Only a newer state replaces an older one: states only move forward.
-    if (rank(change) < rank(old)) return [...list];
-    const merged = { ...old, ...change };
+    const merged = mergeNewer(old, change);
+    if (merged === old) return [...list];
     const next = [...list];
     if (matches(merged, f)) next[i] = merged;
     else next.splice(i, 1);
@@ -42,7 +41,22 @@ export function applyChange(list: readonly Execution[], change: Execution, f: Fi
   return next.slice(0, opts.max);
 }
 
-const rank = (e: Pick<Execution, 'status'>): number => (e.status === 'queued' ? 0 : e.status === 'running' ? 1 : 2);
+/**
+ * How far an execution has got: attempt by attempt, queued before running (a retry queues it
+ * again, one attempt on), and the end after everything.
+ */
+export const progress = (e: Pick<Execution, 'status' | 'attempt'>): number =>
+  TERMINAL.has(e.status) ? Number.POSITIVE_INFINITY : e.attempt * 2 + (e.status === 'running' ? 1 : 0);
+
+/**
+ * `next` over `cur`, unless it is an older state (a read that raced a live change): `cur` itself
+ * then. Fields `next` lacks (a live change has no input or output) are kept from `cur`.
+ */
+export function mergeNewer(cur: Execution | null, next: Execution): Execution {
+  if (!cur) return next;
+  if (progress(next) < progress(cur) || (TERMINAL.has(cur.status) && !TERMINAL.has(next.status))) return cur;
+  return { ...cur, ...next };
+}
 
 /** Page cursors for Previous / Next: the cursor of each page shown so far (null: the first). */
 export class Pager {

@@ -4,6 +4,7 @@ import { ApiError } from '../api.js';
 import { ago, json, ms, percent, timingsSoFar } from '../format.js';
 import { follow } from '../live.js';
 import type { PageProps } from '../page.js';
+import { mergeNewer } from '../executions-model.js';
 import { TERMINAL, type Execution, type LogLine, type WorkerInfo } from '../types.js';
 import { ErrorNote, Link, PageTitle, StatusBadge, TimingsBar, useNow } from '../ui.js';
 
@@ -25,20 +26,32 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
   useEffect(() => {
     const ac = new AbortController();
     const path = `/v1/executions/${encodeURIComponent(id)}`;
-    api
-      .get<Execution>(path, ac.signal)
-      .then((e) => {
-        setEx((cur) => (cur && TERMINAL.has(cur.status) ? cur : e));
-      })
-      .catch((err: unknown) => !ac.signal.aborted && setError(err));
+    // The record is read once its change stream is open, so no change falls between the two;
+    // whichever of them is further along wins (mergeNewer).
+    let read = false;
+    const readRecord = (): void => {
+      if (read) return;
+      read = true;
+      api
+        .get<Execution>(path, ac.signal)
+        .then((e) => setEx((cur) => mergeNewer(cur, e)))
+        .catch((err: unknown) => !ac.signal.aborted && setError(err));
+    };
+    const fallback = setTimeout(readRecord, 3000);
     void follow(
       api,
       `/v1/events?execution=${encodeURIComponent(id)}`,
       {
+        onOpen: readRecord,
+        onError: readRecord,
         onEvent: (ev) => {
+          if (ev.event === 'reset') {
+            read = false;
+            readRecord();
+          }
           if (ev.event !== 'execution') return;
           const change = JSON.parse(ev.data) as Execution;
-          setEx((cur) => (cur && TERMINAL.has(cur.status) ? cur : { ...cur, ...change }));
+          setEx((cur) => mergeNewer(cur, change));
         },
       },
       ac.signal,
@@ -52,7 +65,8 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
         onEvent: (ev) => {
           if (ev.event === 'log') setLines((l) => [...l, JSON.parse(ev.data) as LogLine]);
           else if (ev.event === 'end') {
-            setEx(JSON.parse(ev.data) as Execution);
+            const final = JSON.parse(ev.data) as Execution;
+            setEx((cur) => mergeNewer(cur, final));
             setLogsState('done');
           }
         },
@@ -72,7 +86,10 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
         .then((r) => setTruncated(r.truncated))
         .catch(() => undefined);
     });
-    return () => ac.abort();
+    return () => {
+      clearTimeout(fallback);
+      ac.abort();
+    };
   }, [api, id]);
 
   // Which worker, and its load now (a key that may read the cluster).

@@ -39,42 +39,70 @@ export function ExecutionsPage({ api, caps, search }: PageProps): JSX.Element {
     return () => ac.abort();
   }, [api, caps]);
 
-  // The page, then its changes live. A `reset` from the stream (changes were missed) reads the page again.
+  // The change stream first, then the page once it is open: changes that arrive before the page
+  // are kept and applied to it, so none falls between the read and the stream. A `reset` from the
+  // stream (changes were missed) reads the page again.
   useEffect(() => {
     const ac = new AbortController();
+    const opts = { insert: pager.current.first, max: PAGE_SIZE };
+    let early: Execution[] | null = [];
     const load = async (): Promise<void> => {
+      early ??= [];
       const page = await api.get<{ executions: Execution[]; nextCursor: string | null }>(
         withQuery('/v1/executions', { function: filters.function, status: filters.status, limit: PAGE_SIZE, cursor: pager.current.cursor }),
         ac.signal,
       );
-      setRows(page.executions.filter((e) => matches(e, filters)));
+      let list = page.executions.filter((e) => matches(e, filters));
+      for (const change of early ?? []) list = applyChange(list, change, filters, opts);
+      early = null;
+      setRows(list);
       setNext(page.nextCursor);
       setError(null);
     };
-    load().catch((err: unknown) => !ac.signal.aborted && setError(err));
+    let loading: Promise<void> | null = null;
+    const reload = (): void => {
+      loading ??= load()
+        .catch((err: unknown) => {
+          if (!ac.signal.aborted) setError(err);
+        })
+        .finally(() => (loading = null));
+    };
+    const fallback = setTimeout(() => early !== null && reload(), 3000);
     void follow(
       api,
       withQuery('/v1/events', { function: filters.function }),
       {
-        onOpen: () => setLive(true),
+        onOpen: () => {
+          setLive(true);
+          if (early !== null) reload();
+        },
         onError: (err) => {
           setLive(false);
           setError(err);
+          if (early !== null) reload();
         },
         onEvent: (ev) => {
           if (ev.event === 'reset') {
-            load().catch(() => undefined);
+            early = [];
+            reload();
             return;
           }
           if (ev.event !== 'execution') return;
           const change = JSON.parse(ev.data) as Execution;
-          setRows((list) => applyChange(list, change, filters, { insert: pager.current.first, max: PAGE_SIZE }));
+          if (early) {
+            if (early.push(change) > 1000) early.shift();
+            return;
+          }
+          setRows((list) => applyChange(list, change, filters, opts));
         },
       },
       ac.signal,
       { reconnect: true },
     ).finally(() => setLive(false));
-    return () => ac.abort();
+    return () => {
+      clearTimeout(fallback);
+      ac.abort();
+    };
   }, [api, filters, tick]);
 
   const setFilter = (k: keyof Filters, v: string): void => {
