@@ -49,8 +49,22 @@ module.exports = {
       name: 'product-not-scaffolding',
       severity: 'error',
       comment: 'Product code (what tsconfig.json builds) never imports tests or test scaffolding (**/testing/, test/, bench/).',
-      from: { path: '^(gateway|scheduler|worker|common|proto|cli)/', pathNot: SCAFFOLDING },
+      from: { path: '^(gateway|scheduler|worker|common|proto|cli|web)/', pathNot: SCAFFOLDING },
       to: { path: SCAFFOLDING },
+    },
+    {
+      name: 'web-is-an-island',
+      severity: 'error',
+      comment: 'The dashboard runs in a browser and talks to the gateway over HTTP only: of the rest it may import the client package alone.',
+      from: { path: '^web/' },
+      to: { path: '^(common|proto|gateway|scheduler|worker|cli|test|bench|scripts)/' },
+    },
+    {
+      name: 'nothing-imports-web',
+      severity: 'error',
+      comment: 'The processes serve dist/web/ as files; only tests drive the dashboard (through a browser).',
+      from: { path: '^(common|proto|gateway|scheduler|worker|cli|client)/' },
+      to: { path: '^web/' },
     },
     { name: 'not-to-unresolvable', severity: 'error', comment: 'An import that resolves to nothing.', from: {}, to: { couldNotResolve: true } },
   ],
@@ -62,7 +76,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      extensions: ['.ts', '.js', '.mjs', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.d.ts'],
     },
   },
 };

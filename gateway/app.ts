@@ -39,6 +39,7 @@ import { installRateLimit } from './rate-limit.js';
 import { ROUTER_OPTIONS, installRouteTable } from './route-table.js';
 import { SSE_DEFAULTS, type SseOptions, type SseStream } from './sse.js';
 import { typeboxValidatorCompiler } from './validation.js';
+import { installWeb, type WebOptions } from './web.js';
 
 export interface GatewayAppOptions {
   control: ControlClient;
@@ -59,6 +60,8 @@ export interface GatewayAppOptions {
   rateLimit?: number;
   /** Server-sent event streams (/v1/events, logs?follow=1): ping interval, slow-client bound. */
   sse?: Partial<SseOptions>;
+  /** The dashboard's built files (web.ts); false: no dashboard. Default: dist/web/. */
+  web?: WebOptions | false;
 }
 
 export const GATEWAY_APP_DEFAULTS = Object.freeze({
@@ -170,6 +173,8 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Before the key check: the page is open; it sends a key with each API call it makes.
+  if (opts.web !== false) installWeb(app, opts.web);
   app.addHook('onRequest', async (request, reply) => {
     markHop('G0 gateway onRequest');
     if (closing) {

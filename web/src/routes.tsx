@@ -1,0 +1,22 @@
+/**
+ * Every page of the dashboard, one entry each: its path, its title, its navigation label and what
+ * a key needs to see it. A page is added here and nowhere else (the gateway serves the page for
+ * any client route). Dead letters, topics and workflow runs join this table once their API routes exist.
+ */
+import type { Page } from './page.js';
+import type { RouteSpec } from './router.js';
+import { DeployPage } from './pages/deploy.js';
+import { ExecutionPage } from './pages/execution.js';
+import { ExecutionsPage } from './pages/executions.js';
+import { FunctionPage } from './pages/function.js';
+import { FunctionsPage } from './pages/functions.js';
+import { WorkersPage } from './pages/workers.js';
+
+export const ROUTES: readonly RouteSpec<Page>[] = [
+  { pattern: '/functions', title: 'Functions', nav: 'Functions', allowed: (c) => c.readFunctions, page: FunctionsPage },
+  { pattern: '/deploy', title: 'Deploy a function', nav: 'Deploy', allowed: (c) => c.deploy, page: DeployPage },
+  { pattern: '/functions/:name', title: 'Function', allowed: (c) => c.readFunctions, page: FunctionPage },
+  { pattern: '/executions', title: 'Executions', nav: 'Executions', allowed: (c) => c.readExecutions, page: ExecutionsPage },
+  { pattern: '/executions/:id', title: 'Execution', allowed: (c) => c.readExecutions, page: ExecutionPage },
+  { pattern: '/workers', title: 'Workers', nav: 'Workers', allowed: (c) => c.cluster, page: WorkersPage },
+];
