@@ -4,6 +4,7 @@
  * It must never accept a spec the HTTP contract would refuse.
  */
 import { createHash } from 'node:crypto';
+import { normalizeDestination } from './destination.js';
 import { TaskForgeError } from './errors.js';
 import { ENV_KEY_RE, HANDLER_RE } from './names.js';
 import { FUNCTION_DEFAULTS, LIMITS, type FunctionSpec } from './records.js';
@@ -16,15 +17,32 @@ const INT_BOUNDS = {
   maxQueueMs: [1_000, 604_800_000],
 } as const;
 
-const KNOWN = new Set(['code', 'handler', 'runtime', 'timeoutMs', 'memoryMb', 'maxRetries', 'concurrency', 'maxQueueMs', 'env', 'description', 'name']);
+const KNOWN = new Set([
+  'code',
+  'handler',
+  'runtime',
+  'timeoutMs',
+  'memoryMb',
+  'maxRetries',
+  'concurrency',
+  'maxQueueMs',
+  'env',
+  'description',
+  'name',
+  'onSuccess',
+  'onFailure',
+]);
 
 /** `reason` is the details' word (docs/API.md, "Errors"); `why` is said in the message. */
 function invalid(field: string, why: string, reason: string): TaskForgeError {
   return new TaskForgeError('VALIDATION_ERROR', `${field}: ${why}`, { field, reason });
 }
 
-/** Applies defaults and checks every bound; throws VALIDATION_ERROR / PAYLOAD_TOO_LARGE. */
-export function normalizeSpec(raw: unknown): FunctionSpec {
+/**
+ * Applies defaults and checks every bound; throws VALIDATION_ERROR / PAYLOAD_TOO_LARGE. `self`:
+ * the function's name, when known (a destination may not name it).
+ */
+export function normalizeSpec(raw: unknown, self?: string): FunctionSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('body', 'must be an object', 'type');
   const r = raw as Record<string, unknown>;
   for (const key of Object.keys(r)) if (!KNOWN.has(key)) throw invalid(key, 'unknown field', 'unknown_field');
@@ -49,7 +67,9 @@ export function normalizeSpec(raw: unknown): FunctionSpec {
   const env = normalizeEnv(r.env ?? {});
   const description = r.description ?? '';
   if (typeof description !== 'string' || description.length > 256) throw invalid('description', 'must be a string of at most 256 characters', 'length');
-  return { code: r.code, handler, runtime, ...ints, env, description };
+  const onSuccess = normalizeDestination('onSuccess', r.onSuccess, self);
+  const onFailure = normalizeDestination('onFailure', r.onFailure, self);
+  return { code: r.code, handler, runtime, ...ints, env, description, ...(onSuccess && { onSuccess }), ...(onFailure && { onFailure }) };
 }
 
 function normalizeEnv(env: unknown): Record<string, string> {
@@ -84,6 +104,8 @@ export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
     a.concurrency === b.concurrency &&
     a.maxQueueMs === b.maxQueueMs &&
     a.description === b.description &&
-    JSON.stringify(a.env) === JSON.stringify(b.env)
+    JSON.stringify(a.env) === JSON.stringify(b.env) &&
+    JSON.stringify(a.onSuccess ?? null) === JSON.stringify(b.onSuccess ?? null) &&
+    JSON.stringify(a.onFailure ?? null) === JSON.stringify(b.onFailure ?? null)
   );
 }

@@ -94,7 +94,15 @@ export interface Execution {
   crashes?: number;
   /** Internal: the lease token of the current attempt. Never returned by the API. */
   lease?: string | null;
+  /** What started it, when not an invoke: a destination of another execution (docs/DESTINATIONS.md). */
+  trigger?: ExecutionTrigger | null;
 }
+
+/** What created an execution besides an invoke. */
+export type ExecutionTrigger = { type: 'destination'; of: string };
+
+/** Where an execution's end is sent (FunctionSpec onSuccess / onFailure, docs/DESTINATIONS.md). */
+export type Destination = { function: string } | { url: string };
 
 export interface FunctionSpec {
   code: string;
@@ -108,6 +116,10 @@ export interface FunctionSpec {
   maxQueueMs: number;
   env: Record<string, string>;
   description: string;
+  /** Sent an execution of this function that ends succeeded. Absent or null: none. */
+  onSuccess?: Destination | null;
+  /** Sent an execution that ends failed or timed_out after its last attempt, or expired. */
+  onFailure?: Destination | null;
 }
 
 /** FunctionSpec without code, plus identity and metadata: what the API returns. */
@@ -119,6 +131,11 @@ export interface FunctionInfo extends Omit<FunctionSpec, 'code'> {
   createdAt: string;
   updatedAt: string;
   code?: string;
+  /**
+   * The key of webhook signatures (taskforge-signature), made with the first version that has a
+   * url destination and kept by later versions. Shown only to admin and deploy keys.
+   */
+  webhookSecret?: string;
 }
 
 /** One stored, immutable version of a function (FunctionInfo with its code). */

@@ -25,6 +25,7 @@ import { parseJsonBody, useJsonParser } from './json-body.js';
 import { GatewayMetrics } from './metrics.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
@@ -208,6 +209,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
     for (const s of [...streams]) s.close();
   });
   void typed.register(executionRoutes, { control, sse: o.sse, open: streams });
+  void typed.register(deliveryRoutes, { control });
   void typed.register(eventRoutes, { control, sse: o.sse, open: streams });
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
   void typed.register(keyRoutes, { control, auth: o.auth });

@@ -104,6 +104,8 @@ export interface ControlClient {
   listExecutions(args: ListExecutionsArgs): Promise<{ executions: Execution[]; nextCursor: string | null }>;
   getLogs(id: string): Promise<ExecutionLogs>;
   cancelExecution(id: string): Promise<Execution>;
+  /** `{ deliveries }` of an execution as JSON text, returned as it is (docs/DESTINATIONS.md). */
+  listDeliveries(id: string): Promise<string>;
   listWorkers(): Promise<WorkerInfo[]>;
   stats(): Promise<Stats>;
   /** The principal of a current key; null for anything else (never which part was wrong). */

@@ -23,6 +23,7 @@ import { TaskForgeError } from '../common/errors.js';
 import { markHop } from '../common/diagnostics.js';
 import { assertFunctionName } from '../common/names.js';
 import { EXECUTION_STATUSES, isTerminal, type Execution, type Stats, type WorkerStatus } from '../common/records.js';
+import type { DeliveryManager } from './delivery/manager.js';
 import type { ExecutionChange } from './execution/event-log.js';
 import type { ExecutionState } from './execution/state.js';
 import type { ExecutionManager } from './execution/manager.js';
@@ -36,6 +37,8 @@ export interface ControlServiceDeps {
   state: ExecutionState;
   registry: WorkerRegistry;
   keys: KeyRegistry;
+  /** Absent in harnesses without destinations: every execution has none. */
+  deliveries?: DeliveryManager;
   log: Logger;
   /** The scheduler's metrics in Prometheus text format. */
   metrics?: () => Promise<string> | string;
@@ -175,6 +178,10 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     }),
     getLogs: unary(log, async (req) => json(await executions.logs(req.id))),
     cancelExecution: unary(log, (req) => json(apiExecution(executions.cancel(req.id)))),
+    listDeliveries: unary(log, (req) => {
+      executions.get(req.id);
+      return json({ deliveries: deps.deliveries?.list(req.id) ?? [] });
+    }),
     listWorkers: unary(log, () => json({ workers: registry.all().map((w) => w.info()) })),
     stats: unary(log, () => {
       const workers: Record<WorkerStatus, number> = { ready: 0, draining: 0, lost: 0 };

@@ -21,6 +21,10 @@ import { createFileStore } from './store/index.js';
 import { createKeyFile } from './store/key-file.js';
 import { createWorkerService } from './worker-service.js';
 import { createSchedulerCore } from './wire.js';
+import { DeliveryManager } from './delivery/manager.js';
+import { createFileDeliveryStore } from './delivery/store.js';
+import { DELIVERY_LIMITS } from './delivery/types.js';
+import { createWebhookSender } from './delivery/webhook.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 export interface SchedulerHandle {
@@ -31,7 +35,7 @@ export interface SchedulerHandle {
   /** Stops accepting, ends worker streams, flushes the store. Idempotent. */
   close(): Promise<void>;
   /** For tests and tools: the live components. */
-  readonly internals: { state: ExecutionState; registry: WorkerRegistry; dispatcher: Dispatcher; functions: FunctionRegistry };
+  readonly internals: { state: ExecutionState; registry: WorkerRegistry; dispatcher: Dispatcher; functions: FunctionRegistry; deliveries: DeliveryManager };
 }
 
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
@@ -59,13 +63,34 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     eventLogCapacity: opts.eventLogCapacity,
     random: opts.random,
     onWorkerLost: (worker, reason) => log.warn({ workerId: worker.id, reason }, 'worker lost'),
+    allowPrivateWebhooks: opts.allowPrivateWebhooks,
   });
+  const deliveries = new DeliveryManager({
+    store: createFileDeliveryStore(opts.dataDir),
+    log,
+    version: (name, version) => functions.anyVersion(name, version),
+    execution: (id) => state.index.get(id),
+    invoke: (req) => executions.invoke(req),
+    send: createWebhookSender({
+      timeoutMs: opts.webhookTimeoutMs,
+      maxResponseBytes: DELIVERY_LIMITS.maxResponseBytes,
+      allowPrivate: opts.allowPrivateWebhooks,
+    }),
+    policy: { baseMs: opts.deliveryRetryBaseMs, capMs: opts.deliveryRetryCapMs, maxAttempts: opts.deliveryAttempts },
+    concurrency: opts.deliveryConcurrency,
+    perHostConcurrency: opts.deliveryPerHostConcurrency,
+    random: opts.random,
+  });
+  // The one place an execution's end reaches its destination (finish effect, state.ts).
+  state.onFinish((rec) => deliveries.onFinish(rec));
   // Before recovery, so what it finishes (an execution whose function is gone) is counted.
   const metrics = createSchedulerMetrics({ state, registry });
   functions.load(loaded.functions);
   state.index.load(loaded.executions);
   dispatcher.recover(loaded.executions);
   const pruned = await executions.prune();
+  // After recovery and pruning: every terminal execution kept, so a delivery lost to a kill is made.
+  const delivered = await deliveries.open(state.index.values());
 
   let credentials: Credentials;
   try {
@@ -86,7 +111,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       }),
     ],
   });
-  const control = createControlService({ functions, executions, state, registry, keys, log, metrics: () => metrics.text() });
+  const control = createControlService({ functions, executions, state, registry, keys, deliveries, log, metrics: () => metrics.text() });
   server.addService(ControlServiceService, control.service);
   server.addService(
     WorkerServiceService,
@@ -109,13 +134,18 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       quarantined: loaded.quarantined.length,
       sweptTempFiles: loaded.sweptTempFiles,
       pruned,
+      deliveries: delivered.loaded,
+      deliveriesResumed: delivered.created,
       startupMs: Date.now() - started,
     },
     'scheduler listening',
   );
 
   const pruneTimer = setInterval(() => {
-    executions.prune().catch((err: unknown) => log.error({ err }, 'prune failed'));
+    executions
+      .prune()
+      .then(() => deliveries.prune((id) => state.index.get(id) !== undefined))
+      .catch((err: unknown) => log.error({ err }, 'prune failed'));
   }, opts.pruneIntervalMs);
   pruneTimer.unref();
 
@@ -131,6 +161,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['streams', () => control.endStreams()],
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
         ['dispatcher', () => dispatcher.close()],
+        ['deliveries', () => deliveries.close()],
         ['timers', () => state.close()],
         ['metrics', () => metrics.close()],
         ['store', () => store.close()],
@@ -147,7 +178,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     return closing;
   };
 
-  return { port, address: `${opts.host}:${port}`, tokenFiles: credentials.files, close, internals: { state, registry, dispatcher, functions } };
+  return { port, address: `${opts.host}:${port}`, tokenFiles: credentials.files, close, internals: { state, registry, dispatcher, functions, deliveries } };
 }
 
 function shutdownServer(server: Server, graceMs: number): Promise<void> {

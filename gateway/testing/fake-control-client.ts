@@ -79,6 +79,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listExecutions: async () => ({ executions: [sampleExecution()], nextCursor: null }),
     getLogs: async (id) => ({ executionId: id, lines: [{ ts: T0, stream: 'stdout', message: 'hi' }], truncated: false }),
     cancelExecution: async (id) => sampleExecution({ id, status: 'cancelled' }),
+    listDeliveries: async () => JSON.stringify({ deliveries: [] }),
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),
     authenticate: async () => null,

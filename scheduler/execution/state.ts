@@ -58,6 +58,7 @@ export class ExecutionState {
   readonly now: () => number;
   readonly random: () => number;
   private port: DispatchPort | null = null;
+  private readonly finishListeners: ((rec: Execution) => void)[] = [];
 
   constructor(
     readonly store: Store,
@@ -120,6 +121,14 @@ export class ExecutionState {
       else this.run(target, effect);
     }
     return { ...target };
+  }
+
+  /**
+   * Called with every execution that has just become terminal (once per execution, after its
+   * terminal record was handed to the store): where destinations are scheduled.
+   */
+  onFinish(listener: (rec: Execution) => void): void {
+    this.finishListeners.push(listener);
   }
 
   /** Tells watchers about a record's current state. */
@@ -201,6 +210,13 @@ export class ExecutionState {
         const logs = this.logs.take(rec.id);
         if (logs) this.store.putLogs(logs);
         this.waiters.wake(rec.id, rec);
+        for (const listener of this.finishListeners) {
+          try {
+            listener(rec);
+          } catch (err) {
+            this.log.error({ err, executionId: rec.id }, 'finish listener failed');
+          }
+        }
         return;
       }
       case 'log':

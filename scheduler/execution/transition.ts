@@ -23,7 +23,16 @@
  * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
  * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import type { AttemptRecord, Execution, ExecutionError, ExecutionErrorCode, ExecutionStatus, InvokeMode, Placement } from '../../common/records.js';
+import type {
+  AttemptRecord,
+  Execution,
+  ExecutionError,
+  ExecutionErrorCode,
+  ExecutionStatus,
+  ExecutionTrigger,
+  InvokeMode,
+  Placement,
+} from '../../common/records.js';
 import { REASON } from '../../common/logger.js';
 import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
 
@@ -54,6 +63,7 @@ export interface NewExecution {
   idempotencyKey: string | null;
   /** Digest of the input, kept with an idempotency key to refuse a reuse with another body. */
   digest?: string;
+  trigger?: ExecutionTrigger;
 }
 
 export type ExecutionEvent =
@@ -327,6 +337,7 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     retryAt: null,
     attempts: [],
     lease: null,
+    ...(e.trigger && { trigger: e.trigger }),
   };
   // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
   return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'enqueue' }] };
