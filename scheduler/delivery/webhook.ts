@@ -51,6 +51,12 @@ export function createWebhookSender(opts: WebhookOptions): WebhookSender {
       const started = now();
       const url = new URL(req.url);
       let settled = false;
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const controller = new AbortController();
+      const onOuterAbort = (): void => {
+        controller.abort();
+        fail('cancelled: the scheduler is closing');
+      };
       const finish = (o: Omit<AttemptOutcome, 'durationMs'>): void => {
         if (settled) return;
         settled = true;
@@ -59,19 +65,15 @@ export function createWebhookSender(opts: WebhookOptions): WebhookSender {
         resolve({ ...o, durationMs: now() - started });
       };
       const fail = (error: string): void => finish({ ok: false, statusCode: null, error, body: null, truncated: false });
+      if (outer.aborted) return fail('cancelled: the scheduler is closing');
       if (!opts.allowPrivate) {
         const why = privateHostReason(url);
         if (why) return fail(`refused: ${why}`);
       }
-      const controller = new AbortController();
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         controller.abort();
         fail(`timed out after ${opts.timeoutMs} ms`);
       }, opts.timeoutMs);
-      const onOuterAbort = (): void => {
-        controller.abort();
-        fail('cancelled: the scheduler is closing');
-      };
       outer.addEventListener('abort', onOuterAbort);
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       let r: ClientRequest;

@@ -62,4 +62,3 @@ export async function settledDelivery(stack: Stack, executionId: string, deadlin
     await new Promise((res) => setTimeout(res, 50));
   }
 }
-
