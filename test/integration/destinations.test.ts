@@ -165,6 +165,12 @@ describe('webhook destinations', () => {
     expect((await stack.request('POST', `/v1/executions/${r.body.executionId}/cancel`)).status).toBe(200);
     expect((await stack.request('GET', `/v1/executions/${r.body.executionId}/deliveries`)).body).toEqual({ deliveries: [] });
     expect((await stack.request('GET', '/v1/executions/ex_nope/deliveries')).status).toBe(404);
+    // A key limited to another function learns nothing about this execution's deliveries.
+    const other = await stack.request('POST', '/v1/keys', { name: 'other', scopes: ['read'], functions: ['other'] });
+    const hidden = await stack.requestAs(other.body.key as string, 'GET', `/v1/executions/${r.body.executionId}/deliveries`);
+    expect(hidden.status).toBe(404);
+    expect(hidden.body.error.code).toBe('EXECUTION_NOT_FOUND');
+    expect((await stack.requestAs(null, 'GET', `/v1/executions/${r.body.executionId}/deliveries`)).status).toBe(401);
   });
 });
 
