@@ -27,7 +27,14 @@ async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Confi
       // A failed bind is reported once, by portInUse below: grpc-js would also print its own line.
       setLogVerbosity(logVerbosity.NONE);
       try {
-        return await startScheduler({ host: cfg.host, port: cfg.grpcPort, dataDir: cfg.dataDir, logger: log, ...(tls ? { tls } : {}) });
+        return await startScheduler({
+          host: cfg.host,
+          port: cfg.grpcPort,
+          dataDir: cfg.dataDir,
+          logger: log,
+          allowPrivateWebhooks: cfg.allowPrivateWebhooks,
+          ...(tls ? { tls } : {}),
+        });
       } finally {
         setLogVerbosity(logVerbosity.ERROR);
       }

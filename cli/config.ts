@@ -85,6 +85,13 @@ export const SETTINGS = {
     help: "worker: compile every function at every cold start instead of keeping V8's compiled code per version",
     kind: 'bool',
   },
+  allowPrivateWebhooks: {
+    flag: 'allow-private-webhooks',
+    env: 'TASKFORGE_ALLOW_PRIVATE_WEBHOOKS',
+    default: 'false',
+    help: 'scheduler: webhook destinations may reach private and loopback addresses (dev sets it)',
+    kind: 'bool',
+  },
   rateLimit: { flag: 'rate-limit', env: 'TASKFORGE_RATE_LIMIT', default: '2000', help: 'gateway: requests per second per API key (0 = no limit)', kind: 'int' },
   noAuth: {
     flag: 'no-auth',

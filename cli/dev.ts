@@ -123,7 +123,8 @@ export async function runDev(cfg: Config): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', dataDir]);
+    // A dev machine's receivers are local: webhooks to loopback and private addresses are allowed.
+    await start('scheduler', ['scheduler', '--grpc-port', String(cfg.grpcPort), '--data-dir', dataDir, '--allow-private-webhooks']);
     // The scheduler has written its tokens by the time it is ready.
     const joinTokenFile = join(dataDir, 'join.token');
     const controlTokenFile = join(dataDir, 'control.token');

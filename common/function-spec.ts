@@ -4,6 +4,7 @@
  * It must never accept a spec the HTTP contract would refuse.
  */
 import { createHash } from 'node:crypto';
+import { normalizeDestination } from './destination.js';
 import { TaskForgeError } from './errors.js';
 import { ENV_KEY_RE, HANDLER_RE } from './names.js';
 import { normalizeTriggers, sameTriggers } from './triggers.js';
@@ -32,6 +33,8 @@ const KNOWN = new Set([
   'name',
   'circuitBreaker',
   'cacheTtlMs',
+  'onSuccess',
+  'onFailure',
 ]);
 
 /** The circuit breaker's settings: bounds and the defaults of a field left out. */
@@ -48,8 +51,11 @@ function invalid(field: string, why: string, reason: string): TaskForgeError {
   return new TaskForgeError('VALIDATION_ERROR', `${field}: ${why}`, { field, reason });
 }
 
-/** Applies defaults and checks every bound; throws VALIDATION_ERROR / PAYLOAD_TOO_LARGE. */
-export function normalizeSpec(raw: unknown): FunctionSpec {
+/**
+ * Applies defaults and checks every bound; throws VALIDATION_ERROR / PAYLOAD_TOO_LARGE. `self`:
+ * the function's name, when known (a destination may not name it).
+ */
+export function normalizeSpec(raw: unknown, self?: string): FunctionSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('body', 'must be an object', 'type');
   const r = raw as Record<string, unknown>;
   for (const key of Object.keys(r)) if (!KNOWN.has(key)) throw invalid(key, 'unknown field', 'unknown_field');
@@ -79,6 +85,8 @@ export function normalizeSpec(raw: unknown): FunctionSpec {
   if (typeof cacheTtlMs !== 'number' || !Number.isInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > MAX_CACHE_TTL_MS)
     throw invalid('cacheTtlMs', `must be an integer in 0…${MAX_CACHE_TTL_MS}`, 'range');
   const triggers = normalizeTriggers(r.triggers);
+  const onSuccess = normalizeDestination('onSuccess', r.onSuccess, self);
+  const onFailure = normalizeDestination('onFailure', r.onFailure, self);
   // Left out when off, so versions stored before these existed compare equal to a spec without them.
   return {
     code: r.code,
@@ -90,6 +98,8 @@ export function normalizeSpec(raw: unknown): FunctionSpec {
     ...(triggers.length > 0 && { triggers }),
     ...(circuitBreaker && { circuitBreaker }),
     ...(cacheTtlMs > 0 && { cacheTtlMs }),
+    ...(onSuccess && { onSuccess }),
+    ...(onFailure && { onFailure }),
   };
 }
 
@@ -143,6 +153,8 @@ export function sameSpec(a: FunctionSpec, b: FunctionSpec): boolean {
     JSON.stringify(a.env) === JSON.stringify(b.env) &&
     JSON.stringify(a.circuitBreaker ?? null) === JSON.stringify(b.circuitBreaker ?? null) &&
     (a.cacheTtlMs ?? 0) === (b.cacheTtlMs ?? 0) &&
-    sameTriggers(a.triggers, b.triggers)
+    sameTriggers(a.triggers, b.triggers) &&
+    JSON.stringify(a.onSuccess ?? null) === JSON.stringify(b.onSuccess ?? null) &&
+    JSON.stringify(a.onFailure ?? null) === JSON.stringify(b.onFailure ?? null)
   );
 }

@@ -145,7 +145,9 @@ export type ExecutionTrigger =
   /** A cron tick: the scheduled time (ISO) it runs for; a catch-up run names the latest missed tick. */
   | { type: 'cron'; tick: string }
   /** A retry of a finished execution (POST /v1/executions/{id}/retry): the same input and version. */
-  | { type: 'retry'; of: string };
+  | { type: 'retry'; of: string }
+  /** A function destination: it was started with the end of another execution (docs/DESTINATIONS.md). */
+  | { type: 'destination'; of: string };
 
 /** A topic subscription: every event published to `topic` whose top-level fields equal `filter`'s. */
 export interface TopicTriggerSpec {
@@ -168,6 +170,9 @@ export type TriggerSpec = TopicTriggerSpec | CronTriggerSpec;
 /** A trigger as FunctionInfo shows it: a cron trigger says when it fires next (absent on old versions). */
 export type TriggerInfo = TopicTriggerSpec | (CronTriggerSpec & { nextAt?: string | null });
 
+/** Where an execution's end is sent (FunctionSpec onSuccess / onFailure, docs/DESTINATIONS.md). */
+export type Destination = { function: string } | { url: string };
+
 export interface FunctionSpec {
   code: string;
   handler: string;
@@ -186,6 +191,10 @@ export interface FunctionSpec {
   cacheTtlMs?: number;
   /** Topic subscriptions and cron schedules (at most LIMITS.triggers); absent means none. */
   triggers?: TriggerSpec[];
+  /** Sent an execution of this function that ends succeeded. Absent or null: none. */
+  onSuccess?: Destination | null;
+  /** Sent an execution that ends failed or timed_out after its last attempt, or expired. */
+  onFailure?: Destination | null;
 }
 
 /** FunctionSpec without code, plus identity and metadata: what the API returns. */
@@ -200,6 +209,11 @@ export interface FunctionInfo extends Omit<FunctionSpec, 'code' | 'triggers'> {
   code?: string;
   /** The circuit breaker's state now, when the function has one (computed when read, not stored). */
   circuit?: CircuitInfo | null;
+  /**
+   * The key of webhook signatures (taskforge-signature), made with the first version that has a
+   * url destination and kept by later versions. Shown only to admin and deploy keys.
+   */
+  webhookSecret?: string;
 }
 
 /** One stored, immutable version of a function (FunctionInfo with its code). */

@@ -26,6 +26,7 @@ import { GatewayMetrics } from './metrics.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { eventRoutes } from './routes/events.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { executionRoutes } from './routes/executions.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
@@ -220,6 +221,7 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   });
   void typed.register(executionRoutes, { control, sse: o.sse, open: streams });
   void typed.register(deadLetterRoutes, { control });
+  void typed.register(deliveryRoutes, { control });
   void typed.register(eventRoutes, { control, sse: o.sse, open: streams });
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
   void typed.register(keyRoutes, { control, auth: o.auth });

@@ -142,6 +142,8 @@ export interface ControlClient {
   retryExecution(id: string): Promise<Execution>;
   /** One execution per subscribed function, all durable before it resolves. */
   publish(args: PublishArgs): Promise<PublishResult>;
+  /** `{ deliveries }` of an execution as JSON text, returned as it is (docs/DESTINATIONS.md). */
+  listDeliveries(id: string): Promise<string>;
   listWorkers(): Promise<WorkerInfo[]>;
   stats(): Promise<Stats>;
   /** The principal of a current key; null for anything else (never which part was wrong). */

@@ -58,6 +58,10 @@ export function errorResponses(...codes: ApiErrorCode[]): Record<number, TSchema
 
 // ---------- functions ----------
 
+const Destination = Type.Union([Type.Object({ function: Type.String() }), Type.Object({ url: Type.String() })], {
+  description: 'a function run async with { execution }, or a URL POSTed { execution } with a signature (docs/DESTINATIONS.md)',
+});
+
 export const FunctionInfo = Type.Object(
   {
     name: Type.String(),
@@ -107,6 +111,11 @@ export const FunctionInfo = Type.Object(
           Open,
         ),
       ),
+    ),
+    onSuccess: Type.Optional(Nullable(Destination)),
+    onFailure: Type.Optional(Nullable(Destination)),
+    webhookSecret: Type.Optional(
+      Type.String({ description: 'signs webhook deliveries (taskforge-signature); only for admin and deploy keys, and once a url destination was set' }),
     ),
   },
   Open,
@@ -161,10 +170,11 @@ export const Execution = Type.Object(
       Nullable(
         Type.Object(
           {
-            type: Type.String({ description: 'topic · cron (more kinds may come: ignore unknown ones)' }),
+            type: Type.String({ description: 'topic · cron · retry · destination (more kinds may come: ignore unknown ones)' }),
             topic: Type.Optional(Type.String()),
             eventId: Type.Optional(Type.String()),
             tick: Type.Optional(Time('cron: the scheduled time it runs for')),
+            of: Type.Optional(Type.String({ description: 'retry, destination: the execution it came from' })),
           },
           Open,
         ),
@@ -194,6 +204,43 @@ export const InvokeBatchAccepted = Type.Object({
 export const InvokePending = Type.Union([InvokeAccepted, Execution]);
 
 export const ExecutionPage = Type.Object({ executions: Type.Array(Execution), nextCursor: Nullable(Type.String()) });
+
+const DeliveryAttempt = Type.Object(
+  {
+    attempt: Type.Integer({ minimum: 1 }),
+    startedAt: Time(),
+    durationMs: Type.Number(),
+    statusCode: Nullable(Type.Integer({ description: 'the HTTP status answered; null without an answer, or for a function' })),
+    error: Nullable(Type.String({ description: 'why it did not deliver; null when it did' })),
+    responseExcerpt: Nullable(Type.String({ description: 'the first characters of the answer body' })),
+    responseTruncated: Type.Boolean({ description: 'the answer was longer than what is read (64 KiB): it was cut' }),
+  },
+  Open,
+);
+
+export const DeliveryList = Type.Object({
+  deliveries: Type.Array(
+    Type.Object(
+      {
+        id: Type.String({ description: 'also sent as the taskforge-delivery header' }),
+        executionId: Type.String(),
+        function: Type.String(),
+        version: Type.Integer(),
+        on: Literals(['success', 'failure'] as const),
+        destination: Destination,
+        status: Literals(['pending', 'delivering', 'retry_wait', 'delivered', 'failed'] as const),
+        attempts: Type.Array(DeliveryAttempt),
+        maxAttempts: Type.Integer(),
+        nextAttemptAt: Nullable(Time('when the next attempt is due; null once delivered or failed')),
+        createdAt: Time(),
+        finishedAt: Nullable(Time()),
+        createdExecutionId: Nullable(Type.String({ description: 'a function destination: the execution it started' })),
+      },
+      Open,
+    ),
+    { description: 'none, or the one delivery of its onSuccess or onFailure destination' },
+  ),
+});
 
 export const ExecutionLogs = Type.Object(
   {

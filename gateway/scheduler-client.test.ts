@@ -80,6 +80,7 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       return json({ executions: [], nextCursor: null });
     }),
     getLogs: reply((req) => json({ executionId: req.id, lines: [], truncated: false })),
+    listDeliveries: reply((req) => json({ deliveries: [{ executionId: req.id }] })),
     cancelExecution: reply(() => {
       throw new TaskForgeError('EXECUTION_FINISHED', 'already finished', { status: 'succeeded' });
     }),

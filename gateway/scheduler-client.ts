@@ -262,6 +262,11 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     async getLogs(id) {
       return parseJson<ExecutionLogs>(await call('getLogs', { id }), 'getLogs');
     },
+    async listDeliveries(id) {
+      const reply = await call('listDeliveries', { id });
+      parseJson<{ deliveries: unknown[] }>(reply, 'listDeliveries');
+      return reply.json;
+    },
     async cancelExecution(id) {
       return parseJson<Execution>(await call('cancelExecution', { id }), 'cancelExecution');
     },

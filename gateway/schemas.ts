@@ -10,6 +10,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { KEY_SCOPES, LIMITS_KEYS } from '../common/api-keys.js';
+import { MAX_WEBHOOK_URL_CHARS } from '../common/destination.js';
 import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE, TOPIC_NAME_RE } from '../common/names.js';
 import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS, PRIORITIES } from '../common/records.js';
 import { CIRCUIT_BOUNDS, MAX_CACHE_TTL_MS } from '../common/function-spec.js';
@@ -22,6 +23,22 @@ const OneOf = <T extends string>(values: readonly T[], opts: { default?: T; desc
   );
 
 // ---------- functions ----------
+
+/** `{ function }` or `{ url }`; exactly one, and the URL's scheme and address, are checked by the scheduler. */
+const Destination = (description: string) =>
+  Type.Union(
+    [
+      Type.Object(
+        {
+          function: Type.Optional(Type.String({ maxLength: 63, description: 'runs this function async with { execution }' })),
+          url: Type.Optional(Type.String({ maxLength: MAX_WEBHOOK_URL_CHARS, description: 'http(s): a signed POST of { execution }' })),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ],
+    { description },
+  );
 
 const specFields = {
   // Bytes are checked before the schema (413, see routes/functions.ts); maxLength in UTF-16
@@ -84,6 +101,8 @@ const specFields = {
       { maxItems: LIMITS.triggers, description: 'docs/TOPICS.md, docs/CRON.md' },
     ),
   ),
+  onSuccess: Type.Optional(Destination('where an execution that ends succeeded is sent (docs/DESTINATIONS.md)')),
+  onFailure: Type.Optional(Destination('where an execution that ends failed, timed_out (after its last attempt) or expired is sent')),
 };
 
 /**

@@ -23,6 +23,7 @@ import { TaskForgeError } from '../common/errors.js';
 import { markHop } from '../common/diagnostics.js';
 import { assertFunctionName } from '../common/names.js';
 import { EXECUTION_STATUSES, isTerminal, type CircuitInfo, type Execution, type FunctionInfo, type Stats, type WorkerStatus } from '../common/records.js';
+import type { DeliveryManager } from './delivery/manager.js';
 import type { ExecutionChange } from './execution/event-log.js';
 import type { ExecutionState } from './execution/state.js';
 import type { ExecutionManager } from './execution/manager.js';
@@ -38,6 +39,8 @@ export interface ControlServiceDeps {
   state: ExecutionState;
   registry: WorkerRegistry;
   keys: KeyRegistry;
+  /** Absent in harnesses without destinations: every execution has none. */
+  deliveries?: DeliveryManager;
   log: Logger;
   /** The scheduler's metrics in Prometheus text format. */
   metrics?: () => Promise<string> | string;
@@ -214,6 +217,10 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     publish: unary(log, async (req) => {
       if (!deps.topics) throw new TaskForgeError('INTERNAL', 'topics are not enabled on this scheduler');
       return json(await deps.topics.publish({ topic: req.topic, bodyJson: req.bodyJson, cloudEvent: req.cloudEvent }));
+    }),
+    listDeliveries: unary(log, (req) => {
+      executions.get(req.id);
+      return json({ deliveries: deps.deliveries?.list(req.id) ?? [] });
     }),
     listWorkers: unary(log, () => json({ workers: registry.all().map((w) => w.info()) })),
     stats: unary(log, () => {

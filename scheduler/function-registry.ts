@@ -3,6 +3,8 @@
  * A deleted function keeps its file (marked deleted) so that version numbers are never
  * reused for a name: a warm sandbox of "name@3" must always mean the same code.
  */
+import { randomBytes } from 'node:crypto';
+import { assertPublicWebhook } from '../common/destination.js';
 import { TaskForgeError, functionNotFound } from '../common/errors.js';
 import { normalizeSpec, sameSpec, sha256 } from '../common/function-spec.js';
 import { assertFunctionName } from '../common/names.js';
@@ -33,6 +35,8 @@ export class FunctionRegistry {
   private readonly listeners = new Set<() => void>();
   /** Moves on every change (load, new version, delete): what is derived from the functions rebuilds then. */
   generation = 0;
+  /** Webhook URLs may name private and loopback addresses (the scheduler's --allow-private-webhooks). */
+  allowPrivateWebhooks = false;
 
   constructor(
     private readonly store: Store,
@@ -101,7 +105,9 @@ export class FunctionRegistry {
 
   async put(name: string, rawSpec: unknown, createOnly: boolean): Promise<{ version: FunctionVersion; created: boolean }> {
     assertFunctionName(name);
-    const spec = normalizeSpec(rawSpec);
+    const spec = normalizeSpec(rawSpec, name);
+    assertPublicWebhook('onSuccess', spec.onSuccess, this.allowPrivateWebhooks);
+    assertPublicWebhook('onFailure', spec.onFailure, this.allowPrivateWebhooks);
     const checked = this.checkCode(spec.code, spec.handler);
     const format = formatOf(checked);
     return this.serialise(name, async () => {
@@ -116,7 +122,11 @@ export class FunctionRegistry {
       const versions = existing?.versions ?? [];
       const lastVersion = versions.length > 0 ? versions[versions.length - 1]!.version : 0;
       const createdAt = live ? live.versions[0]!.createdAt : now;
-      const version = this.makeVersion(name, spec, lastVersion + 1, createdAt, now, format);
+      // One secret per function, kept across versions so receivers need not follow deploys.
+      const earlierSecret = live?.versions[live.versions.length - 1]!.webhookSecret;
+      const needsSecret = [spec.onSuccess, spec.onFailure].some((d) => d && 'url' in d);
+      const secret = earlierSecret ?? (needsSecret ? `whsec_${randomBytes(24).toString('hex')}` : undefined);
+      const version = { ...this.makeVersion(name, spec, lastVersion + 1, createdAt, now, format), ...(secret !== undefined && { webhookSecret: secret }) };
       const next: StoredFunctionWithTombstone = { name, versions: [...versions, version], deletedAt: null };
       await this.store.putFunction(next);
       this.functions.set(name, next);
@@ -159,6 +169,8 @@ export class FunctionRegistry {
       ...(spec.triggers && { triggers: spec.triggers }),
       ...(spec.circuitBreaker && { circuitBreaker: spec.circuitBreaker }),
       ...(spec.cacheTtlMs && { cacheTtlMs: spec.cacheTtlMs }),
+      ...(spec.onSuccess && { onSuccess: spec.onSuccess }),
+      ...(spec.onFailure && { onFailure: spec.onFailure }),
       codeSha256: sha256(spec.code),
       codeBytes: Buffer.byteLength(spec.code),
       createdAt,

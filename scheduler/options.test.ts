@@ -15,6 +15,10 @@ describe('scheduler options', () => {
     [{ port: 70_000 }, 'port', /port must be ≤ 65535, got 70000/],
     [{ heartbeatIntervalMs: 5 }, 'heartbeatIntervalMs', /heartbeatIntervalMs must be ≥ 10/],
     [{ missedHeartbeats: 0 }, 'missedHeartbeats', /missedHeartbeats must be ≥ 1/],
+    [{ deliveryAttempts: 0 }, 'deliveryAttempts', /deliveryAttempts must be ≥ 1/],
+    [{ webhookTimeoutMs: 0 }, 'webhookTimeoutMs', /webhookTimeoutMs must be ≥ 1/],
+    [{ deliveryPerHostConcurrency: 0 }, 'deliveryPerHostConcurrency', /deliveryPerHostConcurrency must be ≥ 1/],
+    [{ allowPrivateWebhooks: 'yes' as unknown as boolean }, 'allowPrivateWebhooks', /allowPrivateWebhooks must be a boolean/],
   ])('rejects %o as an OptionsError naming the option', (input, option, message) => {
     expect(() => resolveSchedulerOptions(input)).toThrow(OptionsError);
     expect(() => resolveSchedulerOptions(input)).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option }));

@@ -40,9 +40,21 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   shutdownGraceMs: 5_000,
   /** Execution changes kept for live-view clients that reconnect (Last-Event-ID). */
   eventLogCapacity: 10_000,
+  /** Webhook URLs may reach private and loopback addresses (`taskforge dev` sets it). */
+  allowPrivateWebhooks: false,
+  /** Delivery attempts per execution before the delivery is failed. */
+  deliveryAttempts: 8,
+  /** Delivery retry backoff: equal jitter in [½, 1] of min(cap, base · 2^(n−1)). */
+  deliveryRetryBaseMs: 30_000,
+  deliveryRetryCapMs: 3_600_000,
+  /** A webhook call (connect, send, answer) taking longer is cut and counts as failed. */
+  webhookTimeoutMs: 10_000,
+  /** Delivery attempts in flight at once, overall and per receiver host. */
+  deliveryConcurrency: 32,
+  deliveryPerHostConcurrency: 4,
 });
 
-type Widen<T> = { [K in keyof T]: T[K] extends number ? number : T[K] extends string ? string : T[K] };
+type Widen<T> = { [K in keyof T]: T[K] extends number ? number : T[K] extends string ? string : T[K] extends boolean ? boolean : T[K] };
 type SchedulerSettings = Widen<typeof SCHEDULER_DEFAULTS>;
 
 export type SchedulerOptionsInput = Partial<SchedulerSettings> & {
@@ -71,6 +83,10 @@ export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): Sche
   if (o.port > 65535) throw new OptionsError('port', `scheduler option port must be ≤ 65535, got ${o.port}`);
   if (o.heartbeatIntervalMs < 10) throw new OptionsError('heartbeatIntervalMs', 'scheduler option heartbeatIntervalMs must be ≥ 10');
   if (o.eventLogCapacity < 1) throw new OptionsError('eventLogCapacity', 'scheduler option eventLogCapacity must be ≥ 1');
+  for (const key of ['deliveryAttempts', 'webhookTimeoutMs', 'deliveryConcurrency', 'deliveryPerHostConcurrency'] as const) {
+    if (o[key] < 1) throw new OptionsError(key, `scheduler option ${key} must be ≥ 1`);
+  }
+  if (typeof o.allowPrivateWebhooks !== 'boolean') throw new OptionsError('allowPrivateWebhooks', 'scheduler option allowPrivateWebhooks must be a boolean');
   if (o.missedHeartbeats < 1) throw new OptionsError('missedHeartbeats', 'scheduler option missedHeartbeats must be ≥ 1');
   return Object.freeze(o);
 }

@@ -24,6 +24,10 @@ import { CronScheduler } from './triggers/cron.js';
 import { TopicPublisher } from './triggers/topics.js';
 import { createWorkerService } from './worker-service.js';
 import { createSchedulerCore } from './wire.js';
+import { DeliveryManager } from './delivery/manager.js';
+import { createFileDeliveryStore } from './delivery/store.js';
+import { DELIVERY_LIMITS } from './delivery/types.js';
+import { createWebhookSender } from './delivery/webhook.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 export interface SchedulerHandle {
@@ -34,7 +38,14 @@ export interface SchedulerHandle {
   /** Stops accepting, ends worker streams, flushes the store. Idempotent. */
   close(): Promise<void>;
   /** For tests and tools: the live components. */
-  readonly internals: { state: ExecutionState; registry: WorkerRegistry; dispatcher: Dispatcher; functions: FunctionRegistry; cron: CronScheduler };
+  readonly internals: {
+    state: ExecutionState;
+    registry: WorkerRegistry;
+    dispatcher: Dispatcher;
+    functions: FunctionRegistry;
+    cron: CronScheduler;
+    deliveries: DeliveryManager;
+  };
 }
 
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
@@ -62,7 +73,26 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     eventLogCapacity: opts.eventLogCapacity,
     random: opts.random,
     onWorkerLost: (worker, reason) => log.warn({ workerId: worker.id, reason }, 'worker lost'),
+    allowPrivateWebhooks: opts.allowPrivateWebhooks,
   });
+  const deliveries = new DeliveryManager({
+    store: createFileDeliveryStore(opts.dataDir),
+    log,
+    version: (name, version) => functions.anyVersion(name, version),
+    execution: (id) => state.index.get(id),
+    invoke: (req) => executions.invoke(req),
+    send: createWebhookSender({
+      timeoutMs: opts.webhookTimeoutMs,
+      maxResponseBytes: DELIVERY_LIMITS.maxResponseBytes,
+      allowPrivate: opts.allowPrivateWebhooks,
+    }),
+    policy: { baseMs: opts.deliveryRetryBaseMs, capMs: opts.deliveryRetryCapMs, maxAttempts: opts.deliveryAttempts },
+    concurrency: opts.deliveryConcurrency,
+    perHostConcurrency: opts.deliveryPerHostConcurrency,
+    random: opts.random,
+  });
+  // The one place an execution's end reaches its destination (finish effect, state.ts).
+  state.onFinish((rec) => deliveries.onFinish(rec));
   // Before recovery, so what it finishes (an execution whose function is gone) is counted.
   const metrics = createSchedulerMetrics({
     state,
@@ -74,6 +104,8 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   state.index.load(loaded.executions);
   dispatcher.recover(loaded.executions);
   const pruned = await executions.prune();
+  // After recovery and pruning: every terminal execution kept, so a delivery lost to a kill is made.
+  const delivered = await deliveries.open(state.index.values());
 
   let credentials: Credentials;
   try {
@@ -109,6 +141,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     topics,
     cron,
     circuits: (fn) => breakers.info(fn),
+    deliveries,
   });
   server.addService(ControlServiceService, control.service);
   server.addService(
@@ -132,13 +165,18 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       quarantined: loaded.quarantined.length,
       sweptTempFiles: loaded.sweptTempFiles,
       pruned,
+      deliveries: delivered.loaded,
+      deliveriesResumed: delivered.created,
       startupMs: Date.now() - started,
     },
     'scheduler listening',
   );
 
   const pruneTimer = setInterval(() => {
-    executions.prune().catch((err: unknown) => log.error({ err }, 'prune failed'));
+    executions
+      .prune()
+      .then(() => deliveries.prune((id) => state.index.get(id) !== undefined))
+      .catch((err: unknown) => log.error({ err }, 'prune failed'));
   }, opts.pruneIntervalMs);
   pruneTimer.unref();
 
@@ -155,6 +193,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['streams', () => control.endStreams()],
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
         ['dispatcher', () => dispatcher.close()],
+        ['deliveries', () => deliveries.close()],
         ['timers', () => state.close()],
         ['metrics', () => metrics.close()],
         ['store', () => store.close()],
@@ -171,7 +210,13 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     return closing;
   };
 
-  return { port, address: `${opts.host}:${port}`, tokenFiles: credentials.files, close, internals: { state, registry, dispatcher, functions, cron } };
+  return {
+    port,
+    address: `${opts.host}:${port}`,
+    tokenFiles: credentials.files,
+    close,
+    internals: { state, registry, dispatcher, functions, cron, deliveries },
+  };
 }
 
 function shutdownServer(server: Server, graceMs: number): Promise<void> {

@@ -39,6 +39,8 @@ export interface SchedulerCoreOptions {
   random?: () => number;
   /** Called (after the dispatcher has handled it) when a worker is lost. */
   onWorkerLost?: (worker: RegisteredWorker, reason: LossReason) => void;
+  /** Webhook URLs may name private and loopback addresses. */
+  allowPrivateWebhooks?: boolean;
 }
 
 export interface SchedulerCore {
@@ -53,6 +55,7 @@ export interface SchedulerCore {
 
 export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
   const functions = new FunctionRegistry(opts.store, opts.checkCode);
+  functions.allowPrivateWebhooks = opts.allowPrivateWebhooks ?? false;
   const maxQueueMs = (rec: Execution): number => functions.anyVersion(rec.function, rec.version)?.maxQueueMs ?? FUNCTION_DEFAULTS.maxQueueMs;
   const state = new ExecutionState(opts.store, opts.log, {
     retryPolicy: opts.retryPolicy,

@@ -60,10 +60,12 @@ async function checkBodyName(request: FastifyRequest): Promise<void> {
   if (!mayUseFunction(principalOf(request), name)) throw forbidden({ reason: 'function', field: 'body.name' });
 }
 
-/** FunctionInfo as this key may see it: env values only for the keys that can set them. */
+/** FunctionInfo as this key may see it: env values and the webhook secret only for the keys that can set them. */
 function view(p: Principal, info: FunctionInfo): FunctionInfo | (Omit<FunctionInfo, 'env'> & { env: Record<string, null> }) {
   if (maySeeEnv(p)) return info;
-  return { ...info, env: Object.fromEntries(Object.keys(info.env ?? {}).map((k) => [k, null])) };
+  // The webhook secret, like env values, is for the keys that deploy (it signs what receivers trust).
+  const { webhookSecret: _secret, ...rest } = info;
+  return { ...rest, env: Object.fromEntries(Object.keys(info.env ?? {}).map((k) => [k, null])) };
 }
 
 /** The env total is not expressible in JSON Schema. Keys and values count in UTF-8 bytes. */

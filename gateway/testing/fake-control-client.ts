@@ -82,6 +82,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     cancelExecution: async (id) => sampleExecution({ id, status: 'cancelled' }),
     retryExecution: async (id) => sampleExecution({ id: `${id}_retry`, status: 'queued', trigger: { type: 'retry', of: id } }),
     publish: async () => ({ eventId: 'evt_1', executions: [{ function: 'a', executionId: 'ex_1' }] }),
+    listDeliveries: async () => JSON.stringify({ deliveries: [] }),
     listWorkers: async () => [sampleWorker()],
     stats: async () => sampleStats(),
     authenticate: async () => null,

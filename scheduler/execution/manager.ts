@@ -7,7 +7,7 @@ import { customAlphabet } from 'nanoid';
 import { TaskForgeError, executionNotFound } from '../../common/errors.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from '../../common/json-depth.js';
 import { assertExecutionId, assertFunctionName } from '../../common/names.js';
-import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../../common/records.js';
+import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type ExecutionTrigger, type InvokeMode } from '../../common/records.js';
 import type { CircuitBreakers } from '../circuit-breaker.js';
 import type { FunctionRegistry } from '../function-registry.js';
 import { BatchInvoker, type BatchResult, type InvokeBatchInput } from './batch.js';
@@ -36,6 +36,8 @@ export interface InvokeInput extends ScheduleRequest {
   mode: InvokeMode;
   idempotencyKey: string | null;
   waitMs: number;
+  /** What creates it when not an invoke (a destination). */
+  trigger?: ExecutionTrigger;
 }
 
 /** Parses an event's JSON text as the scheduler stores it; `field` names it in the error. */
@@ -132,6 +134,7 @@ export class ExecutionManager {
           digest,
           ...schedule,
           ...(hit && { cached: { output: hit.output } }),
+          ...(req.trigger && { trigger: req.trigger }),
         },
       });
       if (idemKey && digest) {

@@ -61,6 +61,7 @@ export class ExecutionState {
   readonly now: () => number;
   readonly random: () => number;
   private port: DispatchPort | null = null;
+  private readonly finishListeners: ((rec: Execution) => void)[] = [];
 
   constructor(
     readonly store: Store,
@@ -156,6 +157,14 @@ export class ExecutionState {
     return decided.map(({ target }) => ({ ...target }));
   }
 
+  /**
+   * Called with every execution that has just become terminal (once per execution, after its
+   * terminal record was handed to the store): where destinations are scheduled.
+   */
+  onFinish(listener: (rec: Execution) => void): void {
+    this.finishListeners.push(listener);
+  }
+
   /** Tells watchers about a record's current state. */
   emit(rec: Execution): void {
     this.eventLog.append(rec);
@@ -240,6 +249,13 @@ export class ExecutionState {
         const logs = this.logs.take(rec.id);
         if (logs) this.store.putLogs(logs);
         this.waiters.wake(rec.id, rec);
+        for (const listener of this.finishListeners) {
+          try {
+            listener(rec);
+          } catch (err) {
+            this.log.error({ err, executionId: rec.id }, 'finish listener failed');
+          }
+        }
         return;
       }
       case 'log':

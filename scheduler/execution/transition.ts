@@ -33,6 +33,7 @@ import {
   type ExecutionError,
   type ExecutionErrorCode,
   type ExecutionStatus,
+  type ExecutionTrigger,
   type InvokeMode,
   type Placement,
   type Priority,
@@ -72,6 +73,8 @@ export interface NewExecution {
   priority?: Priority;
   /** The result cache had this version's output for this input: it succeeds at once, unrun. */
   cached?: { output: unknown };
+  /** What started it, when an invoke made on another's behalf (a function destination). */
+  trigger?: ExecutionTrigger;
 }
 
 export type ExecutionEvent =
@@ -371,7 +374,7 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     scheduledFor: e.scheduledForMs != null ? iso(Math.max(e.scheduledForMs, event.nowMs)) : null,
     priority: e.priority ?? DEFAULT_PRIORITY,
     lease: null,
-    trigger: null,
+    trigger: e.trigger ?? null,
   };
   // Delayed: held until its time (no expiry yet, its maxQueueMs counts from then); else ready now.
   const delayed = e.scheduledForMs != null && e.scheduledForMs > event.nowMs;

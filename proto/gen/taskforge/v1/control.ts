@@ -3670,6 +3670,16 @@ export const ControlServiceService = {
     responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
   },
+  /** { "deliveries": [Delivery] } of an execution (its onSuccess / onFailure destination). */
+  listDeliveries: {
+    path: "/taskforge.v1.ControlService/ListDeliveries" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdRequest): Buffer => Buffer.from(IdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdRequest => IdRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
   listWorkers: {
     path: "/taskforge.v1.ControlService/ListWorkers" as const,
     requestStream: false as const,
@@ -3831,6 +3841,8 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
    * commit before the answer, `{ "eventId", "executions": [{ "function", "executionId" }] }`.
    */
   publish: handleUnaryCall<PublishRequest, JsonReply>;
+  /** { "deliveries": [Delivery] } of an execution (its onSuccess / onFailure destination). */
+  listDeliveries: handleUnaryCall<IdRequest, JsonReply>;
   listWorkers: handleUnaryCall<Empty, JsonReply>;
   stats: handleUnaryCall<Empty, JsonReply>;
   ping: handleUnaryCall<Empty, Empty>;
