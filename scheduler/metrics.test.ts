@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CircuitState } from '../common/records.js';
 import type { Result } from '../proto/gen/taskforge/v1/worker.js';
 import { parsePrometheusText } from '../test/helpers/prometheus-text.js';
 import { createSchedulerMetrics, type SchedulerMetrics } from './metrics.js';
@@ -165,5 +166,28 @@ describe('scheduler metrics', () => {
     await invoke('sub');
     expect(await sample('taskforge_triggered_executions_total', { function: 'sub', trigger: 'topic' })).toBe(2);
     expect(await sample('taskforge_triggered_executions_total', { function: 'sub', trigger: 'cron' })).toBe(0);
+  });
+
+  it('reads circuit states, the result cache and pending deliveries from what the scheduler hands it, when scraped', async () => {
+    h = createHarness();
+    const circuits = new Map<string, CircuitState>([['f', 'open']]);
+    let deliveries = { inFlight: 2, waiting: 5 };
+    m = createSchedulerMetrics({
+      state: h.state,
+      registry: h.registry,
+      circuits: () => circuits,
+      cache: () => ({ entries: 3, bytes: 120 }),
+      deliveries: () => deliveries,
+    });
+    expect(await sample('taskforge_circuit_state', { function: 'f', state: 'open' })).toBe(1);
+    expect(await sample('taskforge_circuit_state', { function: 'f', state: 'closed' })).toBe(0);
+    expect(await sample('taskforge_result_cache_entries')).toBe(3);
+    expect(await sample('taskforge_result_cache_bytes')).toBe(120);
+    expect(await sample('taskforge_deliveries_pending', { state: 'in_flight' })).toBe(2);
+    expect(await sample('taskforge_deliveries_pending', { state: 'waiting' })).toBe(5);
+    circuits.set('f', 'closed');
+    deliveries = { inFlight: 0, waiting: 1 };
+    expect(await sample('taskforge_circuit_state', { function: 'f', state: 'closed' })).toBe(1);
+    expect(await sample('taskforge_deliveries_pending', { state: 'waiting' })).toBe(1);
   });
 });

@@ -33,6 +33,8 @@ export interface SchedulerMetricsDeps {
   circuits?: () => Map<string, CircuitState>;
   /** The result cache's entries and bytes. */
   cache?: () => { entries: number; bytes: number };
+  /** Destination deliveries not yet done: being sent, and waiting (due or backing off). */
+  deliveries?: () => { inFlight: number; waiting: number };
 }
 
 const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'half_open', 'open'];
@@ -135,6 +137,20 @@ export function createSchedulerMetrics(deps: SchedulerMetricsDeps): SchedulerMet
       registers,
       collect() {
         this.set(cache().bytes);
+      },
+    });
+  }
+  if (deps.deliveries) {
+    const deliveries = deps.deliveries;
+    new Gauge({
+      name: 'taskforge_deliveries_pending',
+      help: 'Destination deliveries not yet delivered or failed for good: being sent (in_flight) or waiting for their next attempt (waiting).',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const d = deliveries();
+        this.set({ state: 'in_flight' }, d.inFlight);
+        this.set({ state: 'waiting' }, d.waiting);
       },
     });
   }

@@ -99,6 +99,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     registry,
     circuits: () => breakers.states(),
     cache: () => ({ entries: cache.size, bytes: cache.bytes }),
+    deliveries: () => deliveries.stats,
   });
   functions.load(loaded.functions);
   state.index.load(loaded.executions);
