@@ -63,6 +63,12 @@ export interface AttemptRecord {
   errorCode: ExecutionErrorCode | null;
 }
 
+/**
+ * What started an execution (docs/API.md "Triggers"); null or absent: a direct invoke. Other kinds
+ * of triggers join this union.
+ */
+export type ExecutionTrigger = { type: 'workflow'; runId: string; step: string };
+
 export interface Execution {
   id: string;
   function: string;
@@ -83,6 +89,7 @@ export interface Execution {
   timings: Timings | null;
   placement: Placement | null;
   idempotencyKey: string | null;
+  trigger?: ExecutionTrigger | null;
   /** Epoch ms before which a retry is not dispatched (async backoff); null when ready. */
   retryAt?: number | null;
   attempts?: AttemptRecord[];

@@ -30,6 +30,7 @@ import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { keyRoutes } from './routes/keys.js';
 import { lambdaRoutes } from './routes/lambda.js';
+import { workflowRoutes } from './routes/workflows.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { installApiDescription } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
@@ -212,5 +213,6 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
   void typed.register(keyRoutes, { control, auth: o.auth });
   void typed.register(metricsRoutes, { control, metrics });
+  void typed.register(workflowRoutes, { control });
   return app;
 }

@@ -11,6 +11,7 @@ import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { KEY_SCOPES } from '../common/api-keys.js';
 import { ERROR_STATUS } from '../common/errors.js';
 import { EXECUTION_STATUSES, SANDBOX_LEVELS } from '../common/records.js';
+import { STEP_STATUSES, WORKFLOW_RUN_STATUSES } from '../common/workflows.js';
 import { DEFAULT_REASON, type ApiErrorCode } from './errors.js';
 
 /** One of `values` (anyOf of consts); typed as the union of the values. */
@@ -122,6 +123,7 @@ export const Execution = Type.Object(
     idempotencyKey: Nullable(Type.String()),
     attempts: Type.Optional(Type.Array(Type.Object({}, Open))),
     crashes: Type.Optional(Type.Integer()),
+    trigger: Type.Optional(Nullable(Type.Object({ type: Type.String() }, { ...Open, description: 'what started it; null or absent: an invoke' }))),
   },
   Open,
 );
@@ -193,6 +195,52 @@ const keyFields = {
 export const ApiKeyInfo = Type.Object(keyFields, Open);
 export const CreatedApiKey = Type.Object({ ...keyFields, key: Type.String({ description: 'the key itself, shown only in this answer' }) }, Open);
 export const KeyList = Type.Object({ keys: Type.Array(ApiKeyInfo) });
+
+// ---------- workflows ----------
+
+export const WorkflowDefinition = Type.Object(
+  {
+    name: Type.String(),
+    steps: Type.Array(
+      Type.Object({ id: Type.String(), function: Type.String(), needs: Type.Array(Type.String()), input: Type.Optional(Type.Unknown()) }, Open),
+    ),
+    version: Type.Integer({ description: '1 when defined, +1 on every PUT' }),
+    createdAt: Time(),
+    updatedAt: Time(),
+  },
+  Open,
+);
+export const WorkflowList = Type.Object({ workflows: Type.Array(WorkflowDefinition) });
+
+export const WorkflowRun = Type.Object(
+  {
+    id: Type.String(),
+    workflow: Type.String(),
+    workflowVersion: Type.Integer(),
+    status: Literals(WORKFLOW_RUN_STATUSES),
+    steps: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          status: Literals(STEP_STATUSES),
+          executionId: Nullable(Type.String()),
+          function: Type.String(),
+          error: Type.Optional(Nullable(Type.Object({ code: Type.String(), message: Type.String() }, Open))),
+        },
+        Open,
+      ),
+      { description: 'by step id' },
+    ),
+    failedStep: Nullable(Type.String()),
+    createdAt: Time(),
+    finishedAt: Nullable(Time()),
+    input: Type.Optional(Type.Unknown({ description: 'absent in lists' })),
+    output: Type.Optional(Type.Unknown({ description: 'the outputs of the steps nothing depends on, by step id, once succeeded; absent in lists' })),
+  },
+  Open,
+);
+export const WorkflowRunPage = Type.Object({ runs: Type.Array(WorkflowRun), nextCursor: Nullable(Type.String()) });
+export const RunAccepted = Type.Object({ runId: Type.String(), status: Literals(WORKFLOW_RUN_STATUSES), statusUrl: Type.String() });
 
 /** 204: no body. */
 export const NoContent = Type.Unsafe<void>({ type: 'null', description: 'no body' });

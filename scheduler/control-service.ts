@@ -29,6 +29,8 @@ import type { ExecutionManager } from './execution/manager.js';
 import { toInfo, type FunctionRegistry } from './function-registry.js';
 import type { KeyRegistry } from './key-registry.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import type { WorkflowEngine } from './workflows/engine.js';
+import { workflowCalls } from './workflows/control.js';
 
 export interface ControlServiceDeps {
   functions: FunctionRegistry;
@@ -37,6 +39,7 @@ export interface ControlServiceDeps {
   registry: WorkerRegistry;
   keys: KeyRegistry;
   log: Logger;
+  workflows: WorkflowEngine;
   /** The scheduler's metrics in Prometheus text format. */
   metrics?: () => Promise<string> | string;
 }
@@ -297,6 +300,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     },
     // The metrics registry is fed by the scheduler's own components (metrics.ts).
     metrics: unary(log, async () => ({ text: (await deps.metrics?.()) ?? '' })),
+    ...workflowCalls(deps.workflows, deps.state, log),
   };
 
   /** Keeps a server stream open until the client goes or the scheduler closes; `release` runs once. */

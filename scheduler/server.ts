@@ -44,7 +44,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   await keys.open();
   const loaded = await store.open();
 
-  const { state, functions, registry, dispatcher, executions } = createSchedulerCore({
+  const { state, functions, registry, dispatcher, executions, workflows } = createSchedulerCore({
     store,
     log,
     checkCode,
@@ -66,6 +66,8 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   state.index.load(loaded.executions);
   dispatcher.recover(loaded.executions);
   const pruned = await executions.prune();
+  // After recovery: a run is reconciled against its steps' executions as they are now.
+  await workflows.load(await store.loadWorkflows());
 
   let credentials: Credentials;
   try {
@@ -86,7 +88,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       }),
     ],
   });
-  const control = createControlService({ functions, executions, state, registry, keys, log, metrics: () => metrics.text() });
+  const control = createControlService({ functions, executions, state, registry, keys, log, workflows, metrics: () => metrics.text() });
   server.addService(ControlServiceService, control.service);
   server.addService(
     WorkerServiceService,
@@ -130,6 +132,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['registry', () => registry.close()],
         ['streams', () => control.endStreams()],
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
+        ['workflows', () => workflows.close()],
         ['dispatcher', () => dispatcher.close()],
         ['timers', () => state.close()],
         ['metrics', () => metrics.close()],

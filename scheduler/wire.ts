@@ -13,6 +13,7 @@ import { ExecutionState } from './execution/state.js';
 import { FunctionRegistry, type CodeChecker } from './function-registry.js';
 import type { Store } from './store/types.js';
 import { WorkerRegistry, type LossReason, type RegisteredWorker } from './worker-registry.js';
+import { WorkflowEngine } from './workflows/engine.js';
 
 export interface SchedulerCoreOptions {
   store: Store;
@@ -42,6 +43,7 @@ export interface SchedulerCore {
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
   executions: ExecutionManager;
+  workflows: WorkflowEngine;
 }
 
 export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
@@ -67,5 +69,6 @@ export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
   const dispatcher = new Dispatcher(state, functions, registry, { adoptGraceMs: opts.adoptGraceMs, maxQueueMs });
   state.connect(dispatcher);
   const executions = new ExecutionManager(state, functions, { maxQueue: opts.maxQueue, retentionMs: opts.retentionMs });
-  return { state, functions, registry, dispatcher, executions };
+  const workflows = new WorkflowEngine({ store: opts.store, state, executions, functions, log: opts.log });
+  return { state, functions, registry, dispatcher, executions, workflows };
 }

@@ -7,7 +7,7 @@ import { customAlphabet } from 'nanoid';
 import { TaskForgeError, executionNotFound } from '../../common/errors.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from '../../common/json-depth.js';
 import { assertExecutionId, assertFunctionName } from '../../common/names.js';
-import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type InvokeMode } from '../../common/records.js';
+import { LIMITS, isTerminal, type Execution, type ExecutionLogs, type ExecutionTrigger, type InvokeMode } from '../../common/records.js';
 import type { FunctionRegistry } from '../function-registry.js';
 import { inputDigest } from './record-index.js';
 import type { ExecutionState } from './state.js';
@@ -30,6 +30,8 @@ export interface InvokeInput {
   mode: InvokeMode;
   idempotencyKey: string | null;
   waitMs: number;
+  /** What started it (a workflow step); absent: a direct invoke. */
+  trigger?: ExecutionTrigger | null;
 }
 
 export interface ExecutionManagerOptions {
@@ -95,6 +97,7 @@ export class ExecutionManager {
           maxAttempts: fn.maxRetries + 1,
           idempotencyKey: req.idempotencyKey,
           digest,
+          ...(req.trigger && { trigger: req.trigger }),
         },
       });
       if (idemKey && digest) {

@@ -23,7 +23,16 @@
  * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
  * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import type { AttemptRecord, Execution, ExecutionError, ExecutionErrorCode, ExecutionStatus, InvokeMode, Placement } from '../../common/records.js';
+import type {
+  AttemptRecord,
+  Execution,
+  ExecutionError,
+  ExecutionErrorCode,
+  ExecutionStatus,
+  ExecutionTrigger,
+  InvokeMode,
+  Placement,
+} from '../../common/records.js';
 import { REASON } from '../../common/logger.js';
 import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
 
@@ -54,6 +63,7 @@ export interface NewExecution {
   idempotencyKey: string | null;
   /** Digest of the input, kept with an idempotency key to refuse a reuse with another body. */
   digest?: string;
+  trigger?: ExecutionTrigger | null;
 }
 
 export type ExecutionEvent =
@@ -324,6 +334,7 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     timings: null,
     placement: null,
     idempotencyKey: e.idempotencyKey,
+    ...(e.trigger && { trigger: e.trigger }),
     retryAt: null,
     attempts: [],
     lease: null,
