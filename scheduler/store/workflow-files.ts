@@ -120,8 +120,8 @@ export function createWorkflowFiles(opts: WorkflowFilesOptions): WorkflowFiles {
       const runs = await readAll<WorkflowRun>('runs', checkRun);
       return { workflows, runs };
     },
-    putWorkflow: (wf) => write(definitionFile(wf.name), JSON.stringify(wf, null, 2) + '\n', { workflow: wf.name }),
-    deleteWorkflow: (name) => write(definitionFile(name), null, { workflow: name }),
-    putWorkflowRun: (run) => write(runFile(run.id), JSON.stringify(run) + '\n', { runId: run.id }),
+    putWorkflow: async (wf) => write(definitionFile(wf.name), JSON.stringify(wf, null, 2) + '\n', { workflow: wf.name }),
+    deleteWorkflow: async (name) => write(definitionFile(name), null, { workflow: name }),
+    putWorkflowRun: async (run) => write(runFile(run.id), JSON.stringify(run) + '\n', { runId: run.id }),
   };
 }

@@ -53,7 +53,9 @@ describe('runTransition', () => {
     expect(runTransition(t.run, { type: 'step-started', step: 'a', executionId: 'ex_a' })).toEqual({ run: t.run, effects: [] });
     // A reconcile may find an execution for a step whose decision to start was not written yet.
     expect(runTransition(run(), { type: 'step-started', step: 'a', executionId: 'ex_a' }).run.steps.a).toEqual({ status: 'queued', executionId: 'ex_a' });
-    expect(runTransition(run({ a: { status: 'succeeded', executionId: 'ex_a' } }), { type: 'step-started', step: 'a', executionId: 'ex_x' }).effects).toEqual([]);
+    expect(runTransition(run({ a: { status: 'succeeded', executionId: 'ex_a' } }), { type: 'step-started', step: 'a', executionId: 'ex_x' }).effects).toEqual(
+      [],
+    );
   });
 
   it('a success starts every step whose needs are now all met (in parallel)', () => {

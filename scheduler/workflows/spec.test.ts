@@ -71,7 +71,10 @@ describe('validateWorkflowSpec', () => {
   });
 
   it('refuses references to steps that are unknown or not needed, and malformed references', () => {
-    expect(refusal({ steps: [{ id: 'a', function: 'f', input: '$.steps.zz.output' }] })).toMatchObject({ field: 'body.steps[0].input', reason: 'unknown_step' });
+    expect(refusal({ steps: [{ id: 'a', function: 'f', input: '$.steps.zz.output' }] })).toMatchObject({
+      field: 'body.steps[0].input',
+      reason: 'unknown_step',
+    });
     expect(
       refusal({
         steps: [
