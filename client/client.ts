@@ -200,8 +200,11 @@ export class TaskForgeClient {
   }
 
   /** 202 once the run and its first steps are durable; poll getWorkflowRun for the end. */
-  async startWorkflowRun(name: string, input: unknown = null, opts: RequestOptions = {}): Promise<RunAccepted> {
-    return (await this.send<RunAccepted>({ method: 'POST', path: `/v1/workflows/${enc(name)}/runs`, body: input, accept: [202], signal: opts.signal })).body;
+  /** With `idempotencyKey`, a retry (after a lost answer) returns the same run: such a start is retried like a read. */
+  async startWorkflowRun(name: string, input: unknown = null, opts: RequestOptions & { idempotencyKey?: string } = {}): Promise<RunAccepted> {
+    const headers: Record<string, string> = opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {};
+    return (await this.send<RunAccepted>({ method: 'POST', path: `/v1/workflows/${enc(name)}/runs`, body: input, headers, accept: [202], signal: opts.signal }))
+      .body;
   }
 
   async getWorkflowRun(id: string, opts: RequestOptions = {}): Promise<WorkflowRunView> {

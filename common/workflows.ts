@@ -66,6 +66,8 @@ export interface WorkflowRun {
   spec: WorkflowStep[];
   createdAt: string;
   finishedAt: string | null;
+  /** The client's Idempotency-Key of the start (absent or null: none). */
+  idempotencyKey?: string | null;
 }
 
 export const WORKFLOW_LIMITS = {
@@ -87,6 +89,7 @@ export interface WorkflowRunView {
   failedStep: string | null;
   createdAt: string;
   finishedAt: string | null;
+  idempotencyKey?: string | null;
   input?: unknown;
   output?: unknown;
 }

@@ -126,7 +126,8 @@ export interface ControlClient {
   listWorkflows(): Promise<WorkflowDefinition[]>;
   deleteWorkflow(name: string): Promise<void>;
   /** Resolves once the run and its first steps' executions are durable. */
-  startWorkflowRun(name: string, inputJson: string): Promise<WorkflowRunView>;
+  /** `created: false`: the idempotency key named an earlier run, which comes back. */
+  startWorkflowRun(name: string, inputJson: string, idempotencyKey: string | null): Promise<{ run: WorkflowRunView; created: boolean }>;
   getWorkflowRun(id: string): Promise<WorkflowRunView>;
   listWorkflowRuns(args: ListWorkflowRunsArgs): Promise<{ runs: WorkflowRunView[]; nextCursor: string | null }>;
   cancelWorkflowRun(id: string): Promise<WorkflowRunView>;

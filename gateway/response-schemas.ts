@@ -234,6 +234,7 @@ export const WorkflowRun = Type.Object(
     failedStep: Nullable(Type.String()),
     createdAt: Time(),
     finishedAt: Nullable(Time()),
+    idempotencyKey: Type.Optional(Nullable(Type.String({ description: "the start's Idempotency-Key" }))),
     input: Type.Optional(Type.Unknown({ description: 'absent in lists' })),
     output: Type.Optional(Type.Unknown({ description: 'the outputs of the steps nothing depends on, by step id, once succeeded; absent in lists' })),
   },

@@ -115,7 +115,10 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     getWorkflow: reply((req) => json(sampleWorkflow(req.name))),
     listWorkflows: reply(() => json({ workflows: [sampleWorkflow('flow')] })),
     deleteWorkflow: reply(() => ({})),
-    startWorkflowRun: reply((req) => json(sampleRun({ workflow: req.name, input: JSON.parse(req.inputJson) }))),
+    startWorkflowRun: reply((req) => {
+      seen.startWorkflowRun = req;
+      return json({ run: sampleRun({ workflow: req.name, input: JSON.parse(req.inputJson) }), created: true });
+    }),
     getWorkflowRun: reply((req) => json(sampleRun({ id: req.id }))),
     listWorkflowRuns: reply((req: ListWorkflowRunsRequest) => {
       seen.listWorkflowRuns = req;
@@ -238,7 +241,10 @@ describe('createGrpcControlClient', () => {
     expect(await client.getWorkflow('flow')).toEqual(sampleWorkflow('flow'));
     expect(await client.listWorkflows()).toEqual([sampleWorkflow('flow')]);
     await expect(client.deleteWorkflow('flow')).resolves.toBeUndefined();
-    expect(await client.startWorkflowRun('flow', '{"n":1}')).toEqual(sampleRun({ workflow: 'flow', input: { n: 1 } }));
+    expect(await client.startWorkflowRun('flow', '{"n":1}', null)).toEqual({ run: sampleRun({ workflow: 'flow', input: { n: 1 } }), created: true });
+    expect(seen.startWorkflowRun).toEqual({ name: 'flow', inputJson: '{"n":1}', idempotencyKey: '' });
+    await client.startWorkflowRun('flow', '1', 'k-1');
+    expect(seen.startWorkflowRun).toMatchObject({ idempotencyKey: 'k-1' });
     expect(await client.getWorkflowRun('wr_1')).toEqual(sampleRun({ id: 'wr_1' }));
     expect(await client.cancelWorkflowRun('wr_1')).toEqual(sampleRun({ id: 'wr_1', status: 'cancelled' }));
     expect(await client.listWorkflowRuns({ limit: 5 })).toEqual({ runs: [], nextCursor: null });

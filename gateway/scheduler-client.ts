@@ -298,8 +298,9 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     async deleteWorkflow(name) {
       await call('deleteWorkflow', { name });
     },
-    async startWorkflowRun(name, inputJson) {
-      return parseJson<WorkflowRunView>(await call('startWorkflowRun', { name, inputJson }), 'startWorkflowRun');
+    async startWorkflowRun(name, inputJson, idempotencyKey) {
+      const request = { name, inputJson, idempotencyKey: idempotencyKey ?? '' };
+      return parseJson<{ run: WorkflowRunView; created: boolean }>(await call('startWorkflowRun', request), 'startWorkflowRun');
     },
     async getWorkflowRun(id) {
       return parseJson<WorkflowRunView>(await call('getWorkflowRun', { id }), 'getWorkflowRun');

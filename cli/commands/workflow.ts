@@ -107,9 +107,11 @@ export function registerWorkflowCommands(program: Command): void {
     .argument('<name>', 'workflow name')
     .option('-d, --data <json>', "the run's input: JSON text, @file, or - for stdin (default: null)")
     .option('--wait', 'wait for the run to end (exit 0 succeeded, 4 failed, 6 cancelled)')
+    .option('--idempotency-key <key>', 'the same key within 24 h returns the first run instead of a new one')
     .action(
-      action(async (ctx, name: string, flags: { data?: string; wait?: boolean }) => {
-        const accepted = await ctx.client.startWorkflowRun(name, await readInput(flags.data), { signal: ctx.signal });
+      action(async (ctx, name: string, flags: { data?: string; wait?: boolean; idempotencyKey?: string }) => {
+        const opts = { signal: ctx.signal, ...(flags.idempotencyKey !== undefined && { idempotencyKey: flags.idempotencyKey }) };
+        const accepted = await ctx.client.startWorkflowRun(name, await readInput(flags.data), opts);
         if (!flags.wait) {
           if (ctx.out.json) return printJson(ctx.out, accepted);
           ctx.out.stdout(accepted.runId);

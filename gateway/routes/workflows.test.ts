@@ -90,7 +90,7 @@ describe('workflow routes', () => {
     expect(run.statusCode).toBe(202);
     expect(run.json()).toEqual({ runId: sampleRun().id, status: 'running', statusUrl: `/v1/workflow-runs/${sampleRun().id}` });
     expect(run.headers.location).toBe(`/v1/workflow-runs/${sampleRun().id}`);
-    expect(control.callsTo('startWorkflowRun')).toEqual([['flow', '{"n":1}']]);
+    expect(control.callsTo('startWorkflowRun')).toEqual([['flow', '{"n":1}', null]]);
     expect((await as(INVOKE, { method: 'POST', url: '/v1/workflow-runs/wr_1/cancel' })).json()).toMatchObject({ status: 'cancelled' });
     for (const url of ['/v1/workflows', '/v1/workflows/flow', '/v1/workflow-runs', '/v1/workflow-runs/wr_1']) {
       expect((await as(READ, { method: 'GET', url })).statusCode, url).toBe(200);
@@ -101,7 +101,17 @@ describe('workflow routes', () => {
   it('an empty run body is a null input', async () => {
     build();
     expect((await as(ADMIN, { method: 'POST', url: '/v1/workflows/flow/runs' })).statusCode).toBe(202);
-    expect(control.callsTo('startWorkflowRun')).toEqual([['flow', 'null']]);
+    expect(control.callsTo('startWorkflowRun')).toEqual([['flow', 'null', null]]);
+  });
+
+  it('an idempotency-key is passed on; a replayed run says so', async () => {
+    build({ startWorkflowRun: async (name) => ({ run: sampleRun({ workflow: name }), created: false }) });
+    const res = await as(ADMIN, { method: 'POST', url: '/v1/workflows/flow/runs', payload: {}, headers: { 'idempotency-key': 'k-1' } });
+    expect(res.statusCode).toBe(202);
+    expect(res.headers['idempotent-replayed']).toBe('true');
+    expect(control.callsTo('startWorkflowRun')).toEqual([['flow', '{}', 'k-1']]);
+    const long = await as(ADMIN, { method: 'POST', url: '/v1/workflows/flow/runs', payload: {}, headers: { 'idempotency-key': 'k'.repeat(129) } });
+    expect(long.statusCode).toBe(400);
   });
 
   it('a key limited to some functions touches only workflows whose steps all call them', async () => {

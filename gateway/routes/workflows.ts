@@ -15,7 +15,7 @@ import { mayUseFunctions } from '../access.js';
 import { forbidden, principalOf } from '../auth.js';
 import type { ControlClient } from '../control-client.js';
 import { atField } from '../errors.js';
-import { CancelBody, DEFAULT_LIST_LIMIT, IdParams, ListRunsQuery, RunInput, WorkflowBody, WorkflowParams } from '../schemas.js';
+import { CancelBody, DEFAULT_LIST_LIMIT, IdParams, InvokeHeaders, ListRunsQuery, RunInput, WorkflowBody, WorkflowParams } from '../schemas.js';
 import {
   NoContent,
   RunAccepted,
@@ -124,18 +124,20 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<WorkflowRoutesOptions> = 
       config: { access: 'workflows:run' },
       schema: {
         description:
-          "Starts a run with the body as its input. 202 once the run and its first steps' executions are durable; steps whose needs are met run in parallel.",
+          "Starts a run with the body as its input. 202 once the run and its first steps' executions are durable; steps whose needs are met run in parallel. An `idempotency-key` seen for this workflow within 24 h answers the first run (`idempotent-replayed: true`).",
         params: WorkflowParams,
+        headers: InvokeHeaders,
         body: RunInput,
-        response: { 202: RunAccepted, ...errorResponses('NOT_FOUND', 'STORAGE_UNAVAILABLE') },
+        response: { 202: RunAccepted, ...errorResponses('NOT_FOUND', 'IDEMPOTENCY_MISMATCH', 'STORAGE_UNAVAILABLE') },
       },
     },
     async (request, reply) => {
       const name = request.params.workflow;
       checkName(name);
       if (principalOf(request).functions !== null) await visibleWorkflow(request, name);
-      const run = await control.startWorkflowRun(name, JSON.stringify(request.body ?? null));
+      const { run, created } = await control.startWorkflowRun(name, JSON.stringify(request.body ?? null), request.headers['idempotency-key'] ?? null);
       const statusUrl = runUrl(run.id);
+      if (!created) reply.header('idempotent-replayed', 'true');
       return reply.code(202).header('location', statusUrl).send({ runId: run.id, status: run.status, statusUrl });
     },
   );

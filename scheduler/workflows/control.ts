@@ -60,7 +60,10 @@ export function workflowCalls(engine: WorkflowEngine, state: ExecutionState, log
       await engine.delete(req.name);
       return {};
     }),
-    startWorkflowRun: unary(log, async (req: StartWorkflowRunRequest) => json(view(await engine.start(req.name, req.inputJson)))),
+    startWorkflowRun: unary(log, async (req: StartWorkflowRunRequest) => {
+      const { run, created } = await engine.startKeyed(req.name, req.inputJson, req.idempotencyKey || null);
+      return json({ run: view(run), created });
+    }),
     getWorkflowRun: unary(log, (req: IdRequest) => json(view(engine.getRun(req.id)))),
     listWorkflowRuns: unary(log, (req: ListWorkflowRunsRequest) => {
       for (const f of req.functions) assertFunctionName(f);

@@ -3,7 +3,7 @@ import { MAX_JSON_DEPTH } from '../../common/json-depth.js';
 import type { Execution } from '../../common/records.js';
 import { createHarness, executes, flushMicrotasks, type Harness } from '../testing/harness.js';
 import { MemoryStore } from '../testing/memory-store.js';
-import { stepKey } from './engine.js';
+import { RUN_IDEMPOTENCY_WINDOW_MS, stepKey } from './engine.js';
 
 const CODE = 'export default async (e) => e';
 let h: Harness | undefined;
@@ -194,6 +194,37 @@ describe('workflow engine', () => {
     expect(run.steps.c!.executionId).not.toBeNull();
     const perStep = [...h.state.index.values()].filter((e) => e.trigger?.type === 'workflow').map((e) => (e.trigger as { step: string }).step);
     expect(perStep.sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('an idempotency key answers the first run (also while it is being started, and after a restart); another input is refused', async () => {
+    let t = Date.parse('2026-01-01T00:00:00.000Z');
+    h = createHarness({ now: () => t });
+    await h.functions.put('f', { code: CODE }, false);
+    await h.workflows.load({ workflows: [], runs: [] });
+    await h.workflows.define('w', DIAMOND);
+    const [first, concurrent] = await Promise.all([h.workflows.startKeyed('w', '{"n":1}', 'k'), h.workflows.startKeyed('w', '{"n":1}', 'k')]);
+    expect(first.created).toBe(true);
+    expect(concurrent).toEqual({ run: first.run, created: false });
+    expect(await h.workflows.startKeyed('w', '{ "n": 1 }', 'k')).toMatchObject({ run: { id: first.run.id }, created: false });
+    await expect(h.workflows.startKeyed('w', '{"n":2}', 'k')).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_MISMATCH',
+      details: { field: 'headers.idempotency-key' },
+    });
+    expect((await h.workflows.startKeyed('w', '{"n":1}', null)).created).toBe(true);
+    expect(h.workflows.getRun(first.run.id).idempotencyKey).toBe('k');
+
+    const stored = [...h.store.runs.values()];
+    const functions = [...h.store.functions.values()];
+    const workflows = [...h.store.workflows.values()];
+    h.close();
+    const store = new MemoryStore({ functions }, { workflows, runs: stored });
+    h = createHarness({ store, now: () => t });
+    h.functions.load((await store.open()).functions);
+    await h.workflows.load(await store.loadWorkflows());
+    expect(await h.workflows.startKeyed('w', '{"n":1}', 'k')).toMatchObject({ run: { id: first.run.id }, created: false });
+    // Past the window, the key starts a new run.
+    t += RUN_IDEMPOTENCY_WINDOW_MS + 1;
+    expect((await h.workflows.startKeyed('w', '{"n":1}', 'k')).run.id).not.toBe(first.run.id);
   });
 
   it('cancel sends a cancel to the queued step executions', async () => {

@@ -26,9 +26,13 @@ import type { ExecutionManager } from '../execution/manager.js';
 import type { ExecutionState } from '../execution/state.js';
 import type { FunctionRegistry } from '../function-registry.js';
 import type { LoadedWorkflows, Store } from '../store/types.js';
+import { inputDigest } from '../execution/record-index.js';
 import { resolveInput } from './input-mapping.js';
 import { newRun, runTransition, type RunEvent } from './run-transition.js';
 import { ancestors, validateWorkflowSpec } from './spec.js';
+
+/** How long an Idempotency-Key of a run start is remembered (as for invokes). */
+export const RUN_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 20);
 
@@ -55,6 +59,23 @@ function endedEvent(rec: Execution, step: string, nowMs: number): RunEvent {
   return { type: 'step-ended', step, executionId: rec.id, status, output: rec.output, error, nowMs };
 }
 
+const keyOf = (workflow: string, key: string): string => `${workflow}\u0000${key}`;
+
+function parseInput(inputJson: string): unknown {
+  if (jsonDeeperThan(inputJson, MAX_JSON_DEPTH)) {
+    throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, {
+      field: 'body',
+      reason: 'too_deep',
+      maxDepth: MAX_JSON_DEPTH,
+    });
+  }
+  try {
+    return inputJson === '' ? null : JSON.parse(inputJson);
+  } catch {
+    throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body', reason: 'invalid_json' });
+  }
+}
+
 const encodeCursor = (run: WorkflowRun): string => Buffer.from(`${run.createdAt}|${run.id}`).toString('base64url');
 const newestFirst = (a: WorkflowRun, b: WorkflowRun): number =>
   a.createdAt === b.createdAt ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.createdAt < b.createdAt ? 1 : -1;
@@ -63,6 +84,10 @@ export class WorkflowEngine {
   private readonly workflows = new Map<string, WorkflowDefinition>();
   private readonly runs = new Map<string, WorkflowRun>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** `<workflow>\0<key>` → the run started with that Idempotency-Key, and its input's digest. */
+  private readonly byKey = new Map<string, { runId: string; digest: string }>();
+  /** Starts with a key whose run is being made durable. */
+  private readonly starting = new Map<string, { started: Promise<WorkflowRun>; digest: string }>();
   private watch: Watch | null = null;
   private closed = false;
 
@@ -74,7 +99,10 @@ export class WorkflowEngine {
    */
   async load(loaded: LoadedWorkflows): Promise<void> {
     for (const wf of loaded.workflows) this.workflows.set(wf.name, wf);
-    for (const run of loaded.runs) this.runs.set(run.id, run);
+    for (const run of loaded.runs) {
+      this.runs.set(run.id, run);
+      if (run.idempotencyKey) this.byKey.set(keyOf(run.workflow, run.idempotencyKey), { runId: run.id, digest: inputDigest(run.input) });
+    }
     const { state } = this.deps;
     this.watch = state.eventLog.watch({}, (change) => {
       if (!isTerminal(change.status)) return;
@@ -143,24 +171,60 @@ export class WorkflowEngine {
     this.workflows.delete(name);
   }
 
+  /**
+   * Starts a run; resolves once the run and its first steps' executions are durable. With an
+   * idempotency key seen for this workflow within the window, the earlier run comes back
+   * (`created: false`); the same key with another input is IDEMPOTENCY_MISMATCH.
+   */
+  async startKeyed(name: string, inputJson: string, idempotencyKey: string | null): Promise<{ run: WorkflowRun; created: boolean }> {
+    if (!idempotencyKey) return { run: await this.start(name, inputJson), created: true };
+    this.get(name);
+    const input = parseInput(inputJson);
+    const digest = inputDigest(input);
+    const k = keyOf(name, idempotencyKey);
+    const mismatch = (): TaskForgeError =>
+      new TaskForgeError('IDEMPOTENCY_MISMATCH', `idempotency key '${idempotencyKey}' was already used for workflow '${name}' with a different body`, {
+        field: 'headers.idempotency-key',
+        reason: 'mismatch',
+        workflow: name,
+        idempotencyKey,
+      });
+    const earlier = this.byKey.get(k);
+    const earlierRun = earlier ? this.runs.get(earlier.runId) : undefined;
+    if (earlier && earlierRun && this.deps.state.now() - Date.parse(earlierRun.createdAt) <= RUN_IDEMPOTENCY_WINDOW_MS) {
+      if (earlier.digest !== digest) throw mismatch();
+      return { run: earlierRun, created: false };
+    }
+    const inflight = this.starting.get(k);
+    if (inflight) {
+      if (inflight.digest !== digest) throw mismatch();
+      return { run: await inflight.started, created: false };
+    }
+    const started = this.start(name, inputJson, idempotencyKey);
+    this.starting.set(k, { started, digest });
+    try {
+      const run = await started;
+      this.byKey.set(k, { runId: run.id, digest });
+      return { run, created: true };
+    } finally {
+      this.starting.delete(k);
+    }
+  }
+
   /** Starts a run; resolves once the run and its first steps' executions are durable. */
-  async start(name: string, inputJson: string): Promise<WorkflowRun> {
+  async start(name: string, inputJson: string, idempotencyKey: string | null = null): Promise<WorkflowRun> {
     const wf = this.get(name);
     if (this.closed) throw new TaskForgeError('SCHEDULER_UNAVAILABLE', 'the scheduler is shutting down', { reason: 'shutting_down' });
-    if (jsonDeeperThan(inputJson, MAX_JSON_DEPTH)) {
-      throw new TaskForgeError('VALIDATION_ERROR', `body nests deeper than ${MAX_JSON_DEPTH} levels`, {
-        field: 'body',
-        reason: 'too_deep',
-        maxDepth: MAX_JSON_DEPTH,
-      });
-    }
-    let input: unknown;
-    try {
-      input = inputJson === '' ? null : JSON.parse(inputJson);
-    } catch {
-      throw new TaskForgeError('VALIDATION_ERROR', 'body: not valid JSON', { field: 'body', reason: 'invalid_json' });
-    }
-    const run = newRun({ id: `wr_${newId()}`, workflow: wf.name, workflowVersion: wf.version, spec: wf.steps, input, nowMs: this.deps.state.now() });
+    const input = parseInput(inputJson);
+    const run = newRun({
+      id: `wr_${newId()}`,
+      workflow: wf.name,
+      workflowVersion: wf.version,
+      spec: wf.steps,
+      input,
+      nowMs: this.deps.state.now(),
+      idempotencyKey,
+    });
     this.runs.set(run.id, run);
     try {
       await this.handle(run.id, { type: 'start', nowMs: this.deps.state.now() });

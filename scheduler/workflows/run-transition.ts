@@ -47,7 +47,15 @@ const STEP_DONE = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 export const stepDone = (s: WorkflowRunStep): boolean => STEP_DONE.has(s.status);
 
 /** A new run record, every step pending. */
-export function newRun(args: { id: string; workflow: string; workflowVersion: number; spec: WorkflowStep[]; input: unknown; nowMs: number }): WorkflowRun {
+export function newRun(args: {
+  id: string;
+  workflow: string;
+  workflowVersion: number;
+  spec: WorkflowStep[];
+  input: unknown;
+  nowMs: number;
+  idempotencyKey?: string | null;
+}): WorkflowRun {
   const steps: Record<string, WorkflowRunStep> = {};
   for (const s of args.spec) steps[s.id] = { status: 'pending', executionId: null };
   return {
@@ -62,6 +70,7 @@ export function newRun(args: { id: string; workflow: string; workflowVersion: nu
     spec: args.spec,
     createdAt: iso(args.nowMs),
     finishedAt: null,
+    idempotencyKey: args.idempotencyKey ?? null,
   };
 }
 

@@ -26,6 +26,7 @@ export function apiRun(run: WorkflowRun, execution: (id: string) => Execution | 
     failedStep: run.failedStep,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
+    idempotencyKey: run.idempotencyKey ?? null,
   };
   if (withPayload) {
     view.input = run.input;

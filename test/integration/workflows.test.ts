@@ -82,6 +82,16 @@ describe('workflows', () => {
 
     const list = await stack.request('GET', '/v1/workflow-runs?workflow=diamond');
     expect(list.body.runs.map((r: { id: string }) => r.id)).toEqual([run.id]);
+
+    // The same Idempotency-Key answers the same run; with another body it is refused.
+    const keyed = await stack.request('POST', '/v1/workflows/diamond/runs', { n: 1 }, { 'idempotency-key': 'k-1' });
+    const again = await stack.request('POST', '/v1/workflows/diamond/runs', { n: 1 }, { 'idempotency-key': 'k-1' });
+    expect(again.body.runId).toBe(keyed.body.runId);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const other = await stack.request('POST', '/v1/workflows/diamond/runs', { n: 2 }, { 'idempotency-key': 'k-1' });
+    expect(other.status).toBe(422);
+    expect(other.body.error).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH', details: { field: 'headers.idempotency-key' } });
+    await waitRun(stack, keyed.body.runId);
     expect(list.body.runs[0].input).toBeUndefined();
   });
 

@@ -27,6 +27,8 @@ export interface StartWorkflowRunRequest {
   name: string;
   /** The run's input (empty: null). */
   inputJson: string;
+  /** The client's Idempotency-Key (empty: none): a repeat within 24 h answers the first run. */
+  idempotencyKey: string;
 }
 
 export interface ListWorkflowRunsRequest {
@@ -333,7 +335,7 @@ export const PutWorkflowRequest: MessageFns<PutWorkflowRequest> = {
 };
 
 function createBaseStartWorkflowRunRequest(): StartWorkflowRunRequest {
-  return { name: "", inputJson: "" };
+  return { name: "", inputJson: "", idempotencyKey: "" };
 }
 
 export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
@@ -343,6 +345,9 @@ export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
     }
     if (message.inputJson !== "") {
       writer.uint32(18).string(message.inputJson);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(26).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -376,6 +381,14 @@ export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
             message.inputJson = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -396,6 +409,11 @@ export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
         : isSet(object.input_json)
         ? globalThis.String(object.input_json)
         : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
     };
   },
 
@@ -407,6 +425,9 @@ export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
     if (message.inputJson !== "") {
       obj.inputJson = message.inputJson;
     }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -417,6 +438,7 @@ export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
     const message = createBaseStartWorkflowRunRequest();
     message.name = object.name ?? "";
     message.inputJson = object.inputJson ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
     return message;
   },
 };
@@ -3635,7 +3657,7 @@ export const ControlServiceService = {
     responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
-  /** Answers once the run and its first steps' executions are durable. */
+  /** Answers { run, created } once the run and its first steps' executions are durable. */
   startWorkflowRun: {
     path: "/taskforge.v1.ControlService/StartWorkflowRun" as const,
     requestStream: false as const,
@@ -3732,7 +3754,7 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   getWorkflow: handleUnaryCall<NameRequest, JsonReply>;
   listWorkflows: handleUnaryCall<Empty, JsonReply>;
   deleteWorkflow: handleUnaryCall<NameRequest, Empty>;
-  /** Answers once the run and its first steps' executions are durable. */
+  /** Answers { run, created } once the run and its first steps' executions are durable. */
   startWorkflowRun: handleUnaryCall<StartWorkflowRunRequest, JsonReply>;
   getWorkflowRun: handleUnaryCall<IdRequest, JsonReply>;
   listWorkflowRuns: handleUnaryCall<ListWorkflowRunsRequest, JsonReply>;
