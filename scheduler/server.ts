@@ -68,6 +68,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   const pruned = await executions.prune();
   // After recovery: a run is reconciled against its steps' executions as they are now.
   await workflows.load(await store.loadWorkflows());
+  const prunedRuns = await workflows.prune(opts.retentionMs);
 
   let credentials: Credentials;
   try {
@@ -111,6 +112,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       quarantined: loaded.quarantined.length,
       sweptTempFiles: loaded.sweptTempFiles,
       pruned,
+      prunedRuns,
       startupMs: Date.now() - started,
     },
     'scheduler listening',
@@ -118,6 +120,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
 
   const pruneTimer = setInterval(() => {
     executions.prune().catch((err: unknown) => log.error({ err }, 'prune failed'));
+    workflows.prune(opts.retentionMs).catch((err: unknown) => log.error({ err }, 'workflow run prune failed'));
   }, opts.pruneIntervalMs);
   pruneTimer.unref();
 

@@ -50,6 +50,8 @@ export interface Store {
   deleteWorkflow(name: string): Promise<void>;
   /** Durable when resolved: a run is acknowledged (202) only after this. */
   putWorkflowRun(run: WorkflowRun): Promise<void>;
+  /** Durable when resolved (a finished run past the retention). */
+  deleteWorkflowRun(id: string): Promise<void>;
   /** Flushes and stops the group-commit timer. Idempotent. */
   close(): Promise<void>;
 }

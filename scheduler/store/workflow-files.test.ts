@@ -43,6 +43,8 @@ describe('file store: workflows and runs', () => {
     const r = run('wr_1');
     await store.putWorkflowRun(r);
     await store.putWorkflowRun({ ...r, status: 'succeeded' });
+    await store.putWorkflowRun(run('wr_pruned'));
+    await store.deleteWorkflowRun('wr_pruned');
     expect(fs.count('sync', (p) => p.includes('workflow-runs'))).toBeGreaterThanOrEqual(2);
     expect(JSON.parse(await readFile(join(dataDir, 'workflows', 'w.json'), 'utf8'))).toEqual(definition('w'));
     const loaded = await reopen();

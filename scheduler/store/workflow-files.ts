@@ -27,7 +27,7 @@ export interface WorkflowFilesOptions {
   failed: (err: unknown, ids: Record<string, string>) => Error;
 }
 
-type WorkflowFiles = Pick<Store, 'loadWorkflows' | 'putWorkflow' | 'deleteWorkflow' | 'putWorkflowRun'>;
+type WorkflowFiles = Pick<Store, 'loadWorkflows' | 'putWorkflow' | 'deleteWorkflow' | 'putWorkflowRun' | 'deleteWorkflowRun'>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -123,5 +123,6 @@ export function createWorkflowFiles(opts: WorkflowFilesOptions): WorkflowFiles {
     putWorkflow: async (wf) => write(definitionFile(wf.name), JSON.stringify(wf, null, 2) + '\n', { workflow: wf.name }),
     deleteWorkflow: async (name) => write(definitionFile(name), null, { workflow: name }),
     putWorkflowRun: async (run) => write(runFile(run.id), JSON.stringify(run) + '\n', { runId: run.id }),
+    deleteWorkflowRun: async (id) => write(runFile(id), null, { runId: id }),
   };
 }

@@ -69,6 +69,9 @@ export class MemoryStore implements Store {
     this.runWrites.push(structuredClone(run));
     this.runs.set(run.id, structuredClone(run));
   }
+  async deleteWorkflowRun(id: string): Promise<void> {
+    this.runs.delete(id);
+  }
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -227,6 +227,24 @@ describe('workflow engine', () => {
     expect((await h.workflows.startKeyed('w', '{"n":1}', 'k')).run.id).not.toBe(first.run.id);
   });
 
+  it('prune deletes finished runs past the retention, never running ones, and forgets their keys', async () => {
+    let t = Date.parse('2026-01-01T00:00:00.000Z');
+    h = createHarness({ now: () => t });
+    await h.functions.put('f', { code: CODE }, false);
+    await h.workflows.load({ workflows: [], runs: [] });
+    await h.workflows.define('w', DIAMOND);
+    const done = (await h.workflows.startKeyed('w', '1', 'k')).run;
+    await h.workflows.cancel(done.id);
+    const running = await h.workflows.start('w', '2');
+    t += 10_000;
+    expect(await h.workflows.prune(20_000)).toBe(0);
+    expect(await h.workflows.prune(5_000)).toBe(1);
+    expect(h.store.runs.has(done.id)).toBe(false);
+    expect(() => h!.workflows.getRun(done.id)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(h.workflows.getRun(running.id).status).toBe('running');
+    expect((await h.workflows.startKeyed('w', '1', 'k')).created).toBe(true);
+  });
+
   it('cancel sends a cancel to the queued step executions', async () => {
     const hh = await setup();
     await hh.workflows.define('w', DIAMOND);

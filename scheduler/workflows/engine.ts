@@ -268,6 +268,21 @@ export class WorkflowEngine {
     return this.runs.get(id)!;
   }
 
+  /** Deletes finished runs that finished more than `retentionMs` ago (as executions are pruned). Returns how many. */
+  async prune(retentionMs: number): Promise<number> {
+    const cutoff = this.deps.state.now() - retentionMs;
+    const old = [...this.runs.values()].filter((r) => r.status !== 'running' && Date.parse(r.finishedAt ?? r.createdAt) < cutoff);
+    for (const run of old) {
+      await this.deps.store.deleteWorkflowRun(run.id);
+      this.runs.delete(run.id);
+      if (run.idempotencyKey) {
+        const k = keyOf(run.workflow, run.idempotencyKey);
+        if (this.byKey.get(k)?.runId === run.id) this.byKey.delete(k);
+      }
+    }
+    return old.length;
+  }
+
   /** Stops listening and waits for the runs' work in flight. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
