@@ -13,7 +13,9 @@
  *               attempts that finished without error, or the scheduler's execution event stream
  *               (WatchEvents, watched for the whole run) carried two terminal events for the id
  *
- * Workflow runs go along (soak-workflows.mjs): none lost, no step run twice.
+ * Workflow runs go along (soak-workflows.mjs): none lost, no step run twice. SOAK_SCHEDULER_KILLS
+ * (2 by default) also SIGKILLs the scheduler that many times during the submission and restarts it
+ * on its port; what was refused meanwhile (503 or no answer) is counted as refused.
  *
  * It exits 1 when lost or duplicated is not 0. Settings (environment): SOAK_EXECUTIONS (5000),
  * SOAK_SUBMIT_SECONDS (75), SOAK_MIN_KILLS (10), SOAK_WORKERS (3), SOAK_CAPACITY (4), SOAK_SEED.
@@ -40,6 +42,7 @@ const MIN_KILLS = env('SOAK_MIN_KILLS', 10);
 const WORKERS = env('SOAK_WORKERS', 3);
 const CAPACITY = env('SOAK_CAPACITY', 4);
 const SEED = env('SOAK_SEED', Date.now() % 1_000_000);
+const SCHEDULER_KILLS = env('SOAK_SCHEDULER_KILLS', 2);
 const FINAL_WAIT_MS = 300_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
 
@@ -210,8 +213,11 @@ async function main() {
   log(`seed ${SEED}; ${EXECUTIONS} executions over ${SUBMIT_MS / 1000} s; ${WORKERS} workers × ${CAPACITY}; data in ${dataDir}`);
 
   // Every server listens on port 0 and says in its "listening" line which port it got.
-  const scheduler = component('scheduler', ['scheduler', '--grpc-port', '0', '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
-  const address = `127.0.0.1:${JSON.parse(await scheduler.ready).port}`;
+  const startScheduler = (port) =>
+    component('scheduler', ['scheduler', '--grpc-port', String(port), '--data-dir', dataDir, '--log-level', 'info'], /"msg":"scheduler listening"/);
+  let scheduler = startScheduler(0);
+  const schedulerPort = JSON.parse(await scheduler.ready).port;
+  const address = `127.0.0.1:${schedulerPort}`;
   // Wired like `taskforge dev`: the tokens the scheduler wrote into its data dir.
   const joinTokenFile = join(dataDir, 'join.token');
   const controlTokenFile = join(dataDir, 'control.token');
@@ -291,7 +297,23 @@ async function main() {
     while (restarting.size > 0) await sleep(100);
   })();
 
+  // The scheduler itself, SOAK_SCHEDULER_KILLS times, spread over the submission.
+  let schedulerKills = 0;
+  const schedulerChaos = (async () => {
+    for (let i = 1; i <= SCHEDULER_KILLS; i++) {
+      await sleep(Math.max(0, submitStart + (i * SUBMIT_MS) / (SCHEDULER_KILLS + 1) - Date.now()));
+      scheduler.proc.kill('SIGKILL');
+      await scheduler.exited;
+      schedulerKills += 1;
+      log(`scheduler kill #${schedulerKills}`);
+      await sleep(between(200, 1_000));
+      scheduler = startScheduler(schedulerPort);
+      await scheduler.ready;
+    }
+  })();
+
   await load;
+  await schedulerChaos;
   const submitted = Date.now();
   log(`submission done: ${accepted.size} accepted in ${((submitted - submitStart) / 1000).toFixed(1)} s`);
   await chaos;
@@ -408,6 +430,7 @@ async function main() {
     ['records not from a 202 (stored, never acknowledged)', unaccepted],
     ['unreadable record files / temp files / journal segments left', `${unreadable} / ${tempFiles} / ${leftovers.length}`],
     ['worker SIGKILLs / restarts', `${kills} / ${restarts}`],
+    ['scheduler SIGKILLs', schedulerKills],
     ['event stream: events / reconnects / gaps (resets)', `${events.state.events} / ${events.state.streams - 1} / ${events.state.gaps}`],
     ['submit time / time to all terminal', `${((submitted - submitStart) / 1000).toFixed(1)} s / ${((drained - submitStart) / 1000).toFixed(1)} s`],
     ['seed', SEED],
