@@ -97,8 +97,8 @@ export function registerWorkflowCommands(program: Command): void {
     .action(
       action(async (ctx, name: string) => {
         await ctx.client.deleteWorkflow(name, { signal: ctx.signal });
-        if (ctx.out.json) return printJson(ctx.out, { deleted: name });
-        ctx.out.stdout(`deleted ${name}`);
+        // As `rm`: --json prints nothing, the API answers 204.
+        if (!ctx.out.json) ctx.out.stdout(`deleted ${name}`);
       }),
     );
 

@@ -78,9 +78,13 @@ describe('workflow engine', () => {
     const answered = new Set<string>();
     const { id } = await hh.workflows.start('w', '{"n":4}');
     await flushMicrotasks();
-    expect(answerAll(hh, conn, answered)).toHaveLength(1);
+    const [aId] = answerAll(hh, conn, answered);
     await flushMicrotasks();
     await flushMicrotasks();
+    // a's end was made durable (a second durable write of it) before b and c were created.
+    const durable = hh.store.durableIds;
+    expect(durable.filter((id) => id === aId)).toHaveLength(2);
+    expect(durable.lastIndexOf(aId!)).toBeLessThan(durable.length - 2);
     const second = executes(conn.sent).filter((e) => !answered.has(e.executionId));
     expect(second.map((e) => JSON.parse(e.inputJson))).toEqual([
       { fromA: 4, tag: 'b' },

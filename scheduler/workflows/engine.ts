@@ -310,6 +310,12 @@ export class WorkflowEngine {
       const event = queue.shift()!;
       const current = this.runs.get(runId);
       if (!current) return;
+      if (event.type === 'step-ended' && event.executionId) {
+        // A step's end may still be only group-committed; a run never advances on an end a
+        // crash could take back (the execution would run again after a restart).
+        const rec = this.deps.state.index.get(event.executionId);
+        if (rec && isTerminal(rec.status)) await this.deps.store.putExecutionDurable(rec);
+      }
       const { run, effects } = runTransition(current, event);
       this.runs.set(runId, run);
       const starts: string[] = [];

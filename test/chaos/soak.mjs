@@ -14,7 +14,7 @@
  *               (WatchEvents, watched for the whole run) carried two terminal events for the id
  *
  * Workflow runs go along (soak-workflows.mjs): none lost, no step run twice. SOAK_SCHEDULER_KILLS
- * (2 by default) also SIGKILLs the scheduler that many times during the submission and restarts it
+ * (0 by default) also SIGKILLs the scheduler that many times during the submission and restarts it
  * on its port; what was refused meanwhile (503 or no answer) is counted as refused.
  *
  * It exits 1 when lost or duplicated is not 0. Settings (environment): SOAK_EXECUTIONS (5000),
@@ -42,7 +42,7 @@ const MIN_KILLS = env('SOAK_MIN_KILLS', 10);
 const WORKERS = env('SOAK_WORKERS', 3);
 const CAPACITY = env('SOAK_CAPACITY', 4);
 const SEED = env('SOAK_SEED', Date.now() % 1_000_000);
-const SCHEDULER_KILLS = env('SOAK_SCHEDULER_KILLS', 2);
+const SCHEDULER_KILLS = env('SOAK_SCHEDULER_KILLS', 0);
 const FINAL_WAIT_MS = 300_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
 

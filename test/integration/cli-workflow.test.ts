@@ -62,6 +62,8 @@ describe('taskforge workflow', () => {
     expect(page.nextCursor).toEqual(expect.any(String));
     expect((await cli('workflow', 'runs', '--workflow', 'sum', '--limit', '1')).stderr).toContain('more: taskforge workflow runs --cursor');
 
+    await cli('workflow', 'put', 'tmp', join(dir, 'sum.json'));
+    expect(await cli('workflow', 'rm', 'tmp', '--json')).toMatchObject({ code: EXIT.ok, stdout: '' });
     expect(await cli('workflow', 'rm', 'sum')).toMatchObject({ code: EXIT.ok, stdout: 'deleted sum\n' });
     const gone = await cli('workflow', 'get', 'sum');
     expect(gone.code).toBe(EXIT.error);
