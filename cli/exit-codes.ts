@@ -11,11 +11,11 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** No answer from the API at the URL (refused, reset, DNS): nothing was done. */
   unreachable: 3,
-  /** `invoke`: the execution ended `failed`. */
+  /** `invoke`: the execution ended `failed` (`workflow run --wait`: the run failed). */
   failed: 4,
   /** `invoke`: the execution ended `timed_out`. */
   timedOut: 5,
-  /** `invoke`: the execution ended `cancelled`. */
+  /** `invoke`: the execution ended `cancelled` (`workflow run --wait`: the run was cancelled). */
   cancelled: 6,
   /** Interrupted (Ctrl-C) while waiting; the execution goes on. */
   interrupted: 130,

@@ -16,6 +16,7 @@ import { limitFlag, listExecutions, registerExecutionCommands, STATUS_CHOICES, t
 import { listFunctions, registerFunctionCommands } from './commands/functions.js';
 import { registerInvokeCommand } from './commands/invoke.js';
 import { registerTriggerCommands } from './commands/triggers.js';
+import { registerWorkflowCommands } from './commands/workflow.js';
 import { action } from './commands/context.js';
 import { COMPONENT_HELP } from './config.js';
 import { EXIT } from './exit-codes.js';
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
 
   registerClusterCommands(program);
   registerEventsCommand(program);
+  registerWorkflowCommands(program);
 
   // Listed for --help; components.ts runs them (main.ts routes them there before commander).
   for (const [name, help] of Object.entries(COMPONENT_HELP)) program.command(name).description(`${help} (flags: taskforge ${name} --help)`);

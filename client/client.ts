@@ -32,6 +32,13 @@ import type {
   Stats,
   VersionList,
   WorkerList,
+  ListRunsFilter,
+  RunAccepted,
+  WorkflowDefinition,
+  WorkflowInput,
+  WorkflowList,
+  WorkflowRunPage,
+  WorkflowRunView,
 } from './types.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -226,6 +233,46 @@ export class TaskForgeClient {
         signal: opts.signal,
       })
     ).body;
+  }
+
+  // ---------- workflows (docs/WORKFLOWS.md) ----------
+
+  /** Define or replace: `created` is true for a new workflow. */
+  async putWorkflow(name: string, spec: WorkflowInput, opts: RequestOptions = {}): Promise<{ workflow: WorkflowDefinition; created: boolean }> {
+    const a = await this.send<WorkflowDefinition>({ method: 'PUT', path: `/v1/workflows/${enc(name)}`, body: spec, signal: opts.signal });
+    return { workflow: a.body, created: a.status === 201 };
+  }
+
+  async getWorkflow(name: string, opts: RequestOptions = {}): Promise<WorkflowDefinition> {
+    return (await this.send<WorkflowDefinition>({ method: 'GET', path: `/v1/workflows/${enc(name)}`, signal: opts.signal })).body;
+  }
+
+  async listWorkflows(opts: RequestOptions = {}): Promise<WorkflowList> {
+    return (await this.send<WorkflowList>({ method: 'GET', path: '/v1/workflows', signal: opts.signal })).body;
+  }
+
+  async deleteWorkflow(name: string, opts: RequestOptions = {}): Promise<void> {
+    await this.send({ method: 'DELETE', path: `/v1/workflows/${enc(name)}`, signal: opts.signal });
+  }
+
+  /** 202 once the run and its first steps are durable; poll getWorkflowRun for the end. */
+  /** With `idempotencyKey`, a retry (after a lost answer) returns the same run: such a start is retried like a read. */
+  async startWorkflowRun(name: string, input: unknown = null, opts: RequestOptions & { idempotencyKey?: string } = {}): Promise<RunAccepted> {
+    const headers: Record<string, string> = opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {};
+    return (await this.send<RunAccepted>({ method: 'POST', path: `/v1/workflows/${enc(name)}/runs`, body: input, headers, accept: [202], signal: opts.signal }))
+      .body;
+  }
+
+  async getWorkflowRun(id: string, opts: RequestOptions = {}): Promise<WorkflowRunView> {
+    return (await this.send<WorkflowRunView>({ method: 'GET', path: `/v1/workflow-runs/${enc(id)}`, signal: opts.signal })).body;
+  }
+
+  async listWorkflowRuns(filter: ListRunsFilter = {}, opts: RequestOptions = {}): Promise<WorkflowRunPage> {
+    return (await this.send<WorkflowRunPage>({ method: 'GET', path: '/v1/workflow-runs', query: { ...filter }, signal: opts.signal })).body;
+  }
+
+  async cancelWorkflowRun(id: string, opts: RequestOptions = {}): Promise<WorkflowRunView> {
+    return (await this.send<WorkflowRunView>({ method: 'POST', path: `/v1/workflow-runs/${enc(id)}/cancel`, signal: opts.signal })).body;
   }
 
   // ---------- cluster and keys ----------

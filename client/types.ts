@@ -18,7 +18,26 @@ import type {
   TriggerSpec,
   WorkerInfo,
 } from '../common/records.js';
-import type { CreateFunctionBody, CreateKeyBody, FunctionSpecBody, InvokeQuery, ListExecutionsQuery } from '../gateway/schemas.js';
+import type { WorkflowDefinition, WorkflowRunView } from '../common/workflows.js';
+import type { CreateFunctionBody, CreateKeyBody, FunctionSpecBody, InvokeQuery, ListExecutionsQuery, ListRunsQuery, WorkflowBody } from '../gateway/schemas.js';
+
+export type { WorkflowDefinition, WorkflowRunView };
+/** Body of `PUT /v1/workflows/{name}`. */
+export type WorkflowInput = Static<typeof WorkflowBody>;
+/** Query of `GET /v1/workflow-runs`. */
+export type ListRunsFilter = Static<typeof ListRunsQuery>;
+export interface WorkflowList {
+  workflows: WorkflowDefinition[];
+}
+export interface WorkflowRunPage {
+  runs: WorkflowRunView[];
+  nextCursor: string | null;
+}
+export interface RunAccepted {
+  runId: string;
+  status: WorkflowRunView['status'];
+  statusUrl: string;
+}
 
 export type {
   ApiKeyInfo,

@@ -49,3 +49,13 @@ export function assertExecutionId(id: unknown): asserts id is string {
     });
   }
 }
+
+/** Workflow names follow the function-name rule (they become file names the same way). */
+export function assertWorkflowName(name: unknown): asserts name is string {
+  if (!isFunctionName(name)) {
+    throw new TaskForgeError('INVALID_NAME', `invalid workflow name: must match ${FUNCTION_NAME_RE.source}`, {
+      reason: 'pattern',
+      name: typeof name === 'string' ? name.slice(0, 100) : null,
+    });
+  }
+}

@@ -136,8 +136,8 @@ export interface CircuitInfo {
 }
 
 /**
- * What started an execution (docs/TOPICS.md, docs/CRON.md). A union by `type`: retries,
- * workflow steps and destinations add their own members.
+ * What started an execution (docs/TOPICS.md, docs/CRON.md, DEAD-LETTERS.md, DESTINATIONS.md,
+ * WORKFLOWS.md); null or absent: a direct invoke. A union by `type`.
  */
 export type ExecutionTrigger =
   /** One subscriber's share of an event published to a topic. */
@@ -147,7 +147,9 @@ export type ExecutionTrigger =
   /** A retry of a finished execution (POST /v1/executions/{id}/retry): the same input and version. */
   | { type: 'retry'; of: string }
   /** A function destination: it was started with the end of another execution (docs/DESTINATIONS.md). */
-  | { type: 'destination'; of: string };
+  | { type: 'destination'; of: string }
+  /** A step of a workflow run (docs/WORKFLOWS.md). */
+  | { type: 'workflow'; runId: string; step: string };
 
 /** A topic subscription: every event published to `topic` whose top-level fields equal `filter`'s. */
 export interface TopicTriggerSpec {

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { KEY_SCOPES, type KeyScope } from '../common/api-keys.js';
-import { ACCESS, allows, maySeeEnv, mayUseFunction, type Access } from './access.js';
+import { ACCESS, allows, maySeeEnv, mayUseFunction, mayUseFunctions, type Access } from './access.js';
 import { testPrincipal } from './testing/fake-control-client.js';
 
 /** The whole matrix of docs/API.md "Scopes", one row per scope. */
 const EXPECTED: Record<KeyScope, Access[]> = {
-  admin: ['functions:write', 'functions:read', 'invoke', 'topics:publish', 'executions:read', 'executions:cancel', 'cluster:read', 'keys'],
-  deploy: ['functions:write', 'functions:read', 'executions:read', 'cluster:read'],
-  invoke: ['functions:read', 'invoke', 'topics:publish', 'executions:read', 'executions:cancel'],
-  read: ['functions:read', 'executions:read', 'cluster:read'],
+  admin: [
+    'functions:write',
+    'functions:read',
+    'invoke',
+    'topics:publish',
+    'executions:read',
+    'executions:cancel',
+    'cluster:read',
+    'keys',
+    'workflows:write',
+    'workflows:read',
+    'workflows:run',
+  ],
+  deploy: ['functions:write', 'functions:read', 'executions:read', 'cluster:read', 'workflows:write', 'workflows:read'],
+  invoke: ['functions:read', 'invoke', 'topics:publish', 'executions:read', 'executions:cancel', 'workflows:run', 'workflows:read'],
+  read: ['functions:read', 'executions:read', 'cluster:read', 'workflows:read'],
 };
 
 describe('access', () => {
@@ -42,6 +54,13 @@ describe('access', () => {
     expect(mayUseFunction(limited, 'a')).toBe(true);
     expect(mayUseFunction(limited, 'b')).toBe(false);
     expect(mayUseFunction(testPrincipal('k', ['read']), 'b')).toBe(true);
+  });
+
+  it('a function-limited key may touch a workflow only when every step calls one of its functions', () => {
+    const limited = testPrincipal('k', ['invoke'], ['a', 'b']);
+    expect(mayUseFunctions(limited, ['a', 'b', 'a'])).toBe(true);
+    expect(mayUseFunctions(limited, ['a', 'c'])).toBe(false);
+    expect(mayUseFunctions(testPrincipal('k', ['invoke']), ['c'])).toBe(true);
   });
 
   it('env values are for admin and deploy keys', () => {

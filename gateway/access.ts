@@ -21,16 +21,22 @@ export const ACCESS = [
   'executions:cancel',
   'cluster:read',
   'keys',
+  /** Define and delete workflows. */
+  'workflows:write',
+  /** Read workflows and their runs. */
+  'workflows:read',
+  /** Start and cancel workflow runs. */
+  'workflows:run',
 ] as const;
 export type Access = (typeof ACCESS)[number];
 
-const READ: readonly Access[] = ['functions:read', 'executions:read', 'cluster:read'];
+const READ: readonly Access[] = ['functions:read', 'executions:read', 'cluster:read', 'workflows:read'];
 
 export const SCOPE_GRANTS: Readonly<Record<KeyScope, ReadonlySet<Access>>> = Object.freeze({
   admin: new Set<Access>(ACCESS.filter((a) => a !== 'open')),
-  deploy: new Set<Access>(['functions:write', ...READ]),
+  deploy: new Set<Access>(['functions:write', 'workflows:write', ...READ]),
   // Reading functions lets an invoker see what it calls (timeout, version), with env values hidden.
-  invoke: new Set<Access>(['invoke', 'topics:publish', 'executions:cancel', 'executions:read', 'functions:read']),
+  invoke: new Set<Access>(['invoke', 'topics:publish', 'executions:cancel', 'executions:read', 'functions:read', 'workflows:run', 'workflows:read']),
   read: new Set<Access>(READ),
 });
 
@@ -57,6 +63,13 @@ export function allows(p: Principal, access: Access | undefined): boolean {
 
 /** Whether `p` may touch function `name` (and its executions). */
 export const mayUseFunction = (p: Principal, name: string): boolean => p.functions === null || p.functions.includes(name);
+
+/** Whether `p` may touch a workflow (or a run of it) whose steps call `functions`: all of them must be its. */
+export const mayUseFunctions = (p: Principal, functions: Iterable<string>): boolean => {
+  if (p.functions === null) return true;
+  for (const f of functions) if (!p.functions.includes(f)) return false;
+  return true;
+};
 
 /** Function `env` values are for the keys that can set them. */
 export const maySeeEnv = (p: Principal): boolean => p.scopes.includes('admin') || p.scopes.includes('deploy');

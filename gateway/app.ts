@@ -34,6 +34,7 @@ import { invokeBatchRoutes } from './routes/invoke-batch.js';
 import { topicRoutes } from './routes/topics.js';
 import { keyRoutes } from './routes/keys.js';
 import { lambdaRoutes } from './routes/lambda.js';
+import { workflowRoutes } from './routes/workflows.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { installApiDescription } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
@@ -226,5 +227,6 @@ export function buildApp(opts: GatewayAppOptions): FastifyInstance {
   void typed.register(clusterRoutes, { control, readyTimeoutMs: o.readyTimeoutMs });
   void typed.register(keyRoutes, { control, auth: o.auth });
   void typed.register(metricsRoutes, { control, metrics });
+  void typed.register(workflowRoutes, { control });
   return app;
 }

@@ -7,6 +7,15 @@ import type { ApiKeyInfo, CreatedApiKey, Principal } from '../common/api-keys.js
 import type { TaskForgeError } from '../common/errors.js';
 import type { SignatureRefusal, SignedRequest } from '../common/sigv4.js';
 import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
+import type { WorkflowDefinition, WorkflowRunView } from '../common/workflows.js';
+
+export interface ListWorkflowRunsArgs {
+  workflow?: string;
+  limit: number;
+  cursor?: string;
+  /** Only runs whose steps all call these functions (the caller's key is limited to them). */
+  functions?: readonly string[];
+}
 
 /**
  * An execution record as the scheduler serialised it: the fields the gateway routes on are read
@@ -152,6 +161,16 @@ export interface ControlClient {
   verifySignature(args: SignedRequest): Promise<SignatureCheck>;
   createKey(args: NewKeyArgs): Promise<CreatedApiKey>;
   listKeys(): Promise<ApiKeyInfo[]>;
+  putWorkflow(name: string, spec: unknown): Promise<{ workflow: WorkflowDefinition; created: boolean }>;
+  getWorkflow(name: string): Promise<WorkflowDefinition>;
+  listWorkflows(): Promise<WorkflowDefinition[]>;
+  deleteWorkflow(name: string): Promise<void>;
+  /** Resolves once the run and its first steps' executions are durable. */
+  /** `created: false`: the idempotency key named an earlier run, which comes back. */
+  startWorkflowRun(name: string, inputJson: string, idempotencyKey: string | null): Promise<{ run: WorkflowRunView; created: boolean }>;
+  getWorkflowRun(id: string): Promise<WorkflowRunView>;
+  listWorkflowRuns(args: ListWorkflowRunsArgs): Promise<{ runs: WorkflowRunView[]; nextCursor: string | null }>;
+  cancelWorkflowRun(id: string): Promise<WorkflowRunView>;
   deleteKey(id: string): Promise<void>;
   /** Execution state changes as they happen (after `afterSeq`'s buffered ones). */
   watchEvents(args: WatchArgs, on: WatchHandlers): StreamHandle;

@@ -13,9 +13,9 @@ import { Value } from '@sinclair/typebox/value';
 import { sampleExecution, sampleFunction } from '../common/testing/records.js';
 import { buildApp } from './app.js';
 import { DOCS_CSP } from './openapi.js';
-import { Execution, ExecutionLogs, FunctionInfo, Stats, WorkerList } from './response-schemas.js';
+import { Execution, ExecutionLogs, FunctionInfo, Stats, WorkerList, WorkflowDefinition, WorkflowRun } from './response-schemas.js';
 import { routeTableOf } from './route-table.js';
-import { createFakeControlClient, sampleStats, sampleWorker } from './testing/fake-control-client.js';
+import { createFakeControlClient, sampleRun, sampleStats, sampleWorker, sampleWorkflow } from './testing/fake-control-client.js';
 
 /** Routes that are not part of the API, so not in the document: the UI and its assets. */
 const NOT_IN_API: { test: (url: string) => boolean; why: string }[] = [
@@ -128,6 +128,14 @@ describe('GET /openapi.json', () => {
     expect(Value.Errors(Stats, sampleStats()).First()).toBeUndefined();
     const logs = { executionId: 'ex_1', lines: [{ ts: '2024-01-01T00:00:00.000Z', stream: 'stdout', message: 'hi', attempt: 1 }], truncated: true, dropped: 3 };
     expect(Value.Errors(ExecutionLogs, logs).First()).toBeUndefined();
+    expect(Value.Errors(WorkflowDefinition, sampleWorkflow('flow')).First()).toBeUndefined();
+    const failed = sampleRun({
+      status: 'failed',
+      failedStep: 'a',
+      steps: { a: { status: 'failed', executionId: null, function: 'f', error: { code: 'START_FAILED', message: 'x' } } },
+    });
+    expect(Value.Errors(WorkflowRun, failed).First()).toBeUndefined();
+    expect(Value.Errors(Execution, { ...sampleExecution(), trigger: { type: 'workflow', runId: 'wr_1', step: 'a' } }).First()).toBeUndefined();
   });
 });
 

@@ -11,6 +11,7 @@ import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { KEY_SCOPES } from '../common/api-keys.js';
 import { ERROR_STATUS } from '../common/errors.js';
 import { EXECUTION_STATUSES, PRIORITIES, SANDBOX_LEVELS } from '../common/records.js';
+import { STEP_STATUSES, WORKFLOW_RUN_STATUSES } from '../common/workflows.js';
 import { DEFAULT_REASON, type ApiErrorCode } from './errors.js';
 
 /** One of `values` (anyOf of consts); typed as the union of the values. */
@@ -170,11 +171,13 @@ export const Execution = Type.Object(
       Nullable(
         Type.Object(
           {
-            type: Type.String({ description: 'topic · cron · retry · destination (more kinds may come: ignore unknown ones)' }),
+            type: Type.String({ description: 'topic · cron · retry · destination · workflow (more kinds may come: ignore unknown ones)' }),
             topic: Type.Optional(Type.String()),
             eventId: Type.Optional(Type.String()),
             tick: Type.Optional(Time('cron: the scheduled time it runs for')),
             of: Type.Optional(Type.String({ description: 'retry, destination: the execution it came from' })),
+            runId: Type.Optional(Type.String({ description: 'workflow: the run' })),
+            step: Type.Optional(Type.String({ description: 'workflow: the step' })),
           },
           Open,
         ),
@@ -298,6 +301,53 @@ const keyFields = {
 export const ApiKeyInfo = Type.Object(keyFields, Open);
 export const CreatedApiKey = Type.Object({ ...keyFields, key: Type.String({ description: 'the key itself, shown only in this answer' }) }, Open);
 export const KeyList = Type.Object({ keys: Type.Array(ApiKeyInfo) });
+
+// ---------- workflows ----------
+
+export const WorkflowDefinition = Type.Object(
+  {
+    name: Type.String(),
+    steps: Type.Array(
+      Type.Object({ id: Type.String(), function: Type.String(), needs: Type.Array(Type.String()), input: Type.Optional(Type.Unknown()) }, Open),
+    ),
+    version: Type.Integer({ description: '1 when defined, +1 on every PUT' }),
+    createdAt: Time(),
+    updatedAt: Time(),
+  },
+  Open,
+);
+export const WorkflowList = Type.Object({ workflows: Type.Array(WorkflowDefinition) });
+
+export const WorkflowRun = Type.Object(
+  {
+    id: Type.String(),
+    workflow: Type.String(),
+    workflowVersion: Type.Integer(),
+    status: Literals(WORKFLOW_RUN_STATUSES),
+    steps: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          status: Literals(STEP_STATUSES),
+          executionId: Nullable(Type.String()),
+          function: Type.String(),
+          error: Type.Optional(Nullable(Type.Object({ code: Type.String(), message: Type.String() }, Open))),
+        },
+        Open,
+      ),
+      { description: 'by step id' },
+    ),
+    failedStep: Nullable(Type.String()),
+    createdAt: Time(),
+    finishedAt: Nullable(Time()),
+    idempotencyKey: Type.Optional(Nullable(Type.String({ description: "the start's Idempotency-Key" }))),
+    input: Type.Optional(Type.Unknown({ description: 'absent in lists' })),
+    output: Type.Optional(Type.Unknown({ description: 'the outputs of the steps nothing depends on, by step id, once succeeded; absent in lists' })),
+  },
+  Open,
+);
+export const WorkflowRunPage = Type.Object({ runs: Type.Array(WorkflowRun), nextCursor: Nullable(Type.String()) });
+export const RunAccepted = Type.Object({ runId: Type.String(), status: Literals(WORKFLOW_RUN_STATUSES), statusUrl: Type.String() });
 
 /** 204: no body. */
 export const NoContent = Type.Unsafe<void>({ type: 'null', description: 'no body' });

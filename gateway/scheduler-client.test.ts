@@ -11,13 +11,15 @@ import {
   type InvokeBatchRequest,
   InvokeRequest,
   type ListExecutionsRequest,
+  type ListWorkflowRunsRequest,
   type PutFunctionRequest,
+  type PutWorkflowRequest,
   type SessionRequest,
   type SessionResponse,
 } from '../proto/gen/taskforge/v1/control.js';
 import { toExecutionText, type ControlClient } from './control-client.js';
 import { createGrpcControlClient } from './scheduler-client.js';
-import { sampleExecution, sampleFunction, sampleWorker } from './testing/fake-control-client.js';
+import { sampleExecution, sampleFunction, sampleRun, sampleWorker, sampleWorkflow } from './testing/fake-control-client.js';
 
 /**
  * An address where no scheduler answers: a TCP server on port 0 that resets every connection (as
@@ -116,6 +118,23 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
     watchEvents: (call) => call.end(),
     followLogs: (call) => call.end(),
     metrics: reply(() => ({ text: '' })),
+    putWorkflow: reply((req: PutWorkflowRequest) => {
+      seen.putWorkflow = req;
+      return json({ workflow: sampleWorkflow(req.name), created: true });
+    }),
+    getWorkflow: reply((req) => json(sampleWorkflow(req.name))),
+    listWorkflows: reply(() => json({ workflows: [sampleWorkflow('flow')] })),
+    deleteWorkflow: reply(() => ({})),
+    startWorkflowRun: reply((req) => {
+      seen.startWorkflowRun = req;
+      return json({ run: sampleRun({ workflow: req.name, input: JSON.parse(req.inputJson) }), created: true });
+    }),
+    getWorkflowRun: reply((req) => json(sampleRun({ id: req.id }))),
+    listWorkflowRuns: reply((req: ListWorkflowRunsRequest) => {
+      seen.listWorkflowRuns = req;
+      return json({ runs: [], nextCursor: null });
+    }),
+    cancelWorkflowRun: reply((req) => json(sampleRun({ id: req.id, status: 'cancelled' }))),
     session: (call: ServerDuplexStream<SessionRequest, SessionResponse>) => {
       seen.sessions = ((seen.sessions as number | undefined) ?? 0) + 1;
       call.on('data', (req: SessionRequest) => {
@@ -225,6 +244,25 @@ describe('createGrpcControlClient', () => {
     expect(await client.listKeys()).toEqual([]);
     await expect(client.deleteKey('AbCdEf123456')).resolves.toBeUndefined();
     await expect(client.deleteKey('gone')).rejects.toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
+  });
+
+  it('workflow calls: the definition and the run input travel as JSON text, the answers are parsed', async () => {
+    client = createGrpcControlClient(await startStub());
+    expect(await client.putWorkflow('flow', { steps: [{ id: 'a', function: 'hello' }] })).toEqual({ workflow: sampleWorkflow('flow'), created: true });
+    expect(seen.putWorkflow).toEqual({ name: 'flow', specJson: '{"steps":[{"id":"a","function":"hello"}]}' });
+    expect(await client.getWorkflow('flow')).toEqual(sampleWorkflow('flow'));
+    expect(await client.listWorkflows()).toEqual([sampleWorkflow('flow')]);
+    await expect(client.deleteWorkflow('flow')).resolves.toBeUndefined();
+    expect(await client.startWorkflowRun('flow', '{"n":1}', null)).toEqual({ run: sampleRun({ workflow: 'flow', input: { n: 1 } }), created: true });
+    expect(seen.startWorkflowRun).toEqual({ name: 'flow', inputJson: '{"n":1}', idempotencyKey: '' });
+    await client.startWorkflowRun('flow', '1', 'k-1');
+    expect(seen.startWorkflowRun).toMatchObject({ idempotencyKey: 'k-1' });
+    expect(await client.getWorkflowRun('wr_1')).toEqual(sampleRun({ id: 'wr_1' }));
+    expect(await client.cancelWorkflowRun('wr_1')).toEqual(sampleRun({ id: 'wr_1', status: 'cancelled' }));
+    expect(await client.listWorkflowRuns({ limit: 5 })).toEqual({ runs: [], nextCursor: null });
+    expect(seen.listWorkflowRuns).toEqual({ workflow: '', limit: 5, cursor: '', functions: [] });
+    await client.listWorkflowRuns({ workflow: 'flow', limit: 5, cursor: 'c', functions: ['a'] });
+    expect(seen.listWorkflowRuns).toEqual({ workflow: 'flow', limit: 5, cursor: 'c', functions: ['a'] });
   });
 
   it('sends the spec as JSON text and returns { function, created }', async () => {

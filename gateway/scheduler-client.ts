@@ -17,6 +17,7 @@ import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '
 import type { Logger } from '../common/logger.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
 import { OptionsError } from '../common/options-error.js';
+import type { WorkflowDefinition, WorkflowRunView } from '../common/workflows.js';
 import {
   EXECUTION_STATUSES,
   LIMITS,
@@ -311,6 +312,32 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async deleteKey(id) {
       await call('deleteKey', { id });
+    },
+    async putWorkflow(name, spec) {
+      return parseJson<{ workflow: WorkflowDefinition; created: boolean }>(await call('putWorkflow', { name, specJson: JSON.stringify(spec) }), 'putWorkflow');
+    },
+    async getWorkflow(name) {
+      return parseJson<WorkflowDefinition>(await call('getWorkflow', { name }), 'getWorkflow');
+    },
+    async listWorkflows() {
+      return parseJson<{ workflows: WorkflowDefinition[] }>(await call('listWorkflows', {}), 'listWorkflows').workflows;
+    },
+    async deleteWorkflow(name) {
+      await call('deleteWorkflow', { name });
+    },
+    async startWorkflowRun(name, inputJson, idempotencyKey) {
+      const request = { name, inputJson, idempotencyKey: idempotencyKey ?? '' };
+      return parseJson<{ run: WorkflowRunView; created: boolean }>(await call('startWorkflowRun', request), 'startWorkflowRun');
+    },
+    async getWorkflowRun(id) {
+      return parseJson<WorkflowRunView>(await call('getWorkflowRun', { id }), 'getWorkflowRun');
+    },
+    async listWorkflowRuns(args) {
+      const request = { workflow: args.workflow ?? '', limit: args.limit, cursor: args.cursor ?? '', functions: [...(args.functions ?? [])] };
+      return parseJson<{ runs: WorkflowRunView[]; nextCursor: string | null }>(await call('listWorkflowRuns', request), 'listWorkflowRuns');
+    },
+    async cancelWorkflowRun(id) {
+      return parseJson<WorkflowRunView>(await call('cancelWorkflowRun', { id }), 'cancelWorkflowRun');
     },
     async ping(timeoutMs) {
       await call('ping', {}, timeoutMs);

@@ -14,6 +14,7 @@ import { MAX_WEBHOOK_URL_CHARS } from '../common/destination.js';
 import { ENV_KEY_RE, FUNCTION_NAME_RE, HANDLER_RE, TOPIC_NAME_RE } from '../common/names.js';
 import { EXECUTION_STATUSES, FUNCTION_DEFAULTS, LIMITS, PRIORITIES } from '../common/records.js';
 import { CIRCUIT_BOUNDS, MAX_CACHE_TTL_MS } from '../common/function-spec.js';
+import { STEP_ID_RE, WORKFLOW_LIMITS } from '../common/workflows.js';
 
 /** A string that must be exactly one of `values`; reported as "must be one of: …". */
 const OneOf = <T extends string>(values: readonly T[], opts: { default?: T; description?: string } = {}) =>
@@ -237,3 +238,43 @@ export type CreateKeyBody = Static<typeof CreateKeyBody>;
 
 /** Named keyId, not id: the app's guard reads `id` as an execution id. */
 export const KeyIdParams = Type.Object({ keyId: Type.String() });
+
+// ---------- workflows ----------
+
+/** The workflow name's form is checked in the route (INVALID_NAME, like a function name in a path). */
+export const WorkflowParams = Type.Object({ workflow: Type.String() });
+
+const WorkflowStepBody = Type.Object(
+  {
+    id: Type.String({ pattern: STEP_ID_RE.source, description: 'unique in the workflow' }),
+    function: Type.String({ pattern: FUNCTION_NAME_RE.source, description: 'an existing function' }),
+    needs: Type.Optional(Type.Array(Type.String(), { maxItems: WORKFLOW_LIMITS.needs, description: 'ids of the steps that must succeed first' })),
+    input: Type.Optional(
+      Type.Unknown({
+        description:
+          'the step input; "$.input" and "$.steps.<id>.output" (each optionally followed by .field) are replaced by that value. Absent: the run input.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Body of PUT /v1/workflows/{workflow}; the DAG itself (cycles, unknown steps or functions) is checked by the scheduler. */
+export const WorkflowBody = Type.Object(
+  {
+    steps: Type.Array(WorkflowStepBody, { minItems: 1, maxItems: WORKFLOW_LIMITS.steps }),
+    name: Type.Optional(Type.String({ description: 'ignored; the name is the path' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RunInput = Type.Unknown({ description: "the run's input: any JSON; an empty body is null" });
+
+export const ListRunsQuery = Type.Object(
+  {
+    workflow: Type.Optional(Type.String()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.listLimit, default: DEFAULT_LIST_LIMIT })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);

@@ -32,6 +32,8 @@ import type { KeyRegistry } from './key-registry.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import type { CronScheduler } from './triggers/cron.js';
 import type { TopicPublisher } from './triggers/topics.js';
+import type { WorkflowEngine } from './workflows/engine.js';
+import { workflowCalls } from './workflows/control.js';
 
 export interface ControlServiceDeps {
   functions: FunctionRegistry;
@@ -42,6 +44,7 @@ export interface ControlServiceDeps {
   /** Absent in harnesses without destinations: every execution has none. */
   deliveries?: DeliveryManager;
   log: Logger;
+  workflows: WorkflowEngine;
   /** The scheduler's metrics in Prometheus text format. */
   metrics?: () => Promise<string> | string;
   /** A function's circuit breaker now (FunctionInfo `circuit`), null without one. */
@@ -344,6 +347,7 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     },
     // The metrics registry is fed by the scheduler's own components (metrics.ts).
     metrics: unary(log, async () => ({ text: (await deps.metrics?.()) ?? '' })),
+    ...workflowCalls(deps.workflows, deps.state, log),
   };
 
   /** Keeps a server stream open until the client goes or the scheduler closes; `release` runs once. */

@@ -58,7 +58,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   await keys.open();
   const loaded = await store.open();
 
-  const { state, functions, registry, dispatcher, executions, breakers, cache } = createSchedulerCore({
+  const { state, functions, registry, dispatcher, executions, breakers, cache, workflows } = createSchedulerCore({
     store,
     log,
     checkCode,
@@ -107,6 +107,9 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   const pruned = await executions.prune();
   // After recovery and pruning: every terminal execution kept, so a delivery lost to a kill is made.
   const delivered = await deliveries.open(state.index.values());
+  // After recovery: a run is reconciled against its steps' executions as they are now.
+  await workflows.load(await store.loadWorkflows());
+  const prunedRuns = await workflows.prune(opts.retentionMs);
 
   let credentials: Credentials;
   try {
@@ -143,6 +146,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     cron,
     circuits: (fn) => breakers.info(fn),
     deliveries,
+    workflows,
   });
   server.addService(ControlServiceService, control.service);
   server.addService(
@@ -168,6 +172,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       pruned,
       deliveries: delivered.loaded,
       deliveriesResumed: delivered.created,
+      prunedRuns,
       startupMs: Date.now() - started,
     },
     'scheduler listening',
@@ -178,6 +183,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
       .prune()
       .then(() => deliveries.prune((id) => state.index.get(id) !== undefined))
       .catch((err: unknown) => log.error({ err }, 'prune failed'));
+    workflows.prune(opts.retentionMs).catch((err: unknown) => log.error({ err }, 'workflow run prune failed'));
   }, opts.pruneIntervalMs);
   pruneTimer.unref();
 
@@ -193,6 +199,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['registry', () => registry.close()],
         ['streams', () => control.endStreams()],
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
+        ['workflows', () => workflows.close()],
         ['dispatcher', () => dispatcher.close()],
         ['deliveries', () => deliveries.close()],
         ['timers', () => state.close()],

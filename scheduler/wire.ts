@@ -16,6 +16,7 @@ import { FunctionRegistry, type CodeChecker } from './function-registry.js';
 import { ResultCache } from './result-cache.js';
 import type { Store } from './store/types.js';
 import { WorkerRegistry, type LossReason, type RegisteredWorker } from './worker-registry.js';
+import { WorkflowEngine } from './workflows/engine.js';
 
 export interface SchedulerCoreOptions {
   store: Store;
@@ -51,6 +52,7 @@ export interface SchedulerCore {
   executions: ExecutionManager;
   breakers: CircuitBreakers;
   cache: ResultCache;
+  workflows: WorkflowEngine;
 }
 
 export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
@@ -92,5 +94,6 @@ export function createSchedulerCore(opts: SchedulerCoreOptions): SchedulerCore {
   const dispatcher = new Dispatcher(state, functions, registry, { adoptGraceMs: opts.adoptGraceMs, maxQueueMs, breakers, attemptEnded });
   state.connect(dispatcher);
   const executions = new ExecutionManager(state, functions, { maxQueue: opts.maxQueue, retentionMs: opts.retentionMs }, { breakers, cache });
-  return { state, functions, registry, dispatcher, executions, breakers, cache };
+  const workflows = new WorkflowEngine({ store: opts.store, state, executions, functions, log: opts.log });
+  return { state, functions, registry, dispatcher, executions, breakers, cache, workflows };
 }

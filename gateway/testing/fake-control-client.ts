@@ -6,6 +6,7 @@
  */
 import type { ApiKeyInfo, KeyScope, Principal } from '../../common/api-keys.js';
 import type { Stats, WorkerInfo } from '../../common/records.js';
+import type { WorkflowDefinition, WorkflowRunView } from '../../common/workflows.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type GatewayAppOptions } from '../app.js';
 import { toExecutionText, type ControlClient } from '../control-client.js';
@@ -57,6 +58,28 @@ export const sampleWorker = (): WorkerInfo => ({
   completed: 7,
 });
 
+export const sampleWorkflow = (name: string, fn = 'hello'): WorkflowDefinition => ({
+  name,
+  steps: [{ id: 'a', function: fn, needs: [] }],
+  version: 1,
+  createdAt: T0,
+  updatedAt: T0,
+});
+
+export const sampleRun = (over: Partial<WorkflowRunView> = {}): WorkflowRunView => ({
+  id: 'wr_AAAAAAAAAAAAAAAAAAAA',
+  workflow: 'flow',
+  workflowVersion: 1,
+  status: 'running',
+  steps: { a: { status: 'queued', executionId: 'ex_1', function: 'hello' } },
+  failedStep: null,
+  createdAt: T0,
+  finishedAt: null,
+  input: null,
+  output: null,
+  ...over,
+});
+
 export const sampleStats = (): Stats => ({
   executions: { queued: 1, running: 2, succeeded: 3, failed: 4, timed_out: 5, cancelled: 6 },
   queueDepth: 1,
@@ -93,6 +116,14 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     }),
     listKeys: async () => [sampleKey()],
     deleteKey: async () => undefined,
+    putWorkflow: async (name) => ({ workflow: sampleWorkflow(name), created: true }),
+    getWorkflow: async (name) => sampleWorkflow(name),
+    listWorkflows: async () => [sampleWorkflow('flow')],
+    deleteWorkflow: async () => undefined,
+    startWorkflowRun: async (name) => ({ run: sampleRun({ workflow: name }), created: true }),
+    getWorkflowRun: async (id) => sampleRun({ id }),
+    listWorkflowRuns: async () => ({ runs: [sampleRun()], nextCursor: null }),
+    cancelWorkflowRun: async (id) => sampleRun({ id, status: 'cancelled' }),
     ping: async () => undefined,
     // A stream that says nothing until closed.
     watchEvents: () => ({ close: () => undefined }),

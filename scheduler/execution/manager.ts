@@ -36,8 +36,8 @@ export interface InvokeInput extends ScheduleRequest {
   mode: InvokeMode;
   idempotencyKey: string | null;
   waitMs: number;
-  /** What creates it when not an invoke (a destination). */
-  trigger?: ExecutionTrigger;
+  /** What starts it when not a direct invoke (a destination, a workflow step). */
+  trigger?: ExecutionTrigger | null;
 }
 
 /** Parses an event's JSON text as the scheduler stores it; `field` names it in the error. */

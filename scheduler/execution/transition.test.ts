@@ -155,6 +155,13 @@ describe('accept', () => {
       { type: 'index', digest: 'd1' },
     ]);
   });
+  it('keeps what started it (a workflow step); a plain invoke says trigger null, as the API does', () => {
+    const base = (EVENTS.accept as Extract<ExecutionEvent, { type: 'accept' }>).execution;
+    const trigger = { type: 'workflow', runId: 'wr_1', step: 'a' } as const;
+    const ev = deepFreeze({ ...EVENTS.accept, execution: { ...base, trigger } } as ExecutionEvent);
+    expect(transition(undefined, ev, CTX).record.trigger).toEqual(trigger);
+    expect(transition(undefined, EVENTS.accept, CTX).record.trigger).toBeNull();
+  });
 });
 
 describe('accept from the result cache', () => {

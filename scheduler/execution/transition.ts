@@ -73,8 +73,8 @@ export interface NewExecution {
   priority?: Priority;
   /** The result cache had this version's output for this input: it succeeds at once, unrun. */
   cached?: { output: unknown };
-  /** What started it, when an invoke made on another's behalf (a function destination). */
-  trigger?: ExecutionTrigger;
+  /** What started it, when an invoke made on another's behalf (a destination, a workflow step). */
+  trigger?: ExecutionTrigger | null;
 }
 
 export type ExecutionEvent =
@@ -369,6 +369,7 @@ function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionR
     timings: null,
     placement: null,
     idempotencyKey: e.idempotencyKey,
+    ...(e.trigger && { trigger: e.trigger }),
     retryAt: null,
     attempts: [],
     scheduledFor: e.scheduledForMs != null ? iso(Math.max(e.scheduledForMs, event.nowMs)) : null,

@@ -29,6 +29,7 @@ import { checkLogs, QUARANTINE_REASON } from './load/record-shape.js';
 import { RecordWriter, type Ready } from './files/record-writer.js';
 import { errnoCode, nodeStoreFs, type StoreFs } from './files/store-fs.js';
 import type { LoadedState, Store, StoredFunction } from './types.js';
+import { createWorkflowFiles } from './workflow-files.js';
 
 export interface FileStoreOptions {
   dataDir: string;
@@ -238,7 +239,10 @@ export function createFileStore(options: FileStoreOptions): Store {
     log.info({ segments: replay.segments.length, entries: replay.entries, skipped: replay.skipped, rewritten, logs: replay.logs.size }, 'journal replayed');
   };
 
+  const workflowFiles = createWorkflowFiles({ root: opts.dataDir, fs, writer, log, failed: (err, ids) => rejected(err, ids, 'durable write failed') });
+
   const store: Store = {
+    ...workflowFiles,
     async open(): Promise<LoadedState> {
       try {
         const state = await loadState(loadContext);

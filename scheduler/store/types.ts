@@ -11,6 +11,13 @@
  *   same record coalesce, and flush() resolves once everything handed over so far is durable.
  */
 import type { Execution, ExecutionLogs, FunctionVersion } from '../../common/records.js';
+import type { WorkflowDefinition, WorkflowRun } from '../../common/workflows.js';
+
+/** Workflow definitions and runs as stored (one fsynced file each, like functions). */
+export interface LoadedWorkflows {
+  workflows: WorkflowDefinition[];
+  runs: WorkflowRun[];
+}
 
 /** A function with all its immutable versions, oldest first. */
 export interface StoredFunction {
@@ -40,6 +47,15 @@ export interface Store {
   putLogs(logs: ExecutionLogs): void;
   getLogs(id: string): Promise<ExecutionLogs | null>;
   flush(): Promise<void>;
+  /** Reads every workflow definition and run (after open). Files that do not parse are quarantined. */
+  loadWorkflows(): Promise<LoadedWorkflows>;
+  /** Durable when resolved, like putFunction. */
+  putWorkflow(workflow: WorkflowDefinition): Promise<void>;
+  deleteWorkflow(name: string): Promise<void>;
+  /** Durable when resolved: a run is acknowledged (202) only after this. */
+  putWorkflowRun(run: WorkflowRun): Promise<void>;
+  /** Durable when resolved (a finished run past the retention). */
+  deleteWorkflowRun(id: string): Promise<void>;
   /** Flushes and stops the group-commit timer. Idempotent. */
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import type { ExecutionState } from '../execution/state.js';
 import type { FunctionRegistry } from '../function-registry.js';
 import { createSchedulerCore } from '../wire.js';
 import type { RegisteredWorker, WorkerRegistry } from '../worker-registry.js';
+import type { WorkflowEngine } from '../workflows/engine.js';
 import { MemoryStore } from './memory-store.js';
 
 export interface Harness {
@@ -20,6 +21,7 @@ export interface Harness {
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
   executions: ExecutionManager;
+  workflows: WorkflowEngine;
   connect(id: string, capacity?: number): { worker: RegisteredWorker; sent: SchedulerMessage[] };
   close(): void;
 }
@@ -38,7 +40,7 @@ export interface HarnessOptions {
 
 export function createHarness(opts: HarnessOptions = {}): Harness {
   const store = opts.store ?? new MemoryStore();
-  const { state, functions, registry, dispatcher, executions } = createSchedulerCore({
+  const { state, functions, registry, dispatcher, executions, workflows } = createSchedulerCore({
     store,
     log: silentLogger,
     checkCode: () => ({ format: 'esm' }),
@@ -61,6 +63,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     registry,
     dispatcher,
     executions,
+    workflows,
     connect(id, capacity = 2) {
       const sent: SchedulerMessage[] = [];
       const registered = registry.register({ workerId: id, name: id, capacity, sandbox: 'insecure' }, { send: (m) => sent.push(m), end: vi.fn() });
@@ -71,6 +74,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     },
     close() {
       registry.close();
+      void workflows.close();
       dispatcher.close();
       state.close();
       state.waiters.releaseAll();

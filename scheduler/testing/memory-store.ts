@@ -4,7 +4,8 @@
  */
 import { TaskForgeError } from '../../common/errors.js';
 import type { Execution, ExecutionLogs } from '../../common/records.js';
-import type { LoadedState, Store, StoredFunction } from '../store/types.js';
+import type { WorkflowDefinition, WorkflowRun } from '../../common/workflows.js';
+import type { LoadedState, LoadedWorkflows, Store, StoredFunction } from '../store/types.js';
 
 export class MemoryStore implements Store {
   readonly functions = new Map<string, StoredFunction>();
@@ -14,7 +15,15 @@ export class MemoryStore implements Store {
   groupWrites = 0;
   failDurable: string | null = null;
 
-  constructor(private readonly initial: Partial<LoadedState> = {}) {}
+  readonly workflows = new Map<string, WorkflowDefinition>();
+  readonly runs = new Map<string, WorkflowRun>();
+  /** Every durable run write, in order (a test reads what was durable when). */
+  readonly runWrites: WorkflowRun[] = [];
+
+  constructor(
+    private readonly initial: Partial<LoadedState> = {},
+    private readonly initialWorkflows: Partial<LoadedWorkflows> = {},
+  ) {}
 
   async open(): Promise<LoadedState> {
     return { functions: this.initial.functions ?? [], executions: this.initial.executions ?? [], quarantined: [], sweptTempFiles: 0 };
@@ -55,6 +64,24 @@ export class MemoryStore implements Store {
   }
   async getLogs(id: string): Promise<ExecutionLogs | null> {
     return this.logs.get(id) ?? null;
+  }
+  async loadWorkflows(): Promise<LoadedWorkflows> {
+    return { workflows: this.initialWorkflows.workflows ?? [], runs: this.initialWorkflows.runs ?? [] };
+  }
+  async putWorkflow(wf: WorkflowDefinition): Promise<void> {
+    this.workflows.set(wf.name, structuredClone(wf));
+  }
+  async deleteWorkflow(name: string): Promise<void> {
+    this.workflows.delete(name);
+  }
+  async putWorkflowRun(run: WorkflowRun): Promise<void> {
+    if (this.failDurable)
+      throw new TaskForgeError('STORAGE_UNAVAILABLE', `storage is unavailable: ${this.failDurable}`, { reason: 'storage', code: this.failDurable });
+    this.runWrites.push(structuredClone(run));
+    this.runs.set(run.id, structuredClone(run));
+  }
+  async deleteWorkflowRun(id: string): Promise<void> {
+    this.runs.delete(id);
   }
   async flush(): Promise<void> {}
   async close(): Promise<void> {}

@@ -20,7 +20,9 @@
  * not yet durable when the scheduler died may be seen again by watchers after it restarts; the
  * records' attempts are what says an execution completed twice).
  *
- * It exits 1 when lost, duplicated or early is not 0. Settings (environment): SOAK_EXECUTIONS (5000),
+ * Workflow runs go along (soak-workflows.mjs): none lost, no step run twice.
+ *
+ * It exits 1 when lost, duplicated or early is not 0, or a workflow check fails. Settings (environment): SOAK_EXECUTIONS (5000),
  * SOAK_SUBMIT_SECONDS (75), SOAK_MIN_KILLS (10), SOAK_WORKERS (3), SOAK_CAPACITY (4), SOAK_SEED,
  * SOAK_DELAYED (share of delayed invokes, 0.2), SOAK_BATCH_EVERY (a delayed batch of 20 every this
  * many invokes, 500), SOAK_SCHEDULER_KILLS (2).
@@ -31,6 +33,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { checkWorkflows, setupWorkflows, startRuns, waitRuns } from './soak-workflows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { Client, Metadata, credentials } = await import('@grpc/grpc-js');
@@ -172,6 +176,9 @@ async function main() {
     if (r.status !== 200 && r.status !== 201) throw new Error(`PUT ${name}: ${r.status} ${JSON.stringify(r.body)}`);
   }
 
+  await setupWorkflows(http, base);
+  const workflowLoad = startRuns(http, base, SUBMIT_MS, sleep);
+
   // --- load ---
   const accepted = new Map(); // id → { kind, k, delayed }
   const refused = new Map(); // status → count
@@ -266,8 +273,10 @@ async function main() {
       if (r.status !== 200) await sleep(200);
     }
   });
+  const runs = await workflowLoad;
+  const runsRunning = await waitRuns(http, base, runs.accepted, waitEnd, sleep);
   const drained = Date.now();
-  log(`final wait done: ${notTerminal.size} not terminal`);
+  log(`final wait done: ${notTerminal.size} not terminal, ${runsRunning.size} workflow runs not finished`);
   // Late duplicates would show up as events shortly after; give the stream a moment to deliver.
   await sleep(2_000);
   events.close();
@@ -344,7 +353,8 @@ async function main() {
     if (terminalEvents > 1) dupEvents += 1;
     if (completions > 1 || terminalEvents > 1) dupIds.push(id);
   }
-  const unaccepted = [...records.keys()].filter((id) => !accepted.has(id)).length;
+  // Workflow step executions are accepted through their run (checked by soak-workflows.mjs).
+  const unaccepted = [...records.values()].filter((r) => !accepted.has(r.id) && r.trigger?.type !== 'workflow').length;
   const lost = missing + stuck;
   const duplicated = dupIds.length;
   const fmtCounts = (o) =>
@@ -374,6 +384,8 @@ async function main() {
     ['submit time / time to all terminal', `${((submitted - submitStart) / 1000).toFixed(1)} s / ${((drained - submitStart) / 1000).toFixed(1)} s`],
     ['seed', SEED],
   ];
+  const workflows = await checkWorkflows(dataDir, runs.accepted, runs.refused, records);
+  rows.push(...workflows.rows);
   const width = Math.max(...rows.map(([k]) => k.length));
   const table = ['| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`)].join('\n');
   process.stdout.write(`\nTaskForge soak (make chaos) — ${new Date().toISOString()}\n\n${table}\n\n`);
@@ -382,7 +394,7 @@ async function main() {
 
   if (process.env.SOAK_KEEP === '1') log(`data kept in ${dataDir}`);
   else await rm(dataDir, { recursive: true, force: true });
-  const ok = lost === 0 && duplicated === 0 && unreadable === 0 && wrongOutput === 0 && early === 0;
+  const ok = lost === 0 && duplicated === 0 && unreadable === 0 && wrongOutput === 0 && early === 0 && workflows.ok;
   process.stdout.write(ok ? 'PASS: lost 0, duplicated 0, early 0\n' : 'FAIL\n');
   process.exitCode = ok ? 0 : 1;
 }

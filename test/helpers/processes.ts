@@ -136,8 +136,8 @@ export interface HttpReply {
 }
 
 /** One HTTP call with a JSON body and, when given, an API key; a refused connection is status 0. */
-export async function http(base: string, method: string, path: string, body?: unknown, key?: string): Promise<HttpReply> {
-  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+export async function http(base: string, method: string, path: string, body?: unknown, key?: string, extra: Record<string, string> = {}): Promise<HttpReply> {
+  const headers: Record<string, string> = { ...extra, ...(key ? { authorization: `Bearer ${key}` } : {}) };
   const init: RequestInit = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);

@@ -17,6 +17,28 @@ export const protobufPackage = "taskforge.v1";
 
 export const protobufFileName = "taskforge/v1/control.proto";
 
+export interface PutWorkflowRequest {
+  name: string;
+  /** The definition: { "steps": [...] }. */
+  specJson: string;
+}
+
+export interface StartWorkflowRunRequest {
+  name: string;
+  /** The run's input (empty: null). */
+  inputJson: string;
+  /** The client's Idempotency-Key (empty: none): a repeat within 24 h answers the first run. */
+  idempotencyKey: string;
+}
+
+export interface ListWorkflowRunsRequest {
+  workflow: string;
+  limit: number;
+  cursor: string;
+  /** Non-empty: only runs whose steps all call these functions (the caller's key is limited to them). */
+  functions: string[];
+}
+
 export interface Empty {
 }
 
@@ -260,6 +282,323 @@ export interface SessionResponse {
     value: SessionError;
   } | undefined;
 }
+
+function createBasePutWorkflowRequest(): PutWorkflowRequest {
+  return { name: "", specJson: "" };
+}
+
+export const PutWorkflowRequest: MessageFns<PutWorkflowRequest> = {
+  encode(message: PutWorkflowRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.specJson !== "") {
+      writer.uint32(18).string(message.specJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutWorkflowRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutWorkflowRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.specJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutWorkflowRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      specJson: isSet(object.specJson)
+        ? globalThis.String(object.specJson)
+        : isSet(object.spec_json)
+        ? globalThis.String(object.spec_json)
+        : "",
+    };
+  },
+
+  toJSON(message: PutWorkflowRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.specJson !== "") {
+      obj.specJson = message.specJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutWorkflowRequest>, I>>(base?: I): PutWorkflowRequest {
+    return PutWorkflowRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutWorkflowRequest>, I>>(object: I): PutWorkflowRequest {
+    const message = createBasePutWorkflowRequest();
+    message.name = object.name ?? "";
+    message.specJson = object.specJson ?? "";
+    return message;
+  },
+};
+
+function createBaseStartWorkflowRunRequest(): StartWorkflowRunRequest {
+  return { name: "", inputJson: "", idempotencyKey: "" };
+}
+
+export const StartWorkflowRunRequest: MessageFns<StartWorkflowRunRequest> = {
+  encode(message: StartWorkflowRunRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.inputJson !== "") {
+      writer.uint32(18).string(message.inputJson);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(26).string(message.idempotencyKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartWorkflowRunRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartWorkflowRunRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartWorkflowRunRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      inputJson: isSet(object.inputJson)
+        ? globalThis.String(object.inputJson)
+        : isSet(object.input_json)
+        ? globalThis.String(object.input_json)
+        : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+    };
+  },
+
+  toJSON(message: StartWorkflowRunRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.inputJson !== "") {
+      obj.inputJson = message.inputJson;
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartWorkflowRunRequest>, I>>(base?: I): StartWorkflowRunRequest {
+    return StartWorkflowRunRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartWorkflowRunRequest>, I>>(object: I): StartWorkflowRunRequest {
+    const message = createBaseStartWorkflowRunRequest();
+    message.name = object.name ?? "";
+    message.inputJson = object.inputJson ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    return message;
+  },
+};
+
+function createBaseListWorkflowRunsRequest(): ListWorkflowRunsRequest {
+  return { workflow: "", limit: 0, cursor: "", functions: [] };
+}
+
+export const ListWorkflowRunsRequest: MessageFns<ListWorkflowRunsRequest> = {
+  encode(message: ListWorkflowRunsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workflow !== "") {
+      writer.uint32(10).string(message.workflow);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.cursor !== "") {
+      writer.uint32(26).string(message.cursor);
+    }
+    for (const v of message.functions) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListWorkflowRunsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListWorkflowRunsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workflow = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.functions.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListWorkflowRunsRequest {
+    return {
+      workflow: isSet(object.workflow) ? globalThis.String(object.workflow) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      functions: globalThis.Array.isArray(object?.functions)
+        ? object.functions.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListWorkflowRunsRequest): unknown {
+    const obj: any = {};
+    if (message.workflow !== "") {
+      obj.workflow = message.workflow;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.functions?.length) {
+      obj.functions = message.functions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListWorkflowRunsRequest>, I>>(base?: I): ListWorkflowRunsRequest {
+    return ListWorkflowRunsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListWorkflowRunsRequest>, I>>(object: I): ListWorkflowRunsRequest {
+    const message = createBaseListWorkflowRunsRequest();
+    message.workflow = object.workflow ?? "";
+    message.limit = object.limit ?? 0;
+    message.cursor = object.cursor ?? "";
+    message.functions = object.functions?.map((e) => e) || [];
+    return message;
+  },
+};
 
 function createBaseEmpty(): Empty {
   return {};
@@ -3819,6 +4158,82 @@ export const ControlServiceService = {
     responseSerialize: (value: SessionResponse): Buffer => Buffer.from(SessionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SessionResponse => SessionResponse.decode(value),
   },
+  /** Workflows (docs/WORKFLOWS.md): definitions and runs, as JSON in the API's shape. */
+  putWorkflow: {
+    path: "/taskforge.v1.ControlService/PutWorkflow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutWorkflowRequest): Buffer => Buffer.from(PutWorkflowRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutWorkflowRequest => PutWorkflowRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  getWorkflow: {
+    path: "/taskforge.v1.ControlService/GetWorkflow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NameRequest): Buffer => Buffer.from(NameRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NameRequest => NameRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  listWorkflows: {
+    path: "/taskforge.v1.ControlService/ListWorkflows" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  deleteWorkflow: {
+    path: "/taskforge.v1.ControlService/DeleteWorkflow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NameRequest): Buffer => Buffer.from(NameRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NameRequest => NameRequest.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
+  /** Answers { run, created } once the run and its first steps' executions are durable. */
+  startWorkflowRun: {
+    path: "/taskforge.v1.ControlService/StartWorkflowRun" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartWorkflowRunRequest): Buffer =>
+      Buffer.from(StartWorkflowRunRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartWorkflowRunRequest => StartWorkflowRunRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  getWorkflowRun: {
+    path: "/taskforge.v1.ControlService/GetWorkflowRun" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdRequest): Buffer => Buffer.from(IdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdRequest => IdRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  listWorkflowRuns: {
+    path: "/taskforge.v1.ControlService/ListWorkflowRuns" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListWorkflowRunsRequest): Buffer =>
+      Buffer.from(ListWorkflowRunsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListWorkflowRunsRequest => ListWorkflowRunsRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  cancelWorkflowRun: {
+    path: "/taskforge.v1.ControlService/CancelWorkflowRun" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdRequest): Buffer => Buffer.from(IdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdRequest => IdRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -3883,6 +4298,16 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
    * completion order, not request order. Same semantics as the unary Invoke / GetExecution.
    */
   session: handleBidiStreamingCall<SessionRequest, SessionResponse>;
+  /** Workflows (docs/WORKFLOWS.md): definitions and runs, as JSON in the API's shape. */
+  putWorkflow: handleUnaryCall<PutWorkflowRequest, JsonReply>;
+  getWorkflow: handleUnaryCall<NameRequest, JsonReply>;
+  listWorkflows: handleUnaryCall<Empty, JsonReply>;
+  deleteWorkflow: handleUnaryCall<NameRequest, Empty>;
+  /** Answers { run, created } once the run and its first steps' executions are durable. */
+  startWorkflowRun: handleUnaryCall<StartWorkflowRunRequest, JsonReply>;
+  getWorkflowRun: handleUnaryCall<IdRequest, JsonReply>;
+  listWorkflowRuns: handleUnaryCall<ListWorkflowRunsRequest, JsonReply>;
+  cancelWorkflowRun: handleUnaryCall<IdRequest, JsonReply>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
