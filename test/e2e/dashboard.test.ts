@@ -49,7 +49,7 @@ describe('the dashboard', () => {
     await signIn(page, stack.adminKey);
     await page.getByRole('heading', { name: 'Functions' }).waitFor();
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Workers']);
+    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Workers', 'Workflow runs']);
     expect(page.url()).not.toContain(stack.adminKey);
     expect(await page.evaluate(() => sessionStorage.getItem('taskforge.apiKey'))).toBe(stack.adminKey);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);

@@ -12,7 +12,7 @@ describe('the dashboard route table', () => {
   });
 
   it('navigates to the list pages only, in order, and an admin lands on Functions', () => {
-    expect(navFor(ROUTES, all).map((r) => r.nav)).toEqual(['Functions', 'Deploy', 'Executions', 'Workers']);
+    expect(navFor(ROUTES, all).map((r) => r.nav)).toEqual(['Functions', 'Deploy', 'Executions', 'Workers', 'Workflow runs']);
     expect(homePath(ROUTES, all)).toBe('/functions');
   });
 
@@ -20,11 +20,12 @@ describe('the dashboard route table', () => {
     expect(resolve(ROUTES, '/deploy', all)).toMatchObject({ kind: 'page', route: { title: 'Deploy a function' } });
     expect(resolve(ROUTES, '/functions/deploy', all)).toMatchObject({ kind: 'page', params: { name: 'deploy' } });
     expect(resolve(ROUTES, '/executions/ex_1', all)).toMatchObject({ kind: 'page', params: { id: 'ex_1' } });
+    expect(resolve(ROUTES, '/workflow-runs/wr_1', all)).toMatchObject({ kind: 'page', route: { title: 'Workflow run' }, params: { id: 'wr_1' } });
   });
 
   it('shows each page only to keys whose scopes allow what it reads', () => {
     const invoker: Capabilities = { ...NO_CAPABILITIES, readFunctions: true, invoke: true, readExecutions: true };
-    expect(navFor(ROUTES, invoker).map((r) => r.nav)).toEqual(['Functions', 'Executions']);
+    expect(navFor(ROUTES, invoker).map((r) => r.nav)).toEqual(['Functions', 'Executions', 'Workflow runs']);
     expect(resolve(ROUTES, '/workers', invoker).kind).toBe('forbidden');
     expect(resolve(ROUTES, '/deploy', invoker).kind).toBe('forbidden');
     expect(navFor(ROUTES, NO_CAPABILITIES)).toEqual([]);

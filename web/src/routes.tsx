@@ -11,6 +11,7 @@ import { ExecutionsPage } from './pages/executions.js';
 import { FunctionPage } from './pages/function.js';
 import { FunctionsPage } from './pages/functions.js';
 import { WorkersPage } from './pages/workers.js';
+import { WorkflowRunPage, WorkflowRunsPage } from './pages/workflow-runs.js';
 
 export const ROUTES: readonly RouteSpec<Page>[] = [
   { pattern: '/functions', title: 'Functions', nav: 'Functions', allowed: (c) => c.readFunctions, page: FunctionsPage },
@@ -19,4 +20,6 @@ export const ROUTES: readonly RouteSpec<Page>[] = [
   { pattern: '/executions', title: 'Executions', nav: 'Executions', allowed: (c) => c.readExecutions, page: ExecutionsPage },
   { pattern: '/executions/:id', title: 'Execution', allowed: (c) => c.readExecutions, page: ExecutionPage },
   { pattern: '/workers', title: 'Workers', nav: 'Workers', allowed: (c) => c.cluster, page: WorkersPage },
+  { pattern: '/workflow-runs', title: 'Workflow runs', nav: 'Workflow runs', allowed: (c) => c.readExecutions, page: WorkflowRunsPage },
+  { pattern: '/workflow-runs/:id', title: 'Workflow run', allowed: (c) => c.readExecutions, page: WorkflowRunPage },
 ];
