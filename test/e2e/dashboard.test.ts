@@ -142,7 +142,12 @@ describe('the dashboard', () => {
     const read = await stack.request('POST', '/v1/keys', { name: 'reader', scopes: ['read'] });
     const d = await open();
     await signIn(d.page, read.body.key);
-    expect(await d.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions', 'Workers']);
+    expect(await d.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual([
+      'Functions',
+      'Executions',
+      'Workers',
+      'Workflow runs',
+    ]);
     await d.page.getByRole('link', { name: 'ticker' }).click();
     await d.page.getByRole('heading', { name: 'Versions' }).waitFor();
     expect(await d.page.getByRole('button', { name: 'Invoke' }).count()).toBe(0);
@@ -153,7 +158,7 @@ describe('the dashboard', () => {
     const invoker = await stack.request('POST', '/v1/keys', { name: 'invoker', scopes: ['invoke'], functions: ['ticker'] });
     const e = await open();
     await signIn(e.page, invoker.body.key);
-    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions']);
+    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions', 'Workflow runs']);
     await e.page.getByRole('link', { name: 'ticker' }).click();
     await e.page.getByRole('button', { name: 'Invoke' }).waitFor();
   });

@@ -61,6 +61,6 @@ describe('workflow runs in the dashboard', () => {
     await expect.poll(() => node('d').getAttribute('data-status'), POLL).toBe('succeeded');
     for (const step of ['a', 'b', 'c']) expect(await node(step).getAttribute('data-status')).toBe('succeeded');
     await page.getByRole('heading', { name: 'Output' }).waitFor();
-    expect(await page.locator('pre').last().textContent()).toContain('"b": 2');
+    expect(await page.locator('pre').last().textContent()).toContain('"b": 3');
   });
 });
