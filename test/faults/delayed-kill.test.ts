@@ -4,41 +4,23 @@
  * Every accepted id runs exactly once: none lost, none run twice (by its attempt history), and
  * none started before its scheduledFor.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readTokenFile } from '../../common/grpc-auth.js';
-import { silentLogger } from '../../common/logger.js';
 import type { AttemptRecord, Execution } from '../../common/records.js';
-import { startGateway, type RunningGateway } from '../../gateway/main.js';
-import { http, mapLimit, startSchedulerProcess, startWorkerProcess, tokenFiles, type ComponentProcess } from '../helpers/processes.js';
-import { readAdminKey } from '../helpers/stack.js';
+import { http, mapLimit } from '../helpers/processes.js';
+import { startKillStack, type KillStack } from '../helpers/kill-stack.js';
 
 const ECHO = 'export default async (e, ctx) => ({ e, attempt: ctx.attempt })';
 
-const procs: ComponentProcess[] = [];
-let gateway: RunningGateway | undefined;
-let dataDir: string | undefined;
+let stack: KillStack | undefined;
 afterEach(async () => {
-  for (const p of procs.splice(0)) await p.kill();
-  await gateway?.close();
-  gateway = undefined;
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
+  await stack?.close();
+  stack = undefined;
 });
 
 describe('scheduler killed with delayed executions pending', () => {
   it('each runs exactly once after the restart, none before its time', { timeout: 60_000 }, async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'taskforge-delaykill-'));
-    let scheduler = await startSchedulerProcess(dataDir);
-    procs.push(scheduler);
-    const { port, address } = scheduler;
-    procs.push(await startWorkerProcess(address, dataDir, 'wa', 4));
-    const controlToken = readTokenFile(tokenFiles(dataDir).control);
-    gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: address, logger: silentLogger, client: { controlToken } });
-    const base = `http://127.0.0.1:${gateway.port}`;
-    const key = await readAdminKey(dataDir);
+    stack = await startKillStack({ tmpPrefix: 'taskforge-delaykill-', workers: ['wa'] });
+    const { base, key } = stack;
     expect((await http(base, 'PUT', '/v1/functions/echo', { code: ECHO }, key)).status).toBe(201);
 
     // Due before the restart (run at once after it), and after it (run at their time).
@@ -56,10 +38,7 @@ describe('scheduler killed with delayed executions pending', () => {
     expect(batch.status).toBe(202);
     (batch.body.executions as Array<{ executionId: string }>).forEach(({ executionId }, b) => accepted.set(executionId, { b }));
 
-    await scheduler.kill('SIGKILL');
-    await new Promise((res) => setTimeout(res, 1_500));
-    scheduler = await startSchedulerProcess(dataDir, port);
-    procs.push(scheduler);
+    await stack.restartScheduler(1_500);
 
     const finals = await mapLimit([...accepted.keys()], 16, async (id) => {
       const end = Date.now() + 40_000;

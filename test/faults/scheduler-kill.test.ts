@@ -5,55 +5,34 @@
  * ends in exactly one terminal state: its record is terminal, its output is its own, and its
  * attempt history shows exactly one completed run — none is missing, none ran to completion twice.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readTokenFile } from '../../common/grpc-auth.js';
-import { silentLogger } from '../../common/logger.js';
 import type { AttemptRecord, Execution } from '../../common/records.js';
-import { startGateway, type RunningGateway } from '../../gateway/main.js';
-import { http, mapLimit, startSchedulerProcess, startWorkerProcess, tokenFiles, type ComponentProcess } from '../helpers/processes.js';
-import { readAdminKey } from '../helpers/stack.js';
+import { http, mapLimit } from '../helpers/processes.js';
+import { startKillStack, type KillStack } from '../helpers/kill-stack.js';
 
 const WORK = 'export default async (e, ctx) => { await new Promise((r) => setTimeout(r, 5 + (e.i % 4) * 15)); return { i: e.i, attempt: ctx.attempt } }';
 const TOTAL = 500;
 const KILL_AFTER = 150;
 
-const procs: ComponentProcess[] = [];
-let gateway: RunningGateway | undefined;
-let dataDir: string | undefined;
+let stack: KillStack | undefined;
 afterEach(async () => {
-  for (const p of procs.splice(0)) await p.kill();
-  await gateway?.close();
-  gateway = undefined;
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
+  await stack?.close();
+  stack = undefined;
 });
 
 describe('scheduler killed while accepting and running', () => {
   it('every 202 id survives the restart and reaches exactly one terminal state', { timeout: 60_000 }, async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'taskforge-schedkill-'));
-    let scheduler = await startSchedulerProcess(dataDir);
-    procs.push(scheduler);
-    const { port, address } = scheduler;
-    for (const name of ['wa', 'wb']) procs.push(await startWorkerProcess(address, dataDir, name, 4));
-    const controlToken = readTokenFile(tokenFiles(dataDir).control);
-    gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: address, logger: silentLogger, client: { controlToken } });
-    const base = `http://127.0.0.1:${gateway.port}`;
-    const key = await readAdminKey(dataDir);
+    stack = await startKillStack({ tmpPrefix: 'taskforge-schedkill-', workers: ['wa', 'wb'] });
+    const { base, key, dataDir } = stack;
     expect((await http(base, 'PUT', '/v1/functions/work', { code: WORK }, key)).status).toBe(201);
 
     const accepted = new Map<string, number>();
     const refused = new Map<number, number>();
     // Set by the lane whose 202 is the KILL_AFTER-th (a holder: the compiler cannot follow lanes).
     const kill: { restarted?: Promise<void> } = {};
-    const killAndRestart = async (): Promise<void> => {
-      await scheduler.kill('SIGKILL');
-      // Where the workers and the gateway will look for it again.
-      scheduler = await startSchedulerProcess(dataDir!, port);
-      procs.push(scheduler);
-    };
+    const killAndRestart = (): Promise<void> => stack!.restartScheduler();
     const deadline = Date.now() + 40_000;
     await mapLimit(
       Array.from({ length: TOTAL }, (_, i) => i),
@@ -105,7 +84,7 @@ describe('scheduler killed while accepting and running', () => {
     expect(stats.body.executions).toMatchObject({ queued: 0, running: 0 });
 
     // What the API answered is what is on disk once the scheduler stops cleanly.
-    await scheduler.kill('SIGTERM');
+    await stack.scheduler.kill('SIGTERM');
     for (const rec of finals) {
       const onDisk = JSON.parse(await readFile(join(dataDir, 'executions', `${rec.id}.json`), 'utf8')) as Execution;
       expect(onDisk.status).toBe('succeeded');

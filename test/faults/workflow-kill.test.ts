@@ -5,44 +5,26 @@
  * exactly one execution (none lost, none started twice), which completed exactly once. Clients
  * retry a start that was not answered with its Idempotency-Key, so no run is started twice either.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readTokenFile } from '../../common/grpc-auth.js';
-import { silentLogger } from '../../common/logger.js';
 import type { AttemptRecord, Execution } from '../../common/records.js';
-import { startGateway, type RunningGateway } from '../../gateway/main.js';
-import { http, mapLimit, startSchedulerProcess, startWorkerProcess, tokenFiles, type ComponentProcess } from '../helpers/processes.js';
-import { readAdminKey } from '../helpers/stack.js';
+import { http, mapLimit } from '../helpers/processes.js';
+import { startKillStack, type KillStack } from '../helpers/kill-stack.js';
 
 const STEP = 'export default async (e) => { await new Promise((r) => setTimeout(r, 100 + (e.n % 3) * 50)); return { n: e.n, step: e.step } }';
 const RUNS = 24;
 const KILL_AFTER = 10;
 const STEPS = ['a', 'b', 'c', 'd'];
 
-const procs: ComponentProcess[] = [];
-let gateway: RunningGateway | undefined;
-let dataDir: string | undefined;
+let stack: KillStack | undefined;
 afterEach(async () => {
-  for (const p of procs.splice(0)) await p.kill();
-  await gateway?.close();
-  gateway = undefined;
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
+  await stack?.close();
+  stack = undefined;
 });
 
 describe('scheduler killed in the middle of workflow runs', () => {
   it('every accepted run resumes and succeeds; no step is lost or started twice', { timeout: 90_000 }, async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'taskforge-wfkill-'));
-    let scheduler = await startSchedulerProcess(dataDir);
-    procs.push(scheduler);
-    const { port, address } = scheduler;
-    for (const name of ['wa', 'wb']) procs.push(await startWorkerProcess(address, dataDir, name, 4));
-    const controlToken = readTokenFile(tokenFiles(dataDir).control);
-    gateway = await startGateway({ port: 0, host: '127.0.0.1', scheduler: address, logger: silentLogger, client: { controlToken } });
-    const base = `http://127.0.0.1:${gateway.port}`;
-    const key = await readAdminKey(dataDir);
+    stack = await startKillStack({ tmpPrefix: 'taskforge-wfkill-', workers: ['wa', 'wb'] });
+    const { base, key } = stack;
     expect((await http(base, 'PUT', '/v1/functions/step', { code: STEP }, key)).status).toBe(201);
     const def = await http(
       base,
@@ -62,11 +44,7 @@ describe('scheduler killed in the middle of workflow runs', () => {
 
     const accepted = new Map<string, number>();
     const kill: { restarted?: Promise<void> } = {};
-    const killAndRestart = async (): Promise<void> => {
-      await scheduler.kill('SIGKILL');
-      scheduler = await startSchedulerProcess(dataDir!, port);
-      procs.push(scheduler);
-    };
+    const killAndRestart = (): Promise<void> => stack!.restartScheduler();
     const deadline = Date.now() + 40_000;
     await mapLimit(
       Array.from({ length: RUNS }, (_, n) => n),
