@@ -21,7 +21,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDataDir, releaseDataDir } from './data-dirs.js';
-import { request, useApiKey, waitFor } from './http.js';
+import { putFunction, request, useApiKey, waitFor } from './http.js';
 import { spawnNode, type Proc } from './proc.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.js');
@@ -189,5 +189,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const p of started.reverse()) await p.stop();
     if (ownDir) await releaseDataDir(dataDir);
     throw err;
+  }
+}
+
+/** Registers one function in `dataDir` through a scheduler and gateway started for it and stopped after. */
+export async function registerFunction(dataDir: string, name: string, code: string): Promise<void> {
+  const s = await startScheduler(dataDir);
+  const g = await startGateway(s).catch(async (err: unknown) => {
+    await s.proc.stop();
+    throw err;
+  });
+  try {
+    await putFunction(g.url, name, code);
+  } finally {
+    await g.proc.stop();
+    await s.proc.stop();
   }
 }

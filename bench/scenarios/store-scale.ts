@@ -8,11 +8,11 @@
 import { performance } from 'node:perf_hooks';
 import { makeDataDir, releaseDataDir } from '../lib/data-dirs.js';
 import { TRIVIAL_CODE } from '../lib/handlers.js';
-import { putFunction, request } from '../lib/http.js';
+import { request } from '../lib/http.js';
 import type { Metric } from '../lib/report.js';
 import { writeExecutions } from '../lib/records.js';
 import type { Scenario } from '../lib/scenario.js';
-import { startGateway, startScheduler, type SchedulerStart } from '../lib/stack.js';
+import { registerFunction, startGateway, startScheduler, type SchedulerStart } from '../lib/stack.js';
 import { median, summarize } from '../lib/stats.js';
 
 const FN = 'bench-store';
@@ -27,19 +27,7 @@ export const storeScaleScenario: Scenario = {
   async run({ cfg, progress }) {
     const dataDir = await makeDataDir('store');
     try {
-      {
-        const s = await startScheduler(dataDir);
-        const g = await startGateway(s).catch(async (err: unknown) => {
-          await s.proc.stop();
-          throw err;
-        });
-        try {
-          await putFunction(g.url, FN, TRIVIAL_CODE);
-        } finally {
-          await g.proc.stop();
-          await s.proc.stop();
-        }
-      }
+      await registerFunction(dataDir, FN, TRIVIAL_CODE);
       const sizes = [...cfg.storeSizes].sort((a, b) => a - b);
       const points = [];
       const metrics: Metric[] = [];
