@@ -39,6 +39,13 @@ const POLL = { timeout: 15_000, interval: 100 };
 
 const row = (page: Page, id: string) => page.locator(`tr[data-execution="${id}"]`);
 
+const BROKEN = `export default async (event) => {
+  throw new Error('broken ' + (event?.n ?? '?'));
+};
+`;
+/** A dead letter the scope test opens with a read key. */
+let deadLetter = '';
+
 describe('the dashboard', () => {
   it('refuses a key the gateway does not accept, and signs in with a good one kept out of the URL', async () => {
     const { page } = admin;
@@ -49,7 +56,7 @@ describe('the dashboard', () => {
     await signIn(page, stack.adminKey);
     await page.getByRole('heading', { name: 'Functions' }).waitFor();
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Workers']);
+    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Dead letters', 'Workers']);
     expect(page.url()).not.toContain(stack.adminKey);
     expect(await page.evaluate(() => sessionStorage.getItem('taskforge.apiKey'))).toBe(stack.adminKey);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -126,6 +133,43 @@ describe('the dashboard', () => {
     expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
   });
 
+  it('shows a failing async execution in Dead letters live; Retry there starts one whose trigger links back', async () => {
+    const { page } = admin;
+    expect((await stack.request('PUT', '/v1/functions/broken', { code: BROKEN, maxRetries: 0 })).status).toBeLessThan(300);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByText('Live', { exact: true }).waitFor();
+    const id = await invokeAsync('broken', { n: 1 });
+    await row(page, id).getByText('broken 1').waitFor();
+    expect(await page.evaluate(UNLABELLED)).toEqual([]);
+
+    await row(page, id)
+      .getByRole('button', { name: `Retry ${id}` })
+      .click();
+    const retried = page.getByRole('status').filter({ hasText: 'Retried' }).getByRole('link');
+    await retried.waitFor();
+    const again = (await retried.textContent())!;
+    expect(again).toMatch(/^ex_/);
+    expect(again).not.toBe(id);
+    await expect.poll(() => row(page, id).count(), POLL).toBe(0);
+    // The retry fails too: a new dead letter, of the retry.
+    await row(page, again).waitFor();
+
+    await retried.click();
+    await page.getByRole('heading', { name: `Execution ${again}` }).waitFor();
+    await page.getByText('retry of').waitFor();
+    await page.getByRole('link', { name: id, exact: true }).click();
+    await page.getByRole('heading', { name: `Execution ${id}` }).waitFor();
+    await page.locator('.page-head .badge', { hasText: 'failed' }).waitFor();
+
+    // Retry on an execution's page moves to the new one.
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => new URL(page.url()).pathname, POLL).not.toBe(`/executions/${id}`);
+    const third = new URL(page.url()).pathname.split('/')[2]!;
+    await page.getByRole('heading', { name: `Execution ${third}` }).waitFor();
+    expect((await stack.request('GET', `/v1/executions/${third}`)).body.trigger).toEqual({ type: 'retry', of: id });
+    deadLetter = again;
+  });
+
   it("shows a worker's load change live", async () => {
     const { page } = admin;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workers' }).click();
@@ -138,11 +182,23 @@ describe('the dashboard', () => {
     await expect.poll(() => meter.getAttribute('aria-valuenow'), POLL).toBe('0');
   });
 
-  it('shows a read key no deploy, invoke or cancel, and a function-limited invoke key no cluster', async () => {
+  it('shows a read key no deploy, invoke, cancel or retry, and a function-limited invoke key no cluster', async () => {
     const read = await stack.request('POST', '/v1/keys', { name: 'reader', scopes: ['read'] });
     const d = await open();
     await signIn(d.page, read.body.key);
-    expect(await d.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions', 'Workers']);
+    expect(await d.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual([
+      'Functions',
+      'Executions',
+      'Dead letters',
+      'Workers',
+    ]);
+    await d.page.goto(`${stack.url}/executions/${deadLetter}`);
+    await d.page.locator('.page-head .badge', { hasText: 'failed' }).waitFor();
+    expect(await d.page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    await d.page.goto(`${stack.url}/dead-letters`);
+    await row(d.page, deadLetter).waitFor();
+    expect(await d.page.getByRole('button', { name: /Retry/ }).count()).toBe(0);
+    await d.page.goto(`${stack.url}/functions`);
     await d.page.getByRole('link', { name: 'ticker' }).click();
     await d.page.getByRole('heading', { name: 'Versions' }).waitFor();
     expect(await d.page.getByRole('button', { name: 'Invoke' }).count()).toBe(0);
@@ -153,7 +209,7 @@ describe('the dashboard', () => {
     const invoker = await stack.request('POST', '/v1/keys', { name: 'invoker', scopes: ['invoke'], functions: ['ticker'] });
     const e = await open();
     await signIn(e.page, invoker.body.key);
-    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions']);
+    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions', 'Dead letters']);
     await e.page.getByRole('link', { name: 'ticker' }).click();
     await e.page.getByRole('button', { name: 'Invoke' }).waitFor();
   });
