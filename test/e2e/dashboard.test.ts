@@ -170,6 +170,20 @@ describe('the dashboard', () => {
     deadLetter = again;
   });
 
+  it("shows a function's circuit breaker, result cache and cron trigger with its next tick", async () => {
+    const { page } = admin;
+    const spec = { code: BROKEN, circuitBreaker: { failureThreshold: 3 }, cacheTtlMs: 60_000, triggers: [{ type: 'cron', schedule: '0 0 1 1 *' }] };
+    const put = await stack.request('PUT', '/v1/functions/guarded', spec);
+    expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
+    await page.goto(`${stack.url}/functions/guarded`);
+    const circuit = page.locator('[data-circuit="closed"]');
+    await circuit.waitFor();
+    expect(await circuit.textContent()).toMatch(/^closedopens after 3 failures within 1 min 0 s/);
+    await page.getByText('outputs reused for 1 min 0 s').waitFor();
+    const cron = page.getByRole('listitem').filter({ hasText: '0 0 1 1 *' });
+    expect(await cron.textContent()).toMatch(/^cron 0 0 1 1 \*, next in \d+ (d|h|min|s)$/);
+  });
+
   it("shows a worker's load change live", async () => {
     const { page } = admin;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workers' }).click();
