@@ -168,6 +168,31 @@ describe('the dashboard', () => {
     await page.getByRole('heading', { name: `Execution ${third}` }).waitFor();
     expect((await stack.request('GET', `/v1/executions/${third}`)).body.trigger).toEqual({ type: 'retry', of: id });
     deadLetter = again;
+
+    // The list's trigger filter, by what started an execution.
+    await page.goto(`${stack.url}/executions?trigger=retry`);
+    await row(page, third).getByText('retry').waitFor();
+    await row(page, again).waitFor();
+    expect(await row(page, id).count()).toBe(0);
+  });
+
+  it('says when a retry is refused, and when a function has no dead letters', async () => {
+    const { page } = admin;
+    expect((await stack.request('PUT', '/v1/functions/gone', { code: BROKEN, maxRetries: 0 })).status).toBeLessThan(300);
+    const id = await invokeAsync('gone', { n: 2 });
+    await expect.poll(async () => (await stack.request('GET', `/v1/executions/${id}`)).body.status, POLL).toBe('failed');
+    await page.goto(`${stack.url}/dead-letters?function=gone`);
+    await row(page, id).waitFor();
+    expect((await stack.request('DELETE', '/v1/functions/gone')).status).toBeLessThan(300);
+    await row(page, id)
+      .getByRole('button', { name: `Retry ${id}` })
+      .click();
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toContain('FUNCTION_NOT_FOUND');
+    await row(page, id).waitFor();
+
+    await page.getByLabel('Function').selectOption('ticker');
+    await page.getByText('No dead letters of this function.').waitFor();
+    expect(page.url()).toContain('function=ticker');
   });
 
   it("shows a function's circuit breaker, result cache and cron trigger with its next tick", async () => {
