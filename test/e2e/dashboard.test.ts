@@ -39,6 +39,13 @@ const POLL = { timeout: 15_000, interval: 100 };
 
 const row = (page: Page, id: string) => page.locator(`tr[data-execution="${id}"]`);
 
+const BROKEN = `export default async (event) => {
+  throw new Error('broken ' + (event?.n ?? '?'));
+};
+`;
+/** A dead letter the scope test opens with a read key. */
+let deadLetter = '';
+
 describe('the dashboard', () => {
   it('refuses a key the gateway does not accept, and signs in with a good one kept out of the URL', async () => {
     const { page } = admin;
@@ -49,7 +56,7 @@ describe('the dashboard', () => {
     await signIn(page, stack.adminKey);
     await page.getByRole('heading', { name: 'Functions' }).waitFor();
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Workers', 'Workflow runs']);
+    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Dead letters', 'Workers', 'Workflow runs']);
     expect(page.url()).not.toContain(stack.adminKey);
     expect(await page.evaluate(() => sessionStorage.getItem('taskforge.apiKey'))).toBe(stack.adminKey);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -126,6 +133,82 @@ describe('the dashboard', () => {
     expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
   });
 
+  it('shows a failing async execution in Dead letters live; Retry there starts one whose trigger links back', async () => {
+    const { page } = admin;
+    expect((await stack.request('PUT', '/v1/functions/broken', { code: BROKEN, maxRetries: 0 })).status).toBeLessThan(300);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByText('Live', { exact: true }).waitFor();
+    const id = await invokeAsync('broken', { n: 1 });
+    await row(page, id).getByText('broken 1').waitFor();
+    expect(await page.evaluate(UNLABELLED)).toEqual([]);
+
+    await row(page, id)
+      .getByRole('button', { name: `Retry ${id}` })
+      .click();
+    const retried = page.getByRole('status').filter({ hasText: 'Retried' }).getByRole('link');
+    await retried.waitFor();
+    const again = (await retried.textContent())!;
+    expect(again).toMatch(/^ex_/);
+    expect(again).not.toBe(id);
+    await expect.poll(() => row(page, id).count(), POLL).toBe(0);
+    // The retry fails too: a new dead letter, of the retry.
+    await row(page, again).waitFor();
+
+    await retried.click();
+    await page.getByRole('heading', { name: `Execution ${again}` }).waitFor();
+    await page.getByText('retry of').waitFor();
+    await page.getByRole('link', { name: id, exact: true }).click();
+    await page.getByRole('heading', { name: `Execution ${id}` }).waitFor();
+    await page.locator('.page-head .badge', { hasText: 'failed' }).waitFor();
+
+    // Retry on an execution's page moves to the new one.
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => new URL(page.url()).pathname, POLL).not.toBe(`/executions/${id}`);
+    const third = new URL(page.url()).pathname.split('/')[2]!;
+    await page.getByRole('heading', { name: `Execution ${third}` }).waitFor();
+    expect((await stack.request('GET', `/v1/executions/${third}`)).body.trigger).toEqual({ type: 'retry', of: id });
+    deadLetter = again;
+
+    // The list's trigger filter, by what started an execution.
+    await page.goto(`${stack.url}/executions?trigger=retry`);
+    await row(page, third).getByText('retry').waitFor();
+    await row(page, again).waitFor();
+    expect(await row(page, id).count()).toBe(0);
+  });
+
+  it('says when a retry is refused, and when a function has no dead letters', async () => {
+    const { page } = admin;
+    expect((await stack.request('PUT', '/v1/functions/gone', { code: BROKEN, maxRetries: 0 })).status).toBeLessThan(300);
+    const id = await invokeAsync('gone', { n: 2 });
+    await expect.poll(async () => (await stack.request('GET', `/v1/executions/${id}`)).body.status, POLL).toBe('failed');
+    await page.goto(`${stack.url}/dead-letters?function=gone`);
+    await row(page, id).waitFor();
+    expect((await stack.request('DELETE', '/v1/functions/gone')).status).toBeLessThan(300);
+    await row(page, id)
+      .getByRole('button', { name: `Retry ${id}` })
+      .click();
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toContain('FUNCTION_NOT_FOUND');
+    await row(page, id).waitFor();
+
+    await page.getByLabel('Function').selectOption('ticker');
+    await page.getByText('No dead letters of this function.').waitFor();
+    expect(page.url()).toContain('function=ticker');
+  });
+
+  it("shows a function's circuit breaker, result cache and cron trigger with its next tick", async () => {
+    const { page } = admin;
+    const spec = { code: BROKEN, circuitBreaker: { failureThreshold: 3 }, cacheTtlMs: 60_000, triggers: [{ type: 'cron', schedule: '0 0 1 1 *' }] };
+    const put = await stack.request('PUT', '/v1/functions/guarded', spec);
+    expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
+    await page.goto(`${stack.url}/functions/guarded`);
+    const circuit = page.locator('[data-circuit="closed"]');
+    await circuit.waitFor();
+    expect(await circuit.textContent()).toMatch(/^closedopens after 3 failures within 1 min 0 s/);
+    await page.getByText('outputs reused for 1 min 0 s').waitFor();
+    const cron = page.getByRole('listitem').filter({ hasText: '0 0 1 1 *' });
+    expect(await cron.textContent()).toMatch(/^cron 0 0 1 1 \*, next in \d+ (d|h|min|s)$/);
+  });
+
   it("shows a worker's load change live", async () => {
     const { page } = admin;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workers' }).click();
@@ -138,16 +221,24 @@ describe('the dashboard', () => {
     await expect.poll(() => meter.getAttribute('aria-valuenow'), POLL).toBe('0');
   });
 
-  it('shows a read key no deploy, invoke or cancel, and a function-limited invoke key no cluster', async () => {
+  it('shows a read key no deploy, invoke, cancel or retry, and a function-limited invoke key no cluster', async () => {
     const read = await stack.request('POST', '/v1/keys', { name: 'reader', scopes: ['read'] });
     const d = await open();
     await signIn(d.page, read.body.key);
     expect(await d.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual([
       'Functions',
       'Executions',
+      'Dead letters',
       'Workers',
       'Workflow runs',
     ]);
+    await d.page.goto(`${stack.url}/executions/${deadLetter}`);
+    await d.page.locator('.page-head .badge', { hasText: 'failed' }).waitFor();
+    expect(await d.page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    await d.page.goto(`${stack.url}/dead-letters`);
+    await row(d.page, deadLetter).waitFor();
+    expect(await d.page.getByRole('button', { name: /Retry/ }).count()).toBe(0);
+    await d.page.goto(`${stack.url}/functions`);
     await d.page.getByRole('link', { name: 'ticker' }).click();
     await d.page.getByRole('heading', { name: 'Versions' }).waitFor();
     expect(await d.page.getByRole('button', { name: 'Invoke' }).count()).toBe(0);
@@ -158,7 +249,12 @@ describe('the dashboard', () => {
     const invoker = await stack.request('POST', '/v1/keys', { name: 'invoker', scopes: ['invoke'], functions: ['ticker'] });
     const e = await open();
     await signIn(e.page, invoker.body.key);
-    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions', 'Workflow runs']);
+    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual([
+      'Functions',
+      'Executions',
+      'Dead letters',
+      'Workflow runs',
+    ]);
     await e.page.getByRole('link', { name: 'ticker' }).click();
     await e.page.getByRole('button', { name: 'Invoke' }).waitFor();
   });

@@ -50,13 +50,20 @@ const settle = (page: Page) => page.waitForTimeout(400);
 
 it('shoots every page', async () => {
   await put('hello', HELLO_V1, { description: 'Greets whoever it is given' });
-  await put('hello', HELLO_V2, { description: 'Greets whoever it is given', timeoutMs: 5000 });
+  await put('hello', HELLO_V2, {
+    description: 'Greets whoever it is given',
+    timeoutMs: 5000,
+    circuitBreaker: { failureThreshold: 5 },
+    triggers: [{ type: 'cron', schedule: '0 9 * * 1-5', timezone: 'Europe/Paris', input: { name: 'morning' } }],
+  });
   await put('ticker', TICKING_CODE, { description: 'Logs a tick every 100 ms' });
   await put('orders', FAILS, { description: 'Checks an order', maxRetries: 0 });
   const v1 = (await stack.request('GET', '/v1/functions/hello/versions')).body.versions[1];
   for (let i = 0; i < 12; i++) await invoke('hello', { name: `user ${i}` }, i % 3 === 0 ? 'sync' : 'async');
   await invoke('orders', { order: 42 }, 'sync');
   await invoke('orders', { ok: true }, 'sync');
+  const dead: string[] = [];
+  for (const order of [7, 8, 9]) dead.push((await invoke('orders', { order })).body.executionId as string);
   const done = await invoke('ticker', { ticks: 8, name: 'docs' }, 'sync');
   const cancelled = (await invoke('ticker', { ticks: 600 })).body.executionId as string;
   await new Promise((r) => setTimeout(r, 300));
@@ -101,6 +108,18 @@ it('shoots every page', async () => {
   await page.getByText('tick 7', { exact: true }).waitFor();
   await settle(page);
   await page.screenshot({ path: join(OUT, 'execution.png'), fullPage: true, animations: 'disabled' });
+
+  await page.goto(`${stack.url}/dead-letters`);
+  await page.locator(`tr[data-execution="${dead[0]!}"]`).waitFor();
+  await page.getByRole('button', { name: `Retry ${dead[0]!}` }).click();
+  await page.getByRole('status').filter({ hasText: 'Retried' }).waitFor();
+  await settle(page);
+  await shoot(page, 'dead-letters.png');
+
+  await page.getByRole('status').filter({ hasText: 'Retried' }).getByRole('link').click();
+  await page.locator('.page-head .badge', { hasText: 'failed' }).waitFor();
+  await settle(page);
+  await page.screenshot({ path: join(OUT, 'execution-retry.png'), fullPage: true, animations: 'disabled' });
 
   await page.goto(`${stack.url}/workers`);
   await page.getByRole('meter').first().waitFor();

@@ -17,6 +17,7 @@ function gatewayFor(scopes: string[], functions: string[] | null = null) {
       return functions ? errorReply(403, 'FORBIDDEN', { reason: 'function', field: 'params.name' }) : errorReply(415, 'UNSUPPORTED_MEDIA_TYPE');
     }
     if (path === `/v1/executions/${PROBE_EXECUTION}/cancel`) return has('invoke') ? errorReply(404, 'EXECUTION_NOT_FOUND') : scope();
+    if (path === `/v1/executions/${PROBE_EXECUTION}/retry`) return has('invoke') ? errorReply(404, 'EXECUTION_NOT_FOUND') : scope();
     if (path === '/v1/executions') return has('deploy', 'invoke', 'read') ? jsonReply(200, { executions: [], nextCursor: null }) : scope();
     if (path === '/v1/stats') return has('deploy', 'read') && functions === null ? jsonReply(200, {}) : scope();
     if (path === '/v1/keys') return scopes.includes('admin') && functions === null ? jsonReply(200, { keys: [] }) : scope();
@@ -26,11 +27,11 @@ function gatewayFor(scopes: string[], functions: string[] | null = null) {
 
 describe('probeCapabilities', () => {
   it.each([
-    [['admin'], null, { readFunctions: true, deploy: true, invoke: true, readExecutions: true, cluster: true, keys: true }],
-    [['deploy'], null, { readFunctions: true, deploy: true, invoke: false, readExecutions: true, cluster: true, keys: false }],
-    [['invoke'], null, { readFunctions: true, deploy: false, invoke: true, readExecutions: true, cluster: false, keys: false }],
-    [['read'], null, { readFunctions: true, deploy: false, invoke: false, readExecutions: true, cluster: true, keys: false }],
-    [['deploy'], ['a'], { readFunctions: true, deploy: true, invoke: false, readExecutions: true, cluster: false, keys: false }],
+    [['admin'], null, { readFunctions: true, deploy: true, invoke: true, retry: true, readExecutions: true, cluster: true, keys: true }],
+    [['deploy'], null, { readFunctions: true, deploy: true, invoke: false, retry: false, readExecutions: true, cluster: true, keys: false }],
+    [['invoke'], null, { readFunctions: true, deploy: false, invoke: true, retry: true, readExecutions: true, cluster: false, keys: false }],
+    [['read'], null, { readFunctions: true, deploy: false, invoke: false, retry: false, readExecutions: true, cluster: true, keys: false }],
+    [['deploy'], ['a'], { readFunctions: true, deploy: true, invoke: false, retry: false, readExecutions: true, cluster: false, keys: false }],
   ])('%j limited to %j may %j', async (scopes, functions, want) => {
     expect(await probeCapabilities(new Api(KEY, gatewayFor(scopes, functions)))).toEqual(want);
   });

@@ -11,6 +11,8 @@ export interface Capabilities {
   readFunctions: boolean;
   deploy: boolean;
   invoke: boolean;
+  /** Retry a finished execution (the invoke scope, asked on its own route). */
+  retry: boolean;
   readExecutions: boolean;
   /** Workers, stats, metrics: keys not limited to some functions. */
   cluster: boolean;
@@ -21,6 +23,7 @@ export const NO_CAPABILITIES: Capabilities = Object.freeze({
   readFunctions: false,
   deploy: false,
   invoke: false,
+  retry: false,
   readExecutions: false,
   cluster: false,
   keys: false,
@@ -46,13 +49,14 @@ export async function probeCapabilities(api: Api): Promise<Capabilities> {
   // One probe first: an invalid key or an unreachable gateway is one clear error, not six.
   const readFunctions = await allowed(api.get('/v1/functions'));
   const text = { type: 'text/plain', text: 'probe' };
-  const [deploy, invoke, readExecutions, cluster, keys] = await Promise.all([
+  const [deploy, invoke, retry, readExecutions, cluster, keys] = await Promise.all([
     allowed(api.request('PUT', `/v1/functions/${PROBE_FUNCTION}`, { rawBody: text })),
     allowed(api.request('POST', `/v1/executions/${PROBE_EXECUTION}/cancel`, { rawBody: text })),
+    allowed(api.request('POST', `/v1/executions/${PROBE_EXECUTION}/retry`, { rawBody: text })),
     allowed(api.get('/v1/executions?limit=1')),
     allowed(api.get('/v1/stats')),
     allowed(api.get('/v1/keys')),
   ]);
   // A key limited to some functions gets 403 `reason: function` on the probe name: its scope allows it.
-  return { readFunctions, deploy, invoke, readExecutions, cluster, keys };
+  return { readFunctions, deploy, invoke, retry, readExecutions, cluster, keys };
 }

@@ -77,6 +77,15 @@ describe('matches', () => {
     expect(matches(ex('ex_1'), { ...NO_FILTERS, function: 'b' })).toBe(false);
     expect(matches(ex('ex_1'), { ...NO_FILTERS, mode: 'sync' })).toBe(false);
   });
+
+  it('checks the trigger type too: invoke, topic, cron, retry', () => {
+    const retried = ex('ex_2', { trigger: { type: 'retry', of: 'ex_1' } });
+    expect(matches(retried, { ...NO_FILTERS, mode: 'retry' })).toBe(true);
+    expect(matches(retried, { ...NO_FILTERS, mode: 'async' })).toBe(true);
+    expect(matches(retried, { ...NO_FILTERS, mode: 'invoke' })).toBe(false);
+    expect(matches(ex('ex_1'), { ...NO_FILTERS, mode: 'invoke' })).toBe(true);
+    expect(matches(ex('ex_1'), { ...NO_FILTERS, mode: 'cron' })).toBe(false);
+  });
 });
 
 describe('Pager', () => {

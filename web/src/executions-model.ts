@@ -2,19 +2,23 @@
  * The live list of executions: a page read from `GET /v1/executions`, then kept current by the
  * changes `/v1/events` sends. Pure: (list, change) → list.
  */
+import { matchesTrigger } from './records.js';
 import { TERMINAL, type Execution } from './types.js';
 
 export interface Filters {
   function: string;
   status: string;
-  /** How it was invoked (`sync` / `async`): the API has no filter for it, so it is applied here. */
+  /**
+   * How it was invoked (`sync` / `async`) or what started it (`invoke`, `topic`, `cron`, `retry`):
+   * the API has no filter for it, so it is applied here.
+   */
   mode: string;
 }
 
 export const NO_FILTERS: Filters = Object.freeze({ function: '', status: '', mode: '' });
 
-export const matches = (e: Pick<Execution, 'function' | 'status' | 'mode'>, f: Filters): boolean =>
-  (!f.function || e.function === f.function) && (!f.status || e.status === f.status) && (!f.mode || e.mode === f.mode);
+export const matches = (e: Pick<Execution, 'function' | 'status' | 'mode' | 'trigger'>, f: Filters): boolean =>
+  (!f.function || e.function === f.function) && (!f.status || e.status === f.status) && matchesTrigger(e, f.mode);
 
 export interface ApplyOptions {
   /** Whether a new execution joins the list (only the first page shows new ones). */

@@ -1,10 +1,12 @@
 /**
  * Every page of the dashboard, one entry each: its path, its title, its navigation label and what
  * a key needs to see it. A page is added here and nowhere else (the gateway serves the page for
- * any client route). Dead letters, topics and workflow runs join this table once their API routes exist.
+ * any client route). Dead letters are here (GET /v1/dead-letters); a topics list and workflow runs are
+ * not yet: the API has no GET /v1/topics, and no workflow routes yet. They join this table once it does.
  */
 import type { Page } from './page.js';
 import type { RouteSpec } from './router.js';
+import { DeadLettersPage } from './pages/dead-letters.js';
 import { DeployPage } from './pages/deploy.js';
 import { ExecutionPage } from './pages/execution.js';
 import { ExecutionsPage } from './pages/executions.js';
@@ -19,6 +21,7 @@ export const ROUTES: readonly RouteSpec<Page>[] = [
   { pattern: '/functions/:name', title: 'Function', allowed: (c) => c.readFunctions, page: FunctionPage },
   { pattern: '/executions', title: 'Executions', nav: 'Executions', allowed: (c) => c.readExecutions, page: ExecutionsPage },
   { pattern: '/executions/:id', title: 'Execution', allowed: (c) => c.readExecutions, page: ExecutionPage },
+  { pattern: '/dead-letters', title: 'Dead letters', nav: 'Dead letters', allowed: (c) => c.readExecutions, page: DeadLettersPage },
   { pattern: '/workers', title: 'Workers', nav: 'Workers', allowed: (c) => c.cluster, page: WorkersPage },
   { pattern: '/workflow-runs', title: 'Workflow runs', nav: 'Workflow runs', allowed: (c) => c.readExecutions, page: WorkflowRunsPage },
   { pattern: '/workflow-runs/:id', title: 'Workflow run', allowed: (c) => c.readExecutions, page: WorkflowRunPage },

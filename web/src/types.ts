@@ -23,7 +23,32 @@ export interface FunctionInfo {
   createdAt: string;
   updatedAt: string;
   code?: string;
+  /** Topic subscriptions and cron schedules (docs/TOPICS.md, docs/CRON.md); `nextAt` on cron ones of the latest version. */
+  triggers?: FunctionTrigger[];
+  /** Its settings (docs/CIRCUIT-BREAKER.md); null or absent: no breaker. */
+  circuitBreaker?: { failureThreshold?: number; windowMs?: number; cooldownMs?: number } | null;
+  /** Its state now, on `GET /v1/functions/{name}`. */
+  circuit?: Circuit | null;
+  /** 0 or absent: outputs are not reused (docs/RESULT-CACHE.md). */
+  cacheTtlMs?: number;
 }
+
+export type FunctionTrigger =
+  | { type: 'topic'; topic: string; filter?: unknown }
+  | { type: 'cron'; schedule: string; timezone?: string; input?: unknown; nextAt?: string | null }
+  | { type: string; [k: string]: unknown };
+
+export interface Circuit {
+  state: 'closed' | 'open' | 'half_open';
+  failures: number;
+  openedAt: string | null;
+  retryAt: string | null;
+  opens: number;
+}
+
+/** What started an execution other than an HTTP invoke (null: an invoke). More types may come. */
+export type ExecutionTrigger =
+  { type: 'topic'; topic: string; eventId: string } | { type: 'cron'; tick: string } | { type: 'retry'; of: string } | { type: string; [k: string]: unknown };
 
 export interface ExecutionError {
   code: string;
@@ -68,6 +93,11 @@ export interface Execution {
   placement?: Placement | null;
   idempotencyKey?: string | null;
   crashes?: number;
+  trigger?: ExecutionTrigger | null;
+  scheduledFor?: string | null;
+  /** `critical` | `high` | `normal` | `low` (docs/QUEUEING.md). */
+  priority?: string | null;
+  cached?: boolean;
 }
 
 export interface LogLine {

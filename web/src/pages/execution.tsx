@@ -5,8 +5,9 @@ import { ago, json, ms, percent, timingsSoFar } from '../format.js';
 import { follow } from '../live.js';
 import type { PageProps } from '../page.js';
 import { mergeNewer } from '../executions-model.js';
+import { relative, retryOf, triggerText } from '../records.js';
 import { TERMINAL, type Execution, type LogLine, type WorkerInfo } from '../types.js';
-import { ErrorNote, Link, PageTitle, StatusBadge, TimingsBar, useNow } from '../ui.js';
+import { ErrorNote, Link, PageTitle, StatusBadge, TimingsBar, navigate, useNow } from '../ui.js';
 
 /** One execution: status, input/output, error, attempts, timings, placement, logs that follow while it runs; cancel. */
 export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
@@ -19,6 +20,7 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
   const [worker, setWorker] = useState<WorkerInfo | null>(null);
   const [cancelError, setCancelError] = useState<unknown>(null);
   const [cancelling, setCancelling] = useState(false);
+  const [retrying, setRetrying] = useState(false);
   const now = useNow();
   const logRef = useRef<HTMLOListElement>(null);
 
@@ -122,7 +124,21 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
     }
   };
 
+  // A retry is a new execution: the page moves to it.
+  const retry = async (): Promise<void> => {
+    setRetrying(true);
+    setCancelError(null);
+    try {
+      const r = await api.request<{ executionId: string }>('POST', `/v1/executions/${encodeURIComponent(id)}/retry`, { body: {} });
+      navigate(`/executions/${r.body.executionId}`);
+    } catch (err) {
+      setCancelError(err);
+      setRetrying(false);
+    }
+  };
+
   const terminal = ex ? TERMINAL.has(ex.status) : false;
+  const original = retryOf(ex?.trigger);
   return (
     <section>
       <div class="page-head">
@@ -135,6 +151,12 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
             {cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
         )}
+        {ex && caps.retry && terminal && (
+          <button type="button" onClick={() => void retry()} disabled={retrying}>
+            {retrying ? 'Retrying…' : 'Retry'}
+          </button>
+        )}
+        {ex?.cached && <span class="badge cached">cached</span>}
       </div>
       <ErrorNote error={error} />
       <ErrorNote error={cancelError} />
@@ -152,7 +174,35 @@ export function ExecutionPage({ api, caps, params }: PageProps): JSX.Element {
                 <StatusBadge status={ex.status} />
               </dd>
               <dt>Trigger</dt>
-              <dd>HTTP {ex.mode}</dd>
+              <dd>
+                {triggerText(ex.trigger, ex.mode)}
+                {original && (
+                  <>
+                    {' '}
+                    <Link to={`/executions/${original}`}>{original}</Link>
+                  </>
+                )}
+              </dd>
+              {ex.scheduledFor && (
+                <>
+                  <dt>Scheduled for</dt>
+                  <dd>
+                    <time dateTime={ex.scheduledFor}>{relative(ex.scheduledFor, now)}</time>
+                  </dd>
+                </>
+              )}
+              {ex.priority !== undefined && ex.priority !== null && (
+                <>
+                  <dt>Priority</dt>
+                  <dd>{ex.priority}</dd>
+                </>
+              )}
+              {ex.cached && (
+                <>
+                  <dt>Output</dt>
+                  <dd>reused from the result cache</dd>
+                </>
+              )}
               <dt>Attempts</dt>
               <dd>
                 {ex.attempt} of {ex.maxAttempts}

@@ -4,6 +4,7 @@ import { withQuery } from '../api.js';
 import { Pager, applyChange, matches, type Filters } from '../executions-model.js';
 import { ago, ms } from '../format.js';
 import { follow } from '../live.js';
+import { TRIGGER_CHOICES, triggerKind } from '../records.js';
 import type { PageProps } from '../page.js';
 import { EXECUTION_STATUSES, type Execution, type FunctionInfo } from '../types.js';
 import { ErrorNote, Link, PageTitle, StatusBadge, TableWrap, navigate, useNow } from '../ui.js';
@@ -145,8 +146,11 @@ export function ExecutionsPage({ api, caps, search }: PageProps): JSX.Element {
           <label for="filter-trigger">Trigger</label>
           <select id="filter-trigger" value={filters.mode} onChange={(e) => setFilter('mode', e.currentTarget.value)}>
             <option value="">all</option>
-            <option value="sync">HTTP sync</option>
-            <option value="async">HTTP async</option>
+            {TRIGGER_CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
           </select>
         </div>
       </form>
@@ -185,7 +189,7 @@ export function ExecutionsPage({ api, caps, search }: PageProps): JSX.Element {
                 </td>
                 <td>{ms(e.durationMs)}</td>
                 <td>{ago(e.createdAt, now)}</td>
-                <td>{e.mode}</td>
+                <td>{triggerKind(e) === 'invoke' ? e.mode : triggerKind(e)}</td>
                 <td>
                   {e.attempt} / {e.maxAttempts}
                 </td>

@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Api } from '../api.js';
 import { recallCode, rememberCode } from '../code-cache.js';
+import { FunctionRuntime } from '../components/function-runtime.js';
 import { diffLines, diffSettings } from '../diff.js';
 import { ago, bytes, json, ms } from '../format.js';
 import { useLoad } from '../load.js';
@@ -44,6 +45,7 @@ export function FunctionPage({ api, caps, params }: PageProps): JSX.Element {
           {fn.description && <p>{fn.description}</p>}
           <div class="columns">
             <Settings fn={fn} />
+            <FunctionRuntime fn={fn} />
             {caps.invoke && <InvokeForm api={api} name={name} />}
           </div>
           <Versions versions={detail.value!.versions} latest={fn} />
@@ -179,7 +181,7 @@ function InvokeForm({ api, name }: { api: Api; name: string }): JSX.Element {
 }
 
 // The code is compared below, line by line; its digest says nothing more.
-const SETTINGS_IGNORED = ['createdAt', 'updatedAt', 'code', 'version', 'codeSha256'];
+const SETTINGS_IGNORED = ['createdAt', 'updatedAt', 'code', 'version', 'codeSha256', 'circuit'];
 
 function Versions({ versions, latest }: { versions: FunctionInfo[]; latest: FunctionInfo }): JSX.Element {
   const now = useNow(10_000);
