@@ -49,7 +49,7 @@ describe('the dashboard', () => {
     await signIn(page, stack.adminKey);
     await page.getByRole('heading', { name: 'Functions' }).waitFor();
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Workers', 'Workflow runs']);
+    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Workers', 'Topics', 'Workflow runs']);
     expect(page.url()).not.toContain(stack.adminKey);
     expect(await page.evaluate(() => sessionStorage.getItem('taskforge.apiKey'))).toBe(stack.adminKey);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -146,6 +146,7 @@ describe('the dashboard', () => {
       'Functions',
       'Executions',
       'Workers',
+      'Topics',
       'Workflow runs',
     ]);
     await d.page.getByRole('link', { name: 'ticker' }).click();
@@ -158,7 +159,12 @@ describe('the dashboard', () => {
     const invoker = await stack.request('POST', '/v1/keys', { name: 'invoker', scopes: ['invoke'], functions: ['ticker'] });
     const e = await open();
     await signIn(e.page, invoker.body.key);
-    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Functions', 'Executions', 'Workflow runs']);
+    expect(await e.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual([
+      'Functions',
+      'Executions',
+      'Topics',
+      'Workflow runs',
+    ]);
     await e.page.getByRole('link', { name: 'ticker' }).click();
     await e.page.getByRole('button', { name: 'Invoke' }).waitFor();
   });

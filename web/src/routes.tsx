@@ -10,6 +10,7 @@ import { ExecutionPage } from './pages/execution.js';
 import { ExecutionsPage } from './pages/executions.js';
 import { FunctionPage } from './pages/function.js';
 import { FunctionsPage } from './pages/functions.js';
+import { TopicsPage } from './pages/topics.js';
 import { WorkersPage } from './pages/workers.js';
 import { WorkflowRunPage, WorkflowRunsPage } from './pages/workflow-runs.js';
 
@@ -20,6 +21,7 @@ export const ROUTES: readonly RouteSpec<Page>[] = [
   { pattern: '/executions', title: 'Executions', nav: 'Executions', allowed: (c) => c.readExecutions, page: ExecutionsPage },
   { pattern: '/executions/:id', title: 'Execution', allowed: (c) => c.readExecutions, page: ExecutionPage },
   { pattern: '/workers', title: 'Workers', nav: 'Workers', allowed: (c) => c.cluster, page: WorkersPage },
+  { pattern: '/topics', title: 'Topics', nav: 'Topics', allowed: (c) => c.readFunctions, page: TopicsPage },
   { pattern: '/workflow-runs', title: 'Workflow runs', nav: 'Workflow runs', allowed: (c) => c.readExecutions, page: WorkflowRunsPage },
   { pattern: '/workflow-runs/:id', title: 'Workflow run', allowed: (c) => c.readExecutions, page: WorkflowRunPage },
 ];
