@@ -56,7 +56,7 @@ describe('the dashboard', () => {
     await signIn(page, stack.adminKey);
     await page.getByRole('heading', { name: 'Functions' }).waitFor();
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Dead letters', 'Workers', 'Workflow runs']);
+    expect(nav).toEqual(['Functions', 'Deploy', 'Executions', 'Dead letters', 'Workers', 'Topics', 'Workflow runs']);
     expect(page.url()).not.toContain(stack.adminKey);
     expect(await page.evaluate(() => sessionStorage.getItem('taskforge.apiKey'))).toBe(stack.adminKey);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -230,6 +230,7 @@ describe('the dashboard', () => {
       'Executions',
       'Dead letters',
       'Workers',
+      'Topics',
       'Workflow runs',
     ]);
     await d.page.goto(`${stack.url}/executions/${deadLetter}`);
@@ -253,6 +254,7 @@ describe('the dashboard', () => {
       'Functions',
       'Executions',
       'Dead letters',
+      'Topics',
       'Workflow runs',
     ]);
     await e.page.getByRole('link', { name: 'ticker' }).click();

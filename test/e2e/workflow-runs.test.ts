@@ -1,6 +1,7 @@
 /**
- * Workflow runs in the dashboard, in Chromium against a real stack: a diamond's run drawn as its
- * DAG, each step's state changing without a reload until the run succeeds.
+ * Workflow runs and topics in the dashboard, in Chromium against a real stack: a diamond's run
+ * drawn as its DAG, each step's state changing without a reload until the run succeeds; a topic's
+ * subscribers, and an event published from the page.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,5 +63,33 @@ describe('workflow runs in the dashboard', () => {
     for (const step of ['a', 'b', 'c']) expect(await node(step).getAttribute('data-status')).toBe('succeeded');
     await page.getByRole('heading', { name: 'Output' }).waitFor();
     expect(await page.locator('pre').last().textContent()).toContain('"b": 3');
+  });
+
+  it('lists a topic with its subscribers and publishes an event to it from the page', async () => {
+    const echo = 'export default async (e) => e;';
+    await stack.request('PUT', '/v1/functions/t-welcome', fn(echo, { triggers: [{ type: 'topic', topic: 'users.signed-up' }] }));
+    await stack.request('PUT', '/v1/functions/t-audit', fn(echo, { triggers: [{ type: 'topic', topic: 'users.signed-up', filter: { plan: 'pro' } }] }));
+    d ??= await openDashboard(browser, stack.url);
+    const { page } = d;
+    if (
+      !(await page
+        .getByRole('navigation', { name: 'Main' })
+        .isVisible()
+        .catch(() => false))
+    )
+      await signIn(page, stack.adminKey);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Topics' }).click();
+    const row = page.locator('tr[data-topic="users.signed-up"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('t-audit when {');
+    expect(await row.textContent()).toContain('t-welcome');
+
+    await page.getByLabel('Event (JSON)').fill('{ "name": "lin", "plan": "pro" }');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    const status = page.getByRole('status', { name: 'Published event' });
+    await status.waitFor();
+    expect(await status.textContent()).toContain('2 executions');
+    await status.getByRole('link').first().click();
+    await page.getByRole('heading', { name: /^Execution/ }).waitFor();
   });
 });

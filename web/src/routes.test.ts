@@ -12,7 +12,7 @@ describe('the dashboard route table', () => {
   });
 
   it('navigates to the list pages only, in order, and an admin lands on Functions', () => {
-    expect(navFor(ROUTES, all).map((r) => r.nav)).toEqual(['Functions', 'Deploy', 'Executions', 'Dead letters', 'Workers', 'Workflow runs']);
+    expect(navFor(ROUTES, all).map((r) => r.nav)).toEqual(['Functions', 'Deploy', 'Executions', 'Dead letters', 'Workers', 'Topics', 'Workflow runs']);
     expect(homePath(ROUTES, all)).toBe('/functions');
   });
 
@@ -25,7 +25,7 @@ describe('the dashboard route table', () => {
 
   it('shows each page only to keys whose scopes allow what it reads', () => {
     const invoker: Capabilities = { ...NO_CAPABILITIES, readFunctions: true, invoke: true, readExecutions: true };
-    expect(navFor(ROUTES, invoker).map((r) => r.nav)).toEqual(['Functions', 'Executions', 'Dead letters', 'Workflow runs']);
+    expect(navFor(ROUTES, invoker).map((r) => r.nav)).toEqual(['Functions', 'Executions', 'Dead letters', 'Topics', 'Workflow runs']);
     expect(resolve(ROUTES, '/workers', invoker).kind).toBe('forbidden');
     expect(resolve(ROUTES, '/deploy', invoker).kind).toBe('forbidden');
     expect(navFor(ROUTES, NO_CAPABILITIES)).toEqual([]);

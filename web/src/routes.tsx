@@ -1,8 +1,8 @@
 /**
  * Every page of the dashboard, one entry each: its path, its title, its navigation label and what
  * a key needs to see it. A page is added here and nowhere else (the gateway serves the page for
- * any client route). Dead letters are here (GET /v1/dead-letters); a topics list and workflow runs are
- * not yet: the API has no GET /v1/topics, and no workflow routes yet. They join this table once it does.
+ * any client route). Topics are derived from the functions' topic triggers (the API has no
+ * GET /v1/topics); dead letters and workflow runs read their own routes.
  */
 import type { Page } from './page.js';
 import type { RouteSpec } from './router.js';
@@ -12,6 +12,7 @@ import { ExecutionPage } from './pages/execution.js';
 import { ExecutionsPage } from './pages/executions.js';
 import { FunctionPage } from './pages/function.js';
 import { FunctionsPage } from './pages/functions.js';
+import { TopicsPage } from './pages/topics.js';
 import { WorkersPage } from './pages/workers.js';
 import { WorkflowRunPage, WorkflowRunsPage } from './pages/workflow-runs.js';
 
@@ -23,6 +24,7 @@ export const ROUTES: readonly RouteSpec<Page>[] = [
   { pattern: '/executions/:id', title: 'Execution', allowed: (c) => c.readExecutions, page: ExecutionPage },
   { pattern: '/dead-letters', title: 'Dead letters', nav: 'Dead letters', allowed: (c) => c.readExecutions, page: DeadLettersPage },
   { pattern: '/workers', title: 'Workers', nav: 'Workers', allowed: (c) => c.cluster, page: WorkersPage },
+  { pattern: '/topics', title: 'Topics', nav: 'Topics', allowed: (c) => c.readFunctions, page: TopicsPage },
   { pattern: '/workflow-runs', title: 'Workflow runs', nav: 'Workflow runs', allowed: (c) => c.readExecutions, page: WorkflowRunsPage },
   { pattern: '/workflow-runs/:id', title: 'Workflow run', allowed: (c) => c.readExecutions, page: WorkflowRunPage },
 ];
