@@ -121,6 +121,33 @@ it('shoots every page', async () => {
   await settle(page);
   await page.screenshot({ path: join(OUT, 'execution-retry.png'), fullPage: true, animations: 'disabled' });
 
+  // Topics: two subscribers of one topic, and an event published from the page.
+  await put('welcome', HELLO_V1, { triggers: [{ type: 'topic', topic: 'users.signed-up' }] });
+  await put('audit', HELLO_V1, { triggers: [{ type: 'topic', topic: 'users.signed-up', filter: { plan: 'pro' } }] });
+  await page.goto(`${stack.url}/topics`);
+  await page.locator('tr[data-topic="users.signed-up"]').waitFor();
+  await page.getByLabel('Event (JSON)').fill('{ "name": "lin", "plan": "pro" }');
+  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByRole('status', { name: 'Published event' }).waitFor();
+  await settle(page);
+  await shoot(page, 'topics.png');
+
+  // A workflow run: a diamond, its last step still running when shot.
+  await put('slow-step', 'export default async (e) => { await new Promise((r) => setTimeout(r, 8000)); return e; };');
+  await stack.request('PUT', '/v1/workflows/signup', {
+    steps: [
+      { id: 'profile', function: 'hello', input: { name: '$.input.name' } },
+      { id: 'welcome', function: 'welcome', needs: ['profile'] },
+      { id: 'audit', function: 'audit', needs: ['profile'] },
+      { id: 'report', function: 'slow-step', needs: ['welcome', 'audit'] },
+    ],
+  });
+  const run = (await stack.request('POST', '/v1/workflows/signup/runs', { name: 'ada' })).body.runId as string;
+  await page.goto(`${stack.url}/workflow-runs/${run}`);
+  await page.locator('g.dag-node[data-step="report"][data-status="running"]').waitFor({ timeout: 20_000 });
+  await settle(page);
+  await shoot(page, 'workflow-run.png');
+
   await page.goto(`${stack.url}/workers`);
   await page.getByRole('meter').first().waitFor();
   // Some traffic while the page watches, so the charts have a few windows to draw.
