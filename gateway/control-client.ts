@@ -136,7 +136,8 @@ export interface StreamHandle {
 
 export interface ControlClient {
   putFunction(name: string, spec: Record<string, unknown>, createOnly: boolean): Promise<{ function: FunctionInfo; created: boolean }>;
-  getFunction(name: string, includeCode: boolean): Promise<FunctionInfo>;
+  /** `version`: that version (absent: the latest). */
+  getFunction(name: string, includeCode: boolean, version?: number): Promise<FunctionInfo>;
   listFunctions(): Promise<FunctionInfo[]>;
   listVersions(name: string): Promise<FunctionInfo[]>;
   deleteFunction(name: string): Promise<void>;

@@ -136,7 +136,7 @@ describe('error answers over HTTP', () => {
     expect(list.json()).toEqual((await app.inject({ method: 'GET', url: '/v1/functions' })).json());
     const one = await app.inject({ method: 'GET', url: '/v1/functions/hello/?include=code' });
     expect(one.statusCode).toBe(200);
-    expect(control.callsTo('getFunction')).toEqual([['hello', true]]);
+    expect(control.callsTo('getFunction')).toEqual([['hello', true, undefined]]);
     const invoke = await app.inject({ method: 'POST', url: '/v1/functions/hello/invoke/', payload: { a: 1 } });
     expect(invoke.statusCode).toBe(202);
     expect((await app.inject({ method: 'GET', url: '/healthz/' })).statusCode).toBe(200);

@@ -103,7 +103,7 @@ describe('GET /openapi.json', () => {
   it('describes params, query, body and the errors in the API shape', async () => {
     const doc = await documentOf();
     const get = doc.paths['/v1/functions/{name}']!.get!;
-    expect(get.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:name', 'query:include']);
+    expect(get.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:name', 'query:include', 'query:version']);
     expect(doc.paths['/v1/functions/{name}']!.put!.requestBody).toBeDefined();
     const codesAt = (op: Operation, status: string) =>
       JSON.stringify(op.responses?.[status]?.content?.['application/json']?.schema?.properties ?? {}).match(/[A-Z][A-Z_]+[A-Z]/g) ?? [];

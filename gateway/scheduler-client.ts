@@ -195,8 +195,8 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       const res = await call('putFunction', { name, specJson: JSON.stringify(spec), createOnly });
       return { function: parseJson<FunctionInfo>({ json: res.functionJson }, 'putFunction'), created: res.created };
     },
-    async getFunction(name, includeCode) {
-      return parseJson<FunctionInfo>(await call('getFunction', { name, includeCode }), 'getFunction');
+    async getFunction(name, includeCode, version) {
+      return parseJson<FunctionInfo>(await call('getFunction', { name, includeCode, version: version ?? 0 }), 'getFunction');
     },
     async listFunctions() {
       return parseJson<{ functions: FunctionInfo[] }>(await call('listFunctions', {}), 'listFunctions').functions;

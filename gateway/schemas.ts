@@ -124,7 +124,13 @@ export const PublishEvent = Type.Unknown({
 });
 export const IdParams = Type.Object({ id: Type.String() });
 
-export const GetFunctionQuery = Type.Object({ include: Type.Optional(OneOf(['code'] as const)) }, { additionalProperties: false });
+export const GetFunctionQuery = Type.Object(
+  {
+    include: Type.Optional(OneOf(['code'] as const)),
+    version: Type.Optional(Type.Integer({ minimum: 1, description: 'that version instead of the latest' })),
+  },
+  { additionalProperties: false },
+);
 
 export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 

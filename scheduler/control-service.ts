@@ -173,6 +173,8 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
     }),
     getFunction: unary(log, (req) => {
       assertFunctionName(req.name);
+      // An older version is shown as stored: its triggers and breaker are not the live ones.
+      if (req.version > 0) return json(toInfo(functions.resolve(req.name, req.version), req.includeCode));
       return json(latestInfo(toInfo(functions.latest(req.name), req.includeCode)));
     }),
     listFunctions: unary(log, () => json({ functions: functions.list().map(latestInfo) })),

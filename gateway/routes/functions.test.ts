@@ -222,14 +222,17 @@ describe('reading and deleting functions', () => {
     expect(res.json()).toEqual({ functions: [sampleFunction('a'), sampleFunction('b')] });
   });
 
-  it('GET /v1/functions/:name passes include=code through; other include values are rejected', async () => {
+  it('GET /v1/functions/:name passes include=code and version through; other values are rejected', async () => {
     build();
     expect((await app.inject({ method: 'GET', url: '/v1/functions/hello' })).json()).toEqual(sampleFunction('hello'));
     await app.inject({ method: 'GET', url: '/v1/functions/hello?include=code' });
+    await app.inject({ method: 'GET', url: '/v1/functions/hello?include=code&version=2' });
     expect(control.callsTo('getFunction')).toEqual([
-      ['hello', false],
-      ['hello', true],
+      ['hello', false, undefined],
+      ['hello', true, undefined],
+      ['hello', true, 2],
     ]);
+    expect((await app.inject({ method: 'GET', url: '/v1/functions/hello?version=0' })).statusCode).toBe(400);
     const bad = await app.inject({ method: 'GET', url: '/v1/functions/hello?include=secrets' });
     expect(bad.statusCode).toBe(400);
     expect(err(bad).details.errors).toEqual([{ field: 'query.include', reason: 'enum', message: 'must be "code"' }]);

@@ -141,13 +141,13 @@ export const functionRoutes: FastifyPluginAsyncTypebox<FunctionRoutesOptions> = 
   });
 
   const getSchema = {
-    description: 'A function (`?include=code` adds its code).',
+    description: 'A function: its latest version, or `?version=N` (`?include=code` adds its code).',
     params: NameParams,
     querystring: GetFunctionQuery,
     response: { 200: FunctionInfoSchema, ...errorResponses('FUNCTION_NOT_FOUND') },
   };
   app.get('/v1/functions/:name', { config: { access: 'functions:read' }, schema: getSchema }, async (request) =>
-    view(principalOf(request), await control.getFunction(request.params.name, request.query.include === 'code')),
+    view(principalOf(request), await control.getFunction(request.params.name, request.query.include === 'code', request.query.version)),
   );
 
   app.get(

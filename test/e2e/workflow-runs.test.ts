@@ -92,4 +92,21 @@ describe('workflow runs in the dashboard', () => {
     await status.getByRole('link').first().click();
     await page.getByRole('heading', { name: /^Execution/ }).waitFor();
   });
+
+  it('diffs the code of two versions, reading the older one’s code from the API', async () => {
+    await stack.request('PUT', '/v1/functions/versioned', fn("export default async () => 'one';"));
+    await stack.request('PUT', '/v1/functions/versioned', fn("export default async () => 'two';"));
+    // A new tab: it has seen no code of this function yet.
+    const fresh = await openDashboard(browser, stack.url);
+    try {
+      await signIn(fresh.page, stack.adminKey);
+      await fresh.page.goto(`${stack.url}/functions/versioned`);
+      const diff = fresh.page.getByLabel('Code diff');
+      await diff.waitFor();
+      expect(await diff.locator('.del').textContent()).toContain("'one'");
+      expect(await diff.locator('.ins').textContent()).toContain("'two'");
+    } finally {
+      await fresh.context.close();
+    }
+  });
 });

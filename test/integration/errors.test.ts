@@ -133,6 +133,11 @@ describe('functions API', () => {
     expect(next.status).toBe(201);
     expect(next.body.version).toBe(2);
     expect((await stack.request('GET', '/v1/functions/crud?include=code')).body.code).toBe('export default async () => 2');
+    // An older version, with its own code.
+    expect((await stack.request('GET', '/v1/functions/crud?version=1&include=code')).body).toMatchObject({ version: 1, code: 'export default async () => 1' });
+    const gone = await stack.request('GET', '/v1/functions/crud?version=9');
+    expect(gone.status).toBe(404);
+    expect(gone.body.error).toMatchObject({ code: 'FUNCTION_NOT_FOUND', details: { name: 'crud', version: 9 } });
     const list = await stack.request('GET', '/v1/functions');
     const names = list.body.functions.map((f: { name: string }) => f.name);
     expect(names).toEqual([...names].sort());

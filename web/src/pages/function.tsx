@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api.js';
 import { recallCode, rememberCode } from '../code-cache.js';
 import { FunctionRuntime } from '../components/function-runtime.js';
@@ -48,7 +48,7 @@ export function FunctionPage({ api, caps, params }: PageProps): JSX.Element {
             <FunctionRuntime fn={fn} />
             {caps.invoke && <InvokeForm api={api} name={name} />}
           </div>
-          <Versions versions={detail.value!.versions} latest={fn} />
+          <Versions api={api} name={name} versions={detail.value!.versions} latest={fn} />
           {caps.deploy && (
             <details class="panel">
               <summary>Deploy a new version</summary>
@@ -183,7 +183,7 @@ function InvokeForm({ api, name }: { api: Api; name: string }): JSX.Element {
 // The code is compared below, line by line; its digest says nothing more.
 const SETTINGS_IGNORED = ['createdAt', 'updatedAt', 'code', 'version', 'codeSha256', 'circuit'];
 
-function Versions({ versions, latest }: { versions: FunctionInfo[]; latest: FunctionInfo }): JSX.Element {
+function Versions({ api, name, versions, latest }: { api: Api; name: string; versions: FunctionInfo[]; latest: FunctionInfo }): JSX.Element {
   const now = useNow(10_000);
   const newest = versions[0]?.version ?? latest.version;
   const [a, setA] = useState(String(versions[1]?.version ?? newest));
@@ -192,8 +192,26 @@ function Versions({ versions, latest }: { versions: FunctionInfo[]; latest: Func
   const vb = versions.find((v) => String(v.version) === b);
   const codeOf = (v: FunctionInfo | undefined): string | null =>
     v ? (v.version === latest.version && latest.code !== undefined ? latest.code : recallCode(sessionStorage, v.codeSha256)) : null;
+  const [, setFetched] = useState(0);
+  const [codeError, setCodeError] = useState<unknown>(null);
   const ca = codeOf(va);
   const cb = codeOf(vb);
+  // A version whose code this tab has not seen is read once (`?version=N&include=code`) and kept by digest.
+  const missing = [ca === null ? va : undefined, cb === null ? vb : undefined].filter((v): v is FunctionInfo => v !== undefined);
+  const missingKey = missing.map((v) => v.version).join(',');
+  useEffect(() => {
+    if (missing.length === 0) return;
+    const ac = new AbortController();
+    Promise.all(
+      missing.map(async (v) => {
+        const withCode = await api.get<FunctionInfo>(`/v1/functions/${encodeURIComponent(name)}?version=${v.version}&include=code`, ac.signal);
+        if (withCode.code !== undefined) rememberCode(sessionStorage, withCode.codeSha256, withCode.code);
+      }),
+    )
+      .then(() => !ac.signal.aborted && setFetched((n) => n + 1))
+      .catch((err: unknown) => !ac.signal.aborted && setCodeError(err));
+    return () => ac.abort();
+  }, [api, name, missingKey]);
   const settings = va && vb ? diffSettings(va as unknown as Record<string, unknown>, vb as unknown as Record<string, unknown>, SETTINGS_IGNORED) : [];
 
   return (
@@ -263,11 +281,11 @@ function Versions({ versions, latest }: { versions: FunctionInfo[]; latest: Func
             </table>
           )}
           {va && vb && va.codeSha256 === vb.codeSha256 && <p class="muted">Same code.</p>}
-          {va && vb && va.codeSha256 !== vb.codeSha256 && (ca === null || cb === null) && (
-            <p class="muted">
-              The API returns only the latest version's code; this tab has not seen the code of {ca === null ? `v${va.version}` : `v${vb.version}`}.
-            </p>
-          )}
+          {va &&
+            vb &&
+            va.codeSha256 !== vb.codeSha256 &&
+            (ca === null || cb === null) &&
+            (codeError ? <ErrorNote error={codeError} /> : <p class="muted">Reading the code…</p>)}
           {va && vb && va.codeSha256 !== vb.codeSha256 && ca !== null && cb !== null && <CodeDiff before={ca} after={cb} />}
         </div>
       )}

@@ -71,6 +71,8 @@ export interface PutFunctionResponse {
 export interface GetFunctionRequest {
   name: string;
   includeCode: boolean;
+  /** 0: the latest version; else that version (FUNCTION_NOT_FOUND when it does not exist). */
+  version: number;
 }
 
 export interface InvokeRequest {
@@ -1052,7 +1054,7 @@ export const PutFunctionResponse: MessageFns<PutFunctionResponse> = {
 };
 
 function createBaseGetFunctionRequest(): GetFunctionRequest {
-  return { name: "", includeCode: false };
+  return { name: "", includeCode: false, version: 0 };
 }
 
 export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
@@ -1062,6 +1064,9 @@ export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
     }
     if (message.includeCode !== false) {
       writer.uint32(16).bool(message.includeCode);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).uint32(message.version);
     }
     return writer;
   },
@@ -1095,6 +1100,14 @@ export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
             message.includeCode = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1115,6 +1128,7 @@ export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
         : isSet(object.include_code)
         ? globalThis.Boolean(object.include_code)
         : false,
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
     };
   },
 
@@ -1126,6 +1140,9 @@ export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
     if (message.includeCode !== false) {
       obj.includeCode = message.includeCode;
     }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
     return obj;
   },
 
@@ -1136,6 +1153,7 @@ export const GetFunctionRequest: MessageFns<GetFunctionRequest> = {
     const message = createBaseGetFunctionRequest();
     message.name = object.name ?? "";
     message.includeCode = object.includeCode ?? false;
+    message.version = object.version ?? 0;
     return message;
   },
 };
