@@ -3,6 +3,7 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 import { ms, timingParts } from './format.js';
+import type { Pager } from './executions-model.js';
 import type { Timings } from './types.js';
 
 export type Navigate = (to: string, opts?: { replace?: boolean }) => void;
@@ -141,4 +142,34 @@ export function useNow(everyMs = 1000): number {
     return () => clearInterval(t);
   }, [everyMs]);
   return now;
+}
+
+/** Previous / Next over a Pager; `next` is the page's nextCursor, `changed` is called after a move. */
+export function PagerNav({ pager, next, changed }: { pager: Pager; next: string | null; changed: () => void }): JSX.Element {
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button
+        type="button"
+        disabled={pager.first}
+        onClick={() => {
+          pager.previous();
+          changed();
+        }}
+      >
+        Previous
+      </button>
+      <span>Page {pager.page}</span>
+      <button
+        type="button"
+        disabled={next === null}
+        onClick={() => {
+          if (next === null) return;
+          pager.next(next);
+          changed();
+        }}
+      >
+        Next
+      </button>
+    </nav>
+  );
 }

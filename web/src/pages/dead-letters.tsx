@@ -7,7 +7,7 @@ import { follow } from '../live.js';
 import type { PageProps } from '../page.js';
 import { isDeadLetter } from '../records.js';
 import type { Execution, FunctionInfo } from '../types.js';
-import { ErrorNote, Link, PageTitle, StatusBadge, TableWrap, navigate, useNow } from '../ui.js';
+import { ErrorNote, Link, navigate, PagerNav, PageTitle, StatusBadge, TableWrap, useNow } from '../ui.js';
 
 export const DEAD_LETTER_PAGE_SIZE = 25;
 
@@ -202,30 +202,7 @@ export function DeadLettersPage({ api, caps, search }: PageProps): JSX.Element {
           </tbody>
         </table>
       </TableWrap>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={pager.current.first}
-          onClick={() => {
-            pager.current.previous();
-            setTick((t) => t + 1);
-          }}
-        >
-          Previous
-        </button>
-        <span>Page {pager.current.page}</span>
-        <button
-          type="button"
-          disabled={next === null}
-          onClick={() => {
-            if (next === null) return;
-            pager.current.next(next);
-            setTick((t) => t + 1);
-          }}
-        >
-          Next
-        </button>
-      </nav>
+      <PagerNav pager={pager.current} next={next} changed={() => setTick((t) => t + 1)} />
     </section>
   );
 }

@@ -7,7 +7,7 @@ import { follow } from '../live.js';
 import { TRIGGER_CHOICES, triggerKind } from '../records.js';
 import type { PageProps } from '../page.js';
 import { EXECUTION_STATUSES, type Execution, type FunctionInfo } from '../types.js';
-import { ErrorNote, Link, PageTitle, StatusBadge, TableWrap, navigate, useNow } from '../ui.js';
+import { ErrorNote, Link, navigate, PagerNav, PageTitle, StatusBadge, TableWrap, useNow } from '../ui.js';
 
 export const PAGE_SIZE = 25;
 
@@ -198,30 +198,7 @@ export function ExecutionsPage({ api, caps, search }: PageProps): JSX.Element {
           </tbody>
         </table>
       </TableWrap>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={pager.current.first}
-          onClick={() => {
-            pager.current.previous();
-            setTick((t) => t + 1);
-          }}
-        >
-          Previous
-        </button>
-        <span>Page {pager.current.page}</span>
-        <button
-          type="button"
-          disabled={next === null}
-          onClick={() => {
-            if (next === null) return;
-            pager.current.next(next);
-            setTick((t) => t + 1);
-          }}
-        >
-          Next
-        </button>
-      </nav>
+      <PagerNav pager={pager.current} next={next} changed={() => setTick((t) => t + 1)} />
     </section>
   );
 }
