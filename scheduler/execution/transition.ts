@@ -8,7 +8,9 @@
  * next — a new object, the input is never touched — and the effects that must follow (persist,
  * publish, wake waiters, queue, arm a timer, send to a worker, log). No clock, no randomness, no
  * I/O: the time and the retry jitter are part of the event. `ExecutionState.apply` (state.ts) is
- * the one place that applies the answer and runs the effects.
+ * the one place that applies the answer and runs the effects. Its events, effects and the fields
+ * of a new record are in transition-types.ts; how a new record is made (accept, fire) in
+ * transition-accept.ts.
  *
  *   (none)  → queued                     accept (ready, or delayed until scheduledFor), fire (a topic
  *                                        event or a cron tick started it)
@@ -25,120 +27,23 @@
  * execution moved on: stale by nature, no change, no effect) or `illegal` (a caller's bug: it
  * throws, because silently accepting it is how executions end twice). OUTCOMES lists them all.
  */
-import {
-  DEFAULT_PRIORITY,
-  queueStartMs,
-  type AttemptRecord,
-  type Execution,
-  type ExecutionError,
-  type ExecutionErrorCode,
-  type ExecutionStatus,
-  type ExecutionTrigger,
-  type InvokeMode,
-  type Placement,
-  type Priority,
-} from '../../common/records.js';
+import { queueStartMs, type AttemptRecord, type Execution, type ExecutionError, type ExecutionErrorCode, type ExecutionStatus } from '../../common/records.js';
 import { REASON } from '../../common/logger.js';
-import { decideRetry, poisonMessage, type AttemptEnd, type RetryPolicy } from './retry-policy.js';
+import { decideRetry, poisonMessage, type AttemptEnd } from './retry-policy.js';
+import { accept, fire } from './transition-accept.js';
+import type { Effect, ExecutionEvent, ExecutionEventType, Outcome, RecordState, TransitionContext, TransitionResult } from './transition-types.js';
 
-/** What the worker reported about an attempt that ran (or was refused): a Result message, decoded. */
-export interface AttemptReport {
-  ok: boolean;
-  /** The handler's return value, already parsed (null when none or unparseable). */
-  output: unknown;
-  error: { code: string; message: string; name?: string; stack?: string; details?: Record<string, unknown> } | null;
-  durationMs: number;
-  initMs: number;
-  /** CPU time the run used; null when it never started (see reportedCpuMs). */
-  cpuMs: number | null;
-  coldStart: boolean;
-  /** Epoch ms; 0 when the worker did not say. */
-  startedAtMs: number;
-  finishedAtMs: number;
-}
-
-/** The fields of an execution being accepted; everything else starts empty. */
-export interface NewExecution {
-  id: string;
-  function: string;
-  version: number;
-  mode: InvokeMode;
-  input: unknown;
-  maxAttempts: number;
-  idempotencyKey: string | null;
-  /** Digest of the input, kept with an idempotency key to refuse a reuse with another body. */
-  digest?: string;
-  /** A delayed invoke: not dispatched before this (epoch ms); a time already past is now. */
-  scheduledForMs?: number | null;
-  priority?: Priority;
-  /** The result cache had this version's output for this input: it succeeds at once, unrun. */
-  cached?: { output: unknown };
-  /** What started it, when an invoke made on another's behalf (a destination, a workflow step). */
-  trigger?: ExecutionTrigger | null;
-}
-
-export type ExecutionEvent =
-  | { type: 'accept'; nowMs: number; execution: NewExecution }
-  /**
-   * A trigger started it (scheduler/triggers/): always async, so always durable before it is
-   * acknowledged; several fired together (a publish's subscribers) share one durable commit.
-   */
-  | { type: 'fire'; nowMs: number; execution: NewExecution; trigger: NonNullable<Execution['trigger']> }
-  | { type: 'dispatch'; nowMs: number; lease: string; workerId: string; placement: Placement; timeoutMs: number }
-  /** Its function version was deleted before it could run. */
-  | { type: 'function-gone'; nowMs: number }
-  | { type: 'started'; nowMs: number; startedAtMs: number; coldStart: boolean }
-  | { type: 'result'; nowMs: number; report: AttemptReport; queuedMs: number; jitter: number }
-  /** The attempt ended through no fault of the function. `workerDied`: its worker's stream died while it ran. */
-  | { type: 'lost'; nowMs: number; message: string; workerDied: boolean; jitter: number }
-  /** The expiry timer fired (it may fire a little early: the deadline is checked here). */
-  | { type: 'expire'; nowMs: number; maxQueueMs: number }
-  | { type: 'retry-due'; nowMs: number }
-  /** A delayed execution's scheduled time has come (its timer may fire a little early: checked here). */
-  | { type: 'due'; nowMs: number }
-  /** `queuedMs`: queue time summed over its attempts so far (the record keeps it as timings). */
-  | { type: 'cancel'; nowMs: number; queuedMs: number }
-  /** A worker reconnecting after a scheduler restart still runs it. */
-  | { type: 'adopt'; workerId: string };
-
-export type ExecutionEventType = ExecutionEvent['type'];
-
-export type Effect =
-  /** Write the record to the store: group-committed, or durable before going on (an async accept). */
-  | { type: 'persist'; durable: boolean }
-  /** Add the new record to the in-memory indexes. */
-  | { type: 'index'; digest?: string }
-  /** Tell watchers (live views) of the record's new state. */
-  | { type: 'publish' }
-  /** Put it in the queue of what is ready to dispatch (and make sure its expiry is armed). */
-  | { type: 'enqueue' }
-  | { type: 'arm-retry'; delayMs: number }
-  /** Hold a delayed execution until `atMs` (epoch ms), then fire `due`. */
-  | { type: 'arm-due'; atMs: number }
-  /** Arm the expiry at the deadline (epoch ms). */
-  | { type: 'arm-expiry'; atMs: number }
-  | { type: 'clear-expiry' }
-  /** Send the attempt to the worker it was placed on, and watch for its result for `watchdogMs`. */
-  | { type: 'send-execute'; workerId: string; lease: string; deadlineMs: number; watchdogMs: number }
-  /** Ask the worker running the attempt to kill it. */
-  | { type: 'send-cancel'; workerId: string; lease: string }
-  /** It is terminal: clear its timers and queue entry, store its logs, wake its waiters. */
-  | { type: 'finish' }
-  | { type: 'log'; level: 'info' | 'warn'; fields: Record<string, unknown>; message: string };
-
-export interface TransitionContext {
-  retryPolicy: RetryPolicy;
-  /** A running attempt with no result this long after its deadline is treated as lost. */
-  watchdogSlackMs: number;
-}
-
-export interface TransitionResult {
-  record: Execution;
-  effects: Effect[];
-}
-
-export type Outcome = 'apply' | 'ignore' | 'illegal';
-export type RecordState = ExecutionStatus | 'none';
+export type {
+  AttemptReport,
+  Effect,
+  ExecutionEvent,
+  ExecutionEventType,
+  NewExecution,
+  Outcome,
+  RecordState,
+  TransitionContext,
+  TransitionResult,
+} from './transition-types.js';
 
 export class IllegalTransitionError extends Error {
   constructor(
@@ -345,67 +250,6 @@ export function transition(rec: Execution | undefined, event: ExecutionEvent, ct
       if (r.workerId === event.workerId) return { record: r, effects: [] };
       return { record: next(r, 'running', { workerId: event.workerId }), effects: [{ type: 'persist', durable: false }] };
   }
-}
-
-function accept(event: Extract<ExecutionEvent, { type: 'accept' }>): TransitionResult {
-  const e = event.execution;
-  const record: Execution = {
-    id: e.id,
-    function: e.function,
-    version: e.version,
-    status: 'queued',
-    mode: e.mode,
-    input: e.input,
-    output: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: e.maxAttempts,
-    workerId: null,
-    coldStart: null,
-    createdAt: iso(event.nowMs),
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    timings: null,
-    placement: null,
-    idempotencyKey: e.idempotencyKey,
-    ...(e.trigger && { trigger: e.trigger }),
-    retryAt: null,
-    attempts: [],
-    scheduledFor: e.scheduledForMs != null ? iso(Math.max(e.scheduledForMs, event.nowMs)) : null,
-    priority: e.priority ?? DEFAULT_PRIORITY,
-    lease: null,
-    trigger: e.trigger ?? null,
-  };
-  // Delayed: held until its time (no expiry yet, its maxQueueMs counts from then); else ready now.
-  const delayed = e.scheduledForMs != null && e.scheduledForMs > event.nowMs;
-  const start: Effect = delayed ? { type: 'arm-due', atMs: e.scheduledForMs! } : { type: 'enqueue' };
-  if (e.cached) {
-    const done: Execution = {
-      ...record,
-      status: 'succeeded',
-      output: e.cached.output,
-      cached: true,
-      startedAt: record.createdAt,
-      finishedAt: record.createdAt,
-      durationMs: 0,
-      timings: { queuedMs: 0, initMs: 0, runMs: 0, cpuMs: null },
-    };
-    const durable = e.mode === 'async';
-    return { record: done, effects: [{ type: 'persist', durable }, { type: 'index', digest: e.digest }, { type: 'publish' }, { type: 'finish' }] };
-  }
-  // An async invoke is answered only once its record is durable; a sync one is acknowledged by its answer.
-  return { record, effects: [{ type: 'persist', durable: e.mode === 'async' }, { type: 'index', digest: e.digest }, { type: 'publish' }, start] };
-}
-
-function fire(event: Extract<ExecutionEvent, { type: 'fire' }>): TransitionResult {
-  const { record, effects } = accept({ type: 'accept', nowMs: event.nowMs, execution: { ...event.execution, mode: 'async' } });
-  // Nobody waits on a trigger's execution: it is acknowledged (a publish's 202, a cron tick
-  // recorded as fired) only once durable, whatever the accept would have said.
-  return {
-    record: { ...record, trigger: event.trigger },
-    effects: effects.map((e) => (e.type === 'persist' ? { type: 'persist', durable: true } : e)),
-  };
 }
 
 function result(r: Execution, event: Extract<ExecutionEvent, { type: 'result' }>, ctx: TransitionContext): TransitionResult {

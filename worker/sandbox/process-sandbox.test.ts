@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseChildMessage, permissionFlag, runtimeArgs } from './process-sandbox.js';
+import { parseChildMessage } from './child-message.js';
+import { permissionFlag, runtimeArgs } from './process-sandbox.js';
 
 describe('runtime process flags', () => {
   it('uses --experimental-permission before Node 22 and --permission from 22 on', () => {
