@@ -19,7 +19,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 # No process of the stack or its tests opens an inspector on SIGUSR1 (sandboxes get it as a flag).
 export NODE_OPTIONS := --disable-sigusr1
 
-.PHONY: help install build proto proto-check test unit dev examples bench bench-build bench-test chaos clean sandbox-deps
+.PHONY: help install build proto proto-check test unit dev examples bench bench-build bench-deps bench-test chaos clean sandbox-deps
 .PHONY: web browser-deps screenshots
 .PHONY: check check-steps typecheck lint lint-fix format format-check imports
 
@@ -137,8 +137,19 @@ examples: build
 bench-build: build
 	$(TSC) -p bench/tsconfig.json
 
-bench: bench-build
+bench: bench-build bench-deps
 	node dist/bench/run.js
+
+# Scenario 10 runs BullMQ on Debian's redis-server beside TaskForge.
+bench-deps:
+	@if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing redis-server (the bench's BullMQ peer)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server) for the bench's BullMQ scenario"; exit 1; \
+	  fi; \
+	fi
 
 bench-test: bench-build
 	$(TSC) -p bench/tsconfig.test.json

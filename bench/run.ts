@@ -19,6 +19,7 @@ import { machine, textTable, writeResults, type RunReport, type ScenarioResult }
 import type { Ceiling, Scenario, ScenarioContext } from './lib/scenario.js';
 import { asyncScenario } from './scenarios/async.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
+import { bullmqScenario } from './scenarios/bullmq.js';
 import { bundleSizeScenario } from './scenarios/bundle-size.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { delayedScaleScenario } from './scenarios/delayed-scale.js';
@@ -40,6 +41,7 @@ const SCENARIOS: Scenario[] = [
   syncScenario,
   liveWatchersScenario,
   asyncScenario,
+  bullmqScenario,
   fanOutScenario,
   cronLatenessScenario,
   coldStartScenario,
