@@ -1,6 +1,6 @@
 /**
  * Command-line settings: every flag also has an environment variable, and every default makes
- * `taskforge dev` work with no configuration. The table is the source the README lists.
+ * `taskforge dev` work with no configuration. The table is the source docs/CONFIGURATION.md lists.
  */
 import { parseArgs } from 'node:util';
 import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';

@@ -1,5 +1,5 @@
 /**
- * The exit codes of the `taskforge` command (README "The CLI" lists them). Scripts branch on
+ * The exit codes of the `taskforge` command (docs/CLI.md lists them). Scripts branch on
  * them, so a code never changes meaning: add new ones at the end.
  */
 export const EXIT = Object.freeze({

@@ -1,6 +1,6 @@
 /**
  * Fault: the scheduler process is SIGKILLed while 500 async invokes are being accepted and run,
- * then restarted on the port it first got and the same data dir (README "How it behaves when things fail").
+ * then restarted on the port it first got and the same data dir (docs/RELIABILITY.md).
  * Clients retry what was refused. Every id that got a 202 still exists after the restart and
  * ends in exactly one terminal state: its record is terminal, its output is its own, and its
  * attempt history shows exactly one completed run — none is missing, none ran to completion twice.
