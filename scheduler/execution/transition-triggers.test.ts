@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { T0 } from '../../common/testing/records.js';
-import { transition, type ExecutionEvent, type TransitionContext } from './transition.js';
-
-const CTX: TransitionContext = { retryPolicy: { baseMs: 1000, capMs: 60_000 }, watchdogSlackMs: 30_000 };
-const NOW = Date.parse(T0) + 5_000;
-
-const deepFreeze = <T>(value: T): T => {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-};
+import { CTX, NOW, deepFreeze } from './testing/transition-fixtures.js';
+import { transition, type ExecutionEvent } from './transition.js';
 
 const fire = (over: Partial<Extract<ExecutionEvent, { type: 'fire' }>> = {}): ExecutionEvent =>
   deepFreeze({
