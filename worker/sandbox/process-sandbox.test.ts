@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChildMessage } from './child-message.js';
-import { permissionFlag, runtimeArgs } from './process-sandbox.js';
+import { permissionFlag, runtimeArgs } from './runtime-args.js';
 
 describe('runtime process flags', () => {
   it('uses --experimental-permission before Node 22 and --permission from 22 on', () => {

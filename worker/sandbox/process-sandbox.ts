@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { markHop } from '../../common/diagnostics.js';
 import type { Logger } from '../../common/logger.js';
@@ -18,6 +17,7 @@ import type { PlacedCode } from './code-dir.js';
 import type { SandboxFunction } from './types.js';
 import type { InvokeMessage, LoadErrorMessage, ModuleFormat, ParentMessage, ResultMessage, RuntimeLimits, WireLogLine } from './messages.js';
 import { parseChildMessage } from './child-message.js';
+import { runtimeArgs } from './runtime-args.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 import { insecureIsolation, type Isolation } from './isolation.js';
 import { innermostPid, rssBytes } from './proc-stats.js';
@@ -116,26 +116,6 @@ const STDERR_TAIL_BYTES = 8 * 1024;
 const HEAP_MARKERS = [/heap out of memory/i, /Reached heap limit/i];
 /** If stdio never closes after the exit (it should), settle anyway after this long, ms. */
 const CLOSE_GRACE_MS = 1000;
-
-export function permissionFlag(nodeVersion: string = process.versions.node): string {
-  return Number(nodeVersion.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
-}
-
-export function runtimeArgs(runtimePath: string, memoryMb: number, opts: { writableTmp?: boolean; codeDir?: string } = {}): string[] {
-  return [
-    permissionFlag(),
-    // Only the runtime's own directory and the process's code directory are readable: no child
-    // processes, workers or addons, and no writes — except the private /tmp when the OS boundary
-    // made one (the host's /tmp is never it).
-    `--allow-fs-read=${dirname(runtimePath)}`,
-    ...(opts.codeDir ? [`--allow-fs-read=${opts.codeDir}`] : []),
-    ...(opts.writableTmp ? ['--allow-fs-read=/tmp', '--allow-fs-write=/tmp'] : []),
-    '--disable-sigusr1',
-    `--max-old-space-size=${memoryMb}`,
-    '--disable-warning=ExperimentalWarning',
-    runtimePath,
-  ];
-}
 
 export const loadedIdentity = (fn: SandboxFunction): LoadedFunction => ({
   key: `${fn.name}@${fn.version}`,
