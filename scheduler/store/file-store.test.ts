@@ -184,7 +184,7 @@ describe('file store writes', () => {
   });
 
   it('flushes on the group-commit timer without being asked', async () => {
-    store.putExecution(execution('e1'));
+    store.putExecution(execution('e1', { status: 'succeeded' }));
     await vi.waitFor(async () => expect(await readdir(execDir())).toEqual(['e1.json']), { timeout: 2000, interval: 5 });
   });
 
@@ -220,7 +220,8 @@ describe('file store writes', () => {
         return fs.rename(from, to);
       },
     };
-    const s = createFileStore({ dataDir, fs: gated });
+    // Not held (file-hold.test.ts), so the durable write goes to its file at once.
+    const s = createFileStore({ dataDir, fs: gated, fileHoldMs: 0 });
     const durable = s.putExecutionDurable(execution('e1', { status: 'queued' }));
     await vi.waitFor(() => expect(held).toBe(true));
     s.putExecution(execution('e1', { status: 'running' }));

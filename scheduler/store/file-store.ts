@@ -17,7 +17,7 @@
 import { TaskForgeError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { OptionsError } from '../../common/options-error.js';
-import type { Execution, ExecutionLogs } from '../../common/records.js';
+import { isTerminal, type Execution, type ExecutionLogs } from '../../common/records.js';
 import { Checkpointer } from './journal/checkpoint.js';
 import { inProcessFileWriter, threadedFileWriter } from './files/file-batch.js';
 import { createFileSystemSyncer, type SyncFileSystem } from './files/fs-sync.js';
@@ -49,6 +49,10 @@ export interface FileStoreOptions {
   checkpointIntervalMs?: number;
   /** Files fsynced at once by a checkpoint. */
   checkpointConcurrency?: number;
+  /** How long the file of an execution not yet terminal waits for a newer copy, in ms; 0 = not at all. */
+  fileHoldMs?: number;
+  /** The clock held files are timed by (tests); Date.now by default. */
+  now?: () => number;
   /**
    * How a checkpoint makes everything written durable at once. Default: syncfs through `sync -f`
    * on the real file system (fs-sync.ts), none on an injected one, which then sees every fsync.
@@ -68,6 +72,8 @@ export interface ResolvedFileStoreOptions {
   readonly journalSegmentBytes: number;
   readonly checkpointIntervalMs: number;
   readonly checkpointConcurrency: number;
+  readonly fileHoldMs: number;
+  readonly now: () => number;
   readonly fs: StoreFs;
   readonly logger: Logger;
 }
@@ -98,6 +104,12 @@ export const FILE_STORE_DEFAULTS = {
   checkpointIntervalMs: 10_000,
   /** files fsynced at once by a checkpoint: enough to keep the disk's queue busy. */
   checkpointConcurrency: 8,
+  /**
+   * ms: an execution that ends within this long gets one file written, not one per flush it
+   * spans (record-writer.ts); its journal entries make it durable meanwhile. Checkpoints and
+   * close write held files at once, so it never delays a segment's deletion.
+   */
+  fileHoldMs: 2_000,
 } as const;
 
 export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileStoreOptions {
@@ -109,6 +121,8 @@ export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileSto
   if (!Number.isFinite(lazyCommitMs) || lazyCommitMs < 0) throw invalid('lazyCommitMs', 'must be a number >= 0');
   const checkpointIntervalMs = opts.checkpointIntervalMs ?? FILE_STORE_DEFAULTS.checkpointIntervalMs;
   if (!Number.isFinite(checkpointIntervalMs) || checkpointIntervalMs < 0) throw invalid('checkpointIntervalMs', 'must be a number >= 0');
+  const fileHoldMs = opts.fileHoldMs ?? FILE_STORE_DEFAULTS.fileHoldMs;
+  if (!Number.isFinite(fileHoldMs) || fileHoldMs < 0) throw invalid('fileHoldMs', 'must be a number >= 0');
   const positive = (name: keyof typeof FILE_STORE_DEFAULTS & keyof FileStoreOptions): number => {
     const value = opts[name] ?? FILE_STORE_DEFAULTS[name];
     if (!Number.isInteger(value) || value < 1) throw invalid(name, 'must be an integer >= 1');
@@ -124,6 +138,8 @@ export function resolveFileStoreOptions(opts: FileStoreOptions): ResolvedFileSto
     journalSegmentBytes: positive('journalSegmentBytes'),
     checkpointIntervalMs,
     checkpointConcurrency: positive('checkpointConcurrency'),
+    fileHoldMs,
+    now: opts.now ?? Date.now,
     fs: opts.fs ?? nodeStoreFs,
     logger: opts.logger ?? silentLogger,
   });
@@ -165,7 +181,16 @@ export function createFileStore(options: FileStoreOptions): Store {
   const journal = new Journal({ layout, fs, log, segmentBytes: opts.journalSegmentBytes, onSegmentClosed: due, lazyCommitMs: opts.lazyCommitMs });
   // The real file system gets the threaded writer (file-batch.ts); an injected one is called as is.
   const files = fs === nodeStoreFs ? threadedFileWriter() : inProcessFileWriter(fs, opts.writeConcurrency);
-  const writer = new RecordWriter({ fs, log, groupCommitMs: opts.groupCommitMs, writeConcurrency: opts.writeConcurrency, files, onFlushed: due });
+  const writer = new RecordWriter({
+    fs,
+    log,
+    groupCommitMs: opts.groupCommitMs,
+    writeConcurrency: opts.writeConcurrency,
+    files,
+    onFlushed: due,
+    holdMs: opts.fileHoldMs,
+    now: opts.now,
+  });
   const checkpointer = new Checkpointer({
     journal,
     writer,
@@ -273,7 +298,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       const text = JSON.stringify(execution);
       const appended = journal.append({ t: 'exec', rec: text });
       // Staged now, not once durable, so a later putExecution of the same id stays the newer one.
-      const seq = writer.stage(path, `${text}\n`, whenAppended(appended));
+      const seq = writer.stage(path, `${text}\n`, whenAppended(appended), !isTerminal(execution.status));
       try {
         await appended;
       } catch (err) {
@@ -290,7 +315,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       const ready = whenAppended(appended);
       const staged = executions.map((e, i) => {
         const path = layout.executionFile(e.id);
-        return { path, seq: writer.stage(path, `${texts[i]!}\n`, ready) };
+        return { path, seq: writer.stage(path, `${texts[i]!}\n`, ready, !isTerminal(e.status)) };
       });
       try {
         await appended;
@@ -304,7 +329,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       const path = layout.executionFile(execution.id);
       // Serialised now, once, for journal and file: the caller may keep mutating its object.
       const text = JSON.stringify(execution);
-      writer.stage(path, `${text}\n`, journaled({ t: 'exec', rec: text }));
+      writer.stage(path, `${text}\n`, journaled({ t: 'exec', rec: text }), !isTerminal(execution.status));
     },
 
     async deleteExecution(id: string): Promise<void> {

@@ -5,6 +5,13 @@
  *   replaced atomically (temp + rename) without an fsync, once its journal entry is durable.
  *   Staged copies are coalesced per path and flushed on a timer; the paths written are
  *   remembered until a checkpoint fsyncs them (checkpoint.ts).
+ * - held writes: a staged copy of a record still in progress (an execution not yet terminal)
+ *   waits up to `holdMs` for a newer copy of its path before it is written, so an execution that
+ *   ends within that time has one file written in its life instead of one per flush it spans.
+ *   Every rewrite frees an inode; where the file system must skip recently freed inodes on every
+ *   create (ext4 without a journal, `recently_deleted()`), freed inodes made each new file cost
+ *   hundreds of µs of kernel CPU under load. An explicit flush (a checkpoint, close) writes held
+ *   copies at once: the journal, not the file, is what makes them durable meanwhile.
  *
  * Ordering: every write of a path takes a sequence number when it is handed over, and the writes
  * of one path run one after another in that order. A staged copy that a newer write supersedes
@@ -34,6 +41,10 @@ export interface RecordWriterOptions {
   files?: FileBatchWriter;
   /** Called after every flush that wrote everything it took (a chance to start a checkpoint). */
   onFlushed?: () => void;
+  /** Longest time a held copy waits for a newer one before it is written, ms; 0 = never held. */
+  holdMs?: number;
+  /** The clock held copies are timed by (tests). */
+  now?: () => number;
 }
 
 /**
@@ -68,6 +79,13 @@ export class RecordWriter {
   private readonly latest = new Map<string, number>();
   /** Staged copies waiting for the next flush, newest per path. */
   private readonly dirty = new Map<string, Op>();
+  /**
+   * Held copies, newest per path, with when the path was first held (insertion order is that
+   * order: a newer copy replaces the value, not the position). A path is never in both maps.
+   */
+  private readonly held = new Map<string, { op: Op; since: number }>();
+  private readonly holdMs: number;
+  private readonly now: () => number;
   /** The last write queued per path; the next write of the path runs after it. */
   private readonly tails = new Map<string, { done: Promise<void>; op: Op }>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -84,6 +102,8 @@ export class RecordWriter {
     this.limiter = createLimiter(opts.writeConcurrency);
     this.batcher = new FileBatcher(opts.files ?? inProcessFileWriter(opts.fs, opts.writeConcurrency));
     this.onFlushed = opts.onFlushed ?? noop;
+    this.holdMs = opts.holdMs ?? 0;
+    this.now = opts.now ?? Date.now;
     this.dirSyncer = createDirSyncer((dir) => syncDirectory(dir, this.fs));
   }
 
@@ -100,6 +120,7 @@ export class RecordWriter {
     const op = this.next(path, data, ready);
     // A staged copy is older than this write: writing it later would undo this one.
     this.dirty.delete(path);
+    this.held.delete(path);
     const run = this.apply(path, op);
     const settled = run.then(noop, noop);
     this.inFlight.add(settled);
@@ -110,24 +131,36 @@ export class RecordWriter {
     return run;
   }
 
-  /** Stages `data` for `path`, written at the next flush once `ready` allows. Returns its seq. */
-  stage(path: string, data: string, ready: Ready): number {
+  /**
+   * Stages `data` for `path`, written at the next flush once `ready` allows; with `hold`, at the
+   * first timer flush `holdMs` after the path was first held, unless a newer copy comes first.
+   * Returns its seq.
+   */
+  stage(path: string, data: string, ready: Ready, hold = false): number {
     const op = this.next(path, data, ready);
-    this.dirty.set(path, op);
+    const since = this.held.get(path)?.since;
+    if (hold && this.holdMs > 0) {
+      this.dirty.delete(path);
+      this.held.set(path, { op, since: since ?? this.now() });
+    } else {
+      this.held.delete(path);
+      this.dirty.set(path, op);
+    }
     this.arm(this.groupCommitMs);
     return op.seq;
   }
 
   /** Drops the staged copy `seq` of `path` if nothing newer replaced it (a rejected durable put). */
   cancel(path: string, seq: number): void {
-    if (this.dirty.get(path)?.seq !== seq) return;
-    this.dirty.delete(path);
+    if (this.dirty.get(path)?.seq === seq) this.dirty.delete(path);
+    else if (this.held.get(path)?.op.seq === seq) this.held.delete(path);
+    else return;
     this.release(path, seq);
   }
 
   /** The newest content handed over for `path` that may not be in its file yet (null: a pending delete). */
   pending(path: string): { data: string | null } | undefined {
-    return this.dirty.get(path) ?? this.tails.get(path)?.op;
+    return this.dirty.get(path) ?? this.held.get(path)?.op ?? this.tails.get(path)?.op;
   }
 
   /**
@@ -136,7 +169,12 @@ export class RecordWriter {
    * staged and is retried).
    */
   flush(): Promise<void> {
-    const run = (): Promise<void> => this.flushOnce();
+    return this.flushStaged(true);
+  }
+
+  /** A flush; `all: false` (the timer's) leaves held copies younger than holdMs held. */
+  private flushStaged(all: boolean): Promise<void> {
+    const run = (): Promise<void> => this.flushOnce(all);
     const flushed = this.flushChain.then(run, run);
     this.flushChain = flushed.then(noop, noop);
     const direct = Promise.all([...this.inFlight]);
@@ -168,7 +206,7 @@ export class RecordWriter {
   }
 
   private release(path: string, seq: number): void {
-    if (this.latest.get(path) === seq && !this.dirty.has(path)) this.latest.delete(path);
+    if (this.latest.get(path) === seq && !this.dirty.has(path) && !this.held.has(path)) this.latest.delete(path);
   }
 
   private arm(delayMs: number): void {
@@ -176,7 +214,7 @@ export class RecordWriter {
     this.timer = setTimeout(() => {
       this.timer = null;
       // Failures are logged and re-armed inside flushOnce; nobody awaits a timer flush.
-      this.flush().catch(noop);
+      this.flushStaged(false).catch(noop);
     }, delayMs);
     this.timer.unref();
   }
@@ -215,9 +253,20 @@ export class RecordWriter {
     if (fsync) await this.dirSyncer.sync(dirname(path));
   }
 
-  private async flushOnce(): Promise<void> {
+  /** Moves the held copies that are due (all of them with `all`) to the staged ones. */
+  private releaseHeld(all: boolean): void {
+    const due = this.now() - this.holdMs;
+    for (const [path, { op, since }] of this.held) {
+      if (!all && since > due) break; // the rest were held later
+      this.held.delete(path);
+      this.dirty.set(path, op);
+    }
+  }
+
+  private async flushOnce(all: boolean): Promise<void> {
     this.stopTimer();
-    if (this.dirty.size === 0) return;
+    this.releaseHeld(all);
+    if (this.dirty.size === 0) return this.armForHeld();
     const batch = [...this.dirty];
     this.dirty.clear();
     // Queue every write before awaiting any, so each path's queue keeps seq order.
@@ -238,6 +287,7 @@ export class RecordWriter {
     });
     if (failed === 0) {
       this.consecutiveFailures = 0;
+      this.armForHeld();
       this.onFlushed();
       return;
     }
@@ -245,6 +295,12 @@ export class RecordWriter {
     const retryMs = Math.min(Math.max(this.groupCommitMs, 1) * 2 ** (this.consecutiveFailures - 1), MAX_RETRY_MS);
     this.log.error({ failed, records: batch.length, code: errnoCode(firstError), retryMs }, 'group commit failed, will retry');
     if (this.dirty.size > 0) this.arm(retryMs);
+    this.armForHeld();
     throw firstError;
+  }
+
+  /** Held copies not yet due wait for a later timer flush (a no-op when a timer is armed). */
+  private armForHeld(): void {
+    if (this.held.size > 0) this.arm(this.groupCommitMs);
   }
 }
