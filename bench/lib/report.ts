@@ -9,6 +9,7 @@
 import { rename, writeFile, mkdir } from 'node:fs/promises';
 import { cpus, availableParallelism, totalmem, release } from 'node:os';
 import { join } from 'node:path';
+import { sideBySideTable } from './side-by-side.js';
 import { round } from './stats.js';
 
 export interface Target {
@@ -94,21 +95,33 @@ function rows(report: RunReport): string[][] {
 
 const HEAD = ['scenario', 'metric', 'value', 'target', 'result'];
 
-export function textTable(report: RunReport): string {
-  const all = [HEAD, ...rows(report)];
-  const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+/** Rows (the first one the head) as aligned text. */
+function aligned(all: string[][]): string {
+  const head = all[0]!;
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]): string =>
     r
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
+const mdTable = (all: string[][]): string[] => {
+  const esc = (c: string): string => c.replace(/\|/g, '\\|');
+  return [`| ${all[0]!.map(esc).join(' | ')} |`, `|${all[0]!.map(() => '---').join('|')}|`, ...all.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`)];
+};
+
+/** The main table and, when an async scenario ran, the side-by-side one (side-by-side.ts). */
+export function textTable(report: RunReport): string {
+  const side = sideBySideTable(report);
+  return [aligned([HEAD, ...rows(report)]), ...(side.length ? ['', aligned(side)] : [])].join('\n');
 }
 
 export function markdown(report: RunReport): string {
   const m = report.machine;
-  const esc = (c: string): string => c.replace(/\|/g, '\\|');
-  const table = [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows(report).map((r) => `| ${r.map(esc).join(' | ')} |`)];
+  const side = sideBySideTable(report);
+  const table = [...mdTable([HEAD, ...rows(report)]), ...(side.length ? ['', ...mdTable(side)] : [])];
   const notes = report.scenarios.flatMap((s) => s.notes.map((n) => `- **${s.title}**: ${n}`));
   return [
     '# TaskForge benchmark — latest run',

@@ -7,6 +7,7 @@
  * execution's CPU goes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { describeLoad, runLoad, type LoadResult } from './load.js';
 import { descendantPids, procStats, statFields } from './proc-memory.js';
 
 const TICKS_PER_SECOND = 100;
@@ -79,3 +80,28 @@ export function cpuPerExecution(before: RoleCpu, after: RoleCpu, executions: num
   if (!(executions > 0)) throw new RangeError(`executions must be a positive number, got ${executions}`);
   return Object.keys(after).map((part) => ({ part, us: ((after[part]! - (before[part] ?? 0)) * 1e6) / executions }));
 }
+
+/**
+ * A warm-up, then the measured run between two /proc readings of `pids`: the run and its CPU ms
+ * per execution by part (empty when no execution answered as expected: there is nothing to divide by).
+ */
+export async function loadWithSplit(
+  load: Parameters<typeof runLoad>[0],
+  warmupSeconds: number,
+  pids: StackPids,
+  label: string,
+  progress: (message: string) => void,
+): Promise<{ r: LoadResult; split: Record<string, number> }> {
+  progress(`${label} warm-up: ${describeLoad(await runLoad({ ...load, durationSeconds: warmupSeconds }))}`);
+  const before = readRoleCpu(pids);
+  const r = await runLoad(load);
+  const after = readRoleCpu(pids);
+  const split = r.ok > 0 ? Object.fromEntries(cpuPerExecution(before, after, r.ok).map(({ part, us }) => [part, us / 1000])) : {};
+  return { r, split };
+}
+
+/** `part ms, …` of a split, for progress lines and notes. */
+export const splitText = (split: Record<string, number>): string =>
+  Object.entries(split)
+    .map(([part, ms]) => `${part} ${ms.toFixed(2)}`)
+    .join(', ');

@@ -203,6 +203,7 @@ export const asyncScenario: Scenario = {
     out.numbers.floor = {
       acceptPerSecond: floor.r.rps,
       acceptLatencyP50Ms: floor.r.latency.p50,
+      acceptLatencyP99Ms: floor.r.latency.p99,
       completionPerSecond: floor.completionRate,
       complete: floor.complete,
     };

@@ -15,8 +15,8 @@ import { bareCpuRate } from '../lib/cpu-baseline.js';
 import { EVENT_BODY, calibrateBurn, cpuCode } from '../lib/handlers.js';
 import { floorPids, startFloor } from '../lib/floor.js';
 import { invokeSync, putFunction } from '../lib/http.js';
-import { describeLoad, runLoad, type LoadResult } from '../lib/load.js';
-import { cpuPerExecution, readRoleCpu, type StackPids } from '../lib/role-cpu.js';
+import { describeLoad, type LoadResult } from '../lib/load.js';
+import { loadWithSplit, splitText } from '../lib/role-cpu.js';
 import { ceilingAt, pctOf, type Scenario } from '../lib/scenario.js';
 import { startStack } from '../lib/stack.js';
 import { summarize } from '../lib/stats.js';
@@ -24,40 +24,15 @@ import { summarize } from '../lib/stats.js';
 const FN = 'bench-cpu';
 const ALONE_SAMPLES = 20;
 
-type Progress = (message: string) => void;
-
 /** What this scenario reads of a sync invoke's reply (the execution record): the handler returns its CPU ms. */
 interface BurnReply {
   durationMs: number | null;
   output?: { cpuMs?: number } | null;
 }
 
-/**
- * A warm-up, then the measured run between two /proc readings of `pids`: the run and its CPU ms
- * per execution by part (empty when no execution answered 200: there is nothing to divide by).
- */
-async function loadWithSplit(
-  load: Parameters<typeof runLoad>[0],
-  warmupSeconds: number,
-  pids: StackPids,
-  label: string,
-  progress: Progress,
-): Promise<{ r: LoadResult; split: Record<string, number> }> {
-  progress(`${label} warm-up: ${describeLoad(await runLoad({ ...load, durationSeconds: warmupSeconds }))}`);
-  const before = readRoleCpu(pids);
-  const r = await runLoad(load);
-  const after = readRoleCpu(pids);
-  const split = r.ok > 0 ? Object.fromEntries(cpuPerExecution(before, after, r.ok).map(({ part, us }) => [part, us / 1000])) : {};
-  return { r, split };
-}
-
 /** gateway + scheduler (all threads) + workers, ms per execution. */
 const platformMsOf = (split: Record<string, number>): number =>
   (split.gateway ?? NaN) + (split['scheduler, main thread'] ?? NaN) + (split['scheduler, other threads'] ?? NaN) + (split.workers ?? NaN);
-const splitText = (split: Record<string, number>): string =>
-  Object.entries(split)
-    .map(([part, ms]) => `${part} ${ms.toFixed(2)}`)
-    .join(', ');
 
 export const cpuBoundScenario: Scenario = {
   name: 'cpu-bound',

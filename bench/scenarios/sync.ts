@@ -6,12 +6,20 @@
  */
 import { EVENT_BODY, TRIVIAL_CODE } from '../lib/handlers.js';
 import { invokeSync, putFunction } from '../lib/http.js';
+import { floorPids, startFloor } from '../lib/floor.js';
 import { describeLoad, runLoad, type LoadResult } from '../lib/load.js';
 import type { Metric } from '../lib/report.js';
+import { cpuPerExecution, loadWithSplit, readRoleCpu, splitText, type StackPids } from '../lib/role-cpu.js';
 import { ceilingAt, floorAt, pctOf, type Scenario } from '../lib/scenario.js';
 import { startStack } from '../lib/stack.js';
 
 const FN = 'bench-sync';
+
+/** `part taskforge / floor` in µs, for every part. */
+const budgetText = (tf: Record<string, number>, floor: Record<string, number>): string =>
+  Object.keys(tf)
+    .map((part) => `${part} ${Math.round(tf[part]! * 1000)} / ${Math.round((floor[part] ?? NaN) * 1000)}`)
+    .join(', ');
 
 export const syncScenario: Scenario = {
   name: 'sync',
@@ -25,16 +33,39 @@ export const syncScenario: Scenario = {
       const top = Math.max(...cfg.syncConcurrency);
       progress(`warm-up c=${top}: ${describeLoad(await runLoad({ ...base, connections: top, durationSeconds: cfg.warmupSeconds }))}`);
       const runs: LoadResult[] = [];
+      const pids: StackPids = { gateway: stack.gateway.pid, scheduler: stack.scheduler.proc.pid, workers: stack.workers.map((w) => w.pid) };
+      let split: Record<string, number> = {};
       // A profiled run measures only the highest concurrency, for at least 10 s, so the profile is of that load.
       const levels = profileDir ? [top] : cfg.syncConcurrency;
       for (const c of levels) {
         const seconds = profileDir ? Math.max(cfg.loadSeconds, 10) : cfg.loadSeconds;
+        const before = readRoleCpu(pids);
         const r = await runLoad({ ...base, connections: c, durationSeconds: seconds });
+        if (c === top && r.ok > 0) split = Object.fromEntries(cpuPerExecution(before, readRoleCpu(pids), r.ok).map(({ part, us }) => [part, us / 1000]));
         progress(`sync c=${c}: ${describeLoad(r)}`);
         runs.push(r);
       }
+      await stack.close();
+      // The budget: the same load on the design floor, CPU read the same way, in the same run.
+      const floorStack = await startFloor(cfg.workers, cfg.capacity, 'design');
+      let floor: { r: LoadResult; split: Record<string, number> };
+      try {
+        floor = await loadWithSplit(
+          { ...base, url: floorStack.url, connections: top, durationSeconds: cfg.loadSeconds },
+          cfg.warmupSeconds,
+          floorPids(floorStack),
+          'design floor',
+          progress,
+        );
+      } finally {
+        await floorStack.close();
+      }
+      progress(`c=${top} CPU ms per invoke: TaskForge ${splitText(split)}; design floor ${splitText(floor.split)} (${describeLoad(floor.r)})`);
       const metrics: Metric[] = [];
-      const notes: string[] = [`${cfg.workers} workers × capacity ${cfg.capacity}; only 200 answers count as done.`];
+      const notes: string[] = [
+        `${cfg.workers} workers × capacity ${cfg.capacity}; only 200 answers count as done.`,
+        `CPU µs per invoke at c=${top} (/proc, TaskForge / design floor in the same run): ${budgetText(split, floor.split)}.`,
+      ];
       const points = runs.map((r) => {
         const ceil = ceilingAt(ceiling, r.connections);
         const floor = floorAt(ceiling, r.connections);
@@ -69,7 +100,15 @@ export const syncScenario: Scenario = {
           p50VsFloor: p50FloorRatio,
         };
       });
-      return { numbers: { workers: cfg.workers, capacity: cfg.capacity, points }, metrics, notes };
+      for (const part of Object.keys(split)) {
+        metrics.push({
+          metric: `c=${top} CPU per invoke: ${part} (design floor ${Math.round((floor.split[part] ?? NaN) * 1000)})`,
+          value: split[part]! * 1000,
+          unit: 'µs',
+        });
+      }
+      const cpu = { taskforge: split, floor: floor.split, floorRps: floor.r.rps };
+      return { numbers: { workers: cfg.workers, capacity: cfg.capacity, points, cpuMsPerInvoke: cpu }, metrics, notes };
     } finally {
       await stack.close();
     }
