@@ -19,6 +19,8 @@ export interface BenchConfig {
   readonly asyncSendMaxSeconds: number;
   /** ms the async scenario waits for every accepted execution to finish. */
   readonly asyncCompleteTimeoutMs: number;
+  /** s of async submits as fast as accepted, to see whether completions keep up. */
+  readonly sustainSeconds: number;
   readonly coldFunctions: number;
   /** ms between cold starts, so a prewarmed pool has time to refill as it would between real deploys. */
   readonly coldPaceMs: number;
@@ -40,6 +42,8 @@ export interface BenchConfig {
   readonly memoryFunctions: number;
   /** Open `GET /v1/events` clients in the live-watchers scenario, and its alternating rounds. */
   readonly idleWatchers: number;
+  /** Delayed executions (due in hours to days) on disk behind the live-watchers scenario's second stack. */
+  readonly delayedBacklog: number;
   readonly liveRounds: number;
   /** ms a whole scenario may take before it is abandoned and its stack killed. */
   readonly scenarioTimeoutMs: number;
@@ -62,6 +66,7 @@ const FULL: BenchConfig = {
   asyncConnections: 50,
   asyncSendMaxSeconds: 60,
   asyncCompleteTimeoutMs: 120_000,
+  sustainSeconds: 60,
   coldFunctions: 30,
   coldPaceMs: 250,
   warmSamples: 50,
@@ -73,7 +78,8 @@ const FULL: BenchConfig = {
   storeStartupRuns: 2,
   listSamples: 300,
   memoryFunctions: 50,
-  idleWatchers: 300,
+  idleWatchers: 500,
+  delayedBacklog: 100_000,
   liveRounds: 3,
   scenarioTimeoutMs: 240_000,
   fanOutSubscribers: 10,
@@ -90,6 +96,7 @@ const QUICK: BenchConfig = {
   asyncInvokes: 2_000,
   asyncSendMaxSeconds: 15,
   asyncCompleteTimeoutMs: 20_000,
+  sustainSeconds: 10,
   coldFunctions: 12,
   cpuWarmupSeconds: 2,
   cpuBaselineSeconds: 2,
@@ -98,6 +105,7 @@ const QUICK: BenchConfig = {
   storeStartupRuns: 1,
   listSamples: 100,
   liveRounds: 2,
+  delayedBacklog: 20_000,
   scenarioTimeoutMs: 60_000,
   fanOutEvents: 300,
   cronSeconds: 8,

@@ -110,6 +110,25 @@ async function floorAsync(
   }
 }
 
+/**
+ * `cfg.sustainSeconds` of async submits as fast as they are accepted, on a warm stack with
+ * nothing queued: do the workers keep up? What finished by the end of the window, over what was
+ * accepted in it (a backlog that grows shows as a share below 100 %).
+ */
+async function sustained(url: string, cfg: ScenarioContext['cfg']): Promise<{ r: LoadResult; completedShare: number }> {
+  const before = await terminalCount(url);
+  const r = await runLoad({
+    url,
+    path: `/v1/functions/${FN}/invoke`,
+    body: EVENT_BODY,
+    connections: cfg.asyncConnections,
+    durationSeconds: cfg.sustainSeconds,
+    expectStatus: 202,
+  });
+  const finished = (await terminalCount(url)) - before;
+  return { r, completedShare: r.ok > 0 ? (100 * finished) / r.ok : NaN };
+}
+
 async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Promise<ScenarioOutput> {
   const stack = await startStack({ workers: cfg.workers, capacity: cfg.capacity });
   try {
@@ -152,8 +171,14 @@ async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Prom
       `async completion: ${finished.length} finished in ${completionSeconds.toFixed(2)} s → ${Math.round(completionRate)}/s ${JSON.stringify(byStatus)}`,
     );
 
+    const sustain = await sustained(stack.url, cfg);
+    progress(`async sustained ${cfg.sustainSeconds} s: ${describeLoad(sustain.r)}; finished by its end: ${sustain.completedShare.toFixed(1)} % of accepted`);
+
     const ceil = ceilingAt(ceiling, cfg.asyncConnections);
-    const notes = [`${cfg.asyncInvokes} invokes over ${cfg.asyncConnections} connections; ${cfg.workers} workers × capacity ${cfg.capacity}.`];
+    const notes = [
+      `${cfg.asyncInvokes} invokes over ${cfg.asyncConnections} connections; ${cfg.workers} workers × capacity ${cfg.capacity}.`,
+      `sustained: ${cfg.sustainSeconds} s of async invokes over ${cfg.asyncConnections} connections as fast as accepted, then the executions finished by the end of the window over those accepted in it.`,
+    ];
     if (sampled !== durable)
       notes.push(`${sampled - durable} of ${sampled} sampled 202s were not on disk (execution file or journal) when the answer arrived.`);
     if (!complete) notes.push(`only ${done} of ${r.ok} accepted executions finished within ${cfg.asyncCompleteTimeoutMs} ms.`);
@@ -176,6 +201,7 @@ async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Prom
         completionPerSecond: completionRate,
         completionPctOfCeiling: pctOf(completionRate, ceil?.rps),
         complete,
+        sustained: { seconds: cfg.sustainSeconds, acceptPerSecond: sustain.r.rps, completedShare: sustain.completedShare },
       },
       metrics: [
         { metric: 'accepted (202) /s', value: r.rps, unit: '/s', target: { op: '>=', value: 3000 } },
@@ -185,6 +211,13 @@ async function taskforgeAsync({ cfg, ceiling, progress }: ScenarioContext): Prom
         { metric: 'on disk at 202 (sampled)', value: sampled ? (100 * durable) / sampled : NaN, unit: '%', target: { op: '>=', value: 100 } },
         { metric: 'completed /s', value: completionRate, unit: '/s', target: { op: '>=', value: 3000 } },
         { metric: 'completion % of ceiling c=50', value: pctOf(completionRate, ceil?.rps), unit: '%' },
+        { metric: `sustained ${cfg.sustainSeconds} s: accepted /s`, value: sustain.r.rps, unit: '/s' },
+        {
+          metric: `sustained ${cfg.sustainSeconds} s: finished by its end ÷ accepted`,
+          value: sustain.completedShare,
+          unit: '%',
+          target: { op: '>=', value: 95 },
+        },
       ],
       notes,
     };
