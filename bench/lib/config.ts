@@ -37,6 +37,8 @@ export interface BenchConfig {
   /** s the same handler runs in bare processes, the scenario's own ceiling (lib/cpu-baseline.ts). */
   readonly cpuBaselineSeconds: number;
   readonly storeSizes: readonly number[];
+  /** A last, larger size for store-scale only (0: none): the 1M-record start-up target. */
+  readonly storeBigSize: number;
   readonly storeStartupRuns: number;
   readonly listSamples: number;
   readonly memoryFunctions: number;
@@ -75,6 +77,7 @@ const FULL: BenchConfig = {
   cpuWarmupSeconds: 15,
   cpuBaselineSeconds: 5,
   storeSizes: [10_000, 100_000],
+  storeBigSize: 1_000_000,
   storeStartupRuns: 2,
   listSamples: 300,
   memoryFunctions: 50,
@@ -102,6 +105,7 @@ const QUICK: BenchConfig = {
   cpuBaselineSeconds: 2,
   warmSamples: 20,
   storeSizes: [5_000, 20_000],
+  storeBigSize: 0,
   storeStartupRuns: 1,
   listSamples: 100,
   liveRounds: 2,

@@ -26,7 +26,8 @@ import { spawnNode, type Proc } from './proc.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.js');
 
-const READY_TIMEOUT_MS = 60_000;
+/** A scheduler starting on 1M records (store-scale) may take longer than a minute. */
+const READY_TIMEOUT_MS = 180_000;
 /** Requests per second per key at the bench's gateway: far above any load it generates. */
 const BENCH_RATE_LIMIT = 1_000_000;
 
