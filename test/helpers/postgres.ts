@@ -57,7 +57,7 @@ function freePort(): Promise<number> {
 /** The uid and gid to run PostgreSQL as, or null when this process is not root (it runs as us). */
 function unprivilegedUser(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
-  const id = (flag: string): number => Number(execFileSync('id', [flag, PG_USER], { encoding: 'utf8' }).trim());
+  const id = (flag: string): number => Number(execFileSync('id', [flag, PG_USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {

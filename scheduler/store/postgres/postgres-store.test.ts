@@ -88,6 +88,7 @@ describe('PostgreSQL store: failures', () => {
       const err = await store.putExecutionDurable(exec('e2')).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE', statusCode: 503, details: { reason: 'storage' } });
       expect((err as Error).message).toMatch(/^storage is unavailable: /);
+      await expect(store.getLogs('e1')).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', statusCode: 503 });
       store.putExecution(exec('e3', { status: 'succeeded' }));
       await expect(store.flush()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
     } finally {
