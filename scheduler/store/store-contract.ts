@@ -98,6 +98,18 @@ export function storeContract(name: string, makeBackend: () => Promise<StoreBack
       expect(loaded.executions[1]).toEqual(exec('e1', { createdAt: '2026-01-01T00:00:02.000Z' }));
     });
 
+    it('keeps a record exactly: key order (the idempotency digest is taken over it) and U+0000 in strings', async () => {
+      const input = { zebra: 1, apple: { y: 2, b: 3 }, nul: 'a\u0000b', long: 'x'.repeat(10), n: 1.5 };
+      const e = exec('e1', { input, output: { '\u0000': 'z\u0000' } });
+      await store.putExecutionDurable(e);
+      store.putExecution(exec('e2', { input }));
+      await store.putFunction({ name: 'hello', versions: [{ ...version('hello', 1), env: { Z: '1', A: '2' } }] });
+      const loaded = await reopen();
+      expect(JSON.stringify(loaded.executions.find((x) => x.id === 'e1'))).toBe(JSON.stringify(e));
+      expect(JSON.stringify(loaded.executions.find((x) => x.id === 'e2')!.input)).toBe(JSON.stringify(input));
+      expect(Object.keys(loaded.functions[0]!.versions[0]!.env)).toEqual(['Z', 'A']);
+    });
+
     it('putExecutionsDurable is all or none: a failed commit rejects with STORAGE_UNAVAILABLE and leaves none', async () => {
       await store.putExecutionDurable(exec('e1'));
       const repair = await backend.breakCommits();

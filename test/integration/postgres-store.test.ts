@@ -38,13 +38,16 @@ describe('scheduler on PostgreSQL', () => {
     const accepted = await http(base, 'POST', '/v1/functions/double/invoke', { n: 5 }, key);
     expect(accepted.status).toBe(202);
     const asyncId = accepted.body.executionId as string;
+    // Keys out of alphabetical order: the retry after the restart must still be the same input.
+    const keyed = await http(base, 'POST', '/v1/functions/double/invoke', { z: 1, n: 3 }, key, { 'idempotency-key': 'pg-1' });
+    expect(keyed.status).toBe(202);
     const done = await http(base, 'GET', `/v1/executions/${asyncId}?waitMs=10000`, undefined, key);
     expect(done.body).toMatchObject({ status: 'succeeded', output: { doubled: 10 } });
 
     // The rows are in the database itself, not only in the scheduler's memory.
     const db = new URL(url).pathname.slice(1);
     const rows = await server.query<{ id: string; status: string }>('SELECT id, status FROM executions ORDER BY id', [], db);
-    expect(rows.map((r) => r.id).sort()).toEqual([sync.body.id, asyncId].sort());
+    expect(rows.map((r) => r.id).sort()).toEqual([sync.body.id, asyncId, keyed.body.executionId].sort());
 
     await stack.restartScheduler();
     const fn = await http(base, 'GET', '/v1/functions/double', undefined, key);
@@ -60,6 +63,9 @@ describe('scheduler on PostgreSQL', () => {
       expect(logs.status).toBe(200);
       expect(JSON.stringify(logs.body)).toContain('got');
     }
+    const retried = await http(base, 'POST', '/v1/functions/double/invoke', { z: 1, n: 3 }, key, { 'idempotency-key': 'pg-1' });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+    expect(retried.body.executionId).toBe(keyed.body.executionId);
     // And it still runs new work on the same database.
     const again = await http(base, 'POST', '/v1/functions/double/invoke?mode=sync', { n: 1 }, key);
     expect(again.body).toMatchObject({ status: 'succeeded', output: { doubled: 2 } });

@@ -20,7 +20,7 @@ function scriptedClient(): { connect(): Promise<PoolClient>; commits: string[][]
       if (err) return Promise.reject(err);
       if (sql === 'BEGIN') statements = [];
       else if (sql === 'COMMIT') commits.push(statements);
-      else if (sql !== 'ROLLBACK') statements.push(JSON.stringify(params?.[0]));
+      else if (sql !== 'ROLLBACK') statements.push(JSON.stringify(params));
       return Promise.resolve({ rows: [] });
     },
     release: vi.fn(),

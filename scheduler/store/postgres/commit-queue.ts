@@ -24,6 +24,8 @@ export interface Change {
   key: string;
   /** The record's JSON, or null to delete it. */
   text: string | null;
+  /** The row's other columns, the key first (record-sql.ts); [key] for a delete. */
+  columns: readonly string[];
   seq: number;
 }
 
@@ -64,8 +66,8 @@ export class CommitQueue {
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
-  change(table: RecordTable, key: string, text: string | null): Change {
-    const change = { table, key, text, seq: ++this.seq };
+  change(table: RecordTable, key: string, text: string | null, columns: readonly string[] = [key]): Change {
+    const change = { table, key, text, columns, seq: ++this.seq };
     this.latest.set(recordKey(table, key), change);
     return change;
   }

@@ -15,8 +15,12 @@ export interface Migration {
 }
 
 /**
- * Records are kept whole as JSONB (the same JSON the file store writes); the other columns are
- * what a query filters or sorts by, copied from the record at each write.
+ * Records are kept whole, as the same JSON text the file store writes, in `json` columns, not
+ * `jsonb`: jsonb reorders an object's keys, and the idempotency digest of an execution's or a
+ * run's input (record-index.ts) is taken over its text as loaded, so a retried idempotent invoke
+ * would be refused as a mismatch after a restart; jsonb also cannot hold U+0000, which a
+ * function's output may contain. The other columns are what a query filters or sorts by, copied
+ * from the record at each write.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -25,30 +29,30 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE functions (
         name text PRIMARY KEY,
-        versions jsonb NOT NULL
+        versions json NOT NULL
       );
       CREATE TABLE executions (
         id text PRIMARY KEY,
         function text NOT NULL,
         status text NOT NULL,
         created_at timestamptz NOT NULL,
-        record jsonb NOT NULL
+        record json NOT NULL
       );
       CREATE INDEX executions_function ON executions (function);
       CREATE INDEX executions_created ON executions (created_at, id);
       CREATE TABLE execution_logs (
         execution_id text PRIMARY KEY,
-        logs jsonb NOT NULL
+        logs json NOT NULL
       );
       CREATE TABLE workflows (
         name text PRIMARY KEY,
-        definition jsonb NOT NULL
+        definition json NOT NULL
       );
       CREATE TABLE workflow_runs (
         id text PRIMARY KEY,
         workflow text NOT NULL,
         status text NOT NULL,
-        run jsonb NOT NULL
+        run json NOT NULL
       );
     `,
   },

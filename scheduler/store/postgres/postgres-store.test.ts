@@ -105,14 +105,14 @@ describe('PostgreSQL store: failures', () => {
     const url = await server.createDatabase('refused');
     store = createPostgresStore({ url });
     await store.open();
-    // JSONB cannot hold U+0000 (SQLSTATE 22P05): the refused record, not its neighbours, fails.
-    const bad = exec('bad', { output: 'a\u0000b' });
+    // A createdAt that is no time (SQLSTATE 22007): the refused record, not its neighbours, fails.
+    const bad = exec('bad', { createdAt: 'not a time' });
     const puts = [store.putExecutionDurable(exec('ok1')), store.putExecutionDurable(bad), store.putExecutionsDurable([exec('ok2'), exec('ok3')])];
-    store.putExecution(exec('lazybad', { output: '\u0000' }));
+    store.putExecution(exec('lazybad', { createdAt: 'yesterday-ish' }));
     store.putExecution(exec('lazyok'));
     const results = await Promise.allSettled(puts);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { code: '22P05' } });
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { code: '22007' } });
     await store.flush();
     expect((await statuses(url)).map(([id]) => id)).toEqual(['lazyok', 'ok1', 'ok2', 'ok3']);
   });

@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL store: the Store interface (types.ts) over one PostgreSQL database, selected by
- * `--store postgres://…`. Records are kept whole as JSONB, one row each (migrations.ts has the
+ * `--store postgres://…`. Records are kept whole as the JSON text the file store writes (`json` columns keep it as
+ * written: key order, U+0000), one row each (migrations.ts has the
  * schema); every write goes through the commit queue (commit-queue.ts), which gives the same
  * contract as the file store: a durable write resolves once its COMMIT returned (PostgreSQL's
  * default synchronous_commit = on: its WAL is flushed), lazy writes coalesce and follow within
@@ -66,6 +67,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     failed: storageUnavailable,
   });
   let closing: Promise<void> | null = null;
+  const executionChange = (e: Execution): ReturnType<CommitQueue['change']> =>
+    queue.change('executions', e.id, JSON.stringify(e), [e.id, e.function, e.status, e.createdAt]);
 
   const read = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
     try {
@@ -103,7 +106,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     async putFunction(fn: StoredFunction): Promise<void> {
       assertFunctionName(fn.name);
-      await queue.durable([queue.change('functions', fn.name, JSON.stringify(fn))]);
+      await queue.durable([queue.change('functions', fn.name, JSON.stringify(fn.versions))]);
     },
 
     async deleteFunction(name: string): Promise<void> {
@@ -113,19 +116,19 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     async putExecutionDurable(execution: Execution): Promise<void> {
       assertExecutionId(execution.id);
-      await queue.durable([queue.change('executions', execution.id, JSON.stringify(execution))]);
+      await queue.durable([executionChange(execution)]);
     },
 
     async putExecutionsDurable(executions: readonly Execution[]): Promise<void> {
       if (executions.length === 0) return;
       for (const e of executions) assertExecutionId(e.id);
-      await queue.durable(executions.map((e) => queue.change('executions', e.id, JSON.stringify(e))));
+      await queue.durable(executions.map(executionChange));
     },
 
     putExecution(execution: Execution): void {
       assertExecutionId(execution.id);
       // Serialised now: the caller may keep mutating its object.
-      queue.lazyChange(queue.change('executions', execution.id, JSON.stringify(execution)));
+      queue.lazyChange(executionChange(execution));
     },
 
     async deleteExecution(id: string): Promise<void> {
@@ -166,7 +169,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     async putWorkflowRun(run: WorkflowRun): Promise<void> {
       assertExecutionId(run.id);
-      await queue.durable([queue.change('runs', run.id, JSON.stringify(run))]);
+      await queue.durable([queue.change('runs', run.id, JSON.stringify(run), [run.id, run.workflow, run.status])]);
     },
 
     async deleteWorkflowRun(id: string): Promise<void> {
