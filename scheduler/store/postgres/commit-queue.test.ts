@@ -24,6 +24,8 @@ function scriptedClient(): { connect(): Promise<PoolClient>; commits: string[][]
       return Promise.resolve({ rows: [] });
     },
     release: vi.fn(),
+    on: vi.fn(),
+    off: vi.fn(),
   };
   return { connect: () => Promise.resolve(client as unknown as PoolClient), commits, fail };
 }

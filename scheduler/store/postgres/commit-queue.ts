@@ -188,6 +188,12 @@ export class CommitQueue {
     if (changes.length === 0) return;
     const client = await this.opts.connect();
     let broken: Error | undefined;
+    // A connection lost between two statements is reported as an event (the next query rejects
+    // too): without a listener that event would end the process.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await writeRecords(client, changes);
@@ -196,7 +202,8 @@ export class CommitQueue {
       await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
       throw err;
     } finally {
-      // A client whose ROLLBACK failed has lost its connection: the pool must not hand it out again.
+      client.off('error', onError);
+      // A client whose connection failed (or whose ROLLBACK did) must not be handed out again.
       client.release(broken);
     }
   }

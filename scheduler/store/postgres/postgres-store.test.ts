@@ -101,6 +101,39 @@ describe('PostgreSQL store: failures', () => {
     ]);
   });
 
+  it('a server stopped while a COMMIT is in flight rejects that put, acknowledges nothing, and does not end the process', async () => {
+    const url = await server.createDatabase('midcommit');
+    store = createPostgresStore({ url });
+    await store.open();
+    // A deferred trigger holds every COMMIT that writes an execution for a while.
+    await server.query('CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$', [], dbName(url));
+    await server.query(
+      'CREATE CONSTRAINT TRIGGER hold AFTER INSERT ON executions DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold()',
+      [],
+      dbName(url),
+    );
+    const put = store.putExecutionDurable(exec('e1')).then(
+      () => 'acknowledged',
+      (err: unknown) => err,
+    );
+    // Until the COMMIT is seen waiting in the trigger's sleep.
+    for (;;) {
+      const rows = await server.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'COMMIT' AND wait_event = 'PgSleep'");
+      if (rows[0]!.n > 0) break;
+    }
+    await server.stop();
+    try {
+      expect(await put).toMatchObject({ code: 'STORAGE_UNAVAILABLE', statusCode: 503 });
+    } finally {
+      await server.start();
+    }
+    expect(await statuses(url)).toEqual([]);
+    await server.query('DROP TRIGGER hold ON executions', [], dbName(url));
+    // The pool replaced the broken connection: the next put goes through.
+    await store.putExecutionDurable(exec('e2'));
+    expect(await statuses(url)).toEqual([['e2', 'queued']]);
+  });
+
   it('a record the database refuses fails alone: the other puts of its commit are written', async () => {
     const url = await server.createDatabase('refused');
     store = createPostgresStore({ url });

@@ -87,11 +87,16 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       } catch (err) {
         throw storageUnavailable(err);
       }
+      // As in the commit queue: a connection lost between two statements must not end the process.
+      const lost = (err: Error): void => log.warn({ err: err.message }, 'database connection lost during migration');
+      client.on('error', lost);
       try {
         const applied = await migrate(client);
         if (applied.length > 0) log.info({ migrations: applied }, 'database schema migrated');
+        client.off('error', lost);
         client.release();
       } catch (err) {
+        client.off('error', lost);
         client.release(err as Error);
         throw storageUnavailable(err);
       }
