@@ -4,7 +4,7 @@
  * bench/ may import anything. Product code never imports test scaffolding, and nothing is a cycle.
  */
 const PROCESS_SHARED = '^(common|proto)/';
-const SCAFFOLDING = ['[.]test[.]ts$', '(^|/)testing/', '^test/', '^bench/'];
+const SCAFFOLDING = ['[.]test[.]ts$', '(^|/)testing/', '^test/', '^bench/', '^scheduler/store/store-contract[.]ts$'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -20,7 +20,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 export NODE_OPTIONS := --disable-sigusr1
 
 .PHONY: help install build proto proto-check test unit dev examples bench bench-build bench-deps bench-test chaos clean sandbox-deps
-.PHONY: web browser-deps screenshots
+.PHONY: web browser-deps screenshots postgres-deps
 .PHONY: check check-steps typecheck lint lint-fix format format-check imports
 
 help:
@@ -62,6 +62,17 @@ browser-deps:
 	  fi; \
 	fi
 
+# The PostgreSQL the store's tests start for themselves (initdb + postgres in a temp dir): Debian's server package.
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing postgresql (the PostgreSQL store's tests run their own server)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "PostgreSQL is missing (no /usr/lib/postgresql/*/bin/initdb): install it (Debian/Ubuntu: sudo apt-get install postgresql) for the PostgreSQL store's tests"; exit 1; \
+	  fi; \
+	fi
+
 # The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 # Then the dashboard (web/): Vite bundles it into dist/web/, which the gateway serves at /.
 build: $(NPM_STAMP) sandbox-deps
@@ -88,7 +99,7 @@ proto-check: $(NPM_STAMP)
 
 # The checks run before the tests; a failing check does not stop the tests, it is counted in
 # the summary line as failed (scripts/test-summary.mjs).
-test: build proto-check browser-deps
+test: build proto-check browser-deps postgres-deps
 	@rm -f .test-results.json
 	@failed=$$($(MAKE) --no-print-directory check-steps 3>&1 1>&2); \
 	$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \

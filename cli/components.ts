@@ -31,6 +31,7 @@ async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Confi
           host: cfg.host,
           port: cfg.grpcPort,
           dataDir: cfg.dataDir,
+          storeUrl: cfg.store,
           logger: log,
           allowPrivateWebhooks: cfg.allowPrivateWebhooks,
           ...(tls ? { tls } : {}),

@@ -31,6 +31,13 @@ describe('cli config', () => {
       tlsCa: 'a',
     });
   });
+  it('reads --store or TASKFORGE_STORE, empty (files in --data-dir) by default', () => {
+    expect(parseConfig([], {}).store).toBe('');
+    expect(parseConfig(['--store', 'postgres://tf@127.0.0.1:5432/tf'], {}).store).toBe('postgres://tf@127.0.0.1:5432/tf');
+    expect(parseConfig([], { TASKFORGE_STORE: 'file:/srv/records' }).store).toBe('file:/srv/records');
+    expect(() => parseConfig(['--store', 'mongodb://h/db'], {})).toThrowError(/--store has an unknown scheme 'mongodb:'.*\(TASKFORGE_STORE\)/);
+    expect(() => parseConfig([], { TASKFORGE_STORE: 'postgres://h' })).toThrowError(expect.objectContaining({ option: '--store', showUsage: false }));
+  });
   it('reads a flag before its environment variable', () => {
     expect(parseConfig(['--port', '9000'], { TASKFORGE_PORT: '7000', TASKFORGE_WORKERS: '3' })).toMatchObject({ port: 9000, workers: 3 });
   });

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
 import { OptionsError } from '../common/options-error.js';
+import { parseStoreUrl } from '../scheduler/store/store-url.js';
 
 export interface Setting {
   flag: string;
@@ -20,6 +21,13 @@ export const SETTINGS = {
   grpcPort: { flag: 'grpc-port', env: 'TASKFORGE_GRPC_PORT', default: '50051', help: 'scheduler gRPC port', kind: 'int' },
   host: { flag: 'host', env: 'TASKFORGE_HOST', default: '127.0.0.1', help: 'address the gateway and scheduler listen on', kind: 'string' },
   dataDir: { flag: 'data-dir', env: 'TASKFORGE_DATA_DIR', default: './data', help: 'scheduler data directory', kind: 'string' },
+  store: {
+    flag: 'store',
+    env: 'TASKFORGE_STORE',
+    default: '',
+    help: 'scheduler: where records are kept, file:<dir> or postgres://user@host:port/db (default: files in --data-dir)',
+    kind: 'string',
+  },
   workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev', kind: 'int' },
   scheduler: {
     flag: 'scheduler',
@@ -155,6 +163,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     }
   }
   if (!['json', 'pretty'].includes(out.logFormat as string)) throw new ConfigError(`--log-format must be json or pretty`, { option: '--log-format' });
+  try {
+    parseStoreUrl(out.store as string, out.dataDir as string, '--store');
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} (${SETTINGS.store.env})`, { option: '--store', showUsage: false });
+  }
   if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1', { option: '--capacity' });
   // A slot without a runtime process to run in would be a lie to the scheduler.
   if ((out.maxSandboxes as number) < (out.capacity as number)) {

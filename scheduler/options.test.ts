@@ -19,6 +19,8 @@ describe('scheduler options', () => {
     [{ webhookTimeoutMs: 0 }, 'webhookTimeoutMs', /webhookTimeoutMs must be ≥ 1/],
     [{ deliveryPerHostConcurrency: 0 }, 'deliveryPerHostConcurrency', /deliveryPerHostConcurrency must be ≥ 1/],
     [{ allowPrivateWebhooks: 'yes' as unknown as boolean }, 'allowPrivateWebhooks', /allowPrivateWebhooks must be a boolean/],
+    [{ storeUrl: 'redis://h/0' }, 'storeUrl', /scheduler option storeUrl has an unknown scheme 'redis:'/],
+    [{ storeUrl: 7 as unknown as string }, 'storeUrl', /storeUrl must be a string/],
   ])('rejects %o as an OptionsError naming the option', (input, option, message) => {
     expect(() => resolveSchedulerOptions(input)).toThrow(OptionsError);
     expect(() => resolveSchedulerOptions(input)).toThrow(expect.objectContaining({ code: 'ERR_TASKFORGE_OPTION', option }));

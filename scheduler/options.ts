@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { TlsIdentity } from '../common/grpc-auth.js';
 import { silentLogger } from '../common/logger.js';
 import { OptionsError } from '../common/options-error.js';
+import { parseStoreUrl } from './store/store-url.js';
 import type { Store } from './store/types.js';
 
 export const SCHEDULER_DEFAULTS = Object.freeze({
@@ -12,6 +13,11 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   /** gRPC port for gateways and workers; 0 = any free port. */
   port: 50051,
   dataDir: './data',
+  /**
+   * Where records are kept (store-url.ts): `file:<dir>` or `postgres://user@host:port/db`; empty:
+   * the file store in dataDir. Keys and tokens stay in dataDir whatever the store.
+   */
+  storeUrl: '',
   /** Told to workers in Welcome. */
   heartbeatIntervalMs: 1_000,
   /** A worker silent for this many intervals is lost. */
@@ -88,5 +94,7 @@ export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): Sche
   }
   if (typeof o.allowPrivateWebhooks !== 'boolean') throw new OptionsError('allowPrivateWebhooks', 'scheduler option allowPrivateWebhooks must be a boolean');
   if (o.missedHeartbeats < 1) throw new OptionsError('missedHeartbeats', 'scheduler option missedHeartbeats must be ≥ 1');
+  if (typeof o.storeUrl !== 'string') throw new OptionsError('storeUrl', 'scheduler option storeUrl must be a string');
+  parseStoreUrl(o.storeUrl, o.dataDir);
   return Object.freeze(o);
 }

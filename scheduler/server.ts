@@ -17,7 +17,8 @@ import type { FunctionRegistry } from './function-registry.js';
 import { KeyRegistry } from './key-registry.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
-import { createFileStore } from './store/index.js';
+import { createStoreAt } from './store/select-store.js';
+import { parseStoreUrl } from './store/store-url.js';
 import { createKeyFile } from './store/key-file.js';
 import { createCronStateFile } from './store/cron-state-file.js';
 import { CronScheduler } from './triggers/cron.js';
@@ -51,7 +52,7 @@ export interface SchedulerHandle {
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
   const opts = resolveSchedulerOptions(input);
   const log = opts.logger;
-  const store = opts.store ?? createFileStore({ dataDir: opts.dataDir, groupCommitMs: opts.groupCommitMs, logger: log });
+  const store = opts.store ?? (await createStoreAt(parseStoreUrl(opts.storeUrl, opts.dataDir), { groupCommitMs: opts.groupCommitMs, logger: log }));
   const started = Date.now();
   // Keys first: a key file that cannot be trusted stops the start before anything is open.
   const keys = new KeyRegistry(createKeyFile(opts.dataDir), log);

@@ -1,7 +1,8 @@
 /**
  * The stack the scheduler-kill fault tests share: a `taskforge scheduler` child process (so it
  * can be SIGKILLed), worker processes joining it, and an in-process gateway, on a temp data dir.
- * `restartScheduler` SIGKILLs the scheduler and starts a new one on the same port and data dir.
+ * `restartScheduler` SIGKILLs the scheduler and starts a new one on the same port and data dir
+ * (and the same `--store`, when one is given).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,15 @@ export interface KillStack {
   close(): Promise<void>;
 }
 
-export async function startKillStack(opts: { tmpPrefix: string; workers: string[]; capacity?: number }): Promise<KillStack> {
+export interface KillStackOptions {
+  tmpPrefix: string;
+  workers: string[];
+  capacity?: number;
+  /** `--store` for every scheduler started (e.g. a PostgreSQL URL); absent: the file store in the data dir. */
+  store?: string;
+}
+
+export async function startKillStack(opts: KillStackOptions): Promise<KillStack> {
   const dataDir = await mkdtemp(join(tmpdir(), opts.tmpPrefix));
   const procs: ComponentProcess[] = [];
   let gateway: RunningGateway | undefined;
@@ -34,8 +43,9 @@ export async function startKillStack(opts: { tmpPrefix: string; workers: string[
     await gateway?.close();
     await rm(dataDir, { recursive: true, force: true });
   };
+  const storeArgs = opts.store === undefined ? [] : ['--store', opts.store];
   try {
-    const first = await startSchedulerProcess(dataDir);
+    const first = await startSchedulerProcess(dataDir, 0, storeArgs);
     procs.push(first);
     for (const name of opts.workers) procs.push(await startWorkerProcess(first.address, dataDir, name, opts.capacity ?? 4));
     const controlToken = readTokenFile(tokenFiles(dataDir).control);
@@ -49,7 +59,7 @@ export async function startKillStack(opts: { tmpPrefix: string; workers: string[
         await stack.scheduler.kill('SIGKILL');
         if (downMs > 0) await new Promise((res) => setTimeout(res, downMs));
         // Where the workers and the gateway look for it again.
-        stack.scheduler = await startSchedulerProcess(dataDir, first.port);
+        stack.scheduler = await startSchedulerProcess(dataDir, first.port, storeArgs);
         procs.push(stack.scheduler);
       },
       close,

@@ -1,0 +1,89 @@
+/**
+ * The PostgreSQL store's schema, as numbered migrations applied in order by open(). Each one runs
+ * once: `schema_migrations` records the versions applied, and the whole run is one transaction
+ * under an advisory lock, so a restart (or two schedulers starting at once) applies nothing twice
+ * and a failed migration leaves the schema as it was.
+ *
+ * A migration is never edited once released: a change to the schema is a new, higher number.
+ */
+import type { PoolClient } from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Records are kept whole, as the same JSON text the file store writes, in `json` columns, not
+ * `jsonb`: jsonb reorders an object's keys, and the idempotency digest of an execution's or a
+ * run's input (record-index.ts) is taken over its text as loaded, so a retried idempotent invoke
+ * would be refused as a mismatch after a restart; jsonb also cannot hold U+0000, which a
+ * function's output may contain. The other columns are what a query filters or sorts by, copied
+ * from the record at each write.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'records',
+    sql: `
+      CREATE TABLE functions (
+        name text PRIMARY KEY,
+        versions json NOT NULL
+      );
+      CREATE TABLE executions (
+        id text PRIMARY KEY,
+        function text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        record json NOT NULL
+      );
+      CREATE INDEX executions_function ON executions (function);
+      CREATE INDEX executions_created ON executions (created_at, id);
+      CREATE TABLE execution_logs (
+        execution_id text PRIMARY KEY,
+        logs json NOT NULL
+      );
+      CREATE TABLE workflows (
+        name text PRIMARY KEY,
+        definition json NOT NULL
+      );
+      CREATE TABLE workflow_runs (
+        id text PRIMARY KEY,
+        workflow text NOT NULL,
+        status text NOT NULL,
+        run json NOT NULL
+      );
+    `,
+  },
+];
+
+/** Any constant shared by every TaskForge scheduler: the lock that serialises migration runs. */
+const MIGRATION_LOCK = 0x7466_0001;
+
+/** Applies the migrations `client`'s database lacks, in one transaction; returns the versions applied now. */
+export async function migrate(client: PoolClient, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  return applied;
+}

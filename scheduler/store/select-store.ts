@@ -1,0 +1,17 @@
+/**
+ * Makes the store `--store` names (store-url.ts). The PostgreSQL store and its driver are loaded
+ * only when asked for, so a scheduler on the file store starts exactly as it did without them.
+ */
+import type { Logger } from '../../common/logger.js';
+import { createFileStore } from './file-store.js';
+import { redact, type StoreLocation } from './store-url.js';
+import type { Store } from './types.js';
+
+export async function createStoreAt(location: StoreLocation, opts: { groupCommitMs: number; logger: Logger }): Promise<Store> {
+  if (location.kind === 'file') return createFileStore({ dataDir: location.dir, groupCommitMs: opts.groupCommitMs, logger: opts.logger });
+  const { createPostgresStore } = await import('./postgres/postgres-store.js');
+  opts.logger.info({ store: redact(location.url) }, 'store: PostgreSQL');
+  // Not the file store's groupCommitMs: there it only delays file rewrites (the journal makes
+  // changes durable), here the lazy commit is what makes them durable, so it keeps its own few ms.
+  return createPostgresStore({ url: location.url, logger: opts.logger });
+}
