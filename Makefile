@@ -40,38 +40,31 @@ $(NPM_STAMP): package-lock.json package.json
 
 install: $(NPM_STAMP) sandbox-deps
 
-# The OS boundary of every sandbox: bubblewrap (Debian's package) plus util-linux's prlimit and setpriv.
-sandbox-deps:
-	@if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null; then \
+# $(call apt-install,<shell test: true when missing>,<Debian package>,<what it is for>,<advice tail>): installs
+# the package with apt-get when the test says it is missing and this is root on Debian; otherwise
+# says how to install it and fails.
+define apt-install
+	@if $(1); then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing bubblewrap (the sandbox's OS boundary)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	    echo "installing $(2) ($(3))"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "bubblewrap is missing: install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or run workers with --insecure-sandbox"; exit 1; \
+	    echo "$(2) is missing: install it (Debian/Ubuntu: sudo apt-get install $(2)) $(4)"; exit 1; \
 	  fi; \
 	fi
+endef
+
+# The OS boundary of every sandbox: bubblewrap (Debian's package) plus util-linux's prlimit and setpriv.
+sandbox-deps:
+	$(call apt-install,[ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null,bubblewrap,the sandbox's OS boundary,or run workers with --insecure-sandbox)
 
 # The browser the dashboard's end-to-end tests drive: Debian's Chromium, through playwright-core.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing chromium (the dashboard's end-to-end tests drive it)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "chromium is missing at /usr/bin/chromium: install it (Debian/Ubuntu: sudo apt-get install chromium) for the dashboard's end-to-end tests"; exit 1; \
-	  fi; \
-	fi
+	$(call apt-install,[ ! -x /usr/bin/chromium ],chromium,the dashboard's end-to-end tests drive it,for the dashboard's end-to-end tests)
 
 # The PostgreSQL the store's tests start for themselves (initdb + postgres in a temp dir): Debian's server package.
 postgres-deps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing postgresql (the PostgreSQL store's tests run their own server)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	  else \
-	    echo "PostgreSQL is missing (no /usr/lib/postgresql/*/bin/initdb): install it (Debian/Ubuntu: sudo apt-get install postgresql) for the PostgreSQL store's tests"; exit 1; \
-	  fi; \
-	fi
+	$(call apt-install,! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,postgresql,the PostgreSQL store's tests run their own server,for the PostgreSQL store's tests)
 
 # The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 # Then the dashboard (web/): Vite bundles it into dist/web/, which the gateway serves at /.
@@ -153,14 +146,7 @@ bench: bench-build bench-deps
 
 # Scenario 10 runs BullMQ on Debian's redis-server beside TaskForge.
 bench-deps:
-	@if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing redis-server (the bench's BullMQ peer)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
-	  else \
-	    echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server) for the bench's BullMQ scenario"; exit 1; \
-	  fi; \
-	fi
+	$(call apt-install,! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ],redis-server,the bench's BullMQ peer,for the bench's BullMQ scenario)
 
 bench-test: bench-build
 	$(TSC) -p bench/tsconfig.test.json
