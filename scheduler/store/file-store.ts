@@ -298,7 +298,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       const text = JSON.stringify(execution);
       const appended = journal.append({ t: 'exec', rec: text });
       // Staged now, not once durable, so a later putExecution of the same id stays the newer one.
-      const seq = writer.stage(path, `${text}\n`, whenAppended(appended), !isTerminal(execution.status));
+      const seq = writer.stage(path, `${text}\n`, whenAppended(appended), { hold: !isTerminal(execution.status), mayDrop: true });
       try {
         await appended;
       } catch (err) {
@@ -315,7 +315,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       const ready = whenAppended(appended);
       const staged = executions.map((e, i) => {
         const path = layout.executionFile(e.id);
-        return { path, seq: writer.stage(path, `${texts[i]!}\n`, ready, !isTerminal(e.status)) };
+        return { path, seq: writer.stage(path, `${texts[i]!}\n`, ready, { hold: !isTerminal(e.status), mayDrop: true }) };
       });
       try {
         await appended;
@@ -329,7 +329,7 @@ export function createFileStore(options: FileStoreOptions): Store {
       const path = layout.executionFile(execution.id);
       // Serialised now, once, for journal and file: the caller may keep mutating its object.
       const text = JSON.stringify(execution);
-      writer.stage(path, `${text}\n`, journaled({ t: 'exec', rec: text }), !isTerminal(execution.status));
+      writer.stage(path, `${text}\n`, journaled({ t: 'exec', rec: text }), { hold: !isTerminal(execution.status) });
     },
 
     async deleteExecution(id: string): Promise<void> {

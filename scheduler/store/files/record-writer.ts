@@ -59,6 +59,20 @@ interface Op {
   seq: number;
   data: string | null;
   ready: Ready | null;
+  /**
+   * The staged copy this one replaced before it was written, kept while this one may still be
+   * dropped (a durable put the journal refused): its file must then get that copy, which was
+   * acknowledged, not nothing. Null for a write that is never dropped.
+   */
+  prev: Op | null;
+}
+
+/** How a staged write is handed over. */
+export interface StageOptions {
+  /** Held while the record is in progress (see the header). */
+  hold?: boolean;
+  /** Its `ready` may resolve false (a durable put that can be refused): keep what it replaces. */
+  mayDrop?: boolean;
 }
 
 /** Longest pause between retries while the disk keeps failing, in ms. */
@@ -117,7 +131,7 @@ export class RecordWriter {
    * otherwise once `ready` allows and without an fsync (the journal holds the record).
    */
   writeNow(path: string, data: string | null, ready: Ready | null): Promise<void> {
-    const op = this.next(path, data, ready);
+    const op = this.next(path, data, ready, ready !== null);
     // A staged copy is older than this write: writing it later would undo this one.
     this.dirty.delete(path);
     this.held.delete(path);
@@ -136,10 +150,10 @@ export class RecordWriter {
    * first timer flush `holdMs` after the path was first held, unless a newer copy comes first.
    * Returns its seq.
    */
-  stage(path: string, data: string, ready: Ready, hold = false): number {
-    const op = this.next(path, data, ready);
+  stage(path: string, data: string, ready: Ready, opts: StageOptions = {}): number {
+    const op = this.next(path, data, ready, opts.mayDrop === true);
     const since = this.held.get(path)?.since;
-    if (hold && this.holdMs > 0) {
+    if (opts.hold && this.holdMs > 0) {
       this.dirty.delete(path);
       this.held.set(path, { op, since: since ?? this.now() });
     } else {
@@ -150,12 +164,21 @@ export class RecordWriter {
     return op.seq;
   }
 
-  /** Drops the staged copy `seq` of `path` if nothing newer replaced it (a rejected durable put). */
+  /**
+   * Drops the staged copy `seq` of `path` if nothing newer replaced it (a rejected durable put),
+   * staging again the copy it had replaced, if any. A copy already being written, or replaced
+   * since, is dropped when its `ready` says so (apply).
+   */
   cancel(path: string, seq: number): void {
-    if (this.dirty.get(path)?.seq === seq) this.dirty.delete(path);
-    else if (this.held.get(path)?.op.seq === seq) this.held.delete(path);
-    else return;
-    this.release(path, seq);
+    const op = this.dirty.get(path)?.seq === seq ? this.dirty.get(path) : this.held.get(path)?.op.seq === seq ? this.held.get(path)?.op : undefined;
+    if (!op) return;
+    this.dirty.delete(path);
+    this.held.delete(path);
+    if (op.prev) {
+      this.dirty.set(path, op.prev);
+      this.latest.set(path, op.prev.seq);
+      this.arm(this.groupCommitMs);
+    } else this.release(path, seq);
   }
 
   /** The newest content handed over for `path` that may not be in its file yet (null: a pending delete). */
@@ -199,10 +222,12 @@ export class RecordWriter {
     this.timer = null;
   }
 
-  private next(path: string, data: string | null, ready: Ready | null): Op {
+  /** A new write of `path`; with `mayDrop`, remembering the unwritten staged copy it replaces. */
+  private next(path: string, data: string | null, ready: Ready | null, mayDrop: boolean): Op {
     this.seq += 1;
     this.latest.set(path, this.seq);
-    return { seq: this.seq, data, ready };
+    const replaced = mayDrop ? (this.dirty.get(path) ?? this.held.get(path)?.op ?? null) : null;
+    return { seq: this.seq, data, ready, prev: replaced };
   }
 
   private release(path: string, seq: number): void {
@@ -223,12 +248,15 @@ export class RecordWriter {
   private apply(path: string, op: Op): Promise<void> {
     const prev = this.tails.get(path);
     const step = async (): Promise<void> => {
-      // Awaited outside the limiter: a write waiting for the journal must not hold a slot.
-      if (op.ready && !(await op.ready())) return;
-      const fsync = op.ready === null;
-      if (!fsync && op.data !== null) await this.batcher.write(path, op.data);
+      // Awaited outside the limiter: a write waiting for the journal must not hold a slot. A
+      // dropped write leaves the file to the copy it replaced, if that one was not dropped too.
+      let w: Op | null = op;
+      while (w?.ready && !(await w.ready())) w = w.prev;
+      if (!w) return;
+      const fsync = w.ready === null;
+      if (!fsync && w.data !== null) await this.batcher.write(path, w.data);
       else {
-        const data = op.data;
+        const data = w.data;
         await this.limiter.run(() =>
           data === null ? this.remove(path, fsync) : writeFileAtomic(path, data, { fsync, fs: this.fs, syncDir: (dir) => this.dirSyncer.sync(dir) }),
         );
