@@ -19,7 +19,7 @@ export const isComponent = (s: string | undefined): s is ComponentName => (COMPO
 
 type Closeable = { close(): Promise<void> };
 
-async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Config, log: Logger): Promise<Closeable & { closed?: Promise<void> }> {
+async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Config, log: Logger): Promise<Closeable & { closed?: Promise<number | void> }> {
   switch (command) {
     case 'scheduler': {
       const { startScheduler } = await import('../scheduler/server.js');
@@ -27,15 +27,19 @@ async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Confi
       // A failed bind is reported once, by portInUse below: grpc-js would also print its own line.
       setLogVerbosity(logVerbosity.NONE);
       try {
-        return await startScheduler({
+        const s = await startScheduler({
           host: cfg.host,
           port: cfg.grpcPort,
           dataDir: cfg.dataDir,
           storeUrl: cfg.store,
+          leaseTtlMs: cfg.leaseTtlMs,
           logger: log,
           allowPrivateWebhooks: cfg.allowPrivateWebhooks,
           ...(tls ? { tls } : {}),
         });
+        // Deposed (another scheduler took the lease): exit non-zero, so a supervisor starts it
+        // again, and it waits as a standby.
+        return { close: () => s.close(), closed: s.deposed.then(() => EXIT.error) };
       } finally {
         setLogVerbosity(logVerbosity.ERROR);
       }
@@ -129,7 +133,7 @@ export async function runComponentCommand(command: ComponentName, argv: string[]
   // Hop marks go to TASKFORGE_TRACE_FILE when it is set (bench/tools/hops.ts); else nothing listens.
   installHopTraceFileFromEnv();
   const log = loggerFor(command, cfg);
-  let component: Closeable & { closed?: Promise<void> };
+  let component: Closeable & { closed?: Promise<number | void> };
   try {
     component = await startComponent(command, cfg, log);
   } catch (err) {
@@ -177,8 +181,8 @@ export async function runComponentCommand(command: ComponentName, argv: string[]
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Started by `taskforge dev`: stop when dev goes away, however it went.
   if (process.send) process.on('disconnect', () => stop('parent-exit'));
-  // A worker told to drain by the scheduler exits once it has.
-  void component.closed?.then(() => {
-    if (!stopping) process.exit(0);
+  // A worker told to drain by the scheduler exits once it has; a deposed scheduler, with its code.
+  void component.closed?.then((code) => {
+    if (!stopping) process.exit(code ?? 0);
   });
 }

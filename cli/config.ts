@@ -28,6 +28,13 @@ export const SETTINGS = {
     help: 'scheduler: where records are kept, file:<dir> or postgres://user@host:port/db (default: files in --data-dir)',
     kind: 'string',
   },
+  leaseTtlMs: {
+    flag: 'lease-ttl-ms',
+    env: 'TASKFORGE_LEASE_TTL_MS',
+    default: '3000',
+    help: 'scheduler on PostgreSQL: how long the leader lease lasts unrenewed, ms (a standby takes over within about this)',
+    kind: 'int',
+  },
   workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev', kind: 'int' },
   scheduler: {
     flag: 'scheduler',
@@ -168,6 +175,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new ConfigError(`${(err as Error).message} (${SETTINGS.store.env})`, { option: '--store', showUsage: false });
   }
+  if ((out.leaseTtlMs as number) < 100) throw new ConfigError('--lease-ttl-ms must be at least 100', { option: '--lease-ttl-ms' });
   if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1', { option: '--capacity' });
   // A slot without a runtime process to run in would be a lie to the scheduler.
   if ((out.maxSandboxes as number) < (out.capacity as number)) {

@@ -18,6 +18,11 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
    * the file store in dataDir. Keys and tokens stay in dataDir whatever the store.
    */
   storeUrl: '',
+  /**
+   * PostgreSQL store: how long the leader lease lasts unrenewed (ms). A standby takes over at most
+   * about this long after the active scheduler died (at once after a clean stop).
+   */
+  leaseTtlMs: 3_000,
   /** Told to workers in Welcome. */
   heartbeatIntervalMs: 1_000,
   /** A worker silent for this many intervals is lost. */
@@ -93,6 +98,7 @@ export function resolveSchedulerOptions(input: SchedulerOptionsInput = {}): Sche
     if (o[key] < 1) throw new OptionsError(key, `scheduler option ${key} must be ≥ 1`);
   }
   if (typeof o.allowPrivateWebhooks !== 'boolean') throw new OptionsError('allowPrivateWebhooks', 'scheduler option allowPrivateWebhooks must be a boolean');
+  if (o.leaseTtlMs < 100) throw new OptionsError('leaseTtlMs', 'scheduler option leaseTtlMs must be ≥ 100');
   if (o.missedHeartbeats < 1) throw new OptionsError('missedHeartbeats', 'scheduler option missedHeartbeats must be ≥ 1');
   if (typeof o.storeUrl !== 'string') throw new OptionsError('storeUrl', 'scheduler option storeUrl must be a string');
   parseStoreUrl(o.storeUrl, o.dataDir);

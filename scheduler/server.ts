@@ -3,6 +3,8 @@
  * loads (or makes) the control plane's tokens, and serves ControlService and WorkerService on one
  * gRPC port — every call behind the auth interceptor, optionally over mutual TLS.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ControlServiceService } from '../proto/gen/taskforge/v1/control.js';
 import { WorkerServiceService } from '../proto/gen/taskforge/v1/worker.js';
@@ -38,6 +40,11 @@ export interface SchedulerHandle {
   tokenFiles: Readonly<Record<CredentialKind, string>>;
   /** Stops accepting, ends worker streams, flushes the store. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Resolves when the scheduler stopped by itself: its store's leader lease was lost (another
+   * scheduler leads now), so it cut every connection and closed. Never resolves for the file store.
+   */
+  readonly deposed: Promise<Error>;
   /** For tests and tools: the live components. */
   readonly internals: {
     state: ExecutionState;
@@ -52,7 +59,13 @@ export interface SchedulerHandle {
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
   const opts = resolveSchedulerOptions(input);
   const log = opts.logger;
-  const store = opts.store ?? (await createStoreAt(parseStoreUrl(opts.storeUrl, opts.dataDir), { groupCommitMs: opts.groupCommitMs, logger: log }));
+  const store =
+    opts.store ??
+    (await createStoreAt(parseStoreUrl(opts.storeUrl, opts.dataDir), {
+      groupCommitMs: opts.groupCommitMs,
+      logger: log,
+      lease: { holder: leaseHolder(opts), ttlMs: opts.leaseTtlMs },
+    }));
   const started = Date.now();
   // Keys first: a key file that cannot be trusted stops the start before anything is open.
   const keys = new KeyRegistry(createKeyFile(opts.dataDir), log);
@@ -219,13 +232,33 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     return closing;
   };
 
+  // Deposed: no gRPC call may reach this scheduler again, from now — a worker still connected would
+  // be given work the new leader also gives out. Cut every connection first, then close.
+  const deposed = new Promise<Error>((resolve) => {
+    store.onDeposed?.((err) => {
+      accepting = false;
+      server.forceShutdown();
+      void close().then(() => resolve(err));
+    });
+  });
+
   return {
     port,
     address: `${opts.host}:${port}`,
     tokenFiles: credentials.files,
     close,
+    deposed,
     internals: { state, registry, dispatcher, functions, cron, deliveries },
   };
+}
+
+/**
+ * This scheduler's name in the leader lease: host name and listening address, so a scheduler
+ * restarted on the same address takes its own lease back at once instead of waiting out its ttl.
+ * On port 0 the address is not known yet, so the name is made unique.
+ */
+function leaseHolder(opts: { host: string; port: number }): string {
+  return `${hostname()}/${opts.host}:${opts.port === 0 ? `0/${randomUUID()}` : opts.port}`;
 }
 
 function shutdownServer(server: Server, graceMs: number): Promise<void> {

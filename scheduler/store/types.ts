@@ -58,4 +58,10 @@ export interface Store {
   deleteWorkflowRun(id: string): Promise<void>;
   /** Flushes and stops the group-commit timer. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Stores that several schedulers share (PostgreSQL, with its leader lease): open() resolves only
+   * once this scheduler leads, and `fn` is called once when it no longer does — its writes are
+   * refused from then on, and it must stop serving at once.
+   */
+  onDeposed?(fn: (err: Error) => void): void;
 }

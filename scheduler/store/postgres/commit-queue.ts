@@ -44,6 +44,8 @@ export interface CommitQueueOptions {
   log: Logger;
   /** What a failed commit becomes for its callers (the store's STORAGE_UNAVAILABLE). */
   failed(err: unknown): Error;
+  /** Runs first in every transaction; throwing refuses it (the leader lease's fencing, leader-lease.ts). */
+  fence?(client: PoolClient): Promise<void>;
 }
 
 const recordKey = (table: RecordTable, key: string): string => `${table}\u0000${key}`;
@@ -196,6 +198,7 @@ export class CommitQueue {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
+      if (this.opts.fence) await this.opts.fence(client);
       await writeRecords(client, changes);
       await client.query('COMMIT');
     } catch (err) {

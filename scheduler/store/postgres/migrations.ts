@@ -7,6 +7,7 @@
  * A migration is never edited once released: a change to the schema is a new, higher number.
  */
 import type { PoolClient } from 'pg';
+import { LEASE_MIGRATION_SQL } from './leader-lease.js';
 
 export interface Migration {
   version: number;
@@ -56,6 +57,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  { version: 3, name: 'leader lease', sql: LEASE_MIGRATION_SQL },
 ];
 
 /** Any constant shared by every TaskForge scheduler: the lock that serialises migration runs. */

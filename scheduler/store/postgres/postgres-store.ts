@@ -20,6 +20,7 @@ import { storageUnavailable } from '../file-store.js';
 import { sortExecutions } from '../load/load-state.js';
 import type { LoadedState, LoadedWorkflows, Store, StoredFunction } from '../types.js';
 import { CommitQueue } from './commit-queue.js';
+import { LeaderLease, type LeaseOptions } from './leader-lease.js';
 import { migrate } from './migrations.js';
 
 export interface PostgresStoreOptions {
@@ -34,6 +35,17 @@ export interface PostgresStoreOptions {
   logger?: Logger;
   /** A pool made by the caller (tests wrap its clients); close() then leaves it open. */
   pool?: pg.Pool;
+  /**
+   * Leadership among schedulers on this database (leader-lease.ts): open() waits until this one
+   * holds the lease, and every commit is fenced by its epoch. Without it, nothing is fenced
+   * (tests of the store alone).
+   */
+  lease?: Omit<LeaseOptions, 'log'>;
+}
+
+/** The PostgreSQL store, with the lease that lets it write when one was asked for. */
+export interface PostgresStore extends Store {
+  readonly lease: LeaderLease | null;
 }
 
 export const POSTGRES_STORE_DEFAULTS = {
@@ -46,7 +58,7 @@ export const POSTGRES_STORE_DEFAULTS = {
   connectTimeoutMs: 5_000,
 } as const;
 
-export function createPostgresStore(options: PostgresStoreOptions): Store {
+export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const log = options.logger ?? silentLogger;
   const pool =
     options.pool ??
@@ -59,8 +71,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   // An idle connection the server drops is reported here; without a listener it would end the process.
   const onPoolError = (err: Error): void => log.warn({ err: err.message }, 'database connection lost');
   pool.on('error', onPoolError);
+  const lease = options.lease ? new LeaderLease(pool, { ...options.lease, log }) : null;
   const queue = new CommitQueue({
     connect: () => pool.connect(),
+    ...(lease ? { fence: (client: pg.PoolClient) => lease.fence(client) } : {}),
     delayMs: options.groupCommitMs ?? POSTGRES_STORE_DEFAULTS.groupCommitMs,
     retryMs: options.retryMs ?? POSTGRES_STORE_DEFAULTS.retryMs,
     log,
@@ -78,7 +92,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     }
   };
 
-  const store: Store = {
+  const store: PostgresStore = {
+    lease,
+    ...(lease ? { onDeposed: (fn: (err: Error) => void) => lease.onDeposed(fn) } : {}),
+
     /** No files, so nothing is ever quarantined or swept: those two are always [] and 0. */
     async open(): Promise<LoadedState> {
       let client: pg.PoolClient;
@@ -100,6 +117,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         client.release(err as Error);
         throw storageUnavailable(err);
       }
+      // Only the leader loads: what it loads then includes every commit of the one before it.
+      if (lease) await lease.acquire();
       const fns = await read<{ name: string; versions: StoredFunction['versions'] }>('SELECT name, versions FROM functions ORDER BY name');
       const functions = fns.map((r) => ({ name: r.name, versions: [...r.versions].sort((a, b) => a.version - b.version) }));
       const executions = (await read<{ record: Execution }>('SELECT record FROM executions ORDER BY created_at, id')).map((r) => r.record);
@@ -188,6 +207,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           await queue.flush();
         } finally {
           queue.stop();
+          // After the last commit: a standby may take over at once.
+          await lease?.release();
           if (!options.pool) await pool.end();
         }
       })();
