@@ -152,9 +152,15 @@ bench-test: bench-build
 	$(TSC) -p bench/tsconfig.test.json
 	$(VITEST) run --config bench/vitest.config.ts
 
+# make chaos MODE=ha: two schedulers on PostgreSQL, the active one killed again and again.
 chaos: build
+ifeq ($(MODE),ha)
+	$(MAKE) postgres-deps
+	node test/chaos/ha-soak.mjs
+else
 	node test/chaos/soak.mjs
 	node test/chaos/triggers-soak.mjs
+endif
 
 clean:
 	rm -rf dist .test-results.json

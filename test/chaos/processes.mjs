@@ -27,8 +27,11 @@ export function prng(seed) {
 /** Every process started, so a failed run leaves none behind. */
 export const children = new Set();
 
-/** A component process; `ready` resolves with the first output line matching readyRe (a JSON log line). */
-export function component(label, args, readyRe) {
+/**
+ * A component process; `ready` resolves with the first output line matching readyRe (a JSON log
+ * line), within `timeoutMs` (Infinity: a standby scheduler, ready only once it leads).
+ */
+export function component(label, args, readyRe, { timeoutMs = 30_000 } = {}) {
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
@@ -52,7 +55,7 @@ export function component(label, args, readyRe) {
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
-  return { label, proc, ready: withTimeout(ready, 30_000, `${label} not ready`), exited, tail };
+  return { label, proc, ready: timeoutMs === Infinity ? ready : withTimeout(ready, timeoutMs, `${label} not ready`), exited, tail };
 }
 
 export function withTimeout(promise, ms, what) {
