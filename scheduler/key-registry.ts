@@ -177,11 +177,11 @@ export class KeyRegistry {
       return { createdAdminKey: false };
     }
     const { stored: admin, key } = this.mint({ name: 'admin', scopes: ['admin'], functions: null });
-    // admin.key first: if the process dies between the two writes, no key file exists and the
-    // next start makes a fresh admin key, instead of keeping one nobody was ever shown.
-    await this.file.writeAdminKey(key);
-    await this.file.write([admin]);
-    this.keys = new Map([[admin.id, admin]]);
+    // Another scheduler on the same database may have made its admin key first: then that one's
+    // keys are taken, and this start writes no admin.key.
+    const first = await this.file.initialize([admin], key);
+    this.keys = new Map(first.keys.map((k) => [k.id, k]));
+    if (!first.created) return { createdAdminKey: false };
     // The secret goes to the 0600 file only, never to the log: logs are shipped and kept elsewhere.
     this.log.info({ keyId: admin.id, file: this.file.adminKeyPath }, 'created the admin API key');
     return { createdAdminKey: true };

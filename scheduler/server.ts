@@ -18,15 +18,13 @@ import { KeyRegistry } from './key-registry.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
 import { createStoreAt } from './store/select-store.js';
+import { createStateAt } from './store/select-state.js';
 import { parseStoreUrl } from './store/store-url.js';
-import { createKeyFile } from './store/key-file.js';
-import { createCronStateFile } from './store/cron-state-file.js';
 import { CronScheduler } from './triggers/cron.js';
 import { TopicPublisher } from './triggers/topics.js';
 import { createWorkerService } from './worker-service.js';
 import { createSchedulerCore } from './wire.js';
 import { DeliveryManager } from './delivery/manager.js';
-import { createFileDeliveryStore } from './delivery/store.js';
 import { DELIVERY_LIMITS } from './delivery/types.js';
 import { createWebhookSender } from './delivery/webhook.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -52,12 +50,21 @@ export interface SchedulerHandle {
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
   const opts = resolveSchedulerOptions(input);
   const log = opts.logger;
-  const store = opts.store ?? (await createStoreAt(parseStoreUrl(opts.storeUrl, opts.dataDir), { groupCommitMs: opts.groupCommitMs, logger: log }));
+  const location = parseStoreUrl(opts.storeUrl, opts.dataDir);
+  const store = opts.store ?? (await createStoreAt(location, { groupCommitMs: opts.groupCommitMs, logger: log }));
   const started = Date.now();
+  // Keys, token digests, cron and delivery state: in --data-dir, or in the database with PostgreSQL.
+  const kept = await createStateAt(location, opts.dataDir, log);
   // Keys first: a key file that cannot be trusted stops the start before anything is open.
-  const keys = new KeyRegistry(createKeyFile(opts.dataDir), log);
-  await keys.open();
-  const loaded = await store.open();
+  const keys = new KeyRegistry(kept.keys, log);
+  let loaded: Awaited<ReturnType<typeof store.open>>;
+  try {
+    await keys.open();
+    loaded = await store.open();
+  } catch (err) {
+    await kept.close().catch(() => undefined);
+    throw err;
+  }
 
   const { state, functions, registry, dispatcher, executions, breakers, cache, workflows } = createSchedulerCore({
     store,
@@ -77,7 +84,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     allowPrivateWebhooks: opts.allowPrivateWebhooks,
   });
   const deliveries = new DeliveryManager({
-    store: createFileDeliveryStore(opts.dataDir),
+    store: kept.deliveries,
     log,
     version: (name, version) => functions.anyVersion(name, version),
     execution: (id) => state.index.get(id),
@@ -114,9 +121,10 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
 
   let credentials: Credentials;
   try {
-    credentials = await loadCredentials(opts.dataDir, { log });
+    credentials = await loadCredentials(opts.dataDir, { log, digests: kept.digests });
   } catch (err) {
     await store.close().catch(() => undefined);
+    await kept.close().catch(() => undefined);
     throw err;
   }
 
@@ -133,7 +141,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   });
   const topics = new TopicPublisher(state, functions, { maxQueue: opts.maxQueue });
   // After recovery: a catch-up tick's idempotency check sees every execution loaded.
-  const cron = new CronScheduler({ state, functions, file: createCronStateFile(opts.dataDir, log), log });
+  const cron = new CronScheduler({ state, functions, file: kept.cron, log });
   await cron.start();
   const control = createControlService({
     functions,
@@ -206,6 +214,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['timers', () => state.close()],
         ['metrics', () => metrics.close()],
         ['store', () => store.close()],
+        ['state', () => kept.close()],
       ];
       for (const [name, step] of steps) {
         try {
