@@ -55,11 +55,16 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   const started = Date.now();
   // Keys, token digests, cron and delivery state: in --data-dir, or in the database with PostgreSQL.
   const kept = await createStateAt(location, opts.dataDir, log);
-  // Keys first: a key file that cannot be trusted stops the start before anything is open.
   const keys = new KeyRegistry(kept.keys, log);
   let loaded: Awaited<ReturnType<typeof store.open>>;
+  let credentials: Credentials;
   try {
-    await keys.open();
+    // Keys and tokens first: one that cannot be trusted stops the start before anything is open.
+    // Exclusive: two first starts on one database make one admin key and one pair of tokens, on one host.
+    credentials = await kept.exclusiveStart(async () => {
+      await keys.open();
+      return loadCredentials(opts.dataDir, { log, digests: kept.digests });
+    });
     loaded = await store.open();
   } catch (err) {
     await kept.close().catch(() => undefined);
@@ -118,15 +123,6 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   // After recovery: a run is reconciled against its steps' executions as they are now.
   await workflows.load(await store.loadWorkflows());
   const prunedRuns = await workflows.prune(opts.retentionMs);
-
-  let credentials: Credentials;
-  try {
-    credentials = await loadCredentials(opts.dataDir, { log, digests: kept.digests });
-  } catch (err) {
-    await store.close().catch(() => undefined);
-    await kept.close().catch(() => undefined);
-    throw err;
-  }
 
   let accepting = true;
   const server = new Server({

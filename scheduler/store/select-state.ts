@@ -19,6 +19,11 @@ export interface SchedulerStateStores {
   digests: CredentialDigests;
   cron: CronStateFile;
   deliveries: DeliveryStore;
+  /**
+   * Runs `work` (the reading or making of keys and tokens at start) while no other scheduler on
+   * the same storage does: two first starts on one database make their admin key and tokens on one host.
+   */
+  exclusiveStart<T>(work: () => Promise<T>): Promise<T>;
   /** Ends the database connections, if any. Idempotent. */
   close(): Promise<void>;
 }
@@ -31,6 +36,8 @@ export async function createStateAt(location: StoreLocation, dataDir: string, lo
       digests: createFileDigests(dataDir),
       cron: createCronStateFile(dataDir, log),
       deliveries: createFileDeliveryStore(dataDir),
+      // One data dir has one scheduler.
+      exclusiveStart: (work) => work(),
       close: () => Promise.resolve(),
     };
   }
@@ -46,6 +53,7 @@ export async function createStateAt(location: StoreLocation, dataDir: string, lo
     digests: createPostgresDigests(db),
     cron: createPostgresCronState(db, log),
     deliveries: createPostgresDeliveryStore(db),
+    exclusiveStart: (work) => db.exclusiveStart(work),
     close: () => (closing ??= db.close()),
   };
 }

@@ -21,10 +21,18 @@ import { POSTGRES_STORE_DEFAULTS } from './postgres-store.js';
  * Pairs of int4 keys: a space apart from the single bigint keys of migrations.ts.
  */
 export const STATE_LOCK = [0x7466, 0x0101] as const;
+/**
+ * Held (for the session) by a scheduler's whole reading-or-making of keys and tokens at start, so
+ * the admin key and the tokens of a first start are made by one scheduler, in one --data-dir.
+ * Another key than STATE_LOCK: the transactions inside take that one on other connections.
+ */
+export const START_LOCK = [0x7466, 0x0102] as const;
 
 export interface StateDatabase {
   /** Runs `work` in one transaction and commits it; a rejection of `work` rolls it back and is passed on as is. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** Runs `work` while holding START_LOCK (waiting for it first): one scheduler's start at a time. */
+  exclusiveStart<T>(work: () => Promise<T>): Promise<T>;
   /** One statement, committed on its own when it resolves. */
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -99,8 +107,40 @@ export async function openStateDatabase(opts: { url: string; log: Logger; pool?:
     throw err;
   }
 
+  const exclusiveStart = async <T>(work: () => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw storageUnavailable(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      try {
+        await client.query('SELECT pg_advisory_lock($1, $2)', [...START_LOCK]);
+      } catch (err) {
+        broken = err as Error;
+        throw storageUnavailable(err);
+      }
+      try {
+        return await work();
+      } finally {
+        // A connection that is gone has released the lock with it.
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [...START_LOCK]).catch((e: unknown) => (broken = e as Error));
+      }
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  };
+
   return {
     transaction,
+    exclusiveStart,
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       try {
         return (await pool.query(sql, params)).rows as T[];

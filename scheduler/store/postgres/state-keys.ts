@@ -3,7 +3,8 @@
  * row per key holding the same record keys.json holds (the SHA-256 digest of its secret and the
  * secret sealed for SigV4, never the secret), and the master key that seals them in the
  * `scheduler_settings` row `keys.master`. A row `api_keys` in `scheduler_settings` says the keys
- * were made: without it a start is a first start (no rows at all may also mean every key was deleted).
+ * were made (no key rows may also mean every key was deleted): with neither it and no key row, a
+ * start is a first start.
  *
  * admin.key stays a file in --data-dir, written by the scheduler whose first start made it. Two
  * schedulers starting at once on an empty database: the first to take STATE_LOCK writes its
@@ -24,8 +25,9 @@ type Query = Pick<PoolClient, 'query'>;
 
 async function readKeys(q: Query): Promise<StoredKey[] | null> {
   const marked = await q.query('SELECT 1 FROM scheduler_settings WHERE name = $1', [MARK]);
-  if (marked.rowCount === 0) return null;
   const { rows } = await q.query<{ id: string; key: unknown }>('SELECT id, key FROM api_keys ORDER BY created_at, id');
+  // Keys without the mark (a restore that left scheduler_settings out) are kept, never replaced.
+  if (marked.rowCount === 0 && rows.length === 0) return null;
   const fix = 'fix the row, or delete it (that key is then revoked)';
   return rows.map((r) => {
     const key = (() => {

@@ -40,18 +40,20 @@ const state = async (url: string, dataDir: string, log = silentLogger): Promise<
 const start = async (url: string, dataDir: string) => {
   const s = await state(url, dataDir);
   const keys = new KeyRegistry(s.keys, silentLogger);
-  const { createdAdminKey } = await keys.open();
-  const credentials = await loadCredentials(dataDir, { digests: s.digests });
+  const { createdAdminKey, credentials } = await s.exclusiveStart(async () => ({
+    ...(await keys.open()),
+    credentials: await loadCredentials(dataDir, { digests: s.digests }),
+  }));
   return { keys, createdAdminKey, credentials, files: (await readdir(dataDir)).sort() };
 };
 
 describe('scheduler state on PostgreSQL: several schedulers, one database', () => {
   it('two first starts racing on an empty database make one admin key and one pair of tokens; the other adopts them', async () => {
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 3; round++) {
       const url = await server.createDatabase('race');
       const [a, b] = await Promise.all([start(url, await newDir()), start(url, await newDir())]);
-      const [winner, loser] = a!.createdAdminKey ? [a!, b!] : [b!, a!];
-      expect([a!.createdAdminKey, b!.createdAdminKey].sort()).toEqual([false, true]);
+      const [winner, loser] = a.createdAdminKey ? [a, b] : [b, a];
+      expect([a.createdAdminKey, b.createdAdminKey].sort()).toEqual([false, true]);
       expect(winner.files).toEqual(['admin.key', 'control.token', 'join.token']);
       expect(winner.credentials.created).toEqual(['join', 'control']);
       expect(loser.credentials.created).toEqual([]);
@@ -84,12 +86,53 @@ describe('scheduler state on PostgreSQL: several schedulers, one database', () =
   });
 });
 
+describe('scheduler state on PostgreSQL: a restore without scheduler_settings', () => {
+  it('keeps the keys (a restart is not a first start); only the master key and the token digests are made again', async () => {
+    const url = await server.createDatabase('restore');
+    const dir = await newDir();
+    const first = await start(url, dir);
+    const made = await first.keys.create({ name: 'ci', scopes: ['deploy'], functions: null });
+    for (const s of opened.splice(0)) await s.close();
+    await server.query('DELETE FROM scheduler_settings', [], db(url));
+    const again = await start(url, dir);
+    expect(again.createdAdminKey).toBe(false);
+    expect(again.keys.authenticate(made.key)?.name).toBe('ci');
+    // The token files are still in this data dir: their digests are taken, no new token is made.
+    expect(again.credentials.created).toEqual([]);
+    expect(again.credentials.verify('join', (await readFile(join(dir, 'join.token'), 'utf8')).trim())).toBe(true);
+  });
+});
+
 describe('scheduler state on PostgreSQL: failures', () => {
   it('a database nobody listens on: STORAGE_UNAVAILABLE with the errno', async () => {
     await expect(createStateAt({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none' }, await newDir(), silentLogger)).rejects.toMatchObject({
       code: 'STORAGE_UNAVAILABLE',
       details: { reason: 'storage', code: 'ECONNREFUSED' },
     });
+  });
+
+  it('the start lock: a start that throws passes its error on and releases the lock; a database gone is STORAGE_UNAVAILABLE', async () => {
+    const url = await server.createDatabase('startlock');
+    const a = await state(url, await newDir());
+    const b = await state(url, await newDir());
+    const refusal = new KeyFileError('refused');
+    await expect(a.exclusiveStart(() => Promise.reject(refusal))).rejects.toBe(refusal);
+    // Released: another scheduler gets it at once.
+    await expect(b.exclusiveStart(() => Promise.resolve('ran'))).resolves.toBe('ran');
+    await server.stop();
+    try {
+      let ran = false;
+      const err = await a
+        .exclusiveStart(() => {
+          ran = true;
+          return Promise.resolve();
+        })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      expect(ran).toBe(false);
+    } finally {
+      await server.start();
+    }
   });
 
   it('a migration that fails (a table of that name exists): STORAGE_UNAVAILABLE with the SQLSTATE, nothing applied', async () => {
