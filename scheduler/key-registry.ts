@@ -6,7 +6,7 @@
  * compared with crypto.timingSafeEqual (a new key's secret is also kept sealed with AES-256-GCM
  * under keys.master, for SigV4 checks only: verifySignature), and an unknown id costs the same digest and comparison
  * as a known one. Answers never say which part of a key was wrong. A change is durable
- * (keys.json fsynced) before it is acknowledged or takes effect, and changes are written one
+ * (keys.json fsynced, or its row committed with PostgreSQL) before it is acknowledged or takes effect, and changes are written one
  * after another, so two concurrent creates never lose one another.
  *
  * It must never log, store or return a secret, except the one `key` in create()'s answer and the

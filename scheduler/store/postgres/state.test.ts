@@ -130,6 +130,10 @@ describe('scheduler state on PostgreSQL: failures', () => {
         .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
       expect(ran).toBe(false);
+      // And every other write of the state, a transaction or one statement, alike.
+      for (let i = 0; i < 3; i++) await expect(a.cron.write(new Map())).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(b.deliveries.put(sampleDelivery('ex_1'))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(b.keys.write([])).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
     } finally {
       await server.start();
     }
