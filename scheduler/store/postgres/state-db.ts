@@ -22,7 +22,7 @@ import { POSTGRES_STORE_DEFAULTS } from './postgres-store.js';
  */
 export const STATE_LOCK = [0x7466, 0x0101] as const;
 /**
- * Held (for the session) by a scheduler's whole reading-or-making of keys and tokens at start, so
+ * Held on one connection (not per transaction) through a scheduler's whole reading-or-making of keys and tokens at start, so
  * the admin key and the tokens of a first start are made by one scheduler, in one --data-dir.
  * Another key than STATE_LOCK: the transactions inside take that one on other connections.
  */
