@@ -6,7 +6,7 @@
  * compared with crypto.timingSafeEqual (a new key's secret is also kept sealed with AES-256-GCM
  * under keys.master, for SigV4 checks only: verifySignature), and an unknown id costs the same digest and comparison
  * as a known one. Answers never say which part of a key was wrong. A change is durable
- * (keys.json fsynced) before it is acknowledged or takes effect, and changes are written one
+ * (keys.json fsynced, or its row committed with PostgreSQL) before it is acknowledged or takes effect, and changes are written one
  * after another, so two concurrent creates never lose one another.
  *
  * It must never log, store or return a secret, except the one `key` in create()'s answer and the
@@ -177,11 +177,11 @@ export class KeyRegistry {
       return { createdAdminKey: false };
     }
     const { stored: admin, key } = this.mint({ name: 'admin', scopes: ['admin'], functions: null });
-    // admin.key first: if the process dies between the two writes, no key file exists and the
-    // next start makes a fresh admin key, instead of keeping one nobody was ever shown.
-    await this.file.writeAdminKey(key);
-    await this.file.write([admin]);
-    this.keys = new Map([[admin.id, admin]]);
+    // Another scheduler on the same database may have made its admin key first: then that one's
+    // keys are taken, and this start writes no admin.key.
+    const first = await this.file.initialize([admin], key);
+    this.keys = new Map(first.keys.map((k) => [k.id, k]));
+    if (!first.created) return { createdAdminKey: false };
     // The secret goes to the 0600 file only, never to the log: logs are shipped and kept elsewhere.
     this.log.info({ keyId: admin.id, file: this.file.adminKeyPath }, 'created the admin API key');
     return { createdAdminKey: true };

@@ -19,16 +19,15 @@ import type { FunctionRegistry } from './function-registry.js';
 import { KeyRegistry } from './key-registry.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { resolveSchedulerOptions, type SchedulerOptionsInput } from './options.js';
+import type { PostgresStore } from './store/postgres/postgres-store.js';
 import { createStoreAt } from './store/select-store.js';
+import { createStateAt } from './store/select-state.js';
 import { parseStoreUrl } from './store/store-url.js';
-import { createKeyFile } from './store/key-file.js';
-import { createCronStateFile } from './store/cron-state-file.js';
 import { CronScheduler } from './triggers/cron.js';
 import { TopicPublisher } from './triggers/topics.js';
 import { createWorkerService } from './worker-service.js';
 import { createSchedulerCore } from './wire.js';
 import { DeliveryManager } from './delivery/manager.js';
-import { createFileDeliveryStore } from './delivery/store.js';
 import { DELIVERY_LIMITS } from './delivery/types.js';
 import { createWebhookSender } from './delivery/webhook.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -59,18 +58,30 @@ export interface SchedulerHandle {
 export async function startScheduler(input: SchedulerOptionsInput = {}): Promise<SchedulerHandle> {
   const opts = resolveSchedulerOptions(input);
   const log = opts.logger;
+  const location = parseStoreUrl(opts.storeUrl, opts.dataDir);
   const store =
     opts.store ??
-    (await createStoreAt(parseStoreUrl(opts.storeUrl, opts.dataDir), {
-      groupCommitMs: opts.groupCommitMs,
-      logger: log,
-      lease: { holder: leaseHolder(opts), ttlMs: opts.leaseTtlMs },
-    }));
+    (await createStoreAt(location, { groupCommitMs: opts.groupCommitMs, logger: log, lease: { holder: leaseHolder(opts), ttlMs: opts.leaseTtlMs } }));
   const started = Date.now();
-  // Keys first: a key file that cannot be trusted stops the start before anything is open.
-  const keys = new KeyRegistry(createKeyFile(opts.dataDir), log);
-  await keys.open();
-  const loaded = await store.open();
+  // Keys, token digests, cron and delivery state: in --data-dir, or in the database with PostgreSQL.
+  const kept = await createStateAt(location, opts.dataDir, log, 'lease' in store ? (store as PostgresStore).lease : null);
+  const keys = new KeyRegistry(kept.keys, log);
+  let loaded: Awaited<ReturnType<typeof store.open>>;
+  let credentials: Credentials;
+  try {
+    // The store first: on PostgreSQL its open() waits for the leader lease, and the state below
+    // must be read only then, so a standby that takes over sees every key made before.
+    loaded = await store.open();
+    // Exclusive: two first starts on one database make one admin key and one pair of tokens, on one host.
+    credentials = await kept.exclusiveStart(async () => {
+      await keys.open();
+      return loadCredentials(opts.dataDir, { log, digests: kept.digests });
+    });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    await kept.close().catch(() => undefined);
+    throw err;
+  }
 
   const { state, functions, registry, dispatcher, executions, breakers, cache, workflows } = createSchedulerCore({
     store,
@@ -90,7 +101,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     allowPrivateWebhooks: opts.allowPrivateWebhooks,
   });
   const deliveries = new DeliveryManager({
-    store: createFileDeliveryStore(opts.dataDir),
+    store: kept.deliveries,
     log,
     version: (name, version) => functions.anyVersion(name, version),
     execution: (id) => state.index.get(id),
@@ -125,14 +136,6 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   await workflows.load(await store.loadWorkflows());
   const prunedRuns = await workflows.prune(opts.retentionMs);
 
-  let credentials: Credentials;
-  try {
-    credentials = await loadCredentials(opts.dataDir, { log });
-  } catch (err) {
-    await store.close().catch(() => undefined);
-    throw err;
-  }
-
   let accepting = true;
   const server = new Server({
     ...SERVER_OPTIONS,
@@ -146,7 +149,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   });
   const topics = new TopicPublisher(state, functions, { maxQueue: opts.maxQueue });
   // After recovery: a catch-up tick's idempotency check sees every execution loaded.
-  const cron = new CronScheduler({ state, functions, file: createCronStateFile(opts.dataDir, log), log });
+  const cron = new CronScheduler({ state, functions, file: kept.cron, log });
   await cron.start();
   const control = createControlService({
     functions,
@@ -219,6 +222,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['timers', () => state.close()],
         ['metrics', () => metrics.close()],
         ['store', () => store.close()],
+        ['state', () => kept.close()],
       ];
       for (const [name, step] of steps) {
         try {

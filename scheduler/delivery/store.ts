@@ -18,7 +18,8 @@ export interface DeliveryStore {
   delete(executionId: string): Promise<void>;
 }
 
-const isDelivery = (v: unknown): v is Delivery => {
+/** Whether `v` has a stored delivery's shape (every backend checks what it loads with this). */
+export const isStoredDelivery = (v: unknown): v is Delivery => {
   const d = v as Partial<Delivery> | null;
   return (
     !!d &&
@@ -53,7 +54,7 @@ export function createFileDeliveryStore(dataDir: string, fs: StoreFs = nodeStore
         } catch {
           parsed = undefined;
         }
-        if (isDelivery(parsed) && `${parsed.executionId}.json` === name) {
+        if (isStoredDelivery(parsed) && `${parsed.executionId}.json` === name) {
           // Never stored as delivering, but a file from a newer writer could say so: due again.
           deliveries.push(parsed.status === 'delivering' ? { ...parsed, status: 'pending' } : parsed);
           continue;

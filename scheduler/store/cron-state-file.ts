@@ -31,6 +31,10 @@ export interface CronStateFile {
 
 const KEY_RE = /^[a-z][a-z0-9-]{0,62}:[0-9a-f]{16}$/;
 
+/** Whether a stored entry is one a trigger can have (every backend checks what it loads with this). */
+export const isCronMark = (key: string, m: { function: unknown; afterMs: number }): m is CronMark =>
+  KEY_RE.test(key) && isFunctionName(m.function) && !Number.isNaN(m.afterMs);
+
 export function createCronStateFile(dataDir: string, log: Logger, fs: StoreFs = nodeStoreFs): CronStateFile {
   const path = join(dataDir, CRON_STATE_FILE);
   return {
@@ -56,9 +60,8 @@ export function createCronStateFile(dataDir: string, log: Logger, fs: StoreFs = 
       try {
         const parsed = JSON.parse(text) as { triggers?: Record<string, { function?: unknown; after?: unknown }> };
         for (const [key, v] of Object.entries(parsed.triggers ?? {})) {
-          const afterMs = typeof v.after === 'string' ? Date.parse(v.after) : NaN;
-          if (!KEY_RE.test(key) || !isFunctionName(v.function) || Number.isNaN(afterMs)) continue;
-          marks.set(key, { function: v.function, afterMs });
+          const mark = { function: v.function, afterMs: typeof v.after === 'string' ? Date.parse(v.after) : NaN };
+          if (isCronMark(key, mark)) marks.set(key, mark);
         }
       } catch {
         log.warn({ path }, 'cron state is not valid JSON: triggers count from now');

@@ -43,6 +43,12 @@ export interface KeyFile {
   write(keys: readonly StoredKey[]): Promise<void>;
   /** Writes the admin key alone on one line; resolves once durable. */
   writeAdminKey(key: string): Promise<void>;
+  /**
+   * A first start (read() answered null): writes `adminKey` to admin.key, then stores `keys`,
+   * unless another scheduler on the same storage stored its keys first; then neither is written
+   * and the keys stored are answered instead (`created: false`). Resolves once durable.
+   */
+  initialize(keys: readonly StoredKey[], adminKey: string): Promise<{ keys: StoredKey[]; created: boolean }>;
   /** The 32-byte master key of keys.master, made (0600, durable) when there is none yet. */
   masterKey(): Promise<Buffer>;
 }
@@ -52,10 +58,11 @@ export class KeyFileError extends Error {
   override name = 'KeyFileError';
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
+export const HEX64 = /^[0-9a-f]{64}$/;
 const SEALED = /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{1,200}$/;
 
-function checkKey(value: unknown, at: string): StoredKey {
+/** The stored key `value` is, checked field by field; a KeyFileError naming `at` otherwise. */
+export function checkKey(value: unknown, at: string): StoredKey {
   const k = value as Partial<StoredKey> | null;
   const bad = (why: string): KeyFileError => new KeyFileError(`${at}: ${why}`);
   if (!k || typeof k !== 'object') throw bad('not an object');
@@ -122,6 +129,14 @@ export function createKeyFile(dataDir: string, fs: StoreFs = nodeStoreFs): KeyFi
     },
     async writeAdminKey(key) {
       await writeFileAtomic(adminKeyPath, `${key}\n`, { fsync: true, fs, mode: SECRET_FILE_MODE });
+    },
+    // One data dir has one scheduler: nobody else can have made keys.json since read().
+    // admin.key first: if the process dies between the two writes, no key file exists and the
+    // next start makes a fresh admin key, instead of keeping one nobody was ever shown.
+    async initialize(keys, adminKey) {
+      await this.writeAdminKey(adminKey);
+      await this.write(keys);
+      return { keys: [...keys], created: true };
     },
     async masterKey() {
       let text: string;

@@ -80,9 +80,14 @@ async function main() {
   const LISTENING = /"msg":"scheduler listening"/;
   const schedulers = [null, null];
   const startScheduler = (i) =>
-    (schedulers[i] = component(`scheduler-${i}`, ['scheduler', '--grpc-port', String(ports[i]), '--data-dir', dataDir, '--store', url, '--log-level', 'info'], LISTENING, {
-      timeoutMs: Infinity,
-    }));
+    (schedulers[i] = component(
+      `scheduler-${i}`,
+      ['scheduler', '--grpc-port', String(ports[i]), '--data-dir', dataDir, '--store', url, '--log-level', 'info'],
+      LISTENING,
+      {
+        timeoutMs: Infinity,
+      },
+    ));
   startScheduler(0);
   await schedulers[0].ready;
   startScheduler(1);
@@ -107,7 +112,11 @@ async function main() {
   const workers = [];
   const startWorker = async (slot) => {
     const name = `ha-w${slot}-g${++generation}`;
-    const w = component(name, ['worker', '--scheduler', schedulerList, '--join-token-file', joinTokenFile, '--capacity', '4', '--name', name, '--log-level', 'info'], /"msg":"welcomed"/);
+    const w = component(
+      name,
+      ['worker', '--scheduler', schedulerList, '--join-token-file', joinTokenFile, '--capacity', '4', '--name', name, '--log-level', 'info'],
+      /"msg":"welcomed"/,
+    );
     await w.ready;
     workers[slot] = w;
   };

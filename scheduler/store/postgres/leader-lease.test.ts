@@ -3,11 +3,16 @@
  * release, fencing of a deposed leader's writes, and a takeover that waits for a write in flight.
  * The renewal timing (deadline, renew interval) runs on fake timers against a scripted database.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sampleExecution } from '../../../common/testing/records.js';
 import { silentLogger } from '../../../common/logger.js';
 import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
+import { createStateAt } from '../select-state.js';
+import { parseStoreUrl } from '../store-url.js';
 import { LeaderLease } from './leader-lease.js';
 import { migrate } from './migrations.js';
 import { createPostgresStore, type PostgresStore } from './postgres-store.js';
@@ -115,6 +120,21 @@ describe('leader lease on PostgreSQL', () => {
     // Its release at close does not free the lease it no longer holds.
     await a.close().catch(() => undefined);
     expect(await leaseRow(url)).toEqual({ holder: 'b', epoch: '2' });
+  });
+
+  it('the scheduler state beside the records (keys, cron, deliveries) is fenced by the same lease', async () => {
+    const url = await server.createDatabase('fence_state');
+    const dataDir = await mkdtemp(join(tmpdir(), 'taskforge-fence-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const a: PostgresStore = createPostgresStore({ url, lease: { holder: 'a', ttlMs: 60_000 } });
+    cleanup.push(() => a.close());
+    await a.open();
+    const state = await createStateAt(parseStoreUrl(url, dataDir), dataDir, silentLogger, a.lease);
+    cleanup.push(() => state.close());
+    await state.keys.write([]);
+    await server.query("UPDATE leader_lease SET holder = 'b', epoch = epoch + 1, expires_at = now() + interval '1 minute'", [], dbName(url));
+    await expect(state.keys.write([])).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { reason: 'FENCED' } });
+    await expect(state.cron.write(new Map())).rejects.toMatchObject({ details: { reason: 'FENCED' } });
   });
 
   it('a takeover waits for the leader’s write in flight, which then commits under the old epoch', async () => {

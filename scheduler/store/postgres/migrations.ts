@@ -57,6 +57,34 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // What the file store keeps beside its records in --data-dir, so every scheduler of one
+    // database sees it (docs/POSTGRES.md). Secrets as in the files: digests and sealed secrets.
+    version: 2,
+    name: 'scheduler-state',
+    sql: `
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        created_at text NOT NULL,
+        key json NOT NULL
+      );
+      CREATE TABLE scheduler_settings (
+        name text PRIMARY KEY,
+        value json NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE cron_state (
+        trigger text PRIMARY KEY,
+        function text NOT NULL,
+        after timestamptz NOT NULL
+      );
+      CREATE TABLE deliveries (
+        execution_id text PRIMARY KEY,
+        status text NOT NULL,
+        delivery json NOT NULL
+      );
+    `,
+  },
   { version: 3, name: 'leader lease', sql: LEASE_MIGRATION_SQL },
 ];
 
