@@ -35,6 +35,11 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Descriptors the child inherits beyond stdio, by number (as a shell's `exec 251<file` would leave them). */
   inherit?: Record<number, number>;
+  /**
+   * A Linux network namespace to run in (`ip netns exec <netns> node …`; netns.ts makes them). ip
+   * execs the command in place, so `pid` and signals are still the component's own.
+   */
+  netns?: string;
 }
 
 export function spawnComponent(args: string[], opts: SpawnOptions = {}): ComponentProcess {
@@ -43,7 +48,8 @@ export function spawnComponent(args: string[], opts: SpawnOptions = {}): Compone
     while (stdio.length < Number(at)) stdio.push('ignore');
     stdio[Number(at)] = fd;
   }
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: stdio, env: { ...process.env, ...opts.env } });
+  const [command, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  const proc = spawn(command, argv, { stdio: stdio, env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   let size = 0;
   let partial = '';
