@@ -12,28 +12,31 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Why these tests cannot run here, or null when they can (root, with `ip`). */
-export async function netnsUnavailable(): Promise<string | null> {
+/** iproute2's ip, found where Debian puts it even when sbin is not on PATH; else by PATH. */
+export const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip';
+
+/**
+ * Why these tests cannot run here, or null when they can. Only a machine that cannot have network
+ * namespaces skips: as root a missing ip fails the test (make netns-deps installs it).
+ */
+export function netnsUnavailable(): string | null {
   if (process.platform !== 'linux') return 'network namespaces are Linux only';
   if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add); CI runs the tests as root';
-  try {
-    await run('ip', ['-V']);
-  } catch {
-    return 'ip (iproute2) is missing: run make netns-deps';
-  }
   return null;
 }
 
 /** `ip <args>`; a failure says which command failed and what ip printed. */
 export async function ip(...args: string[]): Promise<string> {
   try {
-    return (await run('ip', args)).stdout;
+    return (await run(IP, args)).stdout;
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
+    const e = err as { code?: unknown; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new Error('ip (iproute2) is missing: run make netns-deps', { cause: err });
     throw new Error(`ip ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, { cause: err });
   }
 }
@@ -49,6 +52,8 @@ export interface Host {
 }
 
 export interface Lab {
+  /** This run's id, the start of every namespace and link name the lab makes. */
+  id: string;
   /** The first three octets of the lab's /24, e.g. `10.213.57`. */
   subnet: string;
   /** The test process's own address on the lab network. */
@@ -67,7 +72,7 @@ export function overlaps24(cidr: string, base: number): boolean {
   const len = lenText === undefined ? 32 : Number(lenText);
   const span = Math.min(len, 24);
   const mask = span === 0 ? 0 : (0xffffffff << (32 - span)) >>> 0;
-  return ((toInt(addr!) & mask) >>> 0) === ((base & mask) >>> 0);
+  return (toInt(addr!) & mask) >>> 0 === (base & mask) >>> 0;
 }
 
 /** A /24 of 10.213.0.0/16 that no address or route of the root namespace touches. */
@@ -141,7 +146,7 @@ export async function createLab(): Promise<Lab> {
         restore: async () => void (await ip('-n', bridgeNs, 'link', 'set', port, 'up')),
       };
     };
-    return { subnet, clientAddress, addHost, close };
+    return { id, subnet, clientAddress, addHost, close };
   } catch (err) {
     await close();
     throw err;

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { IP } from './netns.js';
 
 /** The built command line (make build): integration tests run the real entry point. */
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -48,7 +49,7 @@ export function spawnComponent(args: string[], opts: SpawnOptions = {}): Compone
     while (stdio.length < Number(at)) stdio.push('ignore');
     stdio[Number(at)] = fd;
   }
-  const [command, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  const [command, argv] = opts.netns ? [IP, ['netns', 'exec', opts.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
   const proc = spawn(command, argv, { stdio: stdio, env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   let size = 0;
