@@ -20,7 +20,7 @@ export PATH := $(PINNED_NODE):$(PATH)
 export NODE_OPTIONS := --disable-sigusr1
 
 .PHONY: help install build proto proto-check test unit dev examples bench bench-build bench-deps bench-test chaos clean sandbox-deps
-.PHONY: web browser-deps screenshots postgres-deps
+.PHONY: web browser-deps screenshots postgres-deps netns-deps
 .PHONY: check check-steps typecheck lint lint-fix format format-check imports
 
 help:
@@ -66,6 +66,11 @@ browser-deps:
 postgres-deps:
 	$(call apt-install,! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,postgresql,the PostgreSQL store's tests run their own server,for the PostgreSQL store's tests)
 
+# The multi-host test builds its hosts out of network namespaces with ip (iproute2; docs/MULTI-HOST.md).
+# It needs root and is skipped without: only root needs ip.
+netns-deps:
+	$(call apt-install,[ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && ! command -v ip >/dev/null && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ],iproute2,the multi-host test's network namespaces,for the multi-host test)
+
 # The product only (tsconfig.json): no tests, no **/testing/ scaffolding, no test/ or bench/.
 # Then the dashboard (web/): Vite bundles it into dist/web/, which the gateway serves at /.
 build: $(NPM_STAMP) sandbox-deps
@@ -92,7 +97,7 @@ proto-check: $(NPM_STAMP)
 
 # The checks run before the tests; a failing check does not stop the tests, it is counted in
 # the summary line as failed (scripts/test-summary.mjs).
-test: build proto-check browser-deps postgres-deps
+test: build proto-check browser-deps postgres-deps netns-deps
 	@rm -f .test-results.json
 	@failed=$$($(MAKE) --no-print-directory check-steps 3>&1 1>&2); \
 	$(VITEST) run --reporter=default --reporter=json --outputFile.json=.test-results.json; rc=$$?; \

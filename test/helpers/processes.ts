@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { IP } from './netns.js';
 
 /** The built command line (make build): integration tests run the real entry point. */
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -36,6 +37,11 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Descriptors the child inherits beyond stdio, by number (as a shell's `exec 251<file` would leave them). */
   inherit?: Record<number, number>;
+  /**
+   * A Linux network namespace to run in (`ip netns exec <netns> node …`; netns.ts makes them). ip
+   * execs the command in place, so `pid` and signals are still the component's own.
+   */
+  netns?: string;
 }
 
 export function spawnComponent(args: string[], opts: SpawnOptions = {}): ComponentProcess {
@@ -44,7 +50,8 @@ export function spawnComponent(args: string[], opts: SpawnOptions = {}): Compone
     while (stdio.length < Number(at)) stdio.push('ignore');
     stdio[Number(at)] = fd;
   }
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: stdio, env: { ...process.env, ...opts.env } });
+  const [command, argv] = opts.netns ? [IP, ['netns', 'exec', opts.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  const proc = spawn(command, argv, { stdio: stdio, env: { ...process.env, ...opts.env } });
   const lines: string[] = [];
   let size = 0;
   let partial = '';
