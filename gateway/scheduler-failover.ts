@@ -1,0 +1,145 @@
+/**
+ * The gateway's ControlClient over a list of schedulers (`--scheduler a:50051,b:50051`): calls go
+ * to one of them, the active one as far as this gateway knows; when a call fails because that
+ * scheduler went away (the connection was refused, reset or dropped: a standby does not listen,
+ * a scheduler that lost its lease closes its server), the next address becomes the one used.
+ *
+ * A call that failed that way is tried once more, on the next address, only when doing it twice
+ * cannot do it twice: reads, and invokes, batches and workflow runs carrying an idempotency key
+ * (the scheduler answers a repeated key with the first execution). Every other write answers 503
+ * SCHEDULER_UNAVAILABLE (`reason: scheduler_lost`), since the scheduler may have accepted it
+ * before it went; the HTTP client decides whether to send it again. Watch and log streams are
+ * not resumed here: they end, the route ends the SSE response, and the client's reconnect (with
+ * Last-Event-ID) reaches the next scheduler (docs/CONFIGURATION.md "Several schedulers").
+ *
+ * It must never retry a call that failed for any other reason (a refusal, a deadline: the
+ * scheduler is slow, not gone), and never hold per-request state across calls. With one address
+ * the per-address client is used as it is, so a single scheduler behaves exactly as before lists.
+ */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { TaskForgeError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { ControlClient, FollowHandlers, WatchHandlers } from './control-client.js';
+
+/**
+ * True when `err` says the scheduler went away: SCHEDULER_UNAVAILABLE whose first gRPC status in
+ * its cause chain is UNAVAILABLE or CANCELLED (a reset stream), or which has none (the session
+ * stream ended). A refused token, a passed deadline or an error the scheduler sent are not.
+ */
+export function isSchedulerGone(err: unknown): boolean {
+  if (!(err instanceof TaskForgeError) || err.code !== 'SCHEDULER_UNAVAILABLE') return false;
+  if (err.details.reason === 'shutting_down') return false;
+  let e: unknown = err.cause;
+  for (let depth = 0; e !== null && typeof e === 'object' && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.CANCELLED;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return true;
+}
+
+const lost = (cause: unknown): TaskForgeError =>
+  new TaskForgeError(
+    'SCHEDULER_UNAVAILABLE',
+    'the scheduler went away while handling the request; it may have been done: send it again with an Idempotency-Key to be sure it runs once',
+    { reason: 'scheduler_lost' },
+    { cause },
+  );
+
+export function createFailoverControlClient(addresses: readonly string[], make: (address: string) => ControlClient, logger?: Logger): ControlClient {
+  if (addresses.length === 0) throw new Error('createFailoverControlClient needs at least one address');
+  if (addresses.length === 1) return make(addresses[0]!);
+  const clients = addresses.map((a) => make(a));
+  let active = 0;
+  let closed = false;
+
+  /** The client at `i` failed with `err`: the next address becomes the active one (once per failure). */
+  const moveOn = (i: number, err: unknown): void => {
+    if (active !== i || closed) return;
+    active = (i + 1) % clients.length;
+    logger?.warn({ reason: 'scheduler_lost', from: addresses[i], to: addresses[active], code: (err as TaskForgeError).code }, 'scheduler went away; using the next one');
+  };
+
+  async function run<T>(safe: boolean, f: (c: ControlClient) => Promise<T>): Promise<T> {
+    const first = active;
+    try {
+      return await f(clients[first]!);
+    } catch (err) {
+      if (!isSchedulerGone(err)) throw err;
+      moveOn(first, err);
+      if (closed) throw err;
+      if (!safe) throw lost(err);
+    }
+    const second = active;
+    try {
+      return await f(clients[second]!);
+    } catch (err) {
+      if (isSchedulerGone(err)) moveOn(second, err);
+      throw err;
+    }
+  }
+  const read = <T>(f: (c: ControlClient) => Promise<T>): Promise<T> => run(true, f);
+  const write = <T>(f: (c: ControlClient) => Promise<T>): Promise<T> => run(false, f);
+  const keyed = <T>(key: string | null, f: (c: ControlClient) => Promise<T>): Promise<T> => run(key !== null && key !== '', f);
+
+  return {
+    putFunction: (name, spec, createOnly) => write((c) => c.putFunction(name, spec, createOnly)),
+    getFunction: (name, includeCode, version) => read((c) => c.getFunction(name, includeCode, version)),
+    listFunctions: () => read((c) => c.listFunctions()),
+    listVersions: (name) => read((c) => c.listVersions(name)),
+    deleteFunction: (name) => write((c) => c.deleteFunction(name)),
+    invoke: (args) => keyed(args.idempotencyKey, (c) => c.invoke(args)),
+    invokeBatch: (args) => keyed(args.idempotencyKey, (c) => c.invokeBatch(args)),
+    getExecution: (id, waitMs) => read((c) => c.getExecution(id, waitMs)),
+    listExecutions: (args) => read((c) => c.listExecutions(args)),
+    getLogs: (id) => read((c) => c.getLogs(id)),
+    cancelExecution: (id) => write((c) => c.cancelExecution(id)),
+    retryExecution: (id) => write((c) => c.retryExecution(id)),
+    publish: (args) => write((c) => c.publish(args)),
+    listDeliveries: (id) => read((c) => c.listDeliveries(id)),
+    listWorkers: () => read((c) => c.listWorkers()),
+    stats: () => read((c) => c.stats()),
+    authenticate: (key) => read((c) => c.authenticate(key)),
+    verifySignature: (args) => read((c) => c.verifySignature(args)),
+    createKey: (args) => write((c) => c.createKey(args)),
+    listKeys: () => read((c) => c.listKeys()),
+    putWorkflow: (name, spec) => write((c) => c.putWorkflow(name, spec)),
+    getWorkflow: (name) => read((c) => c.getWorkflow(name)),
+    listWorkflows: () => read((c) => c.listWorkflows()),
+    deleteWorkflow: (name) => write((c) => c.deleteWorkflow(name)),
+    startWorkflowRun: (name, inputJson, key) => keyed(key, (c) => c.startWorkflowRun(name, inputJson, key)),
+    getWorkflowRun: (id) => read((c) => c.getWorkflowRun(id)),
+    listWorkflowRuns: (args) => read((c) => c.listWorkflowRuns(args)),
+    cancelWorkflowRun: (id) => write((c) => c.cancelWorkflowRun(id)),
+    deleteKey: (id) => write((c) => c.deleteKey(id)),
+    watchEvents(args, on: WatchHandlers) {
+      const i = active;
+      return clients[i]!.watchEvents(args, {
+        change: (c) => on.change(c),
+        reset: () => on.reset(),
+        end: (err) => {
+          // The client reconnects; its next stream goes to the next scheduler.
+          if (isSchedulerGone(err)) moveOn(i, err);
+          on.end(err);
+        },
+      });
+    },
+    followLogs(id, on: FollowHandlers) {
+      const i = active;
+      return clients[i]!.followLogs(id, {
+        line: (l) => on.line(l),
+        end: (json) => on.end(json),
+        error: (err) => {
+          if (isSchedulerGone(err)) moveOn(i, err);
+          on.error(err);
+        },
+      });
+    },
+    ping: (timeoutMs) => read((c) => c.ping(timeoutMs)),
+    metrics: (timeoutMs) => read((c) => c.metrics(timeoutMs)),
+    close() {
+      closed = true;
+      for (const c of clients) c.close();
+    },
+  };
+}
