@@ -5,7 +5,11 @@ import { MAX_SCHEDULER_ADDRESSES, parseSchedulerList } from './scheduler-list.js
 describe('parseSchedulerList', () => {
   it('keeps one address as it is and a list in its order, trimmed', () => {
     expect(parseSchedulerList('127.0.0.1:50051')).toEqual(['127.0.0.1:50051']);
-    expect(parseSchedulerList(' sched-a.internal:50051 , 10.1.2.3:50052,[fd00::1]:50053')).toEqual(['sched-a.internal:50051', '10.1.2.3:50052', '[fd00::1]:50053']);
+    expect(parseSchedulerList(' sched-a.internal:50051 , 10.1.2.3:50052,[fd00::1]:50053')).toEqual([
+      'sched-a.internal:50051',
+      '10.1.2.3:50052',
+      '[fd00::1]:50053',
+    ]);
   });
 
   it.each([

@@ -29,7 +29,10 @@ export function parseSchedulerList(value: string, option = 'scheduler'): readonl
     const port = m ? Number(m[1]) : 0;
     if (!m || port < 1 || port > 65_535) {
       // The entry is an address, never a secret: naming it is what makes the mistake findable.
-      throw new OptionsError(option, `${option} entry ${i + 1} (${JSON.stringify(part)}) must be host:port with a port 1-65535; the list is host:port[,host:port...]`);
+      throw new OptionsError(
+        option,
+        `${option} entry ${i + 1} (${JSON.stringify(part)}) must be host:port with a port 1-65535; the list is host:port[,host:port...]`,
+      );
     }
     const key = part.toLowerCase();
     if (seen.has(key)) throw new OptionsError(option, `${option} lists ${part} twice`);

@@ -53,7 +53,11 @@ describe('createFailoverControlClient', () => {
 
   it('retries an invoke with an idempotency key, never one without: that one is a 503 saying it may have run', async () => {
     const { client, a, b } = pair({ invoke: down }, { invoke: down });
-    await expect(client.invoke(invokeArgs(null))).rejects.toMatchObject({ code: 'SCHEDULER_UNAVAILABLE', statusCode: 503, details: { reason: 'scheduler_lost' } });
+    await expect(client.invoke(invokeArgs(null))).rejects.toMatchObject({
+      code: 'SCHEDULER_UNAVAILABLE',
+      statusCode: 503,
+      details: { reason: 'scheduler_lost' },
+    });
     expect(a.callsTo('invoke')).toHaveLength(1);
     expect(b.callsTo('invoke')).toHaveLength(0);
 
@@ -76,7 +80,10 @@ describe('createFailoverControlClient', () => {
 
   it('passes on a failure that is not the scheduler going away, without a retry or a move', async () => {
     const refused = new TaskForgeError('SCHEDULER_UNAVAILABLE', 'refused', {}, { cause: { code: GrpcStatus.UNAUTHENTICATED } });
-    const { client, a, b } = pair({ listFunctions: () => Promise.reject(refused), getFunction: () => Promise.reject(new TaskForgeError('FUNCTION_NOT_FOUND', 'no')) });
+    const { client, a, b } = pair({
+      listFunctions: () => Promise.reject(refused),
+      getFunction: () => Promise.reject(new TaskForgeError('FUNCTION_NOT_FOUND', 'no')),
+    });
     await expect(client.listFunctions()).rejects.toBe(refused);
     await expect(client.getFunction('f', false)).rejects.toMatchObject({ code: 'FUNCTION_NOT_FOUND' });
     await client.stats();

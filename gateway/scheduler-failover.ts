@@ -21,6 +21,9 @@ import { TaskForgeError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ControlClient, FollowHandlers, WatchHandlers } from './control-client.js';
 
+/** A refused, reset or dropped connection; a reset stream arrives as CANCELLED. */
+const GONE: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.CANCELLED]);
+
 /**
  * True when `err` says the scheduler went away: SCHEDULER_UNAVAILABLE whose first gRPC status in
  * its cause chain is UNAVAILABLE or CANCELLED (a reset stream), or which has none (the session
@@ -32,7 +35,7 @@ export function isSchedulerGone(err: unknown): boolean {
   let e: unknown = err.cause;
   for (let depth = 0; e !== null && typeof e === 'object' && depth < 8; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.CANCELLED;
+    if (typeof code === 'number') return GONE.has(code);
     e = (e as { cause?: unknown }).cause;
   }
   return true;
@@ -57,7 +60,10 @@ export function createFailoverControlClient(addresses: readonly string[], make: 
   const moveOn = (i: number, err: unknown): void => {
     if (active !== i || closed) return;
     active = (i + 1) % clients.length;
-    logger?.warn({ reason: 'scheduler_lost', from: addresses[i], to: addresses[active], code: (err as TaskForgeError).code }, 'scheduler went away; using the next one');
+    logger?.warn(
+      { reason: 'scheduler_lost', from: addresses[i], to: addresses[active], code: (err as TaskForgeError).code },
+      'scheduler went away; using the next one',
+    );
   };
 
   async function run<T>(safe: boolean, f: (c: ControlClient) => Promise<T>): Promise<T> {

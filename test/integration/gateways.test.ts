@@ -93,7 +93,7 @@ describe('two gateways, one scheduler', () => {
     const used = await http(g2, 'GET', '/v1/executions?limit=1', undefined, made.body.key);
     expect(used.status).toBe(200);
     expect((await http(g1, 'DELETE', `/v1/keys/${made.body.id}`, undefined, stack.adminKey)).status).toBe(204);
-    // Each gateway keeps a key's check for up to 1 s (docs/SCALING.md): gateway 2 refuses it within that.
+    // Each gateway keeps a key check for up to 1 s (docs/CONFIGURATION.md "Several gateways"): gateway 2 refuses it within that.
     const deletedAt = Date.now();
     let status = 200;
     while (status === 200 && Date.now() - deletedAt < 5000) {

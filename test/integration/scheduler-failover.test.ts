@@ -38,7 +38,19 @@ async function freePort(): Promise<number> {
 }
 
 function startWorker(schedulers: string, dataDir: string): ComponentProcess {
-  const w = spawnComponent(['worker', '--scheduler', schedulers, '--join-token-file', tokenFiles(dataDir).join, '--capacity', '2', '--name', 'w1', '--log-level', 'info']);
+  const w = spawnComponent([
+    'worker',
+    '--scheduler',
+    schedulers,
+    '--join-token-file',
+    tokenFiles(dataDir).join,
+    '--capacity',
+    '2',
+    '--name',
+    'w1',
+    '--log-level',
+    'info',
+  ]);
   cleanup.push(() => w.kill());
   return w;
 }
@@ -85,7 +97,11 @@ describe('a list of schedulers', () => {
     const accepted = await http(url, 'POST', '/v1/functions/slow/invoke', { ms: 6000 }, key);
     expect(accepted.status).toBe(202);
     const id = accepted.body.executionId as string;
-    await eventually(() => http(url, 'GET', `/v1/executions/${id}`, undefined, key), (r) => r.body.status === 'running', 'the run started');
+    await eventually(
+      () => http(url, 'GET', `/v1/executions/${id}`, undefined, key),
+      (r) => r.body.status === 'running',
+      'the run started',
+    );
     const watch = await SseReader.open(url, '/v1/events?function=slow', key);
     cleanup.push(async () => watch.close());
     expect(watch.status).toBe(200);
@@ -109,7 +125,11 @@ describe('a list of schedulers', () => {
     cleanup.push(() => bProc.kill());
 
     // The worker moves to B; it announces the run it still holds, which finishes there.
-    await eventually(() => http(url, 'GET', '/v1/workers', undefined, key), (r) => r.status === 200 && r.body.workers?.length === 1, 'the worker on B');
+    await eventually(
+      () => http(url, 'GET', '/v1/workers', undefined, key),
+      (r) => r.status === 200 && r.body.workers?.length === 1,
+      'the worker on B',
+    );
     const done = await http(url, 'GET', `/v1/executions/${id}?waitMs=20000`, undefined, key);
     expect(done.body).toMatchObject({ id, status: 'succeeded', output: { ms: 6000 } });
 
@@ -129,7 +149,12 @@ describe('a list of schedulers', () => {
     const s = await startSchedulerProcess(dir);
     cleanup.push(() => s.kill());
     const dead = `127.0.0.1:${await freePort()}`;
-    const gw = await startGateway({ port: 0, scheduler: `${dead},${s.address}`, logger: silentLogger, client: { controlToken: readTokenFile(tokenFiles(dir).control) } });
+    const gw = await startGateway({
+      port: 0,
+      scheduler: `${dead},${s.address}`,
+      logger: silentLogger,
+      client: { controlToken: readTokenFile(tokenFiles(dir).control) },
+    });
     cleanup.push(() => gw.close());
     const r = await http(`http://127.0.0.1:${gw.port}`, 'GET', '/v1/functions', undefined, await readAdminKey(dir));
     expect(r.status).toBe(200);
