@@ -126,6 +126,28 @@ describe('createFailoverControlClient', () => {
     expect(b.callsTo('close')).toHaveLength(1);
   });
 
+  it('passes over a scheduler whose connection is refused before sending anything, for any call', async () => {
+    const { client, a, b } = pair({ connect: async () => 'refused' }, { connect: async () => 'ready' });
+    // Nothing reached A, so even an invoke without a key goes to B.
+    await expect(client.invoke(invokeArgs(null))).resolves.toMatchObject({ created: true });
+    await client.putFunction('f', {}, false);
+    expect(a.callsTo('invoke')).toHaveLength(0);
+    expect(b.callsTo('invoke')).toHaveLength(1);
+    expect(b.callsTo('putFunction')).toHaveLength(1);
+    expect(a.callsTo('connect')).toHaveLength(1);
+    await expect(client.connect!(100)).resolves.toBe('ready');
+  });
+
+  it('passes over a scheduler that does not connect in time, and sends to the one in use when none connects', async () => {
+    const slow = pair({ connect: async () => 'timeout' });
+    await slow.client.stats();
+    expect(slow.b.callsTo('stats')).toHaveLength(1);
+
+    const none = pair({ connect: async () => 'refused', stats: down }, { connect: async () => 'refused', stats: down });
+    await expect(none.client.stats()).rejects.toMatchObject({ code: 'SCHEDULER_UNAVAILABLE' });
+    expect(none.a.callsTo('connect').length + none.b.callsTo('connect').length).toBeGreaterThanOrEqual(2);
+  });
+
   it('does not retry once closed', async () => {
     const { client, b } = pair({ stats: down });
     client.close();

@@ -4,7 +4,9 @@
  * scheduler went away (the connection was refused, reset or dropped: a standby does not listen,
  * a scheduler that lost its lease closes its server), the next address becomes the one used.
  *
- * A call that failed that way is tried once more, on the next address, only when doing it twice
+ * Before a call is sent, the connection of the scheduler in use is made (or found up); one that is
+ * refused is passed over for the next address, for any call, since nothing reached it. A call that
+ * failed after it was sent is tried once more, on the next address, only when doing it twice
  * cannot do it twice: reads, and invokes, batches and workflow runs carrying an idempotency key
  * (the scheduler answers a repeated key with the first execution). Every other write answers 503
  * SCHEDULER_UNAVAILABLE (`reason: scheduler_lost`), since the scheduler may have accepted it
@@ -49,38 +51,58 @@ const lost = (cause: unknown): TaskForgeError =>
     { cause },
   );
 
-export function createFailoverControlClient(addresses: readonly string[], make: (address: string) => ControlClient, logger?: Logger): ControlClient {
+/** ms a call waits for a connection to the scheduler in use before it moves on to the next. */
+export const FAILOVER_CONNECT_TIMEOUT_MS = 3000;
+
+export function createFailoverControlClient(
+  addresses: readonly string[],
+  make: (address: string) => ControlClient,
+  logger?: Logger,
+  connectTimeoutMs: number = FAILOVER_CONNECT_TIMEOUT_MS,
+): ControlClient {
   if (addresses.length === 0) throw new Error('createFailoverControlClient needs at least one address');
   if (addresses.length === 1) return make(addresses[0]!);
   const clients = addresses.map((a) => make(a));
   let active = 0;
   let closed = false;
 
-  /** The client at `i` failed with `err`: the next address becomes the active one (once per failure). */
-  const moveOn = (i: number, err: unknown): void => {
+  /** The scheduler at `i` went away or does not listen: the next address becomes the one used (once per failure). */
+  const moveOn = (i: number, why: string): void => {
     if (active !== i || closed) return;
     active = (i + 1) % clients.length;
-    logger?.warn(
-      { reason: 'scheduler_lost', from: addresses[i], to: addresses[active], code: (err as TaskForgeError).code },
-      'scheduler went away; using the next one',
-    );
+    logger?.warn({ reason: 'scheduler_lost', from: addresses[i], to: addresses[active], why }, 'scheduler not usable; using the next one');
   };
 
+  /**
+   * From the scheduler in use on, the first whose connection is up or can be made. Nothing has been
+   * sent to one that refused (a standby, a scheduler gone), so passing over it is safe for any call.
+   * When every address refused, the one in use is returned and the call fails fast there.
+   */
+  async function pick(): Promise<number> {
+    for (let tried = 0; tried < clients.length && !closed; tried++) {
+      const i = active;
+      const state = (await clients[i]!.connect?.(connectTimeoutMs)) ?? 'ready';
+      if (state === 'ready') return i;
+      moveOn(i, state === 'refused' ? 'connection refused' : 'no connection in time');
+    }
+    return active;
+  }
+
   async function run<T>(safe: boolean, f: (c: ControlClient) => Promise<T>): Promise<T> {
-    const first = active;
+    const first = await pick();
     try {
       return await f(clients[first]!);
     } catch (err) {
       if (!isSchedulerGone(err)) throw err;
-      moveOn(first, err);
+      moveOn(first, 'lost during the call');
       if (closed) throw err;
       if (!safe) throw lost(err);
     }
-    const second = active;
+    const second = await pick();
     try {
       return await f(clients[second]!);
     } catch (err) {
-      if (isSchedulerGone(err)) moveOn(second, err);
+      if (isSchedulerGone(err)) moveOn(second, 'lost during the call');
       throw err;
     }
   }
@@ -125,7 +147,7 @@ export function createFailoverControlClient(addresses: readonly string[], make: 
         reset: () => on.reset(),
         end: (err) => {
           // The client reconnects; its next stream goes to the next scheduler.
-          if (isSchedulerGone(err)) moveOn(i, err);
+          if (isSchedulerGone(err)) moveOn(i, 'stream lost');
           on.end(err);
         },
       });
@@ -136,12 +158,13 @@ export function createFailoverControlClient(addresses: readonly string[], make: 
         line: (l) => on.line(l),
         end: (json) => on.end(json),
         error: (err) => {
-          if (isSchedulerGone(err)) moveOn(i, err);
+          if (isSchedulerGone(err)) moveOn(i, 'stream lost');
           on.error(err);
         },
       });
     },
     ping: (timeoutMs) => read((c) => c.ping(timeoutMs)),
+    connect: async (timeoutMs) => (await clients[await pick()]!.connect?.(timeoutMs)) ?? 'ready',
     metrics: (timeoutMs) => read((c) => c.metrics(timeoutMs)),
     close() {
       closed = true;

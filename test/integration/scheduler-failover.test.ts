@@ -144,7 +144,7 @@ describe('a list of schedulers', () => {
     expect(worker.output()).toContain(`"scheduler":"${a.address}"`);
   }, 90_000);
 
-  it('a gateway whose first address does not listen serves from the second; one whose list is malformed does not start', async () => {
+  it('a gateway whose first address does not listen serves reads and writes from the second; one whose list is malformed does not start', async () => {
     const dir = await tempDir();
     const s = await startSchedulerProcess(dir);
     cleanup.push(() => s.kill());
@@ -156,8 +156,11 @@ describe('a list of schedulers', () => {
       client: { controlToken: readTokenFile(tokenFiles(dir).control) },
     });
     cleanup.push(() => gw.close());
-    const r = await http(`http://127.0.0.1:${gw.port}`, 'GET', '/v1/functions', undefined, await readAdminKey(dir));
-    expect(r.status).toBe(200);
+    const base = `http://127.0.0.1:${gw.port}`;
+    const key = await readAdminKey(dir);
+    // A write too: the first address refused the connection, so nothing was sent there.
+    expect((await http(base, 'PUT', '/v1/functions/echo', fn('export default async (e) => e'), key)).status).toBe(201);
+    expect((await http(base, 'GET', '/v1/functions', undefined, key)).status).toBe(200);
     await expect(startGateway({ port: 0, scheduler: `${s.address},,${dead}`, logger: silentLogger })).rejects.toMatchObject({
       code: 'ERR_TASKFORGE_OPTION',
       option: 'scheduler',
