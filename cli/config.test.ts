@@ -38,6 +38,14 @@ describe('cli config', () => {
     expect(() => parseConfig(['--store', 'mongodb://h/db'], {})).toThrowError(/--store has an unknown scheme 'mongodb:'.*\(TASKFORGE_STORE\)/);
     expect(() => parseConfig([], { TASKFORGE_STORE: 'postgres://h' })).toThrowError(expect.objectContaining({ option: '--store', showUsage: false }));
   });
+  it('reads --scheduler or TASKFORGE_SCHEDULER as one address or a list, and refuses a malformed list at parse', () => {
+    expect(parseConfig(['--scheduler', 'a:50051,b:50051'], {}).scheduler).toBe('a:50051,b:50051');
+    expect(parseConfig([], { TASKFORGE_SCHEDULER: '10.0.0.1:50051,10.0.0.2:50051' }).scheduler).toBe('10.0.0.1:50051,10.0.0.2:50051');
+    expect(() => parseConfig(['--scheduler', 'a:50051,,b:50051'], {})).toThrowError(/--scheduler entry 2 \(""\) must be host:port.*\(TASKFORGE_SCHEDULER\)/);
+    expect(() => parseConfig([], { TASKFORGE_SCHEDULER: 'a:50051,b' })).toThrowError(expect.objectContaining({ option: '--scheduler', showUsage: false }));
+    expect(() => parseConfig(['--scheduler', 'a:1,a:1'], {})).toThrowError(/lists a:1 twice/);
+    expect(() => parseConfig(['--scheduler', 'a:0'], {})).toThrowError(/port 1-65535/);
+  });
   it('reads a flag before its environment variable', () => {
     expect(parseConfig(['--port', '9000'], { TASKFORGE_PORT: '7000', TASKFORGE_WORKERS: '3' })).toMatchObject({ port: 9000, workers: 3 });
   });

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
 import { OptionsError } from '../common/options-error.js';
+import { parseSchedulerList } from '../common/scheduler-list.js';
 import { parseStoreUrl } from '../scheduler/store/store-url.js';
 
 export interface Setting {
@@ -40,7 +41,7 @@ export const SETTINGS = {
     flag: 'scheduler',
     env: 'TASKFORGE_SCHEDULER',
     default: '127.0.0.1:50051',
-    help: 'scheduler address (host:port) for gateway and worker',
+    help: 'gateway and worker: scheduler address host:port, or a list host:port,host:port... (the one that accepts connections is used)',
     kind: 'string',
   },
   capacity: { flag: 'capacity', env: 'TASKFORGE_CAPACITY', default: '4', help: 'concurrent executions per worker', kind: 'int' },
@@ -176,6 +177,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`${(err as Error).message} (${SETTINGS.store.env})`, { option: '--store', showUsage: false });
   }
   if ((out.leaseTtlMs as number) < 100) throw new ConfigError('--lease-ttl-ms must be at least 100', { option: '--lease-ttl-ms' });
+  try {
+    parseSchedulerList(out.scheduler as string, '--scheduler');
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} (${SETTINGS.scheduler.env})`, { option: '--scheduler', showUsage: false });
+  }
   if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1', { option: '--capacity' });
   // A slot without a runtime process to run in would be a lie to the scheduler.
   if ((out.maxSandboxes as number) < (out.capacity as number)) {

@@ -179,6 +179,12 @@ export interface ControlClient {
   followLogs(id: string, on: FollowHandlers): StreamHandle;
   /** Resolves when the scheduler answers. */
   ping(timeoutMs: number): Promise<void>;
+  /**
+   * Whether a connection to the scheduler is up or can be made: `ready` (up now, or once made),
+   * `refused` (an attempt failed: nothing sent on it can have reached the scheduler), `timeout`.
+   * Absent in fakes, which are always ready.
+   */
+  connect?(timeoutMs: number): Promise<'ready' | 'refused' | 'timeout'>;
   /** The scheduler's metrics in Prometheus text format (for /metrics). */
   metrics(timeoutMs: number): Promise<string>;
   close(): void;

@@ -8,7 +8,7 @@
  * whose connection dropped); each request also has its own deadline. It never retries a request:
  * an invoke may already have been accepted.
  */
-import { Metadata, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { TaskForgeError, isErrorCode } from '../common/errors.js';
 import { fromGrpcError } from '../common/grpc-errors.js';
 import { markHop } from '../common/diagnostics.js';
@@ -22,6 +22,9 @@ interface Pending {
   reject: (e: TaskForgeError) => void;
   timer: NodeJS.Timeout;
 }
+
+/** The cause of a request's own deadline passing: what a DEADLINE_EXCEEDED call would carry. */
+export const DEADLINE_PASSED = Object.freeze({ code: status.DEADLINE_EXCEEDED, details: 'no answer before the deadline' });
 
 const unavailable = (why: string, cause?: unknown): TaskForgeError =>
   new TaskForgeError('SCHEDULER_UNAVAILABLE', `the scheduler is not reachable (${why})`, {}, { cause });
@@ -51,7 +54,8 @@ export class ControlSession {
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
-        reject(unavailable('no answer before the deadline'));
+        // The scheduler is slow, not gone: the cause says so, and the failover client does not move on.
+        reject(unavailable('no answer before the deadline', DEADLINE_PASSED));
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
       stream.write({ requestId, call });

@@ -10,14 +10,19 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../common/logger.js';
 import { isLoopbackHost, noAuthRefusal } from '../common/loopback.js';
 import { OptionsError } from '../common/options-error.js';
+import { parseSchedulerList } from '../common/scheduler-list.js';
 import { buildApp, type GatewayAppOptions } from './app.js';
 import { createGrpcControlClient, type GrpcControlClientOptions } from './scheduler-client.js';
+import { createFailoverControlClient } from './scheduler-failover.js';
 
 export interface StartGatewayOptions {
   /** 0 = an ephemeral port (tests). */
   port?: number;
   host?: string;
-  /** host:port of the scheduler's gRPC server. */
+  /**
+   * `host:port[,host:port...]` of the schedulers' gRPC servers: calls go to the one that answers,
+   * and move to the next when it goes away (scheduler-failover.ts).
+   */
   scheduler?: string;
   logger?: Logger;
   /** Passed to buildApp (body limits, readiness timeout, auth, rate limit). */
@@ -50,14 +55,14 @@ export async function startGateway(opts: StartGatewayOptions = {}): Promise<Runn
   const port = opts.port ?? GATEWAY_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new OptionsError('port', `gateway port must be 0…65535, got ${String(port)}`);
   const host = opts.host ?? GATEWAY_DEFAULTS.host;
-  const scheduler = opts.scheduler ?? GATEWAY_DEFAULTS.scheduler;
+  const schedulers = parseSchedulerList(opts.scheduler ?? GATEWAY_DEFAULTS.scheduler);
   const logger = opts.logger ?? createLogger({ component: 'gateway' });
   const noAuth = opts.noAuth === true || opts.app?.auth === 'off';
   // Without keys anyone who can connect is an admin: only this machine may connect, then.
   if (noAuth && !isLoopbackHost(host)) throw new NoAuthRefusedError(noAuthRefusal(host));
   if (noAuth) logger.warn({ host }, 'API keys are off (--no-auth): every request on this loopback address acts as an admin');
 
-  const control = createGrpcControlClient(scheduler, { logger, ...opts.client });
+  const control = createFailoverControlClient(schedulers, (address) => createGrpcControlClient(address, { logger, ...opts.client }), logger);
   const app = buildApp({ ...opts.app, ...(noAuth && { auth: 'off' as const }), control, logger });
   try {
     await app.listen({ port, host });

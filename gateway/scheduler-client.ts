@@ -10,7 +10,7 @@
  * every rejection is a TaskForgeError made by fromGrpcError: this module never lets a raw gRPC
  * error (or its message text) escape to the routes.
  */
-import { Client, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { Client, connectivityState, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { isKeyScope, type ApiKeyInfo, type CreatedApiKey } from '../common/api-keys.js';
 import { TaskForgeError } from '../common/errors.js';
 import { authMetadata, clientTransport, isAuthRefusal, type TlsIdentity } from '../common/grpc-auth.js';
@@ -339,6 +339,9 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     async cancelWorkflowRun(id) {
       return parseJson<WorkflowRunView>(await call('cancelWorkflowRun', { id }), 'cancelWorkflowRun');
     },
+    connect(timeoutMs) {
+      return channelState(client, timeoutMs);
+    },
     async ping(timeoutMs) {
       await call('ping', {}, timeoutMs);
     },
@@ -383,4 +386,28 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
       client.close();
     },
   };
+}
+
+/**
+ * Starts a connection when there is none and waits for its outcome: READY, or TRANSIENT_FAILURE
+ * (the attempt was refused or reset; a call made now would fail without leaving this process).
+ */
+function channelState(client: Client, timeoutMs: number): Promise<'ready' | 'refused' | 'timeout'> {
+  const channel = client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = (): void => {
+      let state: connectivityState;
+      try {
+        state = channel.getConnectivityState(true);
+      } catch {
+        resolve('refused'); // closed
+        return;
+      }
+      if (state === connectivityState.READY) return resolve('ready');
+      if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) return resolve('refused');
+      channel.watchConnectivityState(state, deadline, (err) => (err ? resolve('timeout') : check()));
+    };
+    check();
+  });
 }

@@ -11,7 +11,7 @@
  * execution the scheduler killed, or send a Result for a run aborted by shutdown as anything other
  * than WORKER_LOST (the scheduler must re-queue it, not record a user cancel).
  */
-import { status as GrpcStatus, type Client } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { authMetadata } from '../common/grpc-auth.js';
 import { markHop } from '../common/diagnostics.js';
 import type { Cancel, Execute, SchedulerMessage, Welcome, WorkerMessage } from '../proto/gen/taskforge/v1/worker.js';
@@ -22,7 +22,8 @@ import { Heartbeat } from './heartbeat.js';
 import { AGENT_ERROR, describeExecute, failureResult, heartbeatMessage, helloMessage, versionKey } from './messages.js';
 import { ExecutionRun } from './execution-run.js';
 import { PendingResults } from './pending-results.js';
-import { createSchedulerClient, StreamSession, type SessionEnd } from './stream-session.js';
+import { SchedulerRotation } from './scheduler-rotation.js';
+import { StreamSession, type SessionEnd } from './stream-session.js';
 import { AGENT_VERSION, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 import type { SandboxPool } from './sandbox/types.js';
 
@@ -63,7 +64,7 @@ class Agent implements WorkerAgent {
   readonly #pending: PendingResults;
   #state: AgentState = 'idle';
   #pool: SandboxPool | null;
-  #client: Client | null = null;
+  #schedulers: SchedulerRotation | null = null;
   /** gRPC status of the refusal last logged as an error, so a streak of refusals logs once. */
   #refusal: GrpcStatus | null = null;
   #session: StreamSession | null = null;
@@ -113,8 +114,8 @@ class Agent implements WorkerAgent {
       }
       this.#pool = pool;
     }
-    this.#client = createSchedulerClient(
-      this.options.schedulerAddress,
+    this.#schedulers = new SchedulerRotation(
+      this.options.schedulerAddresses,
       { baseMs: this.options.reconnectBaseMs, capMs: this.options.reconnectCapMs },
       this.options.tls,
     );
@@ -141,21 +142,33 @@ class Agent implements WorkerAgent {
         session = this.#openSession(firstAttemptOver);
       } catch (err) {
         // Only a broken client gets here (e.g. a bad address); retrying with backoff is still right.
-        this.#log.error({ err }, 'could not open scheduler stream');
-        firstAttemptOver();
-        await this.#sleep(this.#backoff.next());
+        this.#log.error({ err, scheduler: this.#schedulers!.address }, 'could not open scheduler stream');
+        if (this.#schedulers!.ended()) {
+          firstAttemptOver();
+          await this.#sleep(this.#backoff.next());
+        }
         continue;
       }
       const end = await session.done;
       this.#heartbeat.stop();
       if (this.#session === session) this.#session = null;
-      firstAttemptOver();
-      if (this.#stopping) break;
+      if (this.#stopping) {
+        firstAttemptOver();
+        break;
+      }
+      const lost = this.#schedulers!.address;
+      // Every address tried in a row without a Welcome: wait before the next round. Until then
+      // the next address is tried at once (a standby refuses the connection straight away).
+      const roundOver = this.#schedulers!.ended();
+      if (roundOver) firstAttemptOver();
       const attempt = this.#backoff.attempt;
-      const delayMs = this.#backoff.next();
+      const delayMs = roundOver ? this.#backoff.next() : 0;
       this.#reportRefusal(end, delayMs);
-      this.#log.warn({ reason: REASON.streamClosed, attempt, delayMs, code: end.code }, 'scheduler stream lost; reconnecting');
-      await this.#sleep(delayMs);
+      this.#log.warn(
+        { reason: REASON.streamClosed, attempt, delayMs, code: end.code, scheduler: lost, next: this.#schedulers!.address },
+        'scheduler stream lost; reconnecting',
+      );
+      if (delayMs > 0) await this.#sleep(delayMs);
     }
   }
 
@@ -188,7 +201,7 @@ class Agent implements WorkerAgent {
 
   #openSession(firstAttemptOver: () => void): StreamSession {
     const session = new StreamSession({
-      client: this.#client!,
+      client: this.#schedulers!.client(),
       metadata: authMetadata(this.options.joinToken),
       hello: this.#hello(),
       welcomeTimeoutMs: this.options.welcomeTimeoutMs,
@@ -200,7 +213,7 @@ class Agent implements WorkerAgent {
       onMessage: (msg, s) => this.#onMessage(msg, s),
     });
     this.#session = session;
-    this.#log.debug({ session: session.id, held: this.#runs.size + this.#pending.size }, 'stream opened; Hello sent');
+    this.#log.debug({ session: session.id, scheduler: this.#schedulers!.address, held: this.#runs.size + this.#pending.size }, 'stream opened; Hello sent');
     return session;
   }
 
@@ -219,6 +232,7 @@ class Agent implements WorkerAgent {
 
   #onWelcome(welcome: Welcome, session: StreamSession): void {
     this.#backoff.reset();
+    this.#schedulers?.welcomed();
     this.#refusal = null;
     if (welcome.workerId && welcome.workerId !== this.options.workerId) {
       this.#log.warn({ assigned: welcome.workerId }, 'scheduler welcomed a different worker id; keeping ours');
@@ -402,7 +416,7 @@ class Agent implements WorkerAgent {
       });
       await this.#step('stop connect loop', async () => void (await this.#loop));
       if (this.#pending.size > 0) this.#log.warn({ undelivered: this.#pending.size }, 'closing with undelivered results');
-      await this.#step('close channel', async () => this.#client?.close());
+      await this.#step('close channel', async () => this.#schedulers?.close());
     }
     await this.#step('close pool', async () => void (await this.#pool?.close()));
     if (this.#state !== 'closed') this.#transition('closed');

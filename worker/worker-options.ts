@@ -8,6 +8,7 @@ import { nanoid } from 'nanoid';
 import { OptionsError } from '../common/options-error.js';
 import { isToken, type TlsIdentity } from '../common/grpc-auth.js';
 import { silentLogger, type Logger } from '../common/logger.js';
+import { parseSchedulerList } from '../common/scheduler-list.js';
 import type { SandboxPool } from './sandbox/types.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -43,6 +44,10 @@ export const WORKER_DEFAULTS = {
 export type PoolFactory = (ctx: { logger: Logger }) => Promise<SandboxPool>;
 
 export interface WorkerOptions {
+  /**
+   * `host:port[,host:port...]`: the schedulers to join; the agent uses the one that accepts it
+   * and moves to the next (with backoff) when that one goes away.
+   */
   schedulerAddress?: string;
   /** The scheduler's join token (`<data-dir>/join.token`), sent on every Connect. */
   joinToken?: string;
@@ -73,6 +78,8 @@ export interface WorkerOptions {
 
 export interface ResolvedWorkerOptions {
   readonly schedulerAddress: string;
+  /** `schedulerAddress` split and checked, in the order given. */
+  readonly schedulerAddresses: readonly string[];
   readonly joinToken: string | null;
   readonly tls: TlsIdentity | null;
   readonly workerId: string;
@@ -101,8 +108,10 @@ export const defaultPoolFactory: PoolFactory = async ({ logger }) => {
 
 export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOptions {
   const d = WORKER_DEFAULTS;
+  const schedulerAddress = opts.schedulerAddress ?? d.schedulerAddress;
   const resolved: ResolvedWorkerOptions = {
-    schedulerAddress: opts.schedulerAddress ?? d.schedulerAddress,
+    schedulerAddress,
+    schedulerAddresses: parseSchedulerList(schedulerAddress, 'schedulerAddress'),
     joinToken: opts.joinToken ?? null,
     tls: opts.tls ?? null,
     workerId: opts.workerId ?? `w_${nanoid()}`,
@@ -123,7 +132,6 @@ export function resolveWorkerOptions(opts: WorkerOptions = {}): ResolvedWorkerOp
     random: opts.random ?? Math.random,
   };
 
-  if (!/^[^\s]+:\d{1,5}$/.test(resolved.schedulerAddress)) invalid('schedulerAddress', 'must be host:port');
   // Never echo the value: it is a secret.
   if (resolved.joinToken !== null && !isToken(resolved.joinToken)) invalid('joinToken', 'must be 32-512 printable characters without spaces');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(resolved.workerId)) invalid('workerId', 'must match [A-Za-z0-9_-]{1,64}');

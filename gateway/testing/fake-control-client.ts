@@ -125,6 +125,7 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     listWorkflowRuns: async () => ({ runs: [sampleRun()], nextCursor: null }),
     cancelWorkflowRun: async (id) => sampleRun({ id, status: 'cancelled' }),
     ping: async () => undefined,
+    connect: async () => 'ready' as const,
     // A stream that says nothing until closed.
     watchEvents: () => ({ close: () => undefined }),
     followLogs: () => ({ close: () => undefined }),
