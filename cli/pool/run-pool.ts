@@ -75,6 +75,7 @@ export function startPool(cfg: Config, log: Logger, onLine: (line: string, label
   const spawn = (index: number): WorkerHandle => {
     const child = spawnChildComponent(`${name}-${index}`, [...base, '--name', `${name}-${index}`], { onLine });
     if (firstReady.length < initial) firstReady.push(child.ready.catch(() => undefined));
+    log.info({ pool: name, worker: child.label, pid: child.proc.pid }, 'pool worker started');
     return {
       exited: child.exited,
       stop: () => {

@@ -31,7 +31,9 @@ describe('PoolRegistry', () => {
   it('a named pool that is not connected: POOL_NOT_FOUND (404)', () => {
     const r = new PoolRegistry({ scaleTimeoutMs: 1_000 });
     r.attach('p1', 'h', STATE, connection());
-    expect(() => r.scale('p2', 1)).toThrow(expect.objectContaining({ code: 'POOL_NOT_FOUND', statusCode: 404, details: expect.objectContaining({ pool: 'p2' }) }));
+    expect(() => r.scale('p2', 1)).toThrow(
+      expect.objectContaining({ code: 'POOL_NOT_FOUND', statusCode: 404, details: expect.objectContaining({ pool: 'p2' }) }),
+    );
   });
 
   it('several pools and none named: VALIDATION_ERROR on body.pool listing them', () => {
@@ -48,7 +50,10 @@ describe('PoolRegistry', () => {
     const c = connection();
     r.attach('p1', 'h', STATE, c);
     expect(() => r.scale('p1', n)).toThrow(
-      expect.objectContaining({ code: 'VALIDATION_ERROR', details: expect.objectContaining({ field: 'body.workers', reason: 'out_of_bounds', min: 1, max: 4 }) }),
+      expect.objectContaining({
+        code: 'VALIDATION_ERROR',
+        details: expect.objectContaining({ field: 'body.workers', reason: 'out_of_bounds', min: 1, max: 4 }),
+      }),
     );
     expect(c.sent).toHaveLength(0);
   });
