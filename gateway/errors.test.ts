@@ -199,7 +199,7 @@ describe('one details shape: { field?, reason, … } for every code', () => {
     return app;
   };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-  const rejecting = (method: 'getFunction' | 'putFunction' | 'invoke' | 'cancelExecution' | 'retryExecution' | 'stats', err: Error) =>
+  const rejecting = (method: 'getFunction' | 'putFunction' | 'invoke' | 'cancelExecution' | 'retryExecution' | 'stats' | 'scaleWorkers', err: Error) =>
     build({ [method]: async () => Promise.reject(err) });
   const syntaxError = ((): Error => {
     try {
