@@ -4,6 +4,7 @@
  * real, and the autoscaler growing the pool for a backlog and shrinking it after the cooldown.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parsePrometheusText } from '../helpers/prometheus-text.js';
 import { spawnComponent, type ComponentProcess } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -73,6 +74,20 @@ describe('taskforge pool, scaled through the API', () => {
     expect(up.status).toBe(200);
     expect(up.body).toMatchObject({ name: 'edge', target: 3, current: 3 });
     await vi.waitFor(async () => expect(await readyWorkers(s)).toEqual(['edge-1', 'edge-2', 'edge-3']), { timeout: 20_000, interval: 200 });
+
+    // The metrics an external autoscaler reads say the same.
+    await vi.waitFor(
+      async () => {
+        const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.adminKey}` } });
+        const m = parsePrometheusText(await res.text());
+        expect(m.value('taskforge_worker_slots', { state: 'total' })).toBe(3);
+        expect(m.value('taskforge_worker_slots', { state: 'busy' })).toBe(0);
+        expect(m.value('taskforge_pool_workers', { pool: 'edge', kind: 'target' })).toBe(3);
+        expect(m.value('taskforge_pool_workers', { pool: 'edge', kind: 'current' })).toBe(3);
+        expect(m.value('taskforge_pool_workers', { pool: 'edge', kind: 'max' })).toBe(3);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
 
     // Outside the pool's bounds, an unknown pool, a key that is not admin: refused, nothing changes.
     const over = await s.request('POST', '/v1/workers/scale', { workers: 4 });
