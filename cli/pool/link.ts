@@ -103,8 +103,8 @@ export class PoolLink {
       this.#at += 1;
       const delay = this.#backoff.next();
       this.#opts.log[was ? 'warn' : 'debug']({ scheduler: address, detail, retryInMs: delay }, 'pool stream ended; reconnecting');
+      // Not unref'd: a pool of 0 workers has nothing else keeping it alive while it waits.
       this.#timer = setTimeout(() => this.#connect(), delay);
-      this.#timer.unref();
     };
     call.on('data', (cmd: PoolCommand) => this.#onCommand(call, address, cmd));
     call.on('error', (err: grpc.ServiceError) => end(err.details || err.message));

@@ -150,6 +150,34 @@ describe('taskforge pool, scaled through the API', () => {
   }, 60_000);
 });
 
+describe('the pool and its schedulers', () => {
+  it('skips an address that refuses, and comes back after the scheduler restarts', async () => {
+    stack = await startStack({ workers: 0 });
+    const s = stack;
+    // Nothing listens on port 1: the pool moves on to the next address of the list.
+    pool = spawnComponent([
+      'pool',
+      '--scheduler',
+      `127.0.0.1:1,${s.scheduler.address}`,
+      '--join-token-file',
+      s.scheduler.tokenFiles.join,
+      '--pool-name',
+      'edge',
+      '--workers',
+      '0',
+      '--log-level',
+      'debug',
+    ]);
+    const listed = async (): Promise<void> =>
+      expect((await s.request('GET', '/v1/workers/pools')).body.pools.map((p: { name: string }) => p.name)).toEqual(['edge']);
+    await vi.waitFor(listed, { timeout: 20_000, interval: 200 });
+    await s.restartScheduler();
+    await vi.waitFor(listed, { timeout: 20_000, interval: 200 });
+    expect(lines(pool, 'pool connected').length).toBeGreaterThanOrEqual(2);
+    expect((await s.request('POST', '/v1/workers/scale', { workers: 0 })).status).toBe(200);
+  }, 60_000);
+});
+
 describe('taskforge pool --autoscale', () => {
   it('grows for a queue backlog up to --max-workers, refuses manual scaling, and shrinks to --min-workers after the cooldown', async () => {
     stack = await startStack({ workers: 0 });
