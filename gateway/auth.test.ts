@@ -179,12 +179,6 @@ describe('403: each scope on a route it allows and one it does not', () => {
     ['read', { method: 'GET', url: '/v1/workers' }, { method: 'POST', url: '/v1/functions/hello/invoke' }],
     ['read', { method: 'GET', url: '/v1/functions/hello' }, { method: 'POST', url: '/v1/executions/ex_1/cancel' }],
     ['read', { method: 'GET', url: '/v1/stats' }, { method: 'GET', url: '/v1/keys' }],
-    // Sizing the cluster is for admin keys alone; every other scope may see the pools.
-    ['read', { method: 'GET', url: '/v1/workers/pools' }, { method: 'POST', url: '/v1/workers/scale', payload: { workers: 2 } }],
-    ['deploy', { method: 'GET', url: '/v1/workers/pools' }, { method: 'POST', url: '/v1/workers/scale', payload: { workers: 2 } }],
-    ['invoke', { method: 'POST', url: '/v1/functions/hello/invoke' }, { method: 'POST', url: '/v1/workers/scale', payload: { workers: 2 } }],
-    ['limitedAdmin', { method: 'GET', url: '/v1/functions/hello' }, { method: 'POST', url: '/v1/workers/scale', payload: { workers: 2 } }],
-    ['admin', { method: 'POST', url: '/v1/workers/scale', payload: { workers: 2 } }, { method: 'GET', url: '/v1/nothing' }],
   ];
 
   it.each(CASES)('%s key', async (scope, allowed, forbidden) => {
