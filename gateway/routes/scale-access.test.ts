@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import type { KeyScope, Principal } from '../../common/api-keys.js';
+import type { Principal } from '../../common/api-keys.js';
 import { buildApp } from '../app.js';
 import { createFakeControlClient, knownKeys, testKey, testPrincipal, type FakeControlClient } from '../testing/fake-control-client.js';
 
@@ -15,7 +15,7 @@ const PRINCIPALS: Record<string, Principal> = {
   [KEYS.deploy]: testPrincipal('deploy000000', ['deploy']),
   [KEYS.invoke]: testPrincipal('invoke000000', ['invoke']),
   [KEYS.read]: testPrincipal('read00000000', ['read']),
-  [KEYS.limitedAdmin]: testPrincipal('limitedadm00', ['admin' as KeyScope], ['hello']),
+  [KEYS.limitedAdmin]: testPrincipal('limitedadm00', ['admin'], ['hello']),
 };
 
 let app: FastifyInstance;
