@@ -1,6 +1,6 @@
 /**
- * `taskforge scheduler|gateway|worker|dev`: one component in this process (or, for dev, the
- * whole stack as child processes). Flags and their environment variables are config.ts's; this
+ * `taskforge scheduler|gateway|worker|pool|dev`: one component in this process (or, for dev, the
+ * whole stack as child processes; for pool, its workers). Flags and their environment variables are config.ts's; this
  * file starts the component, prints one line for what stops it from starting (a port in use, a
  * bad setting, no sandbox), and closes it cleanly on SIGINT/SIGTERM.
  */
@@ -13,7 +13,7 @@ import { controlToken, joinToken, tlsIdentity } from './credentials.js';
 import { runDev } from './dev.js';
 import { EXIT } from './exit-codes.js';
 
-export const COMPONENTS = ['dev', 'scheduler', 'gateway', 'worker'] as const;
+export const COMPONENTS = ['dev', 'scheduler', 'gateway', 'worker', 'pool'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 export const isComponent = (s: string | undefined): s is ComponentName => (COMPONENTS as readonly string[]).includes(s ?? '');
 
@@ -59,6 +59,13 @@ async function startComponent(command: Exclude<ComponentName, 'dev'>, cfg: Confi
       });
       log.info({ url: `http://${cfg.host}:${gw.port}` }, 'gateway listening');
       return gw;
+    }
+    case 'pool': {
+      const { startPool } = await import('./pool/run-pool.js');
+      const pool = startPool(cfg, log);
+      // Ready (for dev) once the first workers are: a stack is up when its workers are.
+      await pool.started;
+      return pool;
     }
     case 'worker': {
       // Before any sandbox is spawned: nothing this process inherited may reach one.

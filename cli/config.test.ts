@@ -31,6 +31,21 @@ describe('cli config', () => {
       tlsCa: 'a',
     });
   });
+  it('reads the pool settings; refuses bounds that contradict each other', () => {
+    expect(parseConfig(['--autoscale', '--min-workers', '2', '--max-workers', '5', '--scale-down-cooldown-ms', '1000'], {})).toMatchObject({
+      autoscale: true,
+      minWorkers: 2,
+      maxWorkers: 5,
+      scaleUpCooldownMs: 15000,
+      scaleDownCooldownMs: 1000,
+      poolName: '',
+    });
+    expect(() => parseConfig(['--max-workers', '0'], {})).toThrowError(expect.objectContaining({ option: '--max-workers' }));
+    expect(() => parseConfig(['--min-workers', '3', '--max-workers', '2'], {})).toThrowError(
+      /--max-workers \(2\) must be at least 1 and at least --min-workers \(3\)/,
+    );
+    expect(() => parseConfig([], { TASKFORGE_AUTOSCALE: 'maybe' })).toThrowError(expect.objectContaining({ option: '--autoscale' }));
+  });
   it('reads --store or TASKFORGE_STORE, empty (files in --data-dir) by default', () => {
     expect(parseConfig([], {}).store).toBe('');
     expect(parseConfig(['--store', 'postgres://tf@127.0.0.1:5432/tf'], {}).store).toBe('postgres://tf@127.0.0.1:5432/tf');

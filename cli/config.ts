@@ -36,7 +36,37 @@ export const SETTINGS = {
     help: 'scheduler on PostgreSQL: how long the leader lease lasts unrenewed, ms (a standby takes over within about this)',
     kind: 'int',
   },
-  workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev', kind: 'int' },
+  workers: { flag: 'workers', env: 'TASKFORGE_WORKERS', default: '2', help: 'workers started by dev, or by pool at its start', kind: 'int' },
+  poolName: {
+    flag: 'pool-name',
+    env: 'TASKFORGE_POOL_NAME',
+    default: '',
+    help: "pool: its name, and its workers' <name>-<n> (default <hostname>)",
+    kind: 'string',
+  },
+  minWorkers: { flag: 'min-workers', env: 'TASKFORGE_MIN_WORKERS', default: '0', help: 'pool: fewest workers it may be scaled to', kind: 'int' },
+  maxWorkers: { flag: 'max-workers', env: 'TASKFORGE_MAX_WORKERS', default: '16', help: 'pool: most workers it may be scaled to', kind: 'int' },
+  autoscale: {
+    flag: 'autoscale',
+    env: 'TASKFORGE_AUTOSCALE',
+    default: 'false',
+    help: 'pool: set the worker count from the queue depth and load the scheduler reports (within --min/--max-workers)',
+    kind: 'bool',
+  },
+  scaleUpCooldownMs: {
+    flag: 'scale-up-cooldown-ms',
+    env: 'TASKFORGE_SCALE_UP_COOLDOWN_MS',
+    default: '15000',
+    help: 'pool --autoscale: ms after a change before it scales up again',
+    kind: 'int',
+  },
+  scaleDownCooldownMs: {
+    flag: 'scale-down-cooldown-ms',
+    env: 'TASKFORGE_SCALE_DOWN_COOLDOWN_MS',
+    default: '120000',
+    help: 'pool --autoscale: ms the load must stay low (and since the last change) before it scales down',
+    kind: 'int',
+  },
   scheduler: {
     flag: 'scheduler',
     env: 'TASKFORGE_SCHEDULER',
@@ -182,6 +212,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new ConfigError(`${(err as Error).message} (${SETTINGS.scheduler.env})`, { option: '--scheduler', showUsage: false });
   }
+  if ((out.maxWorkers as number) < 1 || (out.minWorkers as number) > (out.maxWorkers as number))
+    throw new ConfigError(`--max-workers (${out.maxWorkers}) must be at least 1 and at least --min-workers (${out.minWorkers})`, { option: '--max-workers' });
   if ((out.capacity as number) < 1) throw new ConfigError('--capacity must be at least 1', { option: '--capacity' });
   // A slot without a runtime process to run in would be a lie to the scheduler.
   if ((out.maxSandboxes as number) < (out.capacity as number)) {
@@ -200,6 +232,7 @@ export const COMPONENT_HELP = {
   scheduler: 'the scheduler (gRPC, stores data in --data-dir)',
   gateway: 'the HTTP gateway, talking to --scheduler',
   worker: 'a worker agent, joining --scheduler',
+  pool: 'N workers on this host as child processes, restarted when they die, scaled through the API or --autoscale',
 } as const;
 
 /** The usage of the components; of one of them when `command` is given (same flags: each ignores those of the others). */
@@ -209,7 +242,7 @@ export function usage(command?: keyof typeof COMPONENT_HELP): string {
   );
   const head = command
     ? [`usage: taskforge ${command} [flags]`, '', `  ${COMPONENT_HELP[command]}`]
-    : ['usage: taskforge <dev|scheduler|gateway|worker> [flags]', '', ...Object.entries(COMPONENT_HELP).map(([c, h]) => `  ${c.padEnd(10)} ${h}`)];
+    : ['usage: taskforge <dev|scheduler|gateway|worker|pool> [flags]', '', ...Object.entries(COMPONENT_HELP).map(([c, h]) => `  ${c.padEnd(10)} ${h}`)];
   return [
     ...head,
     '',

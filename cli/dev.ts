@@ -1,28 +1,20 @@
 /**
  * `taskforge dev`: the whole stack on loopback as separate processes — scheduler, gateway and
- * N workers — with their JSON logs merged into one readable stream. Ctrl-C stops every child
+ * a pool of N workers (`taskforge pool`, so `taskforge workers scale` works here too) — with their JSON logs merged into one readable stream. Ctrl-C stops every child
  * (each drains and exits); a child that does not exit within the grace period is killed.
  * Credentials are wired here: once the scheduler is ready, its data dir holds join.token and
  * control.token, and the workers and the gateway are pointed at those files (and at the same
  * --tls-* files when given). Auth is on as everywhere: the scheduler makes the admin key on its
  * first start in `<data-dir>/admin.key`, and dev says where it is once the stack is up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { prettyFactory } from 'pino-pretty';
+import { isRunning, spawnChildComponent, type ChildComponent } from './child-component.js';
 import type { Config } from './config.js';
+import { POOL_WORKER_FIELD } from './pool/worker-line.js';
 
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const STOP_GRACE_MS = 35_000;
-
-interface Child {
-  label: string;
-  proc: ChildProcess;
-  exited: Promise<number>;
-}
 
 /**
  * The info lines dev shows: where things listen, where the admin key is, workers joining and
@@ -36,6 +28,7 @@ export const DEV_INFO_LINES: ReadonlySet<string> = new Set([
   'worker connected',
   'worker draining',
   'worker lost',
+  'pool target changed',
   'shutting down',
 ]);
 
@@ -50,46 +43,37 @@ export function devShows(line: { level?: unknown; msg?: unknown; executionId?: u
 export async function runDev(cfg: Config): Promise<number> {
   const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,component', translateTime: 'HH:MM:ss.l', singleLine: true });
   const verbose = cfg.logLevel === 'debug' || cfg.logLevel === 'trace';
-  const children: Child[] = [];
+  const children: ChildComponent[] = [];
   const scheduler = `127.0.0.1:${cfg.grpcPort}`;
   const tls = cfg.tlsCert ? ['--tls-cert', cfg.tlsCert, '--tls-key', cfg.tlsKey, '--tls-ca', cfg.tlsCa] : [];
   const common = ['--log-level', cfg.logLevel, '--host', cfg.host, ...tls];
   const dataDir = resolve(cfg.dataDir);
 
-  const start = (label: string, args: string[]): Promise<Child> =>
-    new Promise((resolve, reject) => {
-      // Own process group: a terminal's Ctrl-C reaches dev alone, which stops the children in
-      // order. The IPC channel closes if dev dies, and the child then shuts itself down.
-      const proc = spawn(process.execPath, [MAIN, ...args, ...common], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: process.env, detached: true });
-      const exited = new Promise<number>((res) => proc.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0))));
-      const child: Child = { label, proc, exited };
-      children.push(child);
-      let ready = false;
-      proc.on('message', (m: unknown) => {
-        if (!ready && m && typeof m === 'object' && 'ready' in m) {
-          ready = true;
-          resolve(child);
+  const onLine =
+    (label: string) =>
+    (line: string): void => {
+      let text = line;
+      let from = label;
+      if (line.startsWith('{')) {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (!devShows(parsed, verbose)) return;
+          // A pool's worker line says which worker it is (pool/worker-line.ts).
+          if (typeof parsed[POOL_WORKER_FIELD] === 'string') from = parsed[POOL_WORKER_FIELD];
+          delete parsed[POOL_WORKER_FIELD];
+          text = pretty(parsed).trimEnd();
+        } catch {
+          // not JSON after all: print as is
         }
-      });
-      const onLine = (line: string): void => {
-        let text = line;
-        if (line.startsWith('{')) {
-          try {
-            const parsed = JSON.parse(line) as Record<string, unknown>;
-            if (!devShows(parsed, verbose)) return;
-            text = pretty(parsed).trimEnd();
-          } catch {
-            // not JSON after all: print as is
-          }
-        }
-        process.stdout.write(`${label.padEnd(10)} ${text}\n`);
-      };
-      createInterface({ input: proc.stdout! }).on('line', onLine);
-      createInterface({ input: proc.stderr! }).on('line', onLine);
-      void exited.then((code) => {
-        if (!ready) reject(Object.assign(new Error(`${label} exited with code ${code} before it was ready`), { exitCode: code }));
-      });
-    });
+      }
+      process.stdout.write(`${from.padEnd(10)} ${text}\n`);
+    };
+  const start = async (label: string, args: string[]): Promise<ChildComponent> => {
+    const child = spawnChildComponent(label, [...args, ...common], { onLine: onLine(label) });
+    children.push(child);
+    await child.ready;
+    return child;
+  };
 
   const stopAll = async (): Promise<void> => {
     const timer = setTimeout(() => {
@@ -97,13 +81,9 @@ export async function runDev(cfg: Config): Promise<number> {
     }, STOP_GRACE_MS);
     // In stages: workers drain while the scheduler still takes their results, then the gateway,
     // then the scheduler.
-    const stages = [
-      children.filter((c) => c.label.startsWith('worker')),
-      children.filter((c) => c.label === 'gateway'),
-      children.filter((c) => c.label === 'scheduler'),
-    ];
+    const stages = [children.filter((c) => c.label === 'pool'), children.filter((c) => c.label === 'gateway'), children.filter((c) => c.label === 'scheduler')];
     for (const stage of stages) {
-      for (const c of stage) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
+      for (const c of stage) if (isRunning(c)) c.proc.kill('SIGTERM');
       await Promise.all(stage.map((c) => c.exited));
     }
     clearTimeout(timer);
@@ -128,23 +108,26 @@ export async function runDev(cfg: Config): Promise<number> {
     // The scheduler has written its tokens by the time it is ready.
     const joinTokenFile = join(dataDir, 'join.token');
     const controlTokenFile = join(dataDir, 'control.token');
-    for (let i = 1; i <= cfg.workers; i++) {
-      await start(`worker-${i}`, [
-        'worker',
-        '--scheduler',
-        scheduler,
-        '--join-token-file',
-        joinTokenFile,
-        '--capacity',
-        String(cfg.capacity),
-        '--prewarm',
-        String(cfg.prewarm),
-        '--max-sandboxes',
-        String(cfg.maxSandboxes),
-        '--name',
-        `worker-${i}`,
-      ]);
-    }
+    // Workers named worker-1…N, as before the pool; scalable up to 16 (or N) with `taskforge workers scale`.
+    await start('pool', [
+      'pool',
+      '--pool-name',
+      'worker',
+      '--workers',
+      String(cfg.workers),
+      '--max-workers',
+      String(Math.max(cfg.workers, 16)),
+      '--scheduler',
+      scheduler,
+      '--join-token-file',
+      joinTokenFile,
+      '--capacity',
+      String(cfg.capacity),
+      '--prewarm',
+      String(cfg.prewarm),
+      '--max-sandboxes',
+      String(cfg.maxSandboxes),
+    ]);
     const gatewayAuth = cfg.noAuth ? ['--no-auth'] : [];
     await start('gateway', [
       'gateway',

@@ -1,7 +1,7 @@
 /**
  * The command tree of `taskforge` for the API (commander): deploy, invoke, publish, triggers, get, logs, ls,
  * cancel, rm, workers, stats, keys, events. The component commands (dev, scheduler, gateway,
- * worker) are listed in the help but run by components.ts with config.ts's flags.
+ * worker, pool) are listed in the help but run by components.ts with config.ts's flags.
  *
  * The connection flags --url, --key and --json are every API command's own (before the command
  * name they work too); program options stop at the command name, so `invoke --version 2` is

@@ -32,6 +32,9 @@ import type {
   Stats,
   VersionList,
   WorkerList,
+  PoolInfo,
+  PoolList,
+  ScaleWorkersInput,
   ListRunsFilter,
   RunAccepted,
   WorkflowDefinition,
@@ -279,6 +282,16 @@ export class TaskForgeClient {
 
   async listWorkers(opts: RequestOptions = {}): Promise<WorkerList> {
     return (await this.send<WorkerList>({ method: 'GET', path: '/v1/workers', signal: opts.signal })).body;
+  }
+
+  /** The worker pools (`taskforge pool`) connected to the scheduler. */
+  async listPools(opts: RequestOptions = {}): Promise<PoolList> {
+    return (await this.send<PoolList>({ method: 'GET', path: '/v1/workers/pools', signal: opts.signal })).body;
+  }
+
+  /** Sets a pool's worker count (admin keys); answers the pool's new state. */
+  async scaleWorkers(input: ScaleWorkersInput, opts: RequestOptions = {}): Promise<PoolInfo> {
+    return (await this.send<PoolInfo>({ method: 'POST', path: '/v1/workers/scale', body: input, signal: opts.signal })).body;
   }
 
   async stats(opts: RequestOptions = {}): Promise<Stats> {

@@ -13,6 +13,7 @@ import type {
   ExecutionTrigger,
   FunctionInfo,
   LogLine,
+  PoolInfo,
   Stats,
   TriggerInfo,
   TriggerSpec,
@@ -48,6 +49,7 @@ export type {
   ExecutionTrigger,
   FunctionInfo,
   LogLine,
+  PoolInfo,
   Stats,
   TriggerInfo,
   TriggerSpec,
@@ -99,6 +101,15 @@ export interface DeadLetterFilter {
 
 export interface WorkerList {
   workers: WorkerInfo[];
+}
+export interface PoolList {
+  pools: PoolInfo[];
+}
+/** Body of `POST /v1/workers/scale`. */
+export interface ScaleWorkersInput {
+  workers: number;
+  /** Default: the only pool connected. */
+  pool?: string;
 }
 export interface KeyList {
   keys: ApiKeyInfo[];

@@ -13,9 +13,15 @@ export const ERROR_STATUS = {
   FUNCTION_NOT_FOUND: 404,
   EXECUTION_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  /** A scale request named a pool that is not connected. */
+  POOL_NOT_FOUND: 404,
   FUNCTION_EXISTS: 409,
   EXECUTION_FINISHED: 409,
   EXECUTION_NOT_FINISHED: 409,
+  /** A scale request with no pool supervisor connected (or it went away before answering). */
+  POOL_NOT_CONNECTED: 409,
+  /** A manual scale request to a pool whose own autoscaler sets its size. */
+  POOL_AUTOSCALED: 409,
   PAYLOAD_TOO_LARGE: 413,
   IDEMPOTENCY_MISMATCH: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,

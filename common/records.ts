@@ -264,6 +264,21 @@ export interface WorkerInfo {
   completed: number;
 }
 
+/** A pool supervisor connected to the scheduler (`taskforge pool`, docs/SCALING.md). */
+export interface PoolInfo {
+  name: string;
+  host: string;
+  /** Workers running now. */
+  current: number;
+  /** Workers the pool converges on. */
+  target: number;
+  min: number;
+  max: number;
+  autoscale: boolean;
+  workerCapacity: number;
+  connectedAt: string;
+}
+
 export interface Stats {
   executions: Record<ExecutionStatus, number>;
   queueDepth: number;

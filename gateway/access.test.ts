@@ -13,6 +13,7 @@ const EXPECTED: Record<KeyScope, Access[]> = {
     'executions:read',
     'executions:cancel',
     'cluster:read',
+    'cluster:scale',
     'keys',
     'workflows:write',
     'workflows:read',

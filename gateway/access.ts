@@ -20,6 +20,8 @@ export const ACCESS = [
   'executions:read',
   'executions:cancel',
   'cluster:read',
+  /** Change the cluster's size (POST /v1/workers/scale): admin keys only. */
+  'cluster:scale',
   'keys',
   /** Define and delete workflows. */
   'workflows:write',
@@ -49,7 +51,7 @@ export const scopesGranting = (access: Access | undefined): KeyScope[] =>
  * them: its subscribers are not the publisher's choice, so a limit to functions cannot bound
  * what it starts (docs/TOPICS.md, "Who may publish").
  */
-const UNRESTRICTED_ONLY: ReadonlySet<Access> = new Set(['cluster:read', 'keys', 'topics:publish']);
+const UNRESTRICTED_ONLY: ReadonlySet<Access> = new Set(['cluster:read', 'cluster:scale', 'keys', 'topics:publish']);
 
 const isUnrestrictedAdmin = (p: Principal): boolean => p.functions === null && p.scopes.includes('admin');
 

@@ -6,7 +6,7 @@
 import type { ApiKeyInfo, CreatedApiKey, Principal } from '../common/api-keys.js';
 import type { TaskForgeError } from '../common/errors.js';
 import type { SignatureRefusal, SignedRequest } from '../common/sigv4.js';
-import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, Stats, WorkerInfo } from '../common/records.js';
+import type { Execution, ExecutionLogs, ExecutionStatus, FunctionInfo, PoolInfo, Stats, WorkerInfo } from '../common/records.js';
 import type { WorkflowDefinition, WorkflowRunView } from '../common/workflows.js';
 
 export interface ListWorkflowRunsArgs {
@@ -155,6 +155,10 @@ export interface ControlClient {
   /** `{ deliveries }` of an execution as JSON text, returned as it is (docs/DESTINATIONS.md). */
   listDeliveries(id: string): Promise<string>;
   listWorkers(): Promise<WorkerInfo[]>;
+  /** The pool supervisors connected to the scheduler. */
+  listPools(): Promise<PoolInfo[]>;
+  /** Relayed to the pool (`pool` empty: the only one); resolves with its new state. */
+  scaleWorkers(pool: string, workers: number): Promise<PoolInfo>;
   stats(): Promise<Stats>;
   /** The principal of a current key; null for anything else (never which part was wrong). */
   authenticate(key: string): Promise<Principal | null>;

@@ -199,7 +199,7 @@ describe('one details shape: { field?, reason, … } for every code', () => {
     return app;
   };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-  const rejecting = (method: 'getFunction' | 'putFunction' | 'invoke' | 'cancelExecution' | 'retryExecution' | 'stats', err: Error) =>
+  const rejecting = (method: 'getFunction' | 'putFunction' | 'invoke' | 'cancelExecution' | 'retryExecution' | 'stats' | 'scaleWorkers', err: Error) =>
     build({ [method]: async () => Promise.reject(err) });
   const syntaxError = ((): Error => {
     try {
@@ -318,6 +318,36 @@ describe('one details shape: { field?, reason, … } for every code', () => {
           url: '/v1/functions/hello/invoke?mode=sync',
         }),
       { reason: 'circuit_open', function: 'hello', retryAfterSeconds: 30 },
+    ],
+    [
+      'POOL_NOT_CONNECTED',
+      () =>
+        rejecting('scaleWorkers', new TaskForgeError('POOL_NOT_CONNECTED', 'no pool', { reason: 'no_pool' })).inject({
+          method: 'POST',
+          url: '/v1/workers/scale',
+          payload: { workers: 1 },
+        }),
+      { reason: 'no_pool' },
+    ],
+    [
+      'POOL_NOT_FOUND',
+      () =>
+        rejecting('scaleWorkers', new TaskForgeError('POOL_NOT_FOUND', 'no such pool', { reason: 'not_found', pool: 'p' })).inject({
+          method: 'POST',
+          url: '/v1/workers/scale',
+          payload: { workers: 1, pool: 'p' },
+        }),
+      { reason: 'not_found', pool: 'p' },
+    ],
+    [
+      'POOL_AUTOSCALED',
+      () =>
+        rejecting('scaleWorkers', new TaskForgeError('POOL_AUTOSCALED', 'autoscaled', { reason: 'autoscaled', pool: 'p' })).inject({
+          method: 'POST',
+          url: '/v1/workers/scale',
+          payload: { workers: 1 },
+        }),
+      { reason: 'autoscaled', pool: 'p' },
     ],
     ['INTERNAL', () => rejecting('stats', new Error('kaboom')).inject({ method: 'GET', url: '/v1/stats' }), { reason: 'internal' }],
     [

@@ -277,6 +277,23 @@ const WorkerInfo = Type.Object(
 
 export const WorkerList = Type.Object({ workers: Type.Array(WorkerInfo) });
 
+export const PoolInfo = Type.Object(
+  {
+    name: Type.String(),
+    host: Type.String(),
+    current: Type.Integer({ description: 'workers running now' }),
+    target: Type.Integer({ description: 'workers the pool converges on' }),
+    min: Type.Integer(),
+    max: Type.Integer(),
+    autoscale: Type.Boolean({ description: 'the pool sets its own size from the load (manual scaling is refused)' }),
+    workerCapacity: Type.Integer(),
+    connectedAt: Time(),
+  },
+  Open,
+);
+
+export const PoolList = Type.Object({ pools: Type.Array(PoolInfo) });
+
 export const Stats = Type.Object(
   {
     executions: Type.Record(Type.String(), Type.Integer()),

@@ -19,7 +19,7 @@ import {
 } from '../proto/gen/taskforge/v1/control.js';
 import { toExecutionText, type ControlClient } from './control-client.js';
 import { createGrpcControlClient } from './scheduler-client.js';
-import { sampleExecution, sampleFunction, sampleRun, sampleWorker, sampleWorkflow } from './testing/fake-control-client.js';
+import { sampleExecution, sampleFunction, samplePool, sampleRun, sampleWorker, sampleWorkflow } from './testing/fake-control-client.js';
 
 /**
  * An address where no scheduler answers: a TCP server on port 0 that resets every connection (as
@@ -90,6 +90,11 @@ async function startStub(overrides: Partial<ControlServiceServer> = {}): Promise
       throw new TaskForgeError('EXECUTION_NOT_FINISHED', 'still running', { status: 'running' });
     }),
     listWorkers: reply(() => json({ workers: [sampleWorker()] })),
+    listPools: reply(() => json({ pools: [samplePool()] })),
+    scaleWorkers: reply((req) => {
+      if (req.pool === 'ghost') throw new TaskForgeError('POOL_NOT_FOUND', "no pool named 'ghost' is connected", { reason: 'not_found' });
+      return json({ ...samplePool(), name: req.pool, target: req.workers });
+    }),
     stats: reply(() => ({ json: 'not json' })),
     ping: reply(() => ({})),
     verifySignature: reply(() => ({ key: undefined, refusal: 'signature' })),
@@ -223,6 +228,9 @@ describe('createGrpcControlClient', () => {
     expect(await client.getExecution('ex_1', 0)).toEqual(toExecutionText(sampleExecution({ id: 'ex_1' })));
     expect(await client.getLogs('ex_1')).toEqual({ executionId: 'ex_1', lines: [], truncated: false });
     expect(await client.listWorkers()).toEqual([sampleWorker()]);
+    expect(await client.listPools()).toEqual([samplePool()]);
+    expect(await client.scaleWorkers('p1', 3)).toMatchObject({ name: 'p1', target: 3 });
+    await expect(client.scaleWorkers('ghost', 3)).rejects.toMatchObject({ code: 'POOL_NOT_FOUND' });
     expect(await client.listExecutions({ limit: 5 })).toEqual({ executions: [], nextCursor: null });
     expect(seen.listExecutions).toEqual({ function: '', status: '', limit: 5, cursor: '', functions: [], deadLetters: false });
     await client.listExecutions({ limit: 5, functions: ['a', 'b'] });

@@ -25,6 +25,7 @@ import {
   type ExecutionStatus,
   type ExecutionLogs,
   type FunctionInfo,
+  type PoolInfo,
   type Stats,
   type WorkerInfo,
 } from '../common/records.js';
@@ -279,6 +280,12 @@ export function createGrpcControlClient(address: string, opts: GrpcControlClient
     },
     async listWorkers() {
       return parseJson<{ workers: WorkerInfo[] }>(await call('listWorkers', {}), 'listWorkers').workers;
+    },
+    async listPools() {
+      return parseJson<{ pools: PoolInfo[] }>(await call('listPools', {}), 'listPools').pools;
+    },
+    async scaleWorkers(pool, workers) {
+      return parseJson<PoolInfo>(await call('scaleWorkers', { pool, workers }), 'scaleWorkers');
     },
     async stats() {
       return parseJson<Stats>(await call('stats', {}), 'stats');

@@ -114,6 +114,8 @@ export function createFailoverControlClient(
     putFunction: (name, spec, createOnly) => write((c) => c.putFunction(name, spec, createOnly)),
     getFunction: (name, includeCode, version) => read((c) => c.getFunction(name, includeCode, version)),
     listFunctions: () => read((c) => c.listFunctions()),
+    listPools: () => read((c) => c.listPools()),
+    scaleWorkers: (pool, workers) => write((c) => c.scaleWorkers(pool, workers)),
     listVersions: (name) => read((c) => c.listVersions(name)),
     deleteFunction: (name) => write((c) => c.deleteFunction(name)),
     invoke: (args) => keyed(args.idempotencyKey, (c) => c.invoke(args)),

@@ -242,6 +242,15 @@ export const CreateKeyBody = Type.Object(
 );
 export type CreateKeyBody = Static<typeof CreateKeyBody>;
 
+/** POST /v1/workers/scale. The pool's own bounds (min/max) are checked by the scheduler. */
+export const ScaleWorkersBody = Type.Object(
+  {
+    workers: Type.Integer({ minimum: 0, maximum: 1024, description: 'the number of workers the pool should run' }),
+    pool: Type.Optional(Type.String({ pattern: FUNCTION_NAME_RE.source, description: 'the pool (default: the only one connected)' })),
+  },
+  { additionalProperties: false },
+);
+
 /** Named keyId, not id: the app's guard reads `id` as an execution id. */
 export const KeyIdParams = Type.Object({ keyId: Type.String() });
 

@@ -30,6 +30,7 @@ import type { ExecutionManager } from './execution/manager.js';
 import { toInfo, type FunctionRegistry } from './function-registry.js';
 import type { KeyRegistry } from './key-registry.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import type { PoolRegistry } from './pools/pool-registry.js';
 import type { CronScheduler } from './triggers/cron.js';
 import type { TopicPublisher } from './triggers/topics.js';
 import type { WorkflowEngine } from './workflows/engine.js';
@@ -52,6 +53,8 @@ export interface ControlServiceDeps {
   topics?: TopicPublisher;
   /** Says when each cron trigger fires next (FunctionInfo `triggers[i].nextAt`). */
   cron?: CronScheduler;
+  /** Connected pool supervisors; absent in harnesses without them: none is ever connected. */
+  pools?: PoolRegistry;
 }
 
 /** The API view of a record: internal bookkeeping stripped. */
@@ -228,6 +231,11 @@ export function createControlService(deps: ControlServiceDeps): ControlServiceHa
       return json({ deliveries: deps.deliveries?.list(req.id) ?? [] });
     }),
     listWorkers: unary(log, () => json({ workers: registry.all().map((w) => w.info()) })),
+    listPools: unary(log, () => json({ pools: deps.pools?.list() ?? [] })),
+    scaleWorkers: unary(log, async (req) => {
+      if (!deps.pools) throw new TaskForgeError('POOL_NOT_CONNECTED', 'this scheduler takes no worker pools', { reason: 'no_pool' });
+      return json(await deps.pools.scale(req.pool, req.workers));
+    }),
     stats: unary(log, () => {
       const workers: Record<WorkerStatus, number> = { ready: 0, draining: 0, lost: 0 };
       for (const w of registry.all()) workers[w.status] += 1;

@@ -8,6 +8,8 @@ import { hostname } from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ControlServiceService } from '../proto/gen/taskforge/v1/control.js';
 import { WorkerServiceService } from '../proto/gen/taskforge/v1/worker.js';
+import { PoolServiceService } from '../proto/gen/taskforge/v1/pool.js';
+import { attachPools } from './pools/index.js';
 import { createAuthInterceptor, servicePrefix } from './auth-interceptor.js';
 import { loadCredentials, type CredentialKind, type Credentials } from './credentials.js';
 import { checkCode } from '../common/code-check.js';
@@ -142,7 +144,11 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
     interceptors: [
       createAuthInterceptor({
         credentials,
-        services: { [servicePrefix(WorkerServiceService.connect.path)]: 'join', [servicePrefix(ControlServiceService.ping.path)]: 'control' },
+        services: {
+          [servicePrefix(WorkerServiceService.connect.path)]: 'join',
+          [servicePrefix(PoolServiceService.connect.path)]: 'join',
+          [servicePrefix(ControlServiceService.ping.path)]: 'control',
+        },
         log,
       }),
     ],
@@ -151,7 +157,9 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
   // After recovery: a catch-up tick's idempotency check sees every execution loaded.
   const cron = new CronScheduler({ state, functions, file: kept.cron, log });
   await cron.start();
+  const pools = attachPools({ server, state, workers: registry, metrics: metrics.registry, log, accepting: () => accepting });
   const control = createControlService({
+    pools,
     functions,
     executions,
     state,
@@ -214,6 +222,7 @@ export async function startScheduler(input: SchedulerOptionsInput = {}): Promise
         ['cron', () => cron.close()],
         ['waiters', () => state.waiters.releaseAll()],
         ['registry', () => registry.close()],
+        ['pools', () => pools.close()],
         ['streams', () => control.endStreams()],
         ['grpc', () => shutdownServer(server, opts.shutdownGraceMs)],
         ['workflows', () => workflows.close()],

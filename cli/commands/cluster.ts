@@ -1,16 +1,16 @@
 /**
- * Cluster and key commands: `workers`, `stats`, `keys create|ls|rm`.
+ * Cluster and key commands: `workers`, `workers pools`, `workers scale N`, `stats`, `keys create|ls|rm`.
  * `keys create` prints the key alone on stdout (it is shown only this once), so
  * `KEY=$(taskforge keys create ci --scope invoke)` keeps it; what it is goes to stderr.
  */
-import { Option, type Command } from 'commander';
-import type { CreateKeyInput } from '../../client/index.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { CreateKeyInput, PoolInfo } from '../../client/index.js';
 import { KEY_SCOPES, type KeyScope } from '../../common/api-keys.js';
 import { printJson, table, when } from '../output.js';
 import { action, collect } from './context.js';
 
 export function registerClusterCommands(program: Command): void {
-  program
+  const workers = program
     .command('workers')
     .description('list the workers: status, capacity, load, warm functions')
     .action(
@@ -28,6 +28,30 @@ export function registerClusterCommands(program: Command): void {
           w.warm.join(',') || '-',
         ]);
         ctx.out.stdout(rows.length ? table(['ID', 'NAME', 'STATUS', 'BUSY', 'SANDBOX', 'DONE', 'HEARTBEAT', 'WARM'], rows) : 'no workers');
+      }),
+    );
+
+  workers
+    .command('pools')
+    .description('list the worker pools (taskforge pool) connected to the scheduler')
+    .action(
+      action(async (ctx) => {
+        const list = await ctx.client.listPools({ signal: ctx.signal });
+        if (ctx.out.json) return printJson(ctx.out, list);
+        ctx.out.stdout(list.pools.length ? table(['NAME', 'HOST', 'WORKERS', 'TARGET', 'MIN-MAX', 'AUTOSCALE'], list.pools.map(poolRow)) : 'no pools');
+      }),
+    );
+
+  workers
+    .command('scale')
+    .description('set how many workers a pool runs (admin keys only)')
+    .argument('<workers>', 'the number of workers', parseCount)
+    .option('--pool <name>', 'the pool (default: the only one connected)')
+    .action(
+      action(async (ctx, count: number, flags: { pool?: string }) => {
+        const pool = await ctx.client.scaleWorkers({ workers: count, ...(flags.pool && { pool: flags.pool }) }, { signal: ctx.signal });
+        if (ctx.out.json) return printJson(ctx.out, pool);
+        ctx.out.stdout(`pool ${pool.name}: target ${pool.target} workers (${pool.current} running)`);
       }),
     );
 
@@ -83,6 +107,13 @@ export function registerClusterCommands(program: Command): void {
         if (!ctx.out.json) ctx.out.stdout(`deleted key ${id}`);
       }),
     );
+}
+
+const poolRow = (p: PoolInfo): string[] => [p.name, p.host, String(p.current), String(p.target), `${p.min}-${p.max}`, p.autoscale ? 'on' : 'off'];
+
+function parseCount(value: string): number {
+  if (!/^\d{1,5}$/.test(value)) throw new InvalidArgumentError('a whole number of workers (0 or more)');
+  return Number(value);
 }
 
 function collectScope(value: string, previous: KeyScope[] | undefined): KeyScope[] {

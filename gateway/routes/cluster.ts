@@ -9,8 +9,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { TaskForgeError } from '../../common/errors.js';
 import type { ControlClient } from '../control-client.js';
-import { EmptyQuery } from '../schemas.js';
-import { Health, Ready, Stats, WorkerList, errorResponses } from '../response-schemas.js';
+import { EmptyQuery, ScaleWorkersBody } from '../schemas.js';
+import { Health, PoolInfo, PoolList, Ready, Stats, WorkerList, errorResponses } from '../response-schemas.js';
 
 export interface ClusterRoutesOptions {
   control: ControlClient;
@@ -21,6 +21,19 @@ export interface ClusterRoutesOptions {
 export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { control, readyTimeoutMs }) => {
   const workersSchema = { description: 'The workers the scheduler knows.', querystring: EmptyQuery, response: { 200: WorkerList } };
   app.get('/v1/workers', { config: { access: 'cluster:read' }, schema: workersSchema }, async () => ({ workers: await control.listWorkers() }));
+
+  const poolsSchema = { description: 'The worker pools (taskforge pool) connected to the scheduler.', querystring: EmptyQuery, response: { 200: PoolList } };
+  app.get('/v1/workers/pools', { config: { access: 'cluster:read' }, schema: poolsSchema }, async () => ({ pools: await control.listPools() }));
+
+  const scaleSchema = {
+    description: 'Sets how many workers a pool runs; answers once the pool has taken the new target (workers start or drain after).',
+    body: ScaleWorkersBody,
+    querystring: EmptyQuery,
+    response: { 200: PoolInfo, ...errorResponses('POOL_NOT_FOUND', 'POOL_NOT_CONNECTED', 'POOL_AUTOSCALED') },
+  };
+  app.post('/v1/workers/scale', { config: { access: 'cluster:scale' }, schema: scaleSchema }, async (request) =>
+    control.scaleWorkers(request.body.pool ?? '', request.body.workers),
+  );
 
   const statsSchema = { description: 'Execution counts by status, queue depth, workers by status.', querystring: EmptyQuery, response: { 200: Stats } };
   app.get('/v1/stats', { config: { access: 'cluster:read' }, schema: statsSchema }, async () => control.stats());

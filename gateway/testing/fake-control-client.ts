@@ -5,7 +5,7 @@
  * outside tests.
  */
 import type { ApiKeyInfo, KeyScope, Principal } from '../../common/api-keys.js';
-import type { Stats, WorkerInfo } from '../../common/records.js';
+import type { PoolInfo, Stats, WorkerInfo } from '../../common/records.js';
 import type { WorkflowDefinition, WorkflowRunView } from '../../common/workflows.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type GatewayAppOptions } from '../app.js';
@@ -43,6 +43,18 @@ export const sampleKey = (over: Partial<ApiKeyInfo> = {}): ApiKeyInfo => ({
   functions: null,
   createdAt: T0,
   ...over,
+});
+
+export const samplePool = (): PoolInfo => ({
+  name: 'pool',
+  host: 'host-1',
+  current: 2,
+  target: 2,
+  min: 0,
+  max: 8,
+  autoscale: false,
+  workerCapacity: 4,
+  connectedAt: T0,
 });
 
 export const sampleWorker = (): WorkerInfo => ({
@@ -107,6 +119,8 @@ export function createFakeControlClient(overrides: Partial<ControlClient> = {}):
     publish: async () => ({ eventId: 'evt_1', executions: [{ function: 'a', executionId: 'ex_1' }] }),
     listDeliveries: async () => JSON.stringify({ deliveries: [] }),
     listWorkers: async () => [sampleWorker()],
+    listPools: async () => [samplePool()],
+    scaleWorkers: async (pool, workers) => ({ ...samplePool(), name: pool || 'pool', target: workers }),
     stats: async () => sampleStats(),
     authenticate: async () => null,
     verifySignature: async () => ({ refused: 'signature' }),

@@ -237,7 +237,7 @@ describe('taskforge CLI without a stack', () => {
     expect(r.stdout).toContain('--json');
   });
 
-  it.each([['dev'], ['scheduler'], ['gateway'], ['worker']])('%s --help lists the component flags', async (cmd) => {
+  it.each([['dev'], ['scheduler'], ['gateway'], ['worker'], ['pool']])('%s --help lists the component flags', async (cmd) => {
     const r = await runCli([cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`usage: taskforge ${cmd} [flags]`);
@@ -247,7 +247,7 @@ describe('taskforge CLI without a stack', () => {
   it('--help and --version at the top', async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['deploy', 'invoke', 'logs', 'events', 'keys', 'dev', 'worker']) expect(help.stdout).toContain(`  ${c} `);
+    for (const c of ['deploy', 'invoke', 'logs', 'events', 'keys', 'dev', 'worker', 'pool']) expect(help.stdout).toContain(`  ${c} `);
     expect(help.stdout).toContain('Exit codes:');
     const v = await runCli(['--version']);
     expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });

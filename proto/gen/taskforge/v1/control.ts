@@ -42,6 +42,12 @@ export interface ListWorkflowRunsRequest {
 export interface Empty {
 }
 
+export interface ScaleWorkersRequest {
+  /** Empty: the only pool connected. */
+  pool: string;
+  workers: number;
+}
+
 export interface JsonReply {
   json: string;
 }
@@ -650,6 +656,91 @@ export const Empty: MessageFns<Empty> = {
   },
   fromPartial<I extends Exact<DeepPartial<Empty>, I>>(_: I): Empty {
     const message = createBaseEmpty();
+    return message;
+  },
+};
+
+function createBaseScaleWorkersRequest(): ScaleWorkersRequest {
+  return { pool: "", workers: 0 };
+}
+
+export const ScaleWorkersRequest: MessageFns<ScaleWorkersRequest> = {
+  encode(message: ScaleWorkersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== "") {
+      writer.uint32(10).string(message.pool);
+    }
+    if (message.workers !== 0) {
+      writer.uint32(16).uint32(message.workers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScaleWorkersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScaleWorkersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.workers = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScaleWorkersRequest {
+    return {
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : "",
+      workers: isSet(object.workers) ? globalThis.Number(object.workers) : 0,
+    };
+  },
+
+  toJSON(message: ScaleWorkersRequest): unknown {
+    const obj: any = {};
+    if (message.pool !== "") {
+      obj.pool = message.pool;
+    }
+    if (message.workers !== 0) {
+      obj.workers = Math.round(message.workers);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScaleWorkersRequest>, I>>(base?: I): ScaleWorkersRequest {
+    return ScaleWorkersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScaleWorkersRequest>, I>>(object: I): ScaleWorkersRequest {
+    const message = createBaseScaleWorkersRequest();
+    message.pool = object.pool ?? "";
+    message.workers = object.workers ?? 0;
     return message;
   },
 };
@@ -4046,6 +4137,26 @@ export const ControlServiceService = {
     responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
   },
+  /** Pool supervisors connected over PoolService: { "pools": [Pool] } (docs/SCALING.md). */
+  listPools: {
+    path: "/taskforge.v1.ControlService/ListPools" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
+  /** Relayed to the named pool (or the only one connected); answers its new state as a Pool. */
+  scaleWorkers: {
+    path: "/taskforge.v1.ControlService/ScaleWorkers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ScaleWorkersRequest): Buffer => Buffer.from(ScaleWorkersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScaleWorkersRequest => ScaleWorkersRequest.decode(value),
+    responseSerialize: (value: JsonReply): Buffer => Buffer.from(JsonReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JsonReply => JsonReply.decode(value),
+  },
   stats: {
     path: "/taskforge.v1.ControlService/Stats" as const,
     requestStream: false as const,
@@ -4277,6 +4388,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   /** { "deliveries": [Delivery] } of an execution (its onSuccess / onFailure destination). */
   listDeliveries: handleUnaryCall<IdRequest, JsonReply>;
   listWorkers: handleUnaryCall<Empty, JsonReply>;
+  /** Pool supervisors connected over PoolService: { "pools": [Pool] } (docs/SCALING.md). */
+  listPools: handleUnaryCall<Empty, JsonReply>;
+  /** Relayed to the named pool (or the only one connected); answers its new state as a Pool. */
+  scaleWorkers: handleUnaryCall<ScaleWorkersRequest, JsonReply>;
   stats: handleUnaryCall<Empty, JsonReply>;
   ping: handleUnaryCall<Empty, Empty>;
   /**
