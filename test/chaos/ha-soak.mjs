@@ -117,7 +117,9 @@ async function main() {
       ['worker', '--scheduler', schedulerList, '--join-token-file', joinTokenFile, '--capacity', '4', '--name', name, '--log-level', 'info'],
       /"msg":"welcomed"/,
     );
-    await w.ready;
+    await w.ready.catch((err) => {
+      throw new Error(`${err.message}; its last lines:\n${w.tail.join('\n')}`);
+    });
     workers[slot] = w;
   };
   for (let i = 0; i < WORKERS; i++) await startWorker(i);
