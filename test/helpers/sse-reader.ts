@@ -11,6 +11,7 @@ export class SseReader {
   private readonly abort = new AbortController();
   ended = false;
   status = 0;
+  contentType = '';
   text = '';
 
   /** Opens `base + path` with `key`; a response that is not a stream is read whole into `text`. */
@@ -18,13 +19,19 @@ export class SseReader {
     const r = new SseReader();
     const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}`, ...headers }, signal: r.abort.signal });
     r.status = res.status;
-    if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    r.contentType = res.headers.get('content-type') ?? '';
+    if (!res.body || !r.contentType.startsWith('text/event-stream')) {
       r.text = await res.text();
       r.ended = true;
       return r;
     }
     void r.pump(res.body);
     return r;
+  }
+
+  /** Comment lines so far (`: open`, `: ping`). */
+  get comments(): number {
+    return this.parser.comments;
   }
 
   private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
@@ -78,8 +85,10 @@ export class SseReader {
     }
   }
 
-  executions(): { id: string; status: string; function: string }[] {
-    return this.events.filter((e) => e.event === 'execution').map((e) => JSON.parse(e.data) as { id: string; status: string; function: string });
+  executions(): { id: string; status: string; function: string; input?: unknown; attempt: number }[] {
+    return this.events
+      .filter((e) => e.event === 'execution')
+      .map((e) => JSON.parse(e.data) as { id: string; status: string; function: string; attempt: number });
   }
 
   close(): void {

@@ -6,7 +6,7 @@
  * cancelled execution's timings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SseParser, type SseEvent } from '../../client/sse.js';
+import { SseReader as SseStream } from '../helpers/sse-reader.js';
 import { fn, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -27,88 +27,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** An SSE stream read with fetch: events in order, comments counted. */
-class SseReader {
-  readonly events: SseEvent[] = [];
-  private readonly parser = new SseParser();
-  private buffer = '';
-  private waiters: (() => void)[] = [];
-  private readonly abort = new AbortController();
-  ended = false;
-  status = 0;
-  contentType = '';
-
-  static async open(path: string, key: string, headers: Record<string, string> = {}): Promise<SseReader> {
-    const r = new SseReader();
-    const res = await fetch(`${stack.url}${path}`, { headers: { authorization: `Bearer ${key}`, ...headers }, signal: r.abort.signal });
-    r.status = res.status;
-    r.contentType = res.headers.get('content-type') ?? '';
-    if (!res.body || !r.contentType.startsWith('text/event-stream')) {
-      r.buffer = await res.text();
-      r.ended = true;
-      return r;
-    }
-    void r.pump(res.body);
-    return r;
-  }
-
-  /** The body of a response that was not a stream. */
-  get text(): string {
-    return this.buffer;
-  }
-
-  /** Comment lines so far (`: open`, `: ping`). */
-  get comments(): number {
-    return this.parser.comments;
-  }
-
-  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of body) {
-        const before = this.parser.comments;
-        const events = this.parser.push(decoder.decode(chunk, { stream: true }));
-        this.events.push(...events);
-        if (events.length > 0 || this.parser.comments !== before) this.wake();
-      }
-    } catch {
-      // aborted by close()
-    }
-    this.ended = true;
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** Resolves when `test` holds (checked on every event), or fails after `ms`. */
-  async until(test: () => boolean, what: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!test()) {
-      if (this.ended) throw new Error(`stream ended before ${what}; got ${JSON.stringify(this.events)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.events)}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  executions(): { id: string; status: string; function: string; input?: unknown; attempt: number }[] {
-    return this.events
-      .filter((e) => e.event === 'execution')
-      .map((e) => JSON.parse(e.data) as { id: string; status: string; function: string; attempt: number });
-  }
-
-  close(): void {
-    this.abort.abort();
-  }
-}
+/** GET `path` on the stack's gateway as a server-sent event stream. */
+const SseReader = { open: (path: string, key: string, headers: Record<string, string> = {}) => SseStream.open(stack.url, path, key, headers) };
 
 describe('GET /v1/events', () => {
   it('streams each state change in order with increasing ids, without input or output', async () => {
