@@ -6,7 +6,9 @@
  *
  * A migration is never edited once released: a change to the schema is a new, higher number.
  */
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from '../../../common/logger.js';
+import { storageUnavailable } from '../file-store.js';
 import { LEASE_MIGRATION_SQL } from './leader-lease.js';
 
 export interface Migration {
@@ -116,4 +118,30 @@ export async function migrate(client: PoolClient, migrations: readonly Migration
     throw err;
   }
   return applied;
+}
+
+/**
+ * migrate() on a connection of `pool`, released after. A failure is the store's
+ * STORAGE_UNAVAILABLE, and a connection lost between two statements is logged, not left to end
+ * the process (a pg client without an error listener throws its error event).
+ */
+export async function migratePool(pool: Pool, log: Logger): Promise<void> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw storageUnavailable(err);
+  }
+  const lost = (err: Error): void => log.warn({ err: err.message }, 'database connection lost during migration');
+  client.on('error', lost);
+  try {
+    const applied = await migrate(client);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database schema migrated');
+    client.off('error', lost);
+    client.release();
+  } catch (err) {
+    client.off('error', lost);
+    client.release(err as Error);
+    throw storageUnavailable(err);
+  }
 }

@@ -21,7 +21,7 @@ import { sortExecutions } from '../load/load-state.js';
 import type { LoadedState, LoadedWorkflows, Store, StoredFunction } from '../types.js';
 import { CommitQueue } from './commit-queue.js';
 import { LeaderLease, type LeaseOptions } from './leader-lease.js';
-import { migrate } from './migrations.js';
+import { migratePool } from './migrations.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/db` (libpq's URL form; a password may come from PGPASSWORD). */
@@ -98,25 +98,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     /** No files, so nothing is ever quarantined or swept: those two are always [] and 0. */
     async open(): Promise<LoadedState> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw storageUnavailable(err);
-      }
-      // As in the commit queue: a connection lost between two statements must not end the process.
-      const lost = (err: Error): void => log.warn({ err: err.message }, 'database connection lost during migration');
-      client.on('error', lost);
-      try {
-        const applied = await migrate(client);
-        if (applied.length > 0) log.info({ migrations: applied }, 'database schema migrated');
-        client.off('error', lost);
-        client.release();
-      } catch (err) {
-        client.off('error', lost);
-        client.release(err as Error);
-        throw storageUnavailable(err);
-      }
+      await migratePool(pool, log);
       // Only the leader loads: what it loads then includes every commit of the one before it.
       if (lease) await lease.acquire();
       const fns = await read<{ name: string; versions: StoredFunction['versions'] }>('SELECT name, versions FROM functions ORDER BY name');

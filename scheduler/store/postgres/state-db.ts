@@ -12,7 +12,7 @@
 import pg from 'pg';
 import type { Logger } from '../../../common/logger.js';
 import { storageUnavailable } from '../file-store.js';
-import { migrate } from './migrations.js';
+import { migratePool } from './migrations.js';
 import { POSTGRES_STORE_DEFAULTS } from './postgres-store.js';
 
 /**
@@ -94,21 +94,7 @@ export async function openStateDatabase(opts: {
   };
 
   try {
-    const client = await pool.connect().catch((err: unknown) => {
-      throw storageUnavailable(err);
-    });
-    const lost = (err: Error): void => opts.log.warn({ err: err.message }, 'database connection lost during migration');
-    client.on('error', lost);
-    try {
-      const applied = await migrate(client);
-      if (applied.length > 0) opts.log.info({ migrations: applied }, 'database schema migrated');
-      client.off('error', lost);
-      client.release();
-    } catch (err) {
-      client.off('error', lost);
-      client.release(err as Error);
-      throw storageUnavailable(err);
-    }
+    await migratePool(pool, opts.log);
   } catch (err) {
     await close();
     throw err;
